@@ -280,3 +280,15 @@ def test_config_files(tmp_path: Path) -> None:
     j.write_text(json.dumps({"notices": {"battery_low_pct": 20}}))
     assert load_config(j).notices.battery_low_pct == 20
     assert load_config(None) == AlertConfig()
+
+
+def test_documented_defaults_match_code() -> None:
+    import re
+    import tomllib
+
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "alerts.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert block is not None
+    assert tomllib.loads(block.group(1)) == AlertConfig().to_dict()
