@@ -291,9 +291,10 @@ def _firmware_config_source() -> str:
     return FIRMWARE_CONFIG.read_text(encoding="utf-8")
 
 
-def test_pins_csv_matches_firmware_default_pins() -> None:
+def test_pins_csv_and_readme_match_firmware_default_pins() -> None:
     firmware_pins = parse_default_pins(_firmware_config_source())
     assert firmware_pins == read_pins_csv(PINS_CSV)
+    assert firmware_pins == read_readme_pin_table(README.read_text(encoding="utf-8"))
 
 
 def test_battery_divider_matches_firmware() -> None:
