@@ -52,7 +52,7 @@
       if (es.readyState === EventSource.CLOSED) {
         // the server refused (403) or is restarting: find out, then retry ourselves
         fetch("state" + q, { cache: "no-store" }).then((r) => {
-          if (r.status === 403) setConn("denied", "✖ wrong or missing token: scan the QR code again");
+          if (r.status === 403) setConn("denied", "wrong or missing token: scan the QR code again");
           else setTimeout(() => connect(true), 2000);
         }).catch(() => { setConn("reconnecting"); setTimeout(() => connect(true), 2000); });
       } else {
@@ -136,7 +136,7 @@
     sg.enabled = !sg.enabled;
     const b = $("enable");
     b.classList.toggle("on", sg.enabled);
-    b.textContent = sg.enabled ? "🔊 Sound & vibration on" : "🔇 Tap to enable sound & vibration";
+    b.textContent = sg.enabled ? "✓ Sound & vibration on (tap to mute)" : "Tap to enable sound & vibration";
     if (sg.enabled) {
       // a first sound and buzz inside the tap unlocks them for later alerts
       try { if (navigator.vibrate) navigator.vibrate(60); } catch (e) { /* ignore */ }
@@ -186,7 +186,7 @@
       banner.hidden = false;
       banner.className = "banner sev-" + top.severity;
       document.body.classList.toggle("alarm", top.severity === "stop");
-      $("banner-title").textContent = (top.severity === "stop" ? "⛔ " : "") + top.title;
+      $("banner-title").textContent = top.title;
       $("banner-reason").textContent = top.reason;
       $("banner-advice").textContent = top.advice;
       const leg = top.leg ? legName(top.leg) + " leg · " : "";
@@ -231,8 +231,8 @@
       set("angle", fmt(m.shank_angle_at_ic_deg, 1, true) + (m.shank_angle_at_ic_deg == null ? "" : "°"));
       set("shock", (m.peak_tibial_accel_clipped ? "≥" : "") + fmt(m.peak_tibial_accel_g, 1));
       const late = m.late_swing_duration_s == null ? "—" : fmt(1000 * m.late_swing_duration_s, 0) + " ms";
-      const dec = m.late_swing_peak_decel_dps2 == null ? "" : " · " + fmt(m.late_swing_peak_decel_dps2 / 1000, 1) + " k°/s²";
-      set("late", late + dec);
+      set("late", late);
+      set("decel", m.late_swing_peak_decel_dps2 == null ? "—" : fmt(m.late_swing_peak_decel_dps2 / 1000, 1));
     }
     // keep the DOM order equal to the sorted order
     for (const [name] of orderedSensors()) {
@@ -257,7 +257,7 @@
       const chip = document.createElement("span");
       chip.className = "chip link-" + l.state;
       let t = (s.leg || name) + " " + l.state;
-      if (l.battery_pct != null) t += " · 🔋" + l.battery_pct + "%";
+      if (l.battery_pct != null) t += " · battery " + l.battery_pct + "%";
       if (l.loss_pct > 0) t += " · " + fmt(l.loss_pct, 1) + "% lost";
       chip.textContent = t;
       el.appendChild(chip);
