@@ -203,6 +203,7 @@ def test_late_client_gets_the_latest_state(local_web: WebSink) -> None:
     # the ended alert is gone, the active one is there in its latest state
     assert replay[-1]["kind"] == "gait_changed" and replay[-1]["state"] == "reminder"
     status, body, _ = get(local_web.port, "/state")
+    assert status == 200
     state = json.loads(body)
     assert [a["kind"] for a in state["alerts"]] == ["gait_changed"]
     assert state["calibrations"][LEFT]["state"] == "stand_still"

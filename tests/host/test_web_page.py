@@ -135,7 +135,9 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
         cards = wait_for(lambda: text_of(driver, "sensors"), what="sensor cards")
         assert "168" in cards and "+7.3°" in cards and "9.1" in cards and "+5.0°" in cards
-        assert "LEFT" in cards.upper() and cards.upper().index("LEFT") < cards.upper().index("RIGHT")
+        assert "LEFT" in cards.upper() and cards.upper().index("LEFT") < cards.upper().index(
+            "RIGHT"
+        )
         assert "78%" in text_of(driver, "links")
         assert driver.find_element("id", "banner").is_displayed() is False
 

@@ -145,7 +145,13 @@ class SinkHub:
                 key = (name, type(exc).__name__)
                 if key not in self._logged:
                     self._logged.add(key)
-                    log.warning("sink %s failed (%s: %s); the other sinks go on", name, type(exc).__name__, exc, exc_info=True)
+                    log.warning(
+                        "sink %s failed (%s: %s); the other sinks go on",
+                        name,
+                        type(exc).__name__,
+                        exc,
+                        exc_info=True,
+                    )
         end = self._clock()
         self.delivered_ += 1
         self._delivery_s.append(end - start)

@@ -34,7 +34,10 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
         "prints a URL with a random token and a QR code)",
     )
     g.add_argument(
-        "--web-port", type=int, default=DEFAULT_PORT, help=f"phone page port (default {DEFAULT_PORT})"
+        "--web-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"phone page port (default {DEFAULT_PORT})",
     )
     g.add_argument(
         "--plain", action="store_true", help="plain log lines instead of the live terminal view"

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from strideguard.alerts.model import Alert, AlertState, Severity
 from strideguard.live.events import AlertUpdate, LiveEvent
@@ -227,7 +227,7 @@ class DesktopNotifySink:
         Notifications sent.
     """
 
-    URGENCY: dict[str, str] = {
+    URGENCY: ClassVar[dict[str, str]] = {
         Severity.INFO.value: "low",
         Severity.COACH.value: "normal",
         Severity.CAUTION.value: "normal",

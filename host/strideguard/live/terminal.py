@@ -197,9 +197,9 @@ class TerminalSink:
             return f"{event.sensor}: link {event.state}{extra}, {event.loss_pct:.1f} % samples lost"
         if isinstance(event, CalibrationUpdate):
             s = self._sensor(event.sensor)
-            old = s.calibration
+            old_cal = s.calibration
             s.calibration = event
-            if old is not None and old.state == event.state:
+            if old_cal is not None and old_cal.state == event.state:
                 return None
             return f"{event.sensor}: calibration {event.state}: {event.message}"
         if isinstance(event, SessionUpdate):
@@ -240,16 +240,22 @@ class TerminalSink:
                     if c.seconds_left is not None:
                         msg.append(f"   {math.ceil(max(0.0, c.seconds_left)):.0f} s", style="bold")
                     parts.append(
-                        Panel(msg, title=f"calibration {name}", box=box.DOUBLE, style="bright_white")
+                        Panel(
+                            msg, title=f"calibration {name}", box=box.DOUBLE, style="bright_white"
+                        )
                     )
             stops = [u for u in self._active.values() if u.alert.severity == Severity.STOP]
             for u in stops:
                 a = u.alert
-                body = Text(f"⛔  {a.title.upper()}  ⛔\n", style="bold white on red", justify="center")
+                body = Text(
+                    f"⛔  {a.title.upper()}  ⛔\n", style="bold white on red", justify="center"
+                )
                 body.append(f"{a.reason}\n", style="white on red")
                 body.append(a.advice, style="bold white on red")
                 parts.append(
-                    Panel(body, box=box.HEAVY, style="bold white on red", title=f"STOP — {u.sensor}")
+                    Panel(
+                        body, box=box.HEAVY, style="bold white on red", title=f"STOP — {u.sensor}"
+                    )
                 )
             others = sorted(
                 (u for u in self._active.values() if u.alert.severity != Severity.STOP),
@@ -265,7 +271,9 @@ class TerminalSink:
                 parts.append(body)
             parts.append(self._sensor_table())
             if self._recent:
-                recent = Table(box=box.SIMPLE, show_header=False, title="recent alerts", expand=True)
+                recent = Table(
+                    box=box.SIMPLE, show_header=False, title="recent alerts", expand=True
+                )
                 recent.add_column("alert", ratio=1)
                 for u in reversed(self._recent):
                     a = u.alert

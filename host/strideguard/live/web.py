@@ -104,7 +104,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def encode_event(data: dict[str, Any], *, event_id: int | None = None, name: str | None = None) -> bytes:
+def encode_event(
+    data: dict[str, Any], *, event_id: int | None = None, name: str | None = None
+) -> bytes:
     """One SSE message (``id:``, optional ``event:``, one ``data:`` line of JSON)."""
     text = json.dumps(_jsonable(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     head = f"id: {event_id}\n" if event_id is not None else ""
@@ -412,7 +414,9 @@ class WebSink:
             path = url.path
             query = parse_qs(url.query)
             if method not in ("GET", "HEAD"):
-                await self._respond(writer, 405, b"method not allowed\n", extra="Allow: GET, HEAD\r\n")
+                await self._respond(
+                    writer, 405, b"method not allowed\n", extra="Allow: GET, HEAD\r\n"
+                )
                 return
             head_only = method == "HEAD"
             if path in PUBLIC_PATHS:
@@ -558,7 +562,11 @@ def announce(sink: WebSink) -> str:
         qr = terminal_qr(sink.url)
         if qr:
             lines.append(qr)
-        lines.append("Anyone with this URL (and on this network) can see the run; the token changes every run.")
+        lines.append(
+            "Anyone with this URL (and on this network) can see the run; the token changes every run."
+        )
     else:
-        lines.append("(only this computer can open it; use --web 0.0.0.0 for a phone on the same Wi-Fi)")
+        lines.append(
+            "(only this computer can open it; use --web 0.0.0.0 for a phone on the same Wi-Fi)"
+        )
     return "\n".join(lines)
