@@ -117,6 +117,7 @@ def test_plain_log_one_line_per_alert_and_every_n_strides() -> None:
     sink, out = plain_sink(live=None, log_every_strides=5)  # a StringIO is not a terminal
     assert sink.live_mode is False
     sink.handle(session())
+    sink.handle(session("Run started · 0:01"))  # status refresh: thinned out
     sink.handle(link(LEFT))
     sink.handle(link(LEFT))  # unchanged state: no new line
     sink.handle(stand_still(LEFT, 3.0))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -114,6 +115,9 @@ class TerminalSink:
         In the plain log, print one stride line per sensor every this many strides.
     recent_alerts
         How many recent alerts the live view lists.
+    session_log_interval_s
+        In the plain log, repeated session updates in the same state (status
+        refreshes) are printed at most this often.
 
     Attributes
     ----------
@@ -129,6 +133,7 @@ class TerminalSink:
         refresh_hz: float = 4.0,
         log_every_strides: int = 10,
         recent_alerts: int = 6,
+        session_log_interval_s: float = 30.0,
     ) -> None:
         if log_every_strides < 1:
             raise ValueError("log_every_strides must be at least 1")
@@ -136,12 +141,14 @@ class TerminalSink:
         self.live_mode = self.console.is_terminal if live is None else live
         self.refresh_hz = refresh_hz
         self.log_every_strides = log_every_strides
+        self.session_log_interval_s = session_log_interval_s
         self.lines_printed_ = 0
         self._lock = threading.RLock()
         self._sensors: dict[str, _SensorState] = {}
         self._active: dict[tuple[str, str], AlertUpdate] = {}
         self._recent: deque[AlertUpdate] = deque(maxlen=recent_alerts)
         self._session: SessionUpdate | None = None
+        self._session_logged_s = -math.inf
         self._live: Live | None = None
         self._closed = False
 
@@ -203,7 +210,15 @@ class TerminalSink:
                 return None
             return f"{event.sensor}: calibration {event.state}: {event.message}"
         if isinstance(event, SessionUpdate):
-            self._session = event
+            old_session, self._session = self._session, event
+            now = time.monotonic()
+            if (
+                old_session is not None
+                and old_session.state == event.state
+                and now - self._session_logged_s < self.session_log_interval_s
+            ):
+                return None  # a status refresh: the live view shows it, the log thins it out
+            self._session_logged_s = now
             return f"session {event.state}: {event.message}"
         return None  # pragma: no cover - unknown events are ignored
 
@@ -218,8 +233,9 @@ class TerminalSink:
                 console=self.console,
                 refresh_per_second=self.refresh_hz,
                 transient=False,
-                redirect_stdout=False,
-                redirect_stderr=False,
+                # other output (warnings, prints) scrolls above the view instead of garbling it
+                redirect_stdout=True,
+                redirect_stderr=True,
             )
             self._live.start()
 
