@@ -88,7 +88,9 @@ def _alert(kind: AlertKind, sev: Severity, state: AlertState, t: float, i: int) 
         advice = "Stop running and walk. If anything hurts or the change stays, get it checked; pain for more than a day deserves a doctor."
     if state == AlertState.ENDED:
         reason, advice = "Back to your normal.", ""
-    return AlertUpdate("StrideGuard-L", Alert(kind, sev, state, t, i, title, reason, advice, {}, "L"))
+    return AlertUpdate(
+        "StrideGuard-L", Alert(kind, sev, state, t, i, title, reason, advice, {}, "L")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
