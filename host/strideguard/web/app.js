@@ -256,10 +256,14 @@
       const l = s.link;
       const chip = document.createElement("span");
       chip.className = "chip link-" + l.state;
-      let t = (s.leg || name) + " " + l.state;
-      if (l.battery_pct != null) t += " · battery " + l.battery_pct + "%";
-      if (l.loss_pct > 0) t += " · " + fmt(l.loss_pct, 1) + "% lost";
-      chip.textContent = t;
+      chip.textContent = (s.leg || name) + " " + l.state;
+      if (l.battery_pct != null) {
+        const b = document.createElement("span");
+        b.textContent = " · battery " + l.battery_pct + "%";
+        if (l.battery_pct <= 20) b.className = "low";
+        chip.appendChild(b);
+      }
+      if (l.loss_pct > 0) chip.appendChild(document.createTextNode(" · " + fmt(l.loss_pct, 1) + "% lost"));
       el.appendChild(chip);
     }
   }
