@@ -12,6 +12,7 @@ from rich.console import Console
 from strideguard.alerts.model import AlertState, Severity
 from strideguard.live.events import LiveEvent, SessionUpdate
 from strideguard.live.hub import SinkHub
+from strideguard.live.preview import main as preview_main
 from strideguard.live.sound import DesktopNotifySink, SoundSink, speech_text
 from strideguard.live.terminal import TerminalSink, format_stride
 
@@ -355,3 +356,14 @@ def test_hub_measures_delivery_and_origin_latency() -> None:
     assert 30.0 < o.p95_ms < 33.0
     assert hub.origin_latency("StrideUpdate").count == 0
     assert hub.origin_latency().count == 20
+
+
+# ---------------------------------------------------------------------- preview
+
+
+def test_preview_plays_the_script(capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview_main(["--plain", "--no-sound", "--once", "--speed", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "calibration stand_still" in out
+    assert "ALERT" in out and "Gait changed — stop and get checked" in out
+    assert "session ended: Preview run ended" in out

@@ -302,6 +302,7 @@ def test_open_sinks_from_options() -> None:
         assert isinstance(web, WebSink) and "Phone page: http://127.0.0.1:" in out.getvalue()
         term = hub.sinks[1]
         assert isinstance(term, TerminalSink) and term.live_mode is False
+        assert f"phone page: {web.url}" in term.render_text(width=120)
         # the port is taken now: a clear one-line error
         with pytest.raises(InputError, match="cannot serve the phone page"):
             open_sinks(

@@ -115,6 +115,7 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
 
     console = console if console is not None else Console()
     hub = SinkHub()
+    web: WebSink | None = None
     if getattr(args, "web", None):
         host, port = parse_web_address(args.web, args.web_port)
         web = WebSink(host, port)
@@ -126,13 +127,14 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
             ) from None
         console.print(announce(web), markup=False, highlight=False, soft_wrap=True)
         hub.add(web)
-    hub.add(
-        TerminalSink(
-            console,
-            live=False if getattr(args, "plain", False) else None,
-            log_every_strides=max(1, int(getattr(args, "log_every", 10))),
-        )
+    terminal = TerminalSink(
+        console,
+        live=False if getattr(args, "plain", False) else None,
+        log_every_strides=max(1, int(getattr(args, "log_every", 10))),
     )
+    if web is not None:
+        terminal.footer = f"phone page: {web.url}"
+    hub.add(terminal)
     if not getattr(args, "no_sound", False):
         hub.add(SoundSink())
     if getattr(args, "notify", False):

@@ -151,6 +151,8 @@ class TerminalSink:
         self._session_logged_s = -math.inf
         self._live: Live | None = None
         self._closed = False
+        #: a line shown at the bottom of the live view (e.g. the phone page's URL)
+        self.footer: str | None = None
 
     # ------------------------------------------------------------------ events
 
@@ -299,6 +301,8 @@ class TerminalSink:
                     t.append(f" {a.state.value} {a.title} ({u.sensor})")
                     recent.add_row(t)
                 parts.append(recent)
+            if self.footer:
+                parts.append(Text(self.footer, style="dim"))
             return Group(*parts)
 
     def _sensor_table(self) -> Table:
