@@ -118,6 +118,21 @@ def test_any_address_requires_the_token(lan_web: WebSink) -> None:
         assert other.token != token
 
 
+def test_loopback_refuses_foreign_host_names(local_web: WebSink) -> None:
+    """A DNS-rebinding page (evil.example resolving to 127.0.0.1) gets nothing."""
+    for host, expected in (
+        ("evil.example", 403),
+        (f"evil.example:{local_web.port}", 403),
+        (f"localhost:{local_web.port}", 200),
+        (f"127.0.0.1:{local_web.port}", 200),
+        (f"[::1]:{local_web.port}", 200),
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", local_web.port, timeout=5)
+        conn.request("GET", "/state", headers={"Host": host})
+        assert conn.getresponse().status == expected, host
+        conn.close()
+
+
 def test_token_on_loopback_is_enforced_when_given() -> None:
     with WebSink("127.0.0.1", 0, token="s3cret-token") as web:
         assert get(web.port, "/")[0] == 403

@@ -17,10 +17,11 @@ may be called from any thread. It serves
 ``/state``
     the latest state as one JSON object.
 
-Security: it binds to ``127.0.0.1`` by default. Binding to any other address
-(``0.0.0.0`` for the phone on the same Wi-Fi) requires a random token that must
-be in the URL (``/?token=…``, ``/events?token=…``); a missing or wrong token gets
-403. The server only answers GET/HEAD, limits request size, clients and queue
+Security: it binds to ``127.0.0.1`` by default (and then only answers requests
+whose ``Host`` is a loopback name, against DNS rebinding). Binding to any other
+address (``0.0.0.0`` for the phone on the same Wi-Fi) requires a random token
+that must be in the URL (``/?token=…``, ``/events?token=…``); a missing or wrong
+token gets 403. The server only answers GET/HEAD, limits request size, clients and queue
 length (a client that falls behind is dropped and reconnects with a fresh replay).
 """
 
@@ -396,6 +397,24 @@ class WebSink:
         given = query.get("token", [""])[0]
         return secrets.compare_digest(given.encode(), self.token.encode())
 
+    def _host_allowed(self, head: bytes) -> bool:
+        """Without a token, only accept requests addressed to a loopback name.
+
+        This stops DNS-rebinding pages in the local browser from reading the run.
+        """
+        if self.token:
+            return True
+        for raw in head.split(b"\r\n")[1:]:
+            name, _, value = raw.partition(b":")
+            if name.strip().lower() == b"host":
+                host = value.strip().decode("latin-1").lower()
+                if host.startswith("["):
+                    host = host[1 : host.find("]")] if "]" in host else host
+                else:
+                    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+                return is_loopback(host)
+        return True  # HTTP/1.0 without Host: only a local client gets here
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             try:
@@ -419,6 +438,9 @@ class WebSink:
                 )
                 return
             head_only = method == "HEAD"
+            if not self._host_allowed(head):
+                await self._respond(writer, 403, b"forbidden: unexpected Host header\n")
+                return
             if path in PUBLIC_PATHS:
                 name, ctype = STATIC_FILES[path]
                 await self._respond(writer, 200, self._files[name], ctype, head_only=head_only)
