@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # headless Chromium for the phone-page test (tests/host/test_web_page.py): installed with apt
-# when missing and we are root (CI, containers); otherwise say how (the test then skips)
+# when missing and we are root (CI, containers) or have password-less sudo; otherwise say how
+# (the test then skips)
 $(CHROMIUM_STAMP): | $(STAMP)
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
 		touch $@; \
@@ -30,6 +31,10 @@ $(CHROMIUM_STAMP): | $(STAMP)
 		echo "installing chromium + chromium-driver for the phone-page test"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
 			&& touch $@; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		echo "installing chromium + chromium-driver for the phone-page test (sudo)"; \
+		sudo -n apt-get update -q && sudo -n env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium chromium-driver && touch $@; \
 	else \
 		echo "note: the phone-page browser test needs chromium: sudo apt-get install chromium chromium-driver"; \
 	fi
