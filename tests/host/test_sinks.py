@@ -86,7 +86,7 @@ def test_render_shows_numbers_per_sensor_and_link() -> None:
 
 def test_render_stop_banner_alerts_and_calibration() -> None:
     sink, _ = plain_sink(live=False)
-    sink.handle(stand_still(RIGHT, seconds_left=2.3))
+    sink.handle(stand_still(RIGHT, seconds_left=2.9))
     sink.handle(overstride_alert())
     sink.handle(gait_alert())
     text = sink.render_text(width=100)

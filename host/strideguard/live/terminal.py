@@ -97,6 +97,7 @@ class _SensorState:
     strides: int = 0
     link: LinkUpdate | None = None
     calibration: CalibrationUpdate | None = None
+    calibration_at_s: float = 0.0
 
 
 class TerminalSink:
@@ -208,6 +209,7 @@ class TerminalSink:
             s = self._sensor(event.sensor)
             old_cal = s.calibration
             s.calibration = event
+            s.calibration_at_s = time.monotonic()
             if old_cal is not None and old_cal.state == event.state:
                 return None
             return f"{event.sensor}: calibration {event.state}: {event.message}"
@@ -256,7 +258,9 @@ class TerminalSink:
                 if c is not None and c.state == "stand_still":
                     msg = Text(c.message or "Stand still…", style="bold black on bright_white")
                     if c.seconds_left is not None:
-                        msg.append(f"   {math.ceil(max(0.0, c.seconds_left)):.0f} s", style="bold")
+                        # count down between updates too
+                        left = c.seconds_left - (time.monotonic() - s.calibration_at_s)
+                        msg.append(f"   {math.ceil(max(0.0, left)):.0f} s", style="bold")
                     parts.append(
                         Panel(
                             msg, title=f"calibration {name}", box=box.DOUBLE, style="bright_white"
