@@ -77,6 +77,11 @@ def driver() -> Iterator[Any]:
         drv = webdriver.Chrome(options=opts, service=Service(executable_path=chromedriver))
         drv.set_page_load_timeout(10)
         phone_screen(drv, PHONE_HEIGHT)
+        # no pulsing banner: the screenshot is the same on every run
+        drv.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]},
+        )
         try:
             yield drv
         finally:
