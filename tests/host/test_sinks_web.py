@@ -333,3 +333,23 @@ def test_open_sinks_from_options() -> None:
         "DesktopNotifySink",
     ]
     plain.close()
+
+
+def test_terminal_qr_draws_the_qr_matrix() -> None:
+    """Each character is two modules: dark modules are blanks (light-on-dark terminals)."""
+    import qrcode
+
+    url = "http://192.168.1.23:8765/?token=Zzk3Z7ImfPJ7SUhN--DY_A"
+    text = terminal_qr(url)
+    top = {"█": False, "▀": False, "▄": True, " ": True}  # is the top module dark?
+    bottom = {"█": False, "▀": True, "▄": False, " ": True}
+    rows: list[list[bool]] = []
+    for line in text.splitlines():
+        rows.append([top[c] for c in line])
+        rows.append([bottom[c] for c in line])
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    qr.add_data(url)
+    qr.make(fit=True)
+    expected = [[bool(v) for v in row] for row in qr.get_matrix()]
+    assert rows[: len(expected)] == expected
+    assert not any(any(r) for r in rows[len(expected) :])  # padding row is light
