@@ -268,12 +268,18 @@ def test_close_ends_streams_and_frees_the_port() -> None:
 
 
 def test_announce_prints_url_and_qr_for_lan(lan_web: WebSink, local_web: WebSink) -> None:
-    text = announce(lan_web)
+    text = announce(lan_web).plain
     assert lan_web.url in text
     qr_lines = [ln for ln in text.splitlines() if set(ln) <= set("█▀▄ ") and ln]
     assert len(qr_lines) >= 12
     assert len({len(ln) for ln in qr_lines}) == 1  # a square block
-    assert "QR" not in announce(local_web) and "0.0.0.0" in announce(local_web)
+    assert "█" not in announce(local_web).plain and "0.0.0.0" in announce(local_web).plain
+    # drawn white on black on a terminal, so it scans on light and dark themes
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, color_system="standard", width=120).print(
+        announce(lan_web)
+    )
+    assert "\x1b[97;40m█" in out.getvalue()
     assert terminal_qr("x")
 
 

@@ -39,10 +39,13 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from strideguard.live.events import LiveEvent
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -576,19 +579,28 @@ def terminal_qr(text: str) -> str:
     return "\n".join(lines)
 
 
-def announce(sink: WebSink) -> str:
-    """Text telling the runner how to open the page (URL, QR code when on the LAN)."""
-    lines = [f"Phone page: {sink.url}"]
-    if not is_loopback(sink.host):
-        lines.append("Scan with the phone (same Wi-Fi), then tap 'Enable sound & vibration':")
-        qr = terminal_qr(sink.url)
-        if qr:
-            lines.append(qr)
-        lines.append(
-            "Anyone with this URL (and on this network) can see the run; the token changes every run."
-        )
-    else:
-        lines.append(
+def announce(sink: WebSink) -> Text:
+    """Tell the runner how to open the page: URL, and a QR code when on the LAN.
+
+    Returns a :class:`rich.text.Text`; on a terminal the QR code is drawn white on
+    black whatever the terminal's colours (``.plain`` gives the bare text).
+    """
+    from rich.text import Text
+
+    out = Text()
+    out.append(f"Phone page: {sink.url}\n", style="bold")
+    if is_loopback(sink.host):
+        out.append(
             "(only this computer can open it; use --web 0.0.0.0 for a phone on the same Wi-Fi)"
         )
-    return "\n".join(lines)
+        return out
+    out.append("Scan with the phone (same Wi-Fi), then tap 'Enable sound & vibration':\n")
+    qr = terminal_qr(sink.url)
+    if qr:
+        for line in qr.splitlines():
+            out.append(line, style="bright_white on black")
+            out.append("\n")
+    out.append(
+        "Anyone with this URL (and on this network) can see the run; the token changes every run."
+    )
+    return out
