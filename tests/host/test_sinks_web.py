@@ -258,7 +258,9 @@ def test_close_ends_streams_and_frees_the_port() -> None:
     port = web.port
     client = SSE(port)
     client.next()
+    web.handle(session("Run ended"))
     web.close()
+    assert client.next()[1]["message"] == "Run ended"  # sent before closing
     with pytest.raises((EOFError, ConnectionError, OSError)):
         for _ in range(10):
             client.next()

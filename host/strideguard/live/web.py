@@ -36,6 +36,7 @@ import math
 import secrets
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from importlib import resources
@@ -305,11 +306,24 @@ class WebSink:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
-    def close(self) -> None:
-        """Stop the server and disconnect every client."""
+    def close(self, flush_timeout_s: float = 1.0) -> None:
+        """Stop the server and disconnect every client.
+
+        Parameters
+        ----------
+        flush_timeout_s
+            How long to wait for queued events (e.g. the run's end) to go out first.
+        """
         loop, stopped, thread = self._loop, self._stopped, self._thread
         if thread is None:
             return
+        deadline = time.monotonic() + flush_timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                pending = any(c.outbox for c in self._clients)
+            if not pending:
+                break
+            time.sleep(0.01)
         if loop is not None and stopped is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stopped.set)
