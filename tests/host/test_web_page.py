@@ -201,3 +201,20 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         assert spoken == len(said)
         hub.close()
         assert hub.errors_ == {}
+
+
+def test_phone_page_after_the_host_restarts(driver: Any) -> None:
+    """A new run has a new token: the open page says so instead of spinning forever."""
+    first = WebSink("0.0.0.0", 0, retry_ms=200)
+    first.start()
+    port, url = first.port, first.local_url
+    try:
+        driver.get(url)
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
+    finally:
+        first.close()
+    wait_for(lambda: "reconnecting" in text_of(driver, "conn"), what="reconnecting shown")
+    with WebSink("0.0.0.0", port, retry_ms=200) as second:
+        assert second.token != first.token
+        wait_for(lambda: "token" in text_of(driver, "conn"), timeout_s=8, what="denied shown")
+        assert "scan the QR code again" in text_of(driver, "conn")
