@@ -198,12 +198,8 @@ class Sampler:
         """After an I2C error: re-initialise the sensor, or back off."""
         try:
             self._imu.configure(self.rate_hz)
-        except OSError:
+        except Exception:  # OSError, or MPU6050Error when WHO_AM_I fails
             self.i2c_errors += 1
-            self.fault = True
-            self._fault_ms = now_ms
-            return None
-        except Exception:
             self.fault = True
             self._fault_ms = now_ms
             return None
