@@ -101,6 +101,7 @@ class App:
         self._strides = 0
         self._cadence_sent = 0
         self._was_calibrating = False
+        self._start_pending = False
         self._open_sensor()
         self.server.advertise()
 
@@ -167,8 +168,15 @@ class App:
             if frame[1] & protocol.FLAG_CUE:
                 self._cue(now)
             if streaming:
-                if too_small or not server.send_frame(frame):
+                if too_small:
                     sampler.drop(frame[14])
+                else:
+                    if self._start_pending:
+                        frame[1] |= protocol.FLAG_STREAM_START
+                    if server.send_frame(frame):
+                        self._start_pending = False
+                    else:
+                        sampler.drop(frame[14])
             frame = sampler.poll(now)
         stride = self.stride
         if stride.strides != self._strides or (stride.cadence_spm == 0 and self._cadence_sent != 0):
@@ -313,8 +321,7 @@ class App:
             if conn not in self.server.conns:
                 return P.RESULT_OPERATION_FAILED
             self.server.start_stream(conn)
-            if self.sampler is not None:
-                self.sampler.mark(P.FLAG_STREAM_START)
+            self._start_pending = True  # flagged in the first frame delivered
         elif op == P.OP_STOP_STREAM:
             self.server.stop_stream(conn)
         elif op == P.OP_SET_RATE:

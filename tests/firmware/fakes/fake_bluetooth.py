@@ -38,7 +38,9 @@ class FakeBLE:
         self.notifications = []  # (conn, handle, bytes)
         self.notify_count = 0
         self.notify_bytes = 0
-        self.record = True
+        self.record = True  # False: count only (no allocation); "last": keep the last per handle
+        self.last = {}
+        self.count_by_handle = {}
         self.fail_notify = 0
         self.mtu_requests = []
         self._next_handle = 1
@@ -93,7 +95,10 @@ class FakeBLE:
             raise OSError(ENOMEM)
         self.notify_count += 1
         self.notify_bytes += len(data)
-        if self.record:
+        if self.record == "last":
+            self.last[handle] = bytes(data)
+            self.count_by_handle[handle] = self.count_by_handle.get(handle, 0) + 1
+        elif self.record:
             self.notifications.append((conn, handle, bytes(data)))
 
     def gap_advertise(self, interval_us, adv_data=None, resp_data=None, connectable=True):

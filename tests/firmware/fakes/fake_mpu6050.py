@@ -159,10 +159,10 @@ class FakeMPU6050I2C:
                     buf[i] = 0xFF
             return
         if reg == 0x72:
-            c = self.fifo_len
-            vals = bytes(((c >> 8) & 0xFF, c & 0xFF))
-            for i in range(n):
-                buf[i] = vals[i] if i < 2 else 0
+            c = self.fifo_len  # no allocation here: the heap tests lock the heap
+            buf[0] = (c >> 8) & 0xFF
+            if n > 1:
+                buf[1] = c & 0xFF
             return
         if 0x3B <= reg <= 0x48:
             data = self._data_regs()
