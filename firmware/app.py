@@ -8,10 +8,10 @@ runs on the ESP32 and, with fakes, under the MicroPython Unix port.
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
 except ImportError:  # CPython
 
-    def const(x):  # type: ignore[no-redef]
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
         return x
 
 
@@ -151,13 +151,12 @@ class App:
                 self._t_sensor = now
                 self._open_sensor()
         else:
-            self._drain(now)
+            self._drain(sampler, now)
         self._housekeeping(now)
         hw.feed_watchdog()
 
-    def _drain(self, now):
+    def _drain(self, sampler, now):
         server = self.server
-        sampler = self.sampler
         mtu = server.stream_mtu()
         streaming = len(server.streaming) > 0
         too_small = streaming and protocol.samples_per_frame(mtu) == 0
@@ -286,19 +285,22 @@ class App:
     def status_line(self):
         """One human-readable line for the serial console."""
         sm = self.sampler
-        return "strideguard %s leg=%s rate=%d state=0x%02x mtu=%d samples=%d lost=%d ovf=%d i2c=%d frames=%d cadence=%d cfg=%s" % (
-            protocol.FIRMWARE_VERSION,
-            protocol.LEG_NAMES[self.leg],
-            self.rate_hz,
-            self.state_bits(),
-            self.server.stream_mtu() or self.server.max_mtu(),
-            sm.index if sm else 0,
-            sm.samples_lost if sm else 0,
-            sm.overflows if sm else 0,
-            sm.i2c_errors if sm else 0,
-            sm.frames if sm else 0,
-            self.stride.cadence_spm,
-            "ok" if self.cfg_ok else "defaults (%s)" % self.cfg_reason,
+        return (
+            "strideguard %s leg=%s rate=%d state=0x%02x mtu=%d samples=%d lost=%d ovf=%d i2c=%d frames=%d cadence=%d cfg=%s"
+            % (
+                protocol.FIRMWARE_VERSION,
+                protocol.LEG_NAMES[self.leg],
+                self.rate_hz,
+                self.state_bits(),
+                self.server.stream_mtu() or self.server.max_mtu(),
+                sm.index if sm else 0,
+                sm.samples_lost if sm else 0,
+                sm.overflows if sm else 0,
+                sm.i2c_errors if sm else 0,
+                sm.frames if sm else 0,
+                self.stride.cadence_spm,
+                "ok" if self.cfg_ok else "defaults (%s)" % self.cfg_reason,
+            )
         )
 
     # ------------------------------------------------------------ control point

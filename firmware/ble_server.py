@@ -20,10 +20,10 @@ MTU too small.
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
 except ImportError:  # CPython
 
-    def const(x):  # type: ignore[no-redef]
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
         return x
 
 
@@ -125,7 +125,10 @@ class BleServer:
             uuid(protocol.SERVICE_UUID),
             (
                 (uuid(protocol.DATA_CHAR_UUID), FLAG_NOTIFY),
-                (uuid(protocol.CONTROL_CHAR_UUID), FLAG_WRITE | FLAG_WRITE_NO_RESPONSE | FLAG_NOTIFY),
+                (
+                    uuid(protocol.CONTROL_CHAR_UUID),
+                    FLAG_WRITE | FLAG_WRITE_NO_RESPONSE | FLAG_NOTIFY,
+                ),
                 (uuid(protocol.STATUS_CHAR_UUID), FLAG_READ | FLAG_NOTIFY),
             ),
         )

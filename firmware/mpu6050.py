@@ -16,10 +16,10 @@ the filter bandwidth is chosen per rate to stay below the Nyquist frequency.
 """
 
 try:
-    from micropython import const
-except ImportError:  # CPython (type checking, docs)
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # CPython
 
-    def const(x):  # type: ignore[no-redef]
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
         return x
 
 

@@ -18,10 +18,10 @@ twice the stride rate.
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
 except ImportError:  # CPython
 
-    def const(x):  # type: ignore[no-redef]
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
         return x
 
 

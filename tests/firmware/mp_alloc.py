@@ -7,10 +7,9 @@ stride). Prints ``frames=N strides=M`` on success.
 """
 
 import gc
-
-import config
 import sys
 
+import config
 import micropython
 import protocol
 import vboard
@@ -82,7 +81,7 @@ def app_frame_path_locked(app, now_ms):
     micropython.heap_lock()
     try:
         app.server.service()
-        app._drain(now_ms)
+        app._drain(app.sampler, now_ms)
     finally:
         micropython.heap_unlock()
 

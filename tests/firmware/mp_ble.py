@@ -29,11 +29,17 @@ ble = hw.ble
 svc = [s[0].value for s in ble.services]
 assert svc == [protocol.SERVICE_UUID, 0x180A, 0x180F, 0x1814], svc
 assert ble.flags_of(protocol.DATA_CHAR_UUID) == 0x10
-assert ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x08 and ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x10
+assert (
+    ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x08
+    and ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x10
+)
 assert ble.flags_of(protocol.STATUS_CHAR_UUID) == 0x12
 assert ble.flags_of(protocol.RSC_MEASUREMENT_UUID16) == 0x10
 assert ble.values[ble.handle_of(protocol.MANUFACTURER_NAME_UUID16)] == b"strideguard"
-assert ble.values[ble.handle_of(protocol.FIRMWARE_REVISION_UUID16)] == protocol.FIRMWARE_VERSION.encode()
+assert (
+    ble.values[ble.handle_of(protocol.FIRMWARE_REVISION_UUID16)]
+    == protocol.FIRMWARE_VERSION.encode()
+)
 assert ble.cfg["mtu"] == protocol.PREFERRED_MTU
 
 # ---- advertising: name with the leg, service UUID, <= 31 bytes each
@@ -41,7 +47,9 @@ assert ble.cfg["gap_name"] == "StrideGuard-L"
 _, adv, resp, connectable = ble.adverts[-1]
 assert connectable and len(adv) <= 31 and len(resp) <= 31
 assert uuid128_le(protocol.SERVICE_UUID) in adv
-assert bytes(reversed(uuid128_le(protocol.SERVICE_UUID))).hex() == protocol.SERVICE_UUID.replace("-", "")
+assert bytes(reversed(uuid128_le(protocol.SERVICE_UUID))).hex() == protocol.SERVICE_UUID.replace(
+    "-", ""
+)
 assert b"\x03\x03\x14\x18" in adv  # 16-bit RSC service UUID, little-endian
 assert b"StrideGuard-L" in resp
 assert adv == advertising_payload() and resp == scan_response_payload("StrideGuard-L")
@@ -58,7 +66,9 @@ assert st["state"] & protocol.STATE_STREAMING
 assert st["mtu"] == 23
 assert data_frames(hw, app) == [], "no frame may be sent at MTU 23"
 assert st["samples_dropped"] > 500, st  # the unsent samples are counted
-assert ble.sent(app.server.h_control, 1)[-1] == bytes((0x80, protocol.OP_START_STREAM, protocol.RESULT_SUCCESS))
+assert ble.sent(app.server.h_control, 1)[-1] == bytes(
+    (0x80, protocol.OP_START_STREAM, protocol.RESULT_SUCCESS)
+)
 
 # ---- MTU exchanged: frames flow, sized to MTU - 3
 ble.exchange_mtu(1, 185)

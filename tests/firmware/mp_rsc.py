@@ -25,8 +25,14 @@ for _ in range(600):
     app.step()
 sent = hw.ble.sent(app.server.h_rsc, 5)
 print("live", binascii.hexlify(sent[-1]).decode(), len(sent))
-print("feature", binascii.hexlify(hw.ble.values[hw.ble.handle_of(protocol.RSC_FEATURE_UUID16)]).decode())
-print("location", binascii.hexlify(hw.ble.values[hw.ble.handle_of(protocol.SENSOR_LOCATION_UUID16)]).decode())
+print(
+    "feature",
+    binascii.hexlify(hw.ble.values[hw.ble.handle_of(protocol.RSC_FEATURE_UUID16)]).decode(),
+)
+print(
+    "location",
+    binascii.hexlify(hw.ble.values[hw.ble.handle_of(protocol.SENSOR_LOCATION_UUID16)]).decode(),
+)
 # the runner stops: cadence 0 is sent once, "walking"
 hw.i2c.samples = bytearray(len(hw.i2c.samples))
 for _ in range(300):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,7 +153,7 @@ def test_frames_decode_to_played_samples(stream_run: dict[str, Any], rate: int, 
     assert meta["overflows"] == meta["i2c_errors"] == meta["samples_lost"] == 0
     # t_us is a u32 board clock: it keeps counting while the 30-bit ticks wrap
     times = [unpack_frame_header(f)[4] for f in frames]
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
 
 
 def test_fifo_overflow_is_flagged_counted_and_recovered(stream_run: dict[str, Any]) -> None:
@@ -181,6 +182,6 @@ def test_i2c_faults_are_flagged_counted_and_recovered(stream_run: dict[str, Any]
     assert not meta["fault"], "the sampler must leave the fault state once the bus answers"
     check_frames(frames, stream_run["src"], meta, 1000, 247)
     heads = [unpack_frame_header(f) for f in frames]
-    gap = max(b[3] - a[3] for a, b in zip(heads, heads[1:], strict=False))
+    gap = max(b[3] - a[3] for a, b in itertools.pairwise(heads))
     assert 650 <= gap <= 1100, "the outage shows as a sample-index gap of about its length"
     assert heads[-1][3] > 3500 - 1000

@@ -23,7 +23,7 @@ class UUID:
         return hash(self.value)
 
     def __repr__(self):
-        return "UUID(%r)" % (self.value,)
+        return f"UUID({self.value!r})"
 
 
 class FakeBLE:
