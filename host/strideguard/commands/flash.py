@@ -152,13 +152,13 @@ def run(args: argparse.Namespace) -> int:
     if args.no_reset or args.wait_status_s <= 0:
         print("done")
         return 0
-    line = wait_status_line(args.port, args.wait_status_s)
-    if line is None:
+    status = wait_status_line(args.port, args.wait_status_s)
+    if status is None:
         print(
             f"flashed, but no status line within {args.wait_status_s:.0f} s: "
             f"open a console (mpremote connect {args.port} repl) to see what the board says",
             file=sys.stderr,
         )
         return 1
-    print(line.decode(errors="replace"))
+    print(status.decode(errors="replace"))
     return 0
