@@ -28,7 +28,7 @@ class Board:
         self.ticks_ms = time.ticks_ms
         self.ticks_diff = time.ticks_diff
         self.sleep_ms = time.sleep_ms
-        self._divider_x1000 = cfg["battery_divider_x1000"]
+        self._divider = cfg["battery_divider_ratio"]
         self._adc = machine.ADC(machine.Pin(pins["battery_adc"]), atten=machine.ADC.ATTN_11DB)
         self._haptic = machine.Pin(pins["haptic"], machine.Pin.OUT, value=0)
         self._led = machine.Pin(pins["led"], machine.Pin.OUT, value=0)
@@ -48,7 +48,7 @@ class Board:
 
     def battery_mv(self):
         """Battery voltage in mV (ADC reading times the divider ratio)."""
-        return self._adc.read_uv() // 1000 * self._divider_x1000 // 1000
+        return int(self._adc.read_uv() * self._divider / 1000)
 
     def set_haptic(self, on):
         self._haptic.value(1 if on else 0)

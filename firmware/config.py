@@ -31,7 +31,7 @@ DEFAULTS = {
     "pins": DEFAULT_PINS,
     "i2c_freq_hz": 400000,
     "mpu_address": 0x68,
-    "battery_divider_x1000": 2000,  # V_batt / V_pin x 1000 (100k/100k divider)
+    "battery_divider_ratio": 2.0,  # V_battery / V_pin (100k/100k divider)
     "watchdog_ms": 8000,
     "gyro_bias": [0, 0, 0],  # LSB, from a standing calibration
     "gravity": [0, 0, 0],  # LSB, accelerometer mean while standing still
@@ -96,9 +96,9 @@ def validate(cfg):
         return "i2c_freq_hz out of range"
     if cfg.get("mpu_address", 0x68) not in (0x68, 0x69):
         return "mpu_address must be 0x68 or 0x69"
-    r = cfg.get("battery_divider_x1000", 2000)
-    if not _is_int(r) or not 1000 <= r <= 10000:
-        return "battery_divider_x1000 out of range"
+    r = cfg.get("battery_divider_ratio", 2.0)
+    if not isinstance(r, (int, float)) or isinstance(r, bool) or not 1.0 <= r <= 10.0:
+        return "battery_divider_ratio out of range (1.0..10.0)"
     w = cfg.get("watchdog_ms", 8000)
     if not _is_int(w) or not 1000 <= w <= 60000:
         return "watchdog_ms out of range"

@@ -136,4 +136,16 @@ hw.mv = 3700
 run(app, hw, 10100)
 assert ble.values[app.server.h_battery] == bytes((30,))
 assert status(app)["battery_mv"] == 3700
+# ---- no sensor at boot: the radio still works, status says sensor fault, it recovers
+hw = FakeHW(vboard.gait_samples())
+hw.i2c.fail_forever = True
+app = App(hw, cfg_path="/nonexistent-dir/cfg.json")
+assert hw.ble.adverts, "advertise even without a sensor"
+run(app, hw, 3000)
+assert status(app)["state"] & protocol.STATE_SENSOR_FAULT
+assert "strideguard" in app.status_line()
+hw.i2c.fail_forever = False
+run(app, hw, 2500)
+assert not status(app)["state"] & protocol.STATE_SENSOR_FAULT
+assert app.sampler.frames > 0
 print("ble ok")

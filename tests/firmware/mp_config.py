@@ -46,6 +46,8 @@ cases = [
     ('{"pins": {"buzzer": 5}}', "unknown pin"),
     ('{"colour": "red"}', "unknown key"),
     ('{"watchdog_ms": 10}', "watchdog_ms"),
+    ('{"battery_divider_ratio": "2"}', "battery_divider_ratio"),
+    ('{"battery_divider_ratio": 0.5}', "battery_divider_ratio"),
 ]
 for text, why in cases:
     write(text)
