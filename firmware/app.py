@@ -229,7 +229,11 @@ class App:
         changed = pct != self.battery_pct
         self.battery_mv = mv
         self.battery_pct = pct
-        self.server.set_battery(pct if pct <= 100 else 0, notify=changed)
+        if self.sampler is not None:
+            low = pct <= LOW_BATTERY_PCT
+            self.sampler.sticky_flags = protocol.FLAG_LOW_BATTERY if low else 0
+        if pct <= 100:  # unknown (no ADC reading): leave the Battery Level alone
+            self.server.set_battery(pct, notify=changed)
 
     # ------------------------------------------------------------ status
     def state_bits(self):

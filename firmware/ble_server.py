@@ -164,7 +164,7 @@ class BleServer:
         f = protocol.RSC_FEATURE_WALK_RUN_STATUS
         ble.gatts_write(h_feature, bytes((f & 0xFF, f >> 8)))
         ble.gatts_write(h_location, bytes((protocol.SENSOR_LOCATION_OTHER,)))
-        ble.gatts_write(self.h_battery, b"\xff")
+        ble.gatts_write(self.h_battery, b"\x00")  # until the first ADC reading
 
     # ------------------------------------------------------------ IRQ (minimal)
     def _irq(self, event, data):

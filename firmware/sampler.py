@@ -55,6 +55,7 @@ class Sampler:
         self.index = 0  # running sample counter (next sample's index)
         self.seq = 0
         self.pending_flags = 0
+        self.sticky_flags = 0  # set in every frame while true (e.g. FLAG_LOW_BATTERY)
         self.reset_counters()
         self._last_ticks = ticks_us()
         self._t_hi = 0
@@ -159,7 +160,7 @@ class Sampler:
         last = lo + (n - 1) * self.period_us
         self._last_sample_hi = (hi + (last >> 16)) & 0xFFFF
         self._last_sample_lo = last & 0xFFFF
-        flags = self.pending_flags
+        flags = self.pending_flags | self.sticky_flags
         self.pending_flags = 0
         if self.stride is not None:
             r = self.stride.scan(self._buf, HEADER, n)

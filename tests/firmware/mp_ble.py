@@ -136,6 +136,11 @@ hw.mv = 3700
 run(app, hw, 10100)
 assert ble.values[app.server.h_battery] == bytes((30,))
 assert status(app)["battery_mv"] == 3700
+assert not data_frames(hw, app, 3)[-1][1] & protocol.FLAG_LOW_BATTERY
+hw.mv = 3500
+run(app, hw, 10100)
+assert status(app)["state"] & protocol.STATE_LOW_BATTERY
+assert data_frames(hw, app, 3)[-1][1] & protocol.FLAG_LOW_BATTERY
 # ---- no sensor at boot: the radio still works, status says sensor fault, it recovers
 hw = FakeHW(vboard.gait_samples())
 hw.i2c.fail_forever = True
