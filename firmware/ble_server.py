@@ -46,7 +46,7 @@ ADV_TYPE_UUID16_COMPLETE = const(0x03)
 ADV_TYPE_UUID128_COMPLETE = const(0x07)
 ADV_TYPE_NAME_COMPLETE = const(0x09)
 ADV_TYPE_APPEARANCE = const(0x19)
-APPEARANCE_RSC_IN_SHOE = const(0x0441)  # "Running Walking Sensor: In-Shoe" (closest)
+APPEARANCE_RSC = const(0x0440)  # "Generic Running Walking Sensor"
 ADV_INTERVAL_US = const(250000)
 
 MAX_CONNECTIONS = const(3)
@@ -76,7 +76,7 @@ def advertising_payload():
 def scan_response_payload(name):
     """Complete local name and appearance (the scan response)."""
     return adv_field(ADV_TYPE_NAME_COMPLETE, name.encode()) + adv_field(
-        ADV_TYPE_APPEARANCE, bytes((APPEARANCE_RSC_IN_SHOE & 0xFF, APPEARANCE_RSC_IN_SHOE >> 8))
+        ADV_TYPE_APPEARANCE, bytes((APPEARANCE_RSC & 0xFF, APPEARANCE_RSC >> 8))
     )
 
 
