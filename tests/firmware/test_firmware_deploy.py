@@ -78,3 +78,21 @@ def test_flash_command_line_is_one_mpremote_session() -> None:
     assert cmd[-2:] == ["+", "reset"]
     snippet = flash.config_snippet("L", 1000)
     assert "c['leg'] = 'L'" in snippet and "c['rate_hz'] = 1000" in snippet
+
+
+def test_package_json_installs_every_firmware_file_with_mip(board: VirtualBoard) -> None:
+    # the same package.json serves `mpremote mip install github:<repo>/firmware`;
+    # installing from the local file needs no network
+    proc = subprocess.run(
+        [sys.executable, "-m", "mpremote", "connect", board.port, "resume", "mip", "install"]
+        + ["--target", ".", str(FIRMWARE / "package.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = {entry[0] for entry in json.loads((FIRMWARE / "package.json").read_text())["urls"]}
+    assert listed == {p.name for p in FIRMWARE.glob("*.py")}
+    for name in listed:
+        assert (board.flash_dir / name).read_bytes() == (FIRMWARE / name).read_bytes()
