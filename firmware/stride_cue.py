@@ -4,15 +4,16 @@ Integer arithmetic only (no floats, no numpy, no heap allocation per sample),
 bounded work per sample. It scans the big-endian samples of a stream frame
 in place.
 
-Stride detection works on the L1 norm of the bias-corrected gyroscope,
-``|gx| + |gy| + |gz|``, so it does not depend on how the board is mounted or
-on which leg. Each stride has two large bursts (the mid-swing peak and the dip
-after initial contact, ~0.1 s apart); a rising crossing of ``high_dps`` after
-the signal fell below ``low_dps`` counts a stride once it has stayed above
-``high_dps`` for ``min_burst_ms``: the wide mid-swing burst qualifies, the
-short impact transients after initial contact do not. A refractory time of at
-least ``min_stride_ms`` (and 60 % of the last stride) guards against a second
-count. One leg's strides come at 75–95 per minute, so the cadence reported to
+Stride detection works on the gyroscope projected on its dominant axis (the
+sagittal one for a shin): the signs of the three axes are learned from their
+running cross-moments, so the board may be mounted in any orientation, on
+either leg. Each stride shows as bursts of rotation: the mid-swing burst and
+the dips after initial contact and at push-off, which have the opposite sign.
+The swing is the largest single rotation of the stride, so the polarity with
+the larger recent burst area is taken as the swing's; a swing-polarity burst
+of at least half the recent largest (and ``min_swing_deg``) ends a stride,
+with a refractory time of at least ``min_stride_ms`` and 60 % of the last
+stride. One leg's strides come at 75–95 per minute, so the cadence reported to
 the Running Speed and Cadence service, which counts **steps** (both feet), is
 twice the stride rate.
 """
@@ -48,10 +49,10 @@ class StrideCue:
     ----------
     rate_hz
         Sample rate of the scanned samples.
-    high_dps, low_dps
-        Trigger and re-arm thresholds on the gyro L1 norm, °/s.
-    min_burst_ms
-        How long the norm must stay above ``high_dps`` to count as mid-swing.
+    low_dps
+        A burst of rotation is where the projected gyro exceeds this, °/s.
+    min_swing_deg
+        Smallest rotation (burst area) that can be a mid-swing, degrees.
     min_stride_ms, max_stride_ms
         Shortest stride accepted; longer than ``max_stride_ms`` without a
         stride means the runner stopped (cadence 0).
@@ -66,18 +67,21 @@ class StrideCue:
     def __init__(
         self,
         rate_hz,
-        high_dps=250,
         low_dps=80,
-        min_burst_ms=60,
+        min_swing_deg=20,
         min_stride_ms=450,
         max_stride_ms=2000,
         tolerance_pct=8,
         persist_strides=4,
         cooldown_strides=20,
     ):
-        self.high_dps = high_dps
         self.low_dps = low_dps
-        self.min_burst_ms = min_burst_ms
+        self.min_swing_deg = min_swing_deg
+        self._sx = 1
+        self._sy = 1
+        self._sz = 1
+        self._cxx = self._cyy = self._czz = 0
+        self._cxy = self._cxz = self._cyz = 0
         self.min_stride_ms = min_stride_ms
         self.max_stride_ms = max_stride_ms
         self.tolerance_pct = tolerance_pct
@@ -97,18 +101,20 @@ class StrideCue:
     def set_rate(self, rate_hz):
         """Change the sample rate (clears the stride history)."""
         self.rate_hz = rate_hz
-        self._high = self.high_dps * GYR_LSB_PER_DPS_X10 // 10
         self._low = self.low_dps * GYR_LSB_PER_DPS_X10 // 10
+        # burst area unit: LSB/16 per sample; min_swing_deg of rotation
+        self._min_area = self.min_swing_deg * GYR_LSB_PER_DPS_X10 * rate_hz // 160
         self._min_samples = self.min_stride_ms * rate_hz // 1000
-        self._burst = max(1, self.min_burst_ms * rate_hz // 1000)
         self._max_samples = self.max_stride_ms * rate_hz // 1000
         self.reset()
 
     def reset(self):
         """Forget strides, cadence and cue state."""
         self._since = 0
-        self._armed = False
-        self._above = 0
+        self._pol = 0
+        self._area = 0
+        self._max_pos = 0
+        self._max_neg = 0
         self._moving = False
         self._refractory = self._min_samples
         for i in range(HISTORY):
@@ -170,11 +176,12 @@ class StrideCue:
         """
         result = 0
         since = self._since
-        armed = self._armed
-        above = self._above
-        burst = self._burst
-        high = self._high
+        pol = self._pol
+        area = self._area
         low = self._low
+        sx = self._sx
+        sy = self._sy
+        sz = self._sz
         bx = self.bias_x
         by = self.bias_y
         bz = self.bias_z
@@ -194,31 +201,100 @@ class StrideCue:
             gx = _s16((buf[i + 6] << 8) | buf[i + 7]) - bx
             gy = _s16((buf[i + 8] << 8) | buf[i + 9]) - by
             gz = _s16((buf[i + 10] << 8) | buf[i + 11]) - bz
-            m = abs(gx) + abs(gy) + abs(gz)
+            self._learn_axis(gx >> 3, gy >> 3, gz >> 3)
+            # signed rotation about the dominant (sagittal) axis
+            sg = sx * gx + sy * gy + sz * gz
             since += 1
-            if m > high:
-                above += 1
-                if armed and above >= burst and since >= self._refractory:
+            if pol == 0:
+                if sg > low:
+                    pol = 1
+                    area = 0
+                elif sg < -low:
+                    pol = -1
+                    area = 0
+            if pol != 0:
+                if pol * sg > low:
+                    if area < 0x10000000:  # stays a small int on the ESP32
+                        area += (pol * sg) >> 4
+                else:  # the burst ended
                     self._since = since
-                    result |= self._stride()
-                    since = 0
-                    armed = False
-            else:
-                above = 0
-                if m < low:
-                    armed = True
+                    r = self._burst_end(pol, area)
+                    if r:
+                        result |= r
+                        since = 0
+                    pol = 0
             if since == self._max_samples:
                 self._stopped()
             if self._cal_left > 0:
-                self._cal_add(buf, i, m)
+                self._cal_add(buf, i, abs(gx) + abs(gy) + abs(gz))
                 if self._cal_left == 0:
                     self._cal_finish()
                     result |= SCAN_CAL_DONE
             i += 12
         self._since = since
-        self._armed = armed
-        self._above = above
+        self._pol = pol
+        self._area = area
+        self._choose_axis()
         return result
+
+    def _learn_axis(self, ax, ay, az):
+        """Decaying second moments of the gyro (inputs scaled by 1/8)."""
+        self._cxx += ((ax * ax) >> 5) - (self._cxx >> 9)
+        self._cyy += ((ay * ay) >> 5) - (self._cyy >> 9)
+        self._czz += ((az * az) >> 5) - (self._czz >> 9)
+        self._cxy += ((ax * ay) >> 5) - (self._cxy >> 9)
+        self._cxz += ((ax * az) >> 5) - (self._cxz >> 9)
+        self._cyz += ((ay * az) >> 5) - (self._cyz >> 9)
+
+    def _choose_axis(self):
+        """Axis signs that maximise the variance of sx*gx + sy*gy + sz*gz.
+
+        The global sign is fixed by the axis with the most energy, so the
+        projection keeps its sign while the mounting does not change.
+        """
+        xy = self._cxy
+        xz = self._cxz
+        yz = self._cyz
+        best = xy + xz + yz
+        sx, sy, sz = 1, 1, 1
+        v = xy - xz - yz
+        if v > best:
+            best, sx, sy, sz = v, 1, 1, -1
+        v = -xy + xz - yz
+        if v > best:
+            best, sx, sy, sz = v, 1, -1, 1
+        v = -xy - xz + yz
+        if v > best:
+            best, sx, sy, sz = v, -1, 1, 1
+        if self._cxx >= self._cyy and self._cxx >= self._czz:
+            lead = sx
+        elif self._cyy >= self._czz:
+            lead = sy
+        else:
+            lead = sz
+        self._sx = sx * lead
+        self._sy = sy * lead
+        self._sz = sz * lead
+
+    def _burst_end(self, pol, area):
+        """A burst of rotation ended: is it this stride's mid-swing?
+
+        The swing burst is the largest single rotation of the stride (the
+        dips after contact and at push-off are shorter or smaller), so the
+        polarity with the larger recent burst area is the swing's.
+        """
+        if pol > 0:
+            peak = max(area, self._max_pos - (self._max_pos >> 3))
+            self._max_pos = peak
+        else:
+            peak = max(area, self._max_neg - (self._max_neg >> 3))
+            self._max_neg = peak
+        swing = 1 if self._max_pos >= self._max_neg else -1
+        if pol != swing or area < self._min_area or 2 * area < peak:
+            return 0
+        if self._since < self._refractory:
+            return 0
+        return self._stride()
 
     def _check_rail(self, buf, i):
         for j in range(0, 12, 2):
