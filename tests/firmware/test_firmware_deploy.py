@@ -84,8 +84,19 @@ def test_package_json_installs_every_firmware_file_with_mip(board: VirtualBoard)
     # the same package.json serves `mpremote mip install github:<repo>/firmware`;
     # installing from the local file needs no network
     proc = subprocess.run(
-        [sys.executable, "-m", "mpremote", "connect", board.port, "resume", "mip", "install"]
-        + ["--target", ".", str(FIRMWARE / "package.json")],
+        [
+            sys.executable,
+            "-m",
+            "mpremote",
+            "connect",
+            board.port,
+            "resume",
+            "mip",
+            "install",
+            "--target",
+            ".",
+            str(FIRMWARE / "package.json"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
