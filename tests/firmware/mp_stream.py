@@ -32,6 +32,9 @@ for sc in spec:
     stride = StrideCue(sc["rate"])
     t_create = clock.t_us
     s = Sampler(imu, clock.ticks_us, clock.ticks_diff, stride, mtu=sc["mtu"])
+    # "clock_hi": start the board's u32 microsecond clock at clock_hi << 16
+    s._t_hi = sc.get("clock_hi", 0)
+    t_create -= sc.get("clock_hi", 0) << 16
     s.start(sc["rate"])
     k0 = bus.k
     t_k0 = bus.t_next

@@ -82,6 +82,16 @@ def stream_run(run_mp: MpRunner, tmp_path_factory: pytest.TempPathFactory) -> di
             "events": [[800, "fail", 1], [1600, "fail_for", 700]],
         },
     ]
+    spec.append(
+        {
+            "name": "u32wrap",
+            "rate": 1000,
+            "mtu": 185,
+            "seconds": 2,
+            "drain_ms": 30,
+            "clock_hi": 0xFFFF - 8,  # the board clock passes 2**32 us after ~0.5 s
+        }
+    )
     (tmp / "spec.json").write_text(json.dumps(spec))
     out = run_mp("mp_stream.py", str(tmp / "samples.bin"), str(tmp / "spec.json"), str(tmp / "out"))
     meta = {m["name"]: m for m in (json.loads(line) for line in out.splitlines() if line)}
@@ -185,3 +195,37 @@ def test_i2c_faults_are_flagged_counted_and_recovered(stream_run: dict[str, Any]
     gap = max(b[3] - a[3] for a, b in itertools.pairwise(heads))
     assert 650 <= gap <= 1100, "the outage shows as a sample-index gap of about its length"
     assert heads[-1][3] > 3500 - 1000
+
+
+@pytest.mark.parametrize("name", ["r500_m247", "r1000_m185", "overflow", "u32wrap"])
+def test_host_decoder_accepts_firmware_frames(stream_run: dict[str, Any], name: str) -> None:
+    """The host's own decoder (strideguard.frames) reads the firmware's frames."""
+    from strideguard.frames import decode_frames, fit_timebase
+
+    meta = stream_run["meta"][name]
+    frames = read_frames(stream_run["tmp"] / f"out.{name}.bin")
+    decoded = decode_frames(frames)
+    report = decoded.report
+    assert report.frames_rejected == 0 and report.frames_accepted == len(frames)
+    src = stream_run["src"]
+    if name == "overflow":
+        assert report.overflow_frames == 1
+        assert len(report.gaps) == 1
+        assert abs(report.samples_lost - meta["samples_lost"]) <= 1
+    else:
+        assert report.gaps == [] and report.samples_lost == 0
+        played = src[(meta["k0"] + decoded.sample_index) % N_SOURCE]
+        np.testing.assert_array_equal(decoded.raw, played)
+    # the board clock gives the true rate (the fake sensor runs exactly at nominal)
+    fit = fit_timebase(decoded)
+    assert abs(fit.rate_error_pct) < 0.05, fit
+    assert fit.residual_us < meta["period_us"]
+
+
+def test_board_clock_wraps_at_32_bits(stream_run: dict[str, Any]) -> None:
+    meta = stream_run["meta"]["u32wrap"]
+    frames = read_frames(stream_run["tmp"] / "out.u32wrap.bin")
+    assert check_frames(frames, stream_run["src"], meta, 1000, 185) == []
+    times = [unpack_frame_header(f)[4] for f in frames]
+    wraps = sum(1 for a, b in itertools.pairwise(times) if b < a)
+    assert wraps == 1 and times[0] > 0xFFF0_0000 and times[-1] < 0x0020_0000
