@@ -215,7 +215,8 @@ class App:
             self._read_battery()
         if hw.ticks_diff(now, self._t_status) >= STATUS_MS:
             self._t_status = now
-            self.server.set_status(self.status())
+            # every second: the value, and a notification to the streaming centrals
+            self.server.set_status(self.status(), notify=True, streaming_only=True)
         if hw.ticks_diff(now, self._t_console) >= CONSOLE_MS:
             self._t_console = now
             print(self.status_line())

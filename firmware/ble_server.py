@@ -303,11 +303,11 @@ class BleServer:
         for conn in self.conns:
             self._notify(conn, self.h_rsc, data)
 
-    def set_status(self, data, notify=False):
-        """Update the status value (and notify it to every central)."""
+    def set_status(self, data, notify=False, streaming_only=False):
+        """Update the status value; notify it to every central (or the streaming ones)."""
         self._ble.gatts_write(self.h_status, data)
         if notify:
-            for conn in self.conns:
+            for conn in self.streaming if streaming_only else self.conns:
                 self._notify(conn, self.h_status, data)
 
     def set_battery(self, pct, notify=False):

@@ -89,6 +89,9 @@ ble.exchange_mtu(1, 247)
 run(app, hw, 2000)
 assert data_frames(hw, app, 2) == []
 assert ble.sent(app.server.h_rsc, 2), "the watch gets RSC measurements"
+# status: notified every second to the streaming central, not to the watch
+assert len(ble.sent(app.server.h_status, 1)) >= 2
+assert ble.sent(app.server.h_status, 2) == []
 n1 = len(data_frames(hw, app, 1))
 assert len(data_frames(hw, app, 1)[-1]) == protocol.frame_size(19)
 # both stream: frames sized for the smaller MTU
