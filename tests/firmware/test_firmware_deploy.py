@@ -49,6 +49,21 @@ def test_flash_to_virtual_board_files_land_main_starts_status_returns(
     status = [line for line in proc.stdout.splitlines() if line.startswith("strideguard ")]
     assert status, proc.stdout
     assert "leg=R" in status[0] and "rate=500" in status[0] and "cfg=ok" in status[0]
+    # flashing again interrupts the running firmware (Ctrl-C) and keeps the stored config
+    boots = board.boots
+    proc = subprocess.run(
+        [sys.executable, "-m", "strideguard", "flash", "--port", board.port, "--leg", "L"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "config: leg L rate_hz 500 was ok" in proc.stdout
+    assert board.boots == boots + 1
+    assert any(
+        line.startswith("strideguard ") and "leg=L" in line for line in proc.stdout.splitlines()
+    )
 
 
 def test_flash_reports_bad_input_in_one_line(tmp_path: Path) -> None:
