@@ -148,6 +148,18 @@ class MPU6050:
         self.rate_hz = rate_hz
         self.fifo_reset()
 
+    def is_configured(self):
+        """True if the chip still holds our settings (False after a brown-out reset)."""
+        if self.rate_hz not in RATE_TABLE:
+            return False
+        div = RATE_TABLE[self.rate_hz][0]
+        return (
+            self._read(REG_PWR_MGMT_1) == PWR_CLK_PLL_XGYRO
+            and self._read(REG_SMPLRT_DIV) == div
+            and self._read(REG_FIFO_EN) == FIFO_EN_ACCEL_GYRO
+            and bool(self._read(REG_USER_CTRL) & USER_FIFO_EN)
+        )
+
     def fifo_reset(self):
         """Empty the FIFO, clear the overflow flag and keep sampling."""
         self._write(REG_USER_CTRL, USER_FIFO_RESET)

@@ -25,6 +25,7 @@ from stride_cue import SCAN_CUE, SCAN_SATURATED
 
 HEADER = const(16)
 RECOVER_BACKOFF_MS = const(200)
+STALL_US = const(500000)  # no sample for this long while running: recover the sensor
 
 
 class Sampler:
@@ -147,6 +148,10 @@ class Sampler:
             avail = count // SAMPLE_BYTES
             n = self.n
             if avail < n:
+                if self._elapsed_since_last_sample() > STALL_US:
+                    # no data for too long: the sensor was reset (brown-out) or hangs
+                    self.i2c_errors += 1
+                    return self._recover(now_ms)
                 return None
             imu.read_fifo_into(self._payload)
         except OSError:
@@ -196,9 +201,16 @@ class Sampler:
         return None
 
     def _recover(self, now_ms):
-        """After an I2C error: re-initialise the sensor, or back off."""
+        """After an I2C error or a stall: realign the FIFO, re-initialise, or back off.
+
+        A failed burst read may leave the FIFO misaligned, so it is always
+        reset; a sensor that lost its settings (brown-out) is configured again.
+        """
         try:
-            self._imu.configure(self.rate_hz)
+            if self._imu.is_configured():
+                self._imu.fifo_reset()
+            else:
+                self._imu.configure(self.rate_hz)
         except Exception:  # OSError, or MPU6050Error when WHO_AM_I fails
             self.i2c_errors += 1
             self.fault = True

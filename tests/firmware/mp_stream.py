@@ -54,6 +54,8 @@ for sc in spec:
                 clock.advance_us(arg * 1000)
             elif action == "fail":
                 bus.fail_next = arg
+            elif action == "brownout":  # the sensor resets itself (power glitch)
+                bus._write_reg(0x6B, 0x80)
             elif action == "fail_for":
                 bus.fail_forever = True
                 fail_until = clock.t_us + arg * 1000

@@ -84,6 +84,16 @@ def stream_run(run_mp: MpRunner, tmp_path_factory: pytest.TempPathFactory) -> di
     ]
     spec.append(
         {
+            "name": "brownout",
+            "rate": 500,
+            "mtu": 247,
+            "seconds": 3,
+            "drain_ms": 20,
+            "events": [[1000, "brownout", 0]],
+        }
+    )
+    spec.append(
+        {
             "name": "u32wrap",
             "rate": 1000,
             "mtu": 185,
@@ -229,3 +239,16 @@ def test_board_clock_wraps_at_32_bits(stream_run: dict[str, Any]) -> None:
     times = [unpack_frame_header(f)[4] for f in frames]
     wraps = sum(1 for a, b in itertools.pairwise(times) if b < a)
     assert wraps == 1 and times[0] > 0xFFF0_0000 and times[-1] < 0x0020_0000
+
+
+def test_sensor_brownout_is_detected_and_reconfigured(stream_run: dict[str, Any]) -> None:
+    """The MPU6050 resets itself (no I2C error): no data for 0.5 s -> reconfigure."""
+    meta = stream_run["meta"]["brownout"]
+    frames = read_frames(stream_run["tmp"] / "out.brownout.bin")
+    heads = [unpack_frame_header(f) for f in frames]
+    flagged = [h for h in heads if h[1] & protocol.FLAG_I2C_RECOVERED]
+    assert len(flagged) == 1 and meta["i2c_errors"] == 1
+    check_frames(frames, stream_run["src"], meta, 500, 247)
+    gap = max(b[3] - a[3] - a[6] for a, b in itertools.pairwise(heads))
+    assert 250 <= gap <= 340, gap  # ~0.5 s stall + re-init at 500 Hz
+    assert heads[-1][3] > 1000
