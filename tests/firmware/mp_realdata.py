@@ -22,3 +22,20 @@ while i < n:
         if s.scan(data, 12 * (i + j), 1) & SCAN_STRIDE:
             print("stride", i + j, s.cadence_spm)
     i += k
+
+# the same recording played through the fake MPU6050 FIFO and the whole app:
+# a watch connected to the Running Speed and Cadence service
+import config  # noqa: E402
+from app import App  # noqa: E402
+from fake_hw import FakeHW  # noqa: E402
+
+cfg = config.defaults()
+cfg["rate_hz"] = rate
+hw = FakeHW(data)
+app = App(hw, cfg, True, "", cfg_path="/nonexistent-dir/cfg.json")
+hw.ble.connect(7)
+for _ in range(n * 100 // rate - 10):  # once through the recording, 10 ms per pass
+    hw.clock.sleep_ms(10)
+    app.step()
+for m in hw.ble.sent(app.server.h_rsc, 7):
+    print("rsc", m.hex())

@@ -52,7 +52,7 @@ def test_onboard_detector_counts_one_stride_per_gait_cycle(
     data, rate = to_fifo_bytes(base.with_suffix(".csv"), rotation_seed)
     (tmp_path / "s.bin").write_bytes(data)
     out = run_mp("mp_realdata.py", str(tmp_path / "s.bin"), str(rate))
-    events = [line.split() for line in out.splitlines() if line.startswith("stride")]
+    events = [line.split() for line in out.splitlines() if line.startswith("stride ")]
     t_stride = np.array([int(e[1]) for e in events]) / rate
     cadence = [int(e[2]) for e in events]
     ic = np.array([s["initial_contact_s"] for s in truth["strides"]])
@@ -64,3 +64,21 @@ def test_onboard_detector_counts_one_stride_per_gait_cycle(
     steady = np.array(cadence[5:])
     assert np.all(np.abs(steady - want) <= 0.05 * want), (steady, want)
     assert abs(np.median(steady) - want) <= 2
+
+
+@pytest.mark.parametrize("leg", ["R", "L"])
+def test_recording_through_fifo_and_app_gives_rsc_cadence(
+    run_mp: MpRunner, tmp_path: Path, leg: str
+) -> None:
+    """The recorded CSV played by the MPU6050 model, read by the app, sent as RSC."""
+    base = shared_data() / f"RBDS0041_T25_{leg}_mpu"
+    truth = json.loads(base.with_suffix(".truth.json").read_text())
+    data, rate = to_fifo_bytes(base.with_suffix(".csv"), None)
+    (tmp_path / "s.bin").write_bytes(data)
+    out = run_mp("mp_realdata.py", str(tmp_path / "s.bin"), str(rate))
+    rsc = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("rsc")]
+    assert len(rsc) >= truth["summary"]["n_strides"] - 2
+    want = truth["summary"]["cadence_steps_per_min"]
+    steady = rsc[5:]
+    assert all(m[0] == 0x04 and m[1:3] == b"\x00\x00" for m in steady)  # running, no speed
+    assert all(abs(m[3] - want) <= 0.05 * want for m in steady), [m[3] for m in steady]
