@@ -235,6 +235,10 @@ async def scan(
         found = await BleakScanner.discover(
             timeout_s, return_adv=True, service_uuids=[proto.SERVICE_UUID], backend=backend.scanner
         )
+    except FileNotFoundError as exc:
+        raise BluetoothUnavailableError(
+            "Bluetooth is not available: no Bluetooth service (BlueZ over D-Bus) on this machine"
+        ) from exc
     except (BleakError, OSError) as exc:
         raise BluetoothUnavailableError(f"Bluetooth is not available: {_one_line(exc)}") from exc
     sensors = []
