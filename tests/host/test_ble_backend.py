@@ -42,15 +42,22 @@ async def _other_device(air: VirtualAir) -> None:
 
 def test_scan_filters_by_service_uuid_and_reports_advertisement() -> None:
     async def main() -> None:
-        async with virtual_sensors({"samples": synth_samples(100), "leg": "R", "battery_pct": 64}) as (
+        async with virtual_sensors(
+            {"samples": synth_samples(100), "leg": "R", "battery_pct": 64}
+        ) as (
             air,
             (sensor,),
         ):
             await _other_device(air)
-            everything = await BleakScanner.discover(0.15, return_adv=True, backend=air.backend.scanner)
+            everything = await BleakScanner.discover(
+                0.15, return_adv=True, backend=air.backend.scanner
+            )
             assert {ad.local_name for _, ad in everything.values()} == {"StrideGuard-R", "HRM"}
             found = await BleakScanner.discover(
-                0.15, return_adv=True, service_uuids=[proto.SERVICE_UUID], backend=air.backend.scanner
+                0.15,
+                return_adv=True,
+                service_uuids=[proto.SERVICE_UUID],
+                backend=air.backend.scanner,
             )
             assert list(found) == [sensor.address]
             device, adv = found[sensor.address]
@@ -58,7 +65,7 @@ def test_scan_filters_by_service_uuid_and_reports_advertisement() -> None:
             assert adv.service_uuids == [proto.SERVICE_UUID]
             assert adv.rssi == -50  # bumble's virtual controller
             assert adv.service_data["0000180f-0000-1000-8000-00805f9b34fb"] == bytes([64])
-            hrm = [ad for _, ad in everything.values() if ad.local_name == "HRM"][0]
+            hrm = next(ad for _, ad in everything.values() if ad.local_name == "HRM")
             assert hrm.service_uuids == [HR_SERVICE]
 
     run(main())
@@ -77,7 +84,9 @@ def test_connect_mtu_247_and_gatt_table() -> None:
                     "0000180f-0000-1000-8000-00805f9b34fb",
                     "00001814-0000-1000-8000-00805f9b34fb",
                 } <= services
-                props = {c.uuid: set(c.properties) for c in client.services.characteristics.values()}
+                props = {
+                    c.uuid: set(c.properties) for c in client.services.characteristics.values()
+                }
                 assert props[proto.DATA_CHAR_UUID] == {"notify"}
                 assert props[proto.CONTROL_CHAR_UUID] == {"write", "notify"}
                 assert props[proto.STATUS_CHAR_UUID] == {"read", "notify"}
@@ -98,18 +107,29 @@ def test_connect_mtu_247_and_gatt_table() -> None:
 
 def test_mtu_23_streams_nothing_and_says_so() -> None:
     async def main() -> None:
-        async with virtual_sensors({"samples": synth_samples(100), "max_mtu": 23}) as (air, (sensor,)):
+        async with virtual_sensors({"samples": synth_samples(100), "max_mtu": 23}) as (
+            air,
+            (sensor,),
+        ):
             async with BleakClient(sensor.address, backend=air.backend.client) as client:
                 assert client.mtu_size == 23
                 frames: list[bytes] = []
                 answers: list[bytes] = []
-                await client.start_notify(proto.DATA_CHAR_UUID, lambda _c, d: frames.append(bytes(d)))
-                await client.start_notify(proto.CONTROL_CHAR_UUID, lambda _c, d: answers.append(bytes(d)))
+                await client.start_notify(
+                    proto.DATA_CHAR_UUID, lambda _c, d: frames.append(bytes(d))
+                )
+                await client.start_notify(
+                    proto.CONTROL_CHAR_UUID, lambda _c, d: answers.append(bytes(d))
+                )
                 await client.write_gatt_char(
-                    proto.CONTROL_CHAR_UUID, proto.encode_control(proto.OP_START_STREAM), response=True
+                    proto.CONTROL_CHAR_UUID,
+                    proto.encode_control(proto.OP_START_STREAM),
+                    response=True,
                 )
                 await asyncio.sleep(0.2)
-                assert answers == [bytes([0x80, proto.OP_START_STREAM, proto.RESULT_OPERATION_FAILED])]
+                assert answers == [
+                    bytes([0x80, proto.OP_START_STREAM, proto.RESULT_OPERATION_FAILED])
+                ]
                 assert frames == []
                 status = proto.unpack_status(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
                 assert status["state"] & proto.STATE_MTU_TOO_SMALL
@@ -130,8 +150,12 @@ def test_att_errors_surface_as_bleak_exceptions() -> None:
                 assert err.value.code == BleakGATTProtocolErrorCode.READ_NOT_PERMITTED
                 for malformed in (b"", b"\x03\x01\xf4\x00"):
                     with pytest.raises(BleakGATTProtocolError) as err:
-                        await client.write_gatt_char(proto.CONTROL_CHAR_UUID, malformed, response=True)
-                    assert err.value.code == BleakGATTProtocolErrorCode.INVALID_ATTRIBUTE_VALUE_LENGTH
+                        await client.write_gatt_char(
+                            proto.CONTROL_CHAR_UUID, malformed, response=True
+                        )
+                    assert (
+                        err.value.code == BleakGATTProtocolErrorCode.INVALID_ATTRIBUTE_VALUE_LENGTH
+                    )
                 assert sensor.controls == []  # rejected writes changed nothing
             with pytest.raises(BleakError):
                 await client.read_gatt_char(proto.STATUS_CHAR_UUID)
@@ -156,7 +180,9 @@ def test_notifications_in_order_and_bit_exact() -> None:
             async with BleakClient(sensor.address, backend=air.backend.client) as client:
                 await client.start_notify(proto.DATA_CHAR_UUID, on_data)
                 await client.write_gatt_char(
-                    proto.CONTROL_CHAR_UUID, proto.encode_control(proto.OP_START_STREAM), response=True
+                    proto.CONTROL_CHAR_UUID,
+                    proto.encode_control(proto.OP_START_STREAM),
+                    response=True,
                 )
                 await asyncio.wait_for(sensor_done.wait(), 10)
                 await asyncio.sleep(0.05)

@@ -31,7 +31,7 @@ import contextlib
 import itertools
 import uuid as uuidlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -68,6 +68,12 @@ _UUID_LISTS = (
     AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
 )
+
+
+def settle(future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` unless it is already done."""
+    if not future.done():
+        future.set_result(None)
 
 
 def bleak_uuid(uuid: core.UUID) -> str:
@@ -111,7 +117,9 @@ class VirtualAir:
         n = next(self._addresses)
         addr = f"D0:5E:00:00:{n >> 8:02X}:{n & 0xFF:02X}"
         controller = Controller(name, link=self.link, public_address=addr)
-        return Device(name=name, address=Address(addr), host=Host(controller, AsyncPipeSink(controller)))
+        return Device(
+            name=name, address=Address(addr), host=Host(controller, AsyncPipeSink(controller))
+        )
 
     async def central(self) -> Device:
         """The host adapter (created and powered on at first use)."""
@@ -125,7 +133,9 @@ class VirtualAir:
             return self._central
 
     @contextlib.asynccontextmanager
-    async def scanning(self, on_advertisement: Callable[[Advertisement], None]) -> AsyncIterator[None]:
+    async def scanning(
+        self, on_advertisement: Callable[[Advertisement], None]
+    ) -> AsyncIterator[None]:
         """Listen to advertisements; scanning is shared by concurrent scanners."""
         central = await self.central()
         central.on(Device.EVENT_ADVERTISEMENT, on_advertisement)
@@ -170,23 +180,26 @@ class BumbleScanner(BaseBleakScanner):
 
     def _on_advertisement(self, adv: Advertisement) -> None:
         data = adv.data
-        uuids = [bleak_uuid(u) for kind in _UUID_LISTS for group in data.get_all(kind) for u in group]
+        groups = [cast(list[core.UUID], g) for kind in _UUID_LISTS for g in data.get_all(kind)]
+        uuids = [bleak_uuid(u) for group in groups for u in group]
         if not self.is_allowed_uuid(uuids):
             return
         name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
             AdvertisingData.SHORTENED_LOCAL_NAME
         )
         service_data = {
-            bleak_uuid(u): bytes(v) for u, v in data.get_all(AdvertisingData.SERVICE_DATA_16_BIT_UUID)
+            bleak_uuid(u): bytes(v)
+            for kind in (
+                AdvertisingData.SERVICE_DATA_16_BIT_UUID,
+                AdvertisingData.SERVICE_DATA_128_BIT_UUID,
+            )
+            for u, v in data.get_all(kind)
         }
-        service_data.update(
-            (bleak_uuid(u), bytes(v)) for u, v in data.get_all(AdvertisingData.SERVICE_DATA_128_BIT_UUID)
-        )
-        manufacturer = dict(data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA))
+        manufacturer = data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA)
         tx_power = data.get(AdvertisingData.TX_POWER_LEVEL)
         ad = AdvertisementData(
             local_name=name if isinstance(name, str) else None,
-            manufacturer_data={int(k): bytes(v) for k, v in manufacturer.items()},
+            manufacturer_data={int(k): bytes(v) for k, v in manufacturer},
             service_data=service_data,
             service_uuids=sorted(set(uuids)),
             tx_power=tx_power if isinstance(tx_power, int) else None,
@@ -243,7 +256,9 @@ class BumbleClient(BaseBleakClient):
             async with self.air.connect_lock:
                 connection = await central.connect(Address(self.address), timeout=self._timeout)
         except core.TimeoutError as exc:
-            raise BleakDeviceNotFoundError(self.address, f"{self.address} is not advertising") from exc
+            raise BleakDeviceNotFoundError(
+                self.address, f"{self.address} is not advertising"
+            ) from exc
         self._connection, self._closing = connection, False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         self._peer = Peer(connection)
@@ -257,8 +272,8 @@ class BumbleClient(BaseBleakClient):
         if connection is None:
             return
         self._closing = True
-        gone = asyncio.get_running_loop().create_future()
-        connection.once(Connection.EVENT_DISCONNECTION, lambda *_: gone.done() or gone.set_result(None))
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        connection.once(Connection.EVENT_DISCONNECTION, lambda *_: settle(gone))
         with contextlib.suppress(core.BaseBumbleError):
             await connection.disconnect()
         with contextlib.suppress(TimeoutError):

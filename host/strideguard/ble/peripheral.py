@@ -38,6 +38,8 @@ import asyncio
 import contextlib
 import struct
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +55,7 @@ from bumble.device import (
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir, address_str
+from strideguard.ble.bumble_backend import VirtualAir, address_str, settle
 
 _R = Characteristic.Properties.READ
 _W = Characteristic.Properties.WRITE
@@ -187,9 +189,7 @@ class VirtualSensor:
     # ----------------------------------------------------------------- clock
     def samples_produced(self) -> int:
         """Running sample counter: samples the board has measured since power-on."""
-        n = self._clock_i0 + int(
-            (time.monotonic() - self._clock_t0) * self.speed * self.rate_hz
-        )
+        n = self._clock_i0 + int((time.monotonic() - self._clock_t0) * self.speed * self.rate_hz)
         return n if self.loop else min(n, self.samples_be.shape[0])
 
     def _time_of(self, index: int) -> float:
@@ -201,7 +201,9 @@ class VirtualSensor:
 
     # ----------------------------------------------------------------- GATT table
     def _services(self) -> list[Service]:
-        def chr_(uuid: str | UUID, props: Characteristic.Properties, **kw: object) -> Characteristic:
+        def chr_(
+            uuid: str | UUID, props: Characteristic.Properties, **kw: object
+        ) -> Characteristic:
             read = kw.get("read", _write_only)
             write = kw.get("write", _read_only)
             return Characteristic(uuid, props, _PERM, CharacteristicValue(read=read, write=write))  # type: ignore[arg-type]
@@ -211,13 +213,25 @@ class VirtualSensor:
 
         self.data_char = chr_(proto.DATA_CHAR_UUID, _N)
         self.control_char = chr_(proto.CONTROL_CHAR_UUID, _W | _N, write=self._on_control)
-        self.status_char = chr_(proto.STATUS_CHAR_UUID, _R | _N, read=lambda _c: self.status_bytes())
-        self.battery_char = chr_(_u16(proto.BATTERY_LEVEL_UUID16), _R | _N, read=lambda _c: bytes([self.battery_pct]))
+        self.status_char = chr_(
+            proto.STATUS_CHAR_UUID, _R | _N, read=lambda _c: self.status_bytes()
+        )
+        self.battery_char = chr_(
+            _u16(proto.BATTERY_LEVEL_UUID16), _R | _N, read=lambda _c: bytes([self.battery_pct])
+        )
         self.rsc_char = chr_(_u16(proto.RSC_MEASUREMENT_UUID16), _N)
         info = [
-            chr_(_u16(proto.MANUFACTURER_NAME_UUID16), _R, read=const(proto.MANUFACTURER_NAME.encode())),
+            chr_(
+                _u16(proto.MANUFACTURER_NAME_UUID16),
+                _R,
+                read=const(proto.MANUFACTURER_NAME.encode()),
+            ),
             chr_(_u16(proto.MODEL_NUMBER_UUID16), _R, read=const(proto.MODEL_NUMBER.encode())),
-            chr_(_u16(proto.FIRMWARE_REVISION_UUID16), _R, read=const(proto.FIRMWARE_VERSION.encode())),
+            chr_(
+                _u16(proto.FIRMWARE_REVISION_UUID16),
+                _R,
+                read=const(proto.FIRMWARE_VERSION.encode()),
+            ),
         ]
         rsc = [
             self.rsc_char,
@@ -328,8 +342,8 @@ class VirtualSensor:
         if connection is None:
             return
         self._away = away_s > 0
-        gone = asyncio.get_running_loop().create_future()
-        connection.once(Connection.EVENT_DISCONNECTION, lambda *_: gone.done() or gone.set_result(None))
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        connection.once(Connection.EVENT_DISCONNECTION, lambda *_: settle(gone))
         await connection.disconnect(reason)
         await gone
         if away_s > 0:
@@ -342,8 +356,8 @@ class VirtualSensor:
             await self._adv.set_advertising_data(self.advertising_data())
             await self._adv.start()
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -352,7 +366,9 @@ class VirtualSensor:
         self.connections += 1
         if self._adv is not None:
             self._adv.enabled = False  # the controller stops advertising on connection
-        connection.on(Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection))
+        connection.on(
+            Connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection)
+        )
         connection.on(
             Connection.EVENT_CONNECTION_ATT_MTU_UPDATE, lambda: self._spawn(self._notify_status())
         )
@@ -456,7 +472,9 @@ class VirtualSensor:
             flags |= proto.FLAG_PAIN_MARK
             self._pain_flag = False
         buf = bytearray(proto.frame_size(count))
-        proto.pack_frame_header(buf, flags, self._seq, first, self._t_us(first), self.rate_hz, count)
+        proto.pack_frame_header(
+            buf, flags, self._seq, first, self._t_us(first), self.rate_hz, count
+        )
         buf[proto.FRAME_HEADER_SIZE :] = self.samples_be[rows].tobytes()
         self._seq = (self._seq + 1) & 0xFFFF
         return bytes(buf)

@@ -233,7 +233,7 @@ async def scan(
     backend = backend or PLATFORM
     try:
         found = await BleakScanner.discover(
-            timeout_s, return_adv=True, service_uuids=[proto.SERVICE_UUID], backend=backend.scanner
+            timeout_s, return_adv=True, service_uuids=[proto.SERVICE_UUID], **_scanner_args(backend)
         )
     except FileNotFoundError as exc:
         raise BluetoothUnavailableError(
@@ -261,9 +261,16 @@ async def scan(
         for s in sensors:
             if s.battery_pct is None and s.device is not None:
                 with contextlib.suppress(BleakError, OSError, TimeoutError):
-                    async with BleakClient(s.device, timeout=timeout_s, backend=backend.client) as c:
+                    async with BleakClient(
+                        s.device, timeout=timeout_s, backend=backend.client
+                    ) as c:
                         s.battery_pct = (await c.read_gatt_char(BATTERY_LEVEL_UUID))[0]
     return sorted(sensors, key=lambda s: (s.leg or "~", s.name, s.address))
+
+
+def _scanner_args(backend: BleBackend) -> dict[str, Any]:
+    """``backend=`` for bleak's scanner, or nothing for the platform default."""
+    return {} if backend.scanner is None else {"backend": backend.scanner}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -346,18 +353,18 @@ class StreamAssembler:
                 d = 0
             shift = self.next_index + d - first
         idx = idx + shift
-        gaps = [(a + shift, n) for a, n in dec.report.gaps]
+        raw = dec.raw
         if self.next_index is not None:
             keep = idx >= self.next_index
             self.duplicates += int(np.count_nonzero(~keep))
             if not keep.any():
                 return None
-            idx, raw = idx[keep], dec.raw[keep]
-            if idx[0] > self.next_index:
-                gaps.insert(0, (self.next_index, int(idx[0]) - self.next_index))
-            gaps = [g for g in gaps if g[0] >= self.next_index]
-        else:
-            raw = dec.raw
+            idx, raw = idx[keep], raw[keep]
+        # holes between the last sample so far and the new (sorted, unique) indices
+        prev = int(idx[0]) if self.next_index is None else self.next_index
+        step = np.diff(idx, prepend=prev - 1)
+        holes = np.flatnonzero(step > 1)
+        gaps = [(int(idx[k] - step[k] + 1), int(step[k] - 1)) for k in holes]
         frames = dec.frames.copy()
         frames["first_index"] += shift
         if self.next_index is not None:
@@ -632,16 +639,19 @@ class SensorLink:
                 await client.disconnect()
 
     async def _resolve(self) -> BLEDevice:
-        if self._device is not None:
-            device, self._device = self._device, None  # use a scanned handle once, then rescan
-            return device
+        scanned = self._device
+        if scanned is not None:
+            self._device = None  # use a scanned handle once, then rescan
+            return scanned
         address, name = self.address.upper(), self.name
         device = await BleakScanner.find_device_by_filter(
-            lambda d, ad: (bool(address) and d.address.upper() == address)
-            or (bool(name) and ad.local_name == name),
+            lambda d, ad: (
+                (bool(address) and d.address.upper() == address)
+                or (bool(name) and ad.local_name == name)
+            ),
             timeout=self.scan_timeout_s,
             service_uuids=[proto.SERVICE_UUID],
-            backend=self.backend.scanner,
+            **_scanner_args(self.backend),
         )
         if device is None:
             raise BleakDeviceNotFoundError(self.label, f"{self.label} not found")
@@ -665,7 +675,11 @@ class SensorLink:
         status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
         self._queue.put_nowait((_STATUS, status_bytes, time.monotonic()))
         mtu = client.mtu_size
-        board_mtu = proto.unpack_status(status_bytes)["mtu"] if len(status_bytes) == proto.STATUS_SIZE else 0
+        board_mtu = (
+            proto.unpack_status(status_bytes)["mtu"]
+            if len(status_bytes) == proto.STATUS_SIZE
+            else 0
+        )
         if mtu <= proto.DEFAULT_MTU < board_mtu:
             mtu = board_mtu  # BlueZ reports 23 until asked; the board knows the real MTU
         await client.start_notify(proto.DATA_CHAR_UUID, self._on_data)
@@ -738,7 +752,12 @@ class SensorLink:
         for first, n in block.gaps:
             self._record(
                 _EVENT,
-                {"event": "gap", "sensor": self.label, "first_missing_index": first, "n_missing": n},
+                {
+                    "event": "gap",
+                    "sensor": self.label,
+                    "first_missing_index": first,
+                    "n_missing": n,
+                },
                 time.monotonic(),
             )
         if self.on_samples is not None:

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="find strideguard sensors over Bluetooth LE",
         description="Scan for sensors advertising the strideguard service and list them.",
     )
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time (s), default 5")
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="scan time (s), default 5"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     # development aid: N bumble virtual sensors in this process instead of the radio
     p.add_argument("--virtual", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'NAME':<16} {'LEG':<3} {'ADDRESS':<20} {'RSSI':>8} {'BATTERY':>8}")
         for s in sensors:
             battery = "?" if s.battery_pct is None else f"{s.battery_pct} %"
-            print(f"{s.name:<16} {s.leg or '?':<3} {s.address:<20} {s.rssi_dbm:>4} dBm {battery:>8}")
+            print(
+                f"{s.name:<16} {s.leg or '?':<3} {s.address:<20} {s.rssi_dbm:>4} dBm {battery:>8}"
+            )
     return 0 if sensors else 1
 
 
