@@ -544,11 +544,16 @@ class SensorLink:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        client, self._client = self._client, None
+        client = self._client
         if client is not None and client.is_connected:
+            # stop the stream first: the board saves power and sends nothing into a closing link
+            with contextlib.suppress(BleakError, OSError, TimeoutError, SensorLinkError):
+                await asyncio.wait_for(self.send_control(proto.OP_STOP_STREAM), 1.0)
+            self._client = None
             with contextlib.suppress(BleakError, OSError, TimeoutError):
                 await client.disconnect()
             self._event("disconnect", reason="closed")
+        self._client = None
         self._connected.clear()
         self._queue.put_nowait(None)
         if self._consumer is not None:
