@@ -287,5 +287,32 @@ def test_link_gives_up_after_max_attempts() -> None:
             await link.close()
             delays = [e["retry_in_s"] for e in events if e["event"] == "connect_failed"]
             assert delays == [pytest.approx(0.01), pytest.approx(0.015), 0.0]
+            assert events[-1]["event"] == "gave_up" and events[-1]["attempts"] == 3
 
     run(main())
+
+
+def test_a_failing_consumer_hook_is_counted_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    frames = encode_frames(synth_samples(19 * 6), rate_hz=500)
+
+    async def main() -> SensorLink:
+        calls: list[int] = []
+
+        def bad_sink(block: SampleBlock) -> None:
+            calls.append(block.n_samples)
+            raise RuntimeError("sink broke")
+
+        link = SensorLink("StrideGuard-L", on_samples=bad_sink)
+        link._consumer = asyncio.create_task(link._consume())
+        for f in frames:
+            link._on_data(None, bytearray(f))  # type: ignore[arg-type]
+            await asyncio.sleep(0)
+        await link.close()
+        assert sum(calls) == 19 * 6  # every block was still handed on
+        return link
+
+    link = run(main())
+    assert link.stats.consumer_errors == 6
+    assert isinstance(link.error, RuntimeError)
+    assert link.assembler.samples == 19 * 6
+    assert "consumer error" in caplog.text

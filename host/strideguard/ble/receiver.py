@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import re
 import time
@@ -54,6 +55,7 @@ from strideguard.errors import StrideguardError
 from strideguard.frames import decode_frames
 from strideguard.recording import RecordingWriter
 
+_log = logging.getLogger(__name__)
 WRAP_32 = 1 << 32
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
@@ -386,6 +388,7 @@ class LinkStats:
     connects: int = 0
     disconnects: int = 0
     failed_attempts: int = 0
+    consumer_errors: int = 0
     last_error: str = ""
     mtu: int = 0
     status: dict[str, int] = field(default_factory=dict)
@@ -618,6 +621,7 @@ class SensorLink:
                     "connect_failed", kind=str(kind), error=_one_line(exc), retry_in_s=delay
                 )
                 if give_up:
+                    self._event("gave_up", kind=str(kind), attempts=attempt)
                     self.error = SensorLinkError(
                         f"{self.label}: {_one_line(exc)} ({kind}, {attempt} attempts)", kind
                     )
@@ -706,24 +710,30 @@ class SensorLink:
             batch = [item]
             while not self._queue.empty() and len(batch) < 512:
                 batch.append(self._queue.get_nowait())
-            payloads: list[bytes] = []
-            arrivals: list[float] = []
-            done = False
-            for entry in batch:
-                if entry is None:
-                    done = True
-                    continue
-                self._handle(entry, payloads, arrivals)
-            if payloads:
-                self._decode(payloads, arrivals)
-            if self.stats.queue_dropped != self._reported_drops:
-                n = self.stats.queue_dropped - self._reported_drops
-                self._reported_drops = self.stats.queue_dropped
-                self._record(_EVENT, {"event": "queue_overflow", "dropped": n}, time.monotonic())
+            done = None in batch
+            try:
+                self._process([e for e in batch if e is not None])
+            except Exception as exc:  # a sink or the disk failed: count it, keep receiving
+                self.stats.consumer_errors += 1
+                self.error = exc
+                if self.stats.consumer_errors == 1:
+                    _log.exception("%s: consumer error (further ones only counted)", self.label)
             if done:
                 if self.recording is not None:
                     self.recording.flush()
                 return
+
+    def _process(self, batch: list[tuple[int, Any, float]]) -> None:
+        payloads: list[bytes] = []
+        arrivals: list[float] = []
+        for entry in batch:
+            self._handle(entry, payloads, arrivals)
+        if payloads:
+            self._decode(payloads, arrivals)
+        if self.stats.queue_dropped != self._reported_drops:
+            n = self.stats.queue_dropped - self._reported_drops
+            self._reported_drops = self.stats.queue_dropped
+            self._record(_EVENT, {"event": "queue_overflow", "dropped": n}, time.monotonic())
 
     def _record(self, kind: int, payload: Any, t: float) -> None:
         rec = self.recording
