@@ -16,15 +16,14 @@ from bleak.exc import (
 )
 
 from strideguard import protocol as proto
+from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.ble.receiver import (
     Backoff,
     LinkErrorKind,
     Receiver,
     ReconnectPolicy,
-    SampleBlock,
     SensorLink,
     SensorLinkError,
-    StreamAssembler,
     classify_error,
     leg_from_name,
     scan,
