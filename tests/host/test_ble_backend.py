@@ -233,3 +233,23 @@ def test_peripheral_drop_calls_disconnected_callback_and_readvertises() -> None:
             assert not dropped.is_set()  # our own disconnect is not "unsolicited"
 
     run(main())
+
+
+def test_rsc_measurement_notifies_on_board_cadence() -> None:
+    async def main() -> list[bytes]:
+        spec = {"samples": synth_samples(100), "cadence_spm": 172, "status_interval_s": 0.05}
+        async with virtual_sensors(spec) as (air, (sensor,)):
+            async with BleakClient(sensor.address, backend=air.backend.client) as client:
+                got: list[bytes] = []
+                await client.start_notify(
+                    "00002a53-0000-1000-8000-00805f9b34fb", lambda _c, d: got.append(bytes(d))
+                )
+                while not got:
+                    await asyncio.sleep(0.01)
+                status = proto.unpack_status(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
+                assert status["cadence_spm"] == 172
+                return got
+
+    got = run(main())
+    flags, speed, cadence = struct.unpack("<BHB", got[0])
+    assert flags & proto.RSC_FLAG_RUNNING and speed == 0 and cadence == 172

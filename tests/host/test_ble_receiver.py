@@ -315,3 +315,37 @@ def test_a_failing_consumer_hook_is_counted_not_fatal(caplog: pytest.LogCaptureF
     assert isinstance(link.error, RuntimeError)
     assert link.assembler.samples == 19 * 6
     assert "consumer error" in caplog.text
+
+
+def test_scan_reads_battery_when_not_advertised() -> None:
+    async def main() -> None:
+        spec = {"samples": synth_samples(50), "battery_pct": 55, "advertise_battery": False}
+        async with virtual_sensors(spec) as (air, _):
+            (quick,) = await scan(0.1, backend=air.backend)
+            assert quick.battery_pct is None
+            (read,) = await scan(0.1, backend=air.backend, read_battery=True)
+            assert read.battery_pct == 55
+
+    run(main())
+
+
+def test_calibration_flags_frames_and_answers_busy() -> None:
+    async def main() -> None:
+        blocks: list[SampleBlock] = []
+        async with virtual_sensors({"samples": synth_samples(1000), "speed": 10.0}) as (air, _):
+            async with SensorLink(
+                "StrideGuard-L", backend=air.backend, on_samples=blocks.append
+            ) as link:
+                await link.wait_samples(200, 5)
+                assert await link.send_control(proto.OP_CALIBRATE, 1) == proto.RESULT_SUCCESS
+                assert await link.send_control(proto.OP_CALIBRATE, 1) == proto.RESULT_BUSY
+                assert (await link.read_status())["state"] & proto.STATE_CALIBRATING
+                await link.wait_samples(link.assembler.samples + 1000, 5)  # 2 board seconds
+                state = (await link.read_status())["state"]
+                assert state & proto.STATE_CALIBRATED and not state & proto.STATE_CALIBRATING
+        flags = np.concatenate([b.frames["flags"] for b in blocks])
+        calibrating = (flags & proto.FLAG_CALIBRATING) != 0
+        assert calibrating.any() and not calibrating.all()
+        assert (flags[0] & proto.FLAG_STREAM_START) != 0
+
+    run(main())

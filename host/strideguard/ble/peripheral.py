@@ -99,6 +99,10 @@ class VirtualSensor:
         Repeat ``samples`` forever; otherwise the stream ends after the last one.
     battery_pct
         Battery level reported in advertising, Battery service and status.
+    advertise_battery
+        Put the battery level in the advertisement (as Battery service data).
+    cadence_spm
+        Cadence the on-board detector "measures" (RSC measurement and status; 0 = none).
     status_interval_s
         Board seconds between status notifications while connected.
     advertising_interval_ms
@@ -116,6 +120,8 @@ class VirtualSensor:
         max_mtu: int = proto.PREFERRED_MTU,
         loop: bool = True,
         battery_pct: int = 87,
+        advertise_battery: bool = True,
+        cadence_spm: int = 0,
         status_interval_s: float = 1.0,
         advertising_interval_ms: float = 20.0,
     ) -> None:
@@ -135,6 +141,12 @@ class VirtualSensor:
         self.max_mtu = max_mtu
         self.loop = loop
         self.battery_pct = battery_pct
+        self.advertise_battery = advertise_battery
+        self.cadence_spm = cadence_spm
+        self.cue = False
+        self.cadence_target_spm = 0
+        self.calibrated = False
+        self._calibrating_until = -1  # sample index at which a running calibration ends
         self.status_interval_s = status_interval_s
         self.advertising_interval_ms = advertising_interval_ms
         # counters (also in the status record)
@@ -250,6 +262,12 @@ class VirtualSensor:
         state = proto.STATE_STREAMING if self._pacer is not None else 0
         if self._connection is not None and proto.samples_per_frame(self.mtu) == 0:
             state |= proto.STATE_MTU_TOO_SMALL
+        if self.calibrating:
+            state |= proto.STATE_CALIBRATING
+        elif self.calibrated:
+            state |= proto.STATE_CALIBRATED
+        if self.cue:
+            state |= proto.STATE_CUE_ENABLED
         major, minor, patch = (int(x) for x in proto.FIRMWARE_VERSION.split("."))
         buf = bytearray(proto.STATUS_SIZE)
         proto.pack_status(
@@ -259,7 +277,7 @@ class VirtualSensor:
                 major, minor, patch, self.mtu, self.samples_produced() & 0xFFFFFFFF,
                 self.samples_dropped & 0xFFFFFFFF, 0, 0, self.notify_errors & 0xFFFF,
                 self.frames_sent & 0xFFFFFFFF, int((time.monotonic() - self._boot) * self.speed),
-                0, self.last_result,
+                min(self.cadence_spm, 255), self.last_result,
             ),
         )  # fmt: skip
         return bytes(buf)
@@ -272,22 +290,22 @@ class VirtualSensor:
         send scan responses); the real board splits it into advertisement and
         scan response.
         """
-        return bytes(
-            AdvertisingData(
-                [
-                    (AdvertisingData.FLAGS, bytes([0x06])),
-                    (
-                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-                        UUID(proto.SERVICE_UUID).to_bytes(),
-                    ),
-                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-                    (
-                        AdvertisingData.SERVICE_DATA_16_BIT_UUID,
-                        struct.pack("<HB", proto.BATTERY_SERVICE_UUID16, self.battery_pct),
-                    ),
-                ]
+        fields: list[tuple[int, bytes]] = [
+            (AdvertisingData.FLAGS, bytes([0x06])),
+            (
+                AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                UUID(proto.SERVICE_UUID).to_bytes(),
+            ),
+            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
+        ]
+        if self.advertise_battery:
+            fields.append(
+                (
+                    AdvertisingData.SERVICE_DATA_16_BIT_UUID,
+                    struct.pack("<HB", proto.BATTERY_SERVICE_UUID16, self.battery_pct),
+                )
             )
-        )
+        return bytes(AdvertisingData(fields))
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -422,7 +440,21 @@ class VirtualSensor:
             self._pain_flag = True
         elif op == proto.OP_RESET_COUNTERS:
             self.samples_dropped = self.notify_errors = 0
+        elif op == proto.OP_CALIBRATE:
+            if self.calibrating:
+                return proto.RESULT_BUSY
+            self._calibrating_until = self.samples_produced() + value * self.rate_hz
+            self.calibrated = True  # the virtual runner always stands still
+        elif op == proto.OP_SET_CUE:
+            self.cue = bool(value)
+        elif op == proto.OP_SET_CADENCE_TARGET:
+            self.cadence_target_spm = value
         return proto.RESULT_SUCCESS
+
+    @property
+    def calibrating(self) -> bool:
+        """True while a standing calibration (``OP_CALIBRATE``) runs."""
+        return self.samples_produced() < self._calibrating_until
 
     async def _notify(self, connection: Connection, char: Characteristic, value: bytes) -> None:
         if self._device is None or self._connection is not connection:
@@ -441,6 +473,9 @@ class VirtualSensor:
             await asyncio.sleep(self.status_interval_s / self.speed)
             await self._notify(connection, self.status_char, self.status_bytes())
             await self._notify(connection, self.battery_char, bytes([self.battery_pct]))
+            rsc = bytearray(4)
+            proto.pack_rsc_measurement(rsc, 0, self.cadence_spm, self.cadence_spm > 0)
+            await self._notify(connection, self.rsc_char, bytes(rsc))
 
     # ----------------------------------------------------------------- streaming
     async def _start_pacer(self) -> None:
@@ -471,6 +506,8 @@ class VirtualSensor:
         if self._pain_flag:
             flags |= proto.FLAG_PAIN_MARK
             self._pain_flag = False
+        if first < self._calibrating_until:
+            flags |= proto.FLAG_CALIBRATING
         buf = bytearray(proto.frame_size(count))
         proto.pack_frame_header(
             buf, flags, self._seq, first, self._t_us(first), self.rate_hz, count
