@@ -370,6 +370,9 @@ class SensorLink:
         self.stats = LinkStats()
         self.assembler = StreamAssembler(stream)
         self.want_stream = autostart
+        #: why the link gave up (fatal error or max_attempts), else None
+        self.failure: SensorLinkError | None = None
+        #: last exception raised by a consumer hook or the recording, else None
         self.error: BaseException | None = None
         self._t_offset = time.monotonic() - recording.elapsed_s() if recording is not None else 0.0
         self._queue: asyncio.Queue[tuple[int, Any, float] | None] = asyncio.Queue()
@@ -419,8 +422,8 @@ class SensorLink:
             raise SensorLinkError(
                 f"{self.label}: no connection within {timeout_s:g} s", LinkErrorKind.TIMEOUT
             ) from None
-        if self.error is not None and not self.connected:
-            raise self.error
+        if self.failure is not None and not self.connected:
+            raise self.failure
 
     async def wait_connected(self, timeout_s: float) -> None:
         """Wait until the link is (again) up."""
@@ -499,7 +502,6 @@ class SensorLink:
 
     async def _supervise(self) -> None:
         attempt = 0
-        kind = LinkErrorKind.TRANSIENT
         while not self._closing:
             try:
                 await self._connect_once()
@@ -520,7 +522,7 @@ class SensorLink:
                 )
                 if give_up:
                     self._event("gave_up", kind=str(kind), attempts=attempt)
-                    self.error = SensorLinkError(
+                    self.failure = SensorLinkError(
                         f"{self.label}: {_one_line(exc)} ({kind}, {attempt} attempts)", kind
                     )
                     self._settled.set()
