@@ -223,7 +223,7 @@ def test_notification_queue_is_bounded_and_drops_are_counted() -> None:
         assert link.stats.notifications == 10 and link.stats.queue_dropped == 6
         await link.close()
         assert [e for e in events if e["event"] == "queue_overflow"] == [
-            {"event": "queue_overflow", "dropped": 6}
+            {"event": "queue_overflow", "sensor": "StrideGuard-L", "dropped": 6}
         ]
         assert sum(b.n_samples for b in got) == 4 * 19
 

@@ -633,7 +633,8 @@ class SensorLink:
         if self.stats.queue_dropped != self._reported_drops:
             n = self.stats.queue_dropped - self._reported_drops
             self._reported_drops = self.stats.queue_dropped
-            self._record(_EVENT, {"event": "queue_overflow", "dropped": n}, time.monotonic())
+            event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
+            self._record(_EVENT, event, time.monotonic())
 
     def _record(self, kind: int, payload: Any, t: float) -> None:
         rec = self.recording
