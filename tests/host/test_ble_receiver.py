@@ -338,11 +338,11 @@ def test_calibration_flags_frames_and_answers_busy() -> None:
                 "StrideGuard-L", backend=air.backend, on_samples=blocks.append
             ) as link:
                 await link.wait_samples(200, 5)
-                # 10 board seconds = 1 s wall at speed 10
+                # 10 board seconds = 2 s wall at speed 5
                 assert await link.send_control(proto.OP_CALIBRATE, 10) == proto.RESULT_SUCCESS
                 assert await link.send_control(proto.OP_CALIBRATE, 1) == proto.RESULT_BUSY
                 assert (await link.read_status())["state"] & proto.STATE_CALIBRATING
-                await link.wait_samples(link.assembler.samples + 6000, 5)  # 12 board seconds
+                await link.wait_samples(link.assembler.samples + 6000, 8)  # 12 board seconds
                 state = (await link.read_status())["state"]
                 assert state & proto.STATE_CALIBRATED and not state & proto.STATE_CALIBRATING
         flags = np.concatenate([b.frames["flags"] for b in blocks])
