@@ -333,7 +333,7 @@ def test_scan_reads_battery_when_not_advertised() -> None:
 def test_calibration_flags_frames_and_answers_busy() -> None:
     async def main() -> None:
         blocks: list[SampleBlock] = []
-        async with virtual_sensors({"samples": synth_samples(1000), "speed": 10.0}) as (air, _):
+        async with virtual_sensors({"samples": synth_samples(1000), "speed": 5.0}) as (air, _):
             async with SensorLink(
                 "StrideGuard-L", backend=air.backend, on_samples=blocks.append
             ) as link:
