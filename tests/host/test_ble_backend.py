@@ -8,7 +8,12 @@ import struct
 import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
-from bleak.exc import BleakError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
+from bleak.exc import (
+    BleakDeviceNotFoundError,
+    BleakError,
+    BleakGATTProtocolError,
+    BleakGATTProtocolErrorCode,
+)
 from bumble.core import UUID, AdvertisingData
 from bumble.device import AdvertisingEventProperties, AdvertisingParameters
 
@@ -253,3 +258,16 @@ def test_rsc_measurement_notifies_on_board_cadence() -> None:
     got = run(main())
     flags, speed, cadence = struct.unpack("<BHB", got[0])
     assert flags & proto.RSC_FLAG_RUNNING and speed == 0 and cadence == 172
+
+
+def test_connect_to_silent_address_times_out_as_not_found_and_recovers() -> None:
+    async def main() -> None:
+        async with virtual_sensors({"samples": synth_samples(100)}) as (air, (sensor,)):
+            ghost = BleakClient("D0:5E:00:00:09:99", backend=air.backend.client, timeout=0.2)
+            with pytest.raises(BleakDeviceNotFoundError):
+                await ghost.connect()
+            assert not ghost.is_connected
+            async with BleakClient(sensor.address, backend=air.backend.client) as client:
+                assert client.is_connected  # the aborted attempt left nothing pending
+
+    run(main())

@@ -40,7 +40,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
-from bumble import att, core
+from bumble import att, core, hci
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
@@ -86,6 +86,35 @@ def address_str(address: Address) -> str:
     return address.to_string(with_type_qualifier=False)
 
 
+class _Controller(Controller):
+    """bumble's virtual controller, with LE Create Connection Cancel finishing the attempt.
+
+    bumble 0.0.236's controller acknowledges the cancel but never completes the
+    pending connection, so a connect to a silent address would hang forever. A real
+    controller answers with LE Connection Complete, status "Unknown Connection
+    Identifier" (Core Vol 4, Part E, 7.8.13); so does this one.
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        pending, self.pending_le_connection = self.pending_le_connection, None
+        if pending is not None:
+            event = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+
 class VirtualAir:
     """One in-process Bluetooth "air": a LocalLink, a host adapter and any sensors.
 
@@ -126,7 +155,7 @@ class VirtualAir:
         async with self._central_lock:
             if self._central is None:
                 central = Device(name="strideguard-host", address=Address("C0:00:00:00:00:01"))
-                controller = Controller("host", link=self.link, public_address="C0:00:00:00:00:01")
+                controller = _Controller("host", link=self.link, public_address="C0:00:00:00:00:01")
                 central.host = Host(controller, AsyncPipeSink(controller))
                 await central.power_on()
                 self._central = central
