@@ -19,7 +19,11 @@ interfaces (bleak 1.x–3.x). It relies on these bleak internals, all covered by
 ``BleakGATTCharacteristic``, ``BleakGATTDescriptor``, ``BleakGATTServiceCollection.add_*``,
 ``BaseBleakScanner.create_or_update_device``/``call_detection_callbacks``/``is_allowed_uuid``.
 
-Limits: no pairing, no indications-only characteristics, no RSSI changes (the
+bumble internals: the host adapter's controller subclass completes LE Create
+Connection Cancel (a no-op in bumble 0.0.236, which left connects hanging), and
+the peripheral clears ``AdvertisingSet.enabled`` when a connection ends advertising.
+
+Limits: one ``VirtualAir`` per event loop, no pairing, no indications-only characteristics, no RSSI changes (the
 virtual controller reports -50 dBm), advertising data and scan response are not
 distinguished, and nothing is timed like a radio (peers pace themselves).
 """
