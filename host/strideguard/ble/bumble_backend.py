@@ -23,9 +23,10 @@ bumble internals: the host adapter's controller subclass completes LE Create
 Connection Cancel (a no-op in bumble 0.0.236, which left connects hanging), and
 the peripheral clears ``AdvertisingSet.enabled`` when a connection ends advertising.
 
-Limits: one ``VirtualAir`` per event loop, no pairing, no indications-only characteristics, no RSSI changes (the
-virtual controller reports -50 dBm), advertising data and scan response are not
-distinguished, and nothing is timed like a radio (peers pace themselves).
+Limits: one ``VirtualAir`` per event loop, no pairing, no indications-only
+characteristics, no RSSI changes (the virtual controller reports -50 dBm),
+advertising data and scan response are not distinguished, and nothing is timed
+like a radio (peers pace themselves).
 """
 
 from __future__ import annotations
