@@ -231,7 +231,9 @@ class SimRun:
 
 def _check(rate_hz: float, leg: str, duration_s: float) -> None:
     if not (MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
-        raise ValueError(f"rate must be within {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz, got {rate_hz:g}")
+        raise ValueError(
+            f"rate must be within {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz, got {rate_hz:g}"
+        )
     if leg not in ("L", "R"):
         raise ValueError(f"leg must be 'L' or 'R', got {leg!r} (use simulate_pair for both)")
     if not np.isfinite(duration_s) or duration_s > 6 * 3600:
@@ -313,9 +315,7 @@ def _stride_truth(
     }
 
 
-def _prepare(
-    scenario: str | Scenario, duration_s: float, seed: int
-) -> tuple[Plan, RunnerTimeline]:
+def _prepare(scenario: str | Scenario, duration_s: float, seed: int) -> tuple[Plan, RunnerTimeline]:
     sc = get_scenario(scenario) if isinstance(scenario, str) else scenario
     plan = sc.plan(duration_s)
     rng = _rng(seed, "runner")

@@ -218,9 +218,9 @@ def warp(
         + (-6 * u2 + 6 * u) * y1
         + (3 * u2 - 2 * u) * h * m1
     ) / h
-    d2 = (
-        (12 * u - 6) * y0 + (6 * u - 4) * h * m0 + (-12 * u + 6) * y1 + (6 * u - 2) * h * m1
-    ) / (h * h)
+    d2 = ((12 * u - 6) * y0 + (6 * u - 4) * h * m0 + (-12 * u + 6) * y1 + (6 * u - 2) * h * m1) / (
+        h * h
+    )
     return psi, d1, d2
 
 
@@ -335,9 +335,7 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     sin_r, cos_r = np.sin(om * tau), np.cos(om * tau)
     ring = env * sin_r
     dring = env * (om * cos_r - sin_r / RING_DECAY_S)
-    ddring = env * (
-        -(om**2) * sin_r - 2 * om * cos_r / RING_DECAY_S + sin_r / RING_DECAY_S**2
-    )
+    ddring = env * (-(om**2) * sin_r - 2 * om * cos_r / RING_DECAY_S + sin_r / RING_DECAY_S**2)
 
     inv = 1.0 / dur
     angle = c + over * bump + s * tpl + ring
@@ -355,15 +353,10 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     ta = cycles.twist_amp_deg[k]
     frontal = fa * np.sin(ph2)
     frontal_rate = fa * 2 * np.pi * inv * np.cos(ph2)
-    twist = ta * np.sin(ph2 + 0.6) * np.sin(0.5 * ph2) ** 2
-    twist_rate = (
-        ta
-        * inv
-        * (
-            2 * np.pi * np.cos(ph2 + 0.6) * np.sin(0.5 * ph2) ** 2
-            + np.sin(ph2 + 0.6) * np.pi * np.sin(ph2)
-        )
-    )
+    # the axial rotation follows the frontal one (same waveform): the cross term
+    # of the two in the sagittal gyro axis then integrates to zero over a stride
+    twist = ta * np.sin(ph2)
+    twist_rate = ta * 2 * np.pi * inv * np.cos(ph2)
     return ShankMotion(
         cycle=k,
         phase=phi,
@@ -407,9 +400,7 @@ def _impact_shape(tau: FloatArray) -> FloatArray:
 
 
 _x = np.linspace(0, 0.05, 5001)
-_IMPACT_PEAK = float(
-    np.max(np.sin(2 * np.pi * IMPACT_FREQ_HZ * _x) * np.exp(-_x / IMPACT_DECAY_S))
-)
+_IMPACT_PEAK = float(np.max(np.sin(2 * np.pi * IMPACT_FREQ_HZ * _x) * np.exp(-_x / IMPACT_DECAY_S)))
 
 
 def _smoothstep(x: FloatArray) -> FloatArray:
@@ -523,10 +514,15 @@ def shank_specific_force_mps2(
     force[:, 0] -= IMPACT_AP_REL * imp * _impact_shape(tau - 0.003)
     wob_t = tau - IMPACT_DELAY_S
     wob_env = np.where(
-        (wob_t >= 0) & (wob_t < 4 * WOBBLE_DECAY_S), np.exp(-np.maximum(wob_t, 0) / WOBBLE_DECAY_S), 0.0
+        (wob_t >= 0) & (wob_t < 4 * WOBBLE_DECAY_S),
+        np.exp(-np.maximum(wob_t, 0) / WOBBLE_DECAY_S),
+        0.0,
     )
-    wob = WOBBLE_REL * imp * wob_env * np.sin(
-        2 * np.pi * WOBBLE_FREQ_HZ * wob_t + cycles.wobble_phase[k]
+    wob = (
+        WOBBLE_REL
+        * imp
+        * wob_env
+        * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_t + cycles.wobble_phase[k])
     )
     force[:, 0] += wob
     force[:, 1] += leg_sign * 0.7 * wob

@@ -11,8 +11,8 @@ Speed relations (running), for a runner with cadence ``cad0`` at 2.5 m/s:
 
 - cadence (steps/min) = ``cad0 + 9·(v − 2.5)``
 - contact time (s) = ``0.30·(2.5 / v)^0.75`` (0.30 s at 2.5, 0.23 s at 3.5 m/s)
-- mid-swing gyro peak (°/s) = ``470 + 45·(v − 2.5) + 14·(v − 2.5)²``
-  (470 at 2.5, 530 at 3.5, ~1000 at 7.3 m/s)
+- mid-swing gyro peak (°/s) = ``470 + 45·(v − 2.5) + 16·(v − 2.5)²``
+  (470 at 2.5, 531 at 3.5, ~1100 at 7.5 m/s)
 - tibia angle at IC (°) = ``ic0 + 0.6·(v − 2.5)``
 - impact (g above the gait signal) = ``5.5 + 2.5·(v − 2.5)``, ×(1 + 0.06·overstride°)
 """
@@ -265,7 +265,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
 
     # --- template scale from the target mid-swing peak
     dv = v - 2.5
-    peak = (470.0 + 45.0 * dv + 14.0 * dv * dv) * prof.peak_factor
+    peak = (470.0 + 45.0 * dv + 16.0 * dv * dv) * prof.peak_factor
     peak = peak * (1.0 - 1.0 * up) * (1.0 - 0.04 * fat) * (1.0 - 0.10 * guarded)
     peak = np.where(is_walk, 290.0 * (v / 1.4), peak)
     peak = peak * (1.0 + rng.normal(0.0, 0.02, n) * var)
@@ -290,9 +290,11 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         contact_phase=frac,
         impact_g=impact,
         wobble_phase=wobble_phase,
-        frontal_amp_deg=sign * np.where(is_run, 2.0, np.where(is_walk, 1.5, 0.0)),
-        twist_amp_deg=sign * np.where(is_run, 4.0, np.where(is_walk, 3.0, 0.0)),
+        frontal_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
+        twist_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
         bounce_m=np.where(is_run, 0.035, np.where(is_walk, 0.015, 0.0)),
-        thigh_amp_deg=np.where(is_run, 26.0 + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)),
+        thigh_amp_deg=np.where(
+            is_run, 26.0 + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)
+        ),
     )
     return LegCycles(table=table, label=list(timeline.label), speed_mps=v, to_phase=to_ref)

@@ -206,7 +206,9 @@ def _at(d: float, frac: float) -> float:
 
 def _lay(d: float, parts: list[tuple[float, dict[str, Any]]]) -> list[Segment]:
     """Standing start, then segments ending at the given fractions of the run."""
-    segs = [Segment(0.0, STANDING_S, "stand", gait=GAIT_STAND, speed_start_mps=0.0, speed_end_mps=0.0)]
+    segs = [
+        Segment(0.0, STANDING_S, "stand", gait=GAIT_STAND, speed_start_mps=0.0, speed_end_mps=0.0)
+    ]
     t = STANDING_S
     for frac, kw in parts:
         end = _at(d, frac)
@@ -259,7 +261,7 @@ def _intervals_plan(d: float) -> Plan:
     t0, t1 = _at(d, 0.15), _at(d, 0.9)
     fast = {"label": "fast", "speed_start_mps": 4.2, "speed_end_mps": 4.2}
     easy = {"label": "recovery", "speed_start_mps": 2.8, "speed_end_mps": 2.8}
-    sprint = {"label": "sprint", "speed_start_mps": 7.0, "speed_end_mps": 7.0}
+    sprint = {"label": "sprint", "speed_start_mps": 7.5, "speed_end_mps": 7.5}
     mid = _repeat(t0, t1, [(60, fast), (60, easy), (12, sprint), (50, easy)], d / 600.0)
     cool = Segment(t1, d, "cooldown", speed_start_mps=2.6, speed_end_mps=2.4)
     return Plan("intervals", d, [*head, *mid, cool], must_not_alert=_not())
@@ -405,7 +407,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "intervals",
             "Warm-up, then repeated 4.2 m/s efforts, 2.8 m/s recoveries and 12 s sprints at "
-            "7 m/s (mid-swing gyro > 1000 °/s, impacts clip at 16 g), cool-down. Pace changes "
+            "7.5 m/s (mid-swing gyro > 1000 °/s, impacts clip at 16 g), cool-down. Pace changes "
             "are not gait changes: no alert.",
             _intervals_plan,
         ),
@@ -457,8 +459,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "sensor_dies",
-            "Steady 3.0 m/s; the sensor stops sending at 70 % of the run. Must alert "
-            "sensor_lost.",
+            "Steady 3.0 m/s; the sensor stops sending at 70 % of the run. Must alert sensor_lost.",
             _sensor_dies_plan,
         ),
         Scenario(

@@ -110,7 +110,9 @@ def resolve_mounting(mounting: object, rng: np.random.Generator) -> FloatArray:
             return np.eye(3)
         if mounting == "typical":
             return TYPICAL_MOUNTING.copy()
-        raise ValueError(f"unknown mounting {mounting!r}: use random, identity, typical or a 3x3 matrix")
+        raise ValueError(
+            f"unknown mounting {mounting!r}: use random, identity, typical or a 3x3 matrix"
+        )
     m = np.asarray(mounting, dtype=float)
     if m.shape != (3, 3) or not np.allclose(m @ m.T, np.eye(3), atol=1e-6) or np.linalg.det(m) < 0:
         raise ValueError("mounting must be a proper 3x3 rotation matrix")
