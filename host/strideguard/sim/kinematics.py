@@ -73,6 +73,7 @@ OVERSTRIDE_BUMP_WIDTH = 0.07  # phase SD of the bump that carries the IC angle c
 RING_FREQ_HZ = 28.0
 RING_DECAY_S = 0.018
 RING_DEG_PER_G = 0.02  # amplitude of the post-impact angle ringing per g of impact
+RING_WINDOW_S = 0.25  # ringing is computed this long after IC (exp(-14): nothing left)
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,46 @@ def _harmonic(a: FloatArray, b: FloatArray) -> FloatArray:
     return 2.0 * a * b / (a + b)
 
 
+def warp_knots(
+    contact_fraction: FloatArray, to_phase: FloatArray, ms_phase: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Knots ``x``, values ``y`` and slopes ``m`` of the warp, each ``(..., 4)``."""
+    f = np.asarray(contact_fraction, float)
+    to = np.broadcast_to(np.asarray(to_phase, float), f.shape)
+    ms = np.broadcast_to(np.asarray(ms_phase, float), f.shape)
+    s0 = to / f
+    s1 = (ms - to) / (ms - f)
+    s2 = np.ones_like(s0)
+    d_ic = _harmonic(s2, s0)
+    d_to = _harmonic(s0, s1)
+    d_ms = _harmonic(s1, s2)
+    zero, one = np.zeros_like(f), np.ones_like(f)
+    x = np.stack([zero, f, ms, one], axis=-1)
+    y = np.stack([zero, to, ms, one], axis=-1)
+    m = np.stack([d_ic, d_to, d_ms, d_ic], axis=-1)
+    return x, y, m
+
+
+def _hermite(
+    phi: FloatArray, x: FloatArray, y: FloatArray, m: FloatArray, seg: npt.NDArray[np.intp]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Evaluate the warp spline given per-sample knot rows ``(n, 4)`` and segments."""
+    rows = np.arange(phi.shape[0])
+    x0, x1 = x[rows, seg], x[rows, seg + 1]
+    y0, y1 = y[rows, seg], y[rows, seg + 1]
+    m0, m1 = m[rows, seg], m[rows, seg + 1]
+    h = x1 - x0
+    u = (phi - x0) / h
+    u2 = u * u
+    u3 = u2 * u
+    hm0, hm1 = h * m0, h * m1
+    dy = y1 - y0
+    psi = y0 + (u3 - 2 * u2 + u) * hm0 + (-2 * u3 + 3 * u2) * dy + (u3 - u2) * hm1
+    d1 = ((3 * u2 - 4 * u + 1) * hm0 + (-6 * u2 + 6 * u) * dy + (3 * u2 - 2 * u) * hm1) / h
+    d2 = ((6 * u - 4) * hm0 + (-12 * u + 6) * dy + (6 * u - 2) * hm1) / (h * h)
+    return psi, d1, d2
+
+
 def warp(
     phi: FloatArray, contact_fraction: FloatArray, to_phase: FloatArray, ms_phase: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -183,45 +224,21 @@ def warp(
     slopes) through ``(0, 0)``, ``(contact_fraction, to_phase)``,
     ``(ms_phase, ms_phase)`` and ``(1, 1)``: TO moves to the stride's contact
     fraction, mid-swing and late swing keep their timing, and ``w'`` is
-    continuous, also across the IC that joins two strides.
+    continuous, also across the IC that joins two strides. All arguments
+    broadcast to the shape of ``phi``.
     """
-    f = np.asarray(contact_fraction, float)
-    to = np.asarray(to_phase, float)
-    ms = np.asarray(ms_phase, float)
-    s0 = to / f
-    s1 = (ms - to) / (ms - f)
-    s2 = np.ones_like(s0)
-    d_ic = _harmonic(s2, s0)
-    d_to = _harmonic(s0, s1)
-    d_ms = _harmonic(s1, s2)
-    seg0 = phi < f
-    seg1 = ~seg0 & (phi < ms)
-    x0 = np.where(seg0, 0.0, np.where(seg1, f, ms))
-    x1 = np.where(seg0, f, np.where(seg1, ms, 1.0))
-    y0 = np.where(seg0, 0.0, np.where(seg1, to, ms))
-    y1 = np.where(seg0, to, np.where(seg1, ms, 1.0))
-    m0 = np.where(seg0, d_ic, np.where(seg1, d_to, d_ms))
-    m1 = np.where(seg0, d_to, np.where(seg1, d_ms, d_ic))
-    h = x1 - x0
-    u = (phi - x0) / h
-    u2 = u * u
-    u3 = u2 * u
-    psi = (
-        (2 * u3 - 3 * u2 + 1) * y0
-        + (u3 - 2 * u2 + u) * h * m0
-        + (-2 * u3 + 3 * u2) * y1
-        + (u3 - u2) * h * m1
+    phi_a = np.asarray(phi, float)
+    shape = np.broadcast_shapes(
+        phi_a.shape, np.shape(contact_fraction), np.shape(to_phase), np.shape(ms_phase)
     )
-    d1 = (
-        (6 * u2 - 6 * u) * y0
-        + (3 * u2 - 4 * u + 1) * h * m0
-        + (-6 * u2 + 6 * u) * y1
-        + (3 * u2 - 2 * u) * h * m1
-    ) / h
-    d2 = ((12 * u - 6) * y0 + (6 * u - 4) * h * m0 + (-12 * u + 6) * y1 + (6 * u - 2) * h * m1) / (
-        h * h
-    )
-    return psi, d1, d2
+    p = np.broadcast_to(phi_a, shape).ravel()
+    f = np.broadcast_to(np.asarray(contact_fraction, float), shape).ravel()
+    to = np.broadcast_to(np.asarray(to_phase, float), shape).ravel()
+    ms = np.broadcast_to(np.asarray(ms_phase, float), shape).ravel()
+    x, y, m = warp_knots(f, to, ms)
+    seg = (p >= f).astype(np.intp) + (p >= ms)
+    psi, d1, d2 = _hermite(p, x, y, m, seg)
+    return psi.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
 # ------------------------------------------------------------------ evaluation
@@ -322,20 +339,43 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     dbump = -d / sd2 * bump
     ddbump = (d * d / sd2 - 1.0) / sd2 * bump
 
-    psi, w1, w2 = warp(phi, cycles.contact_phase[k], TO_PHASES[gait], MS_PHASES[gait])
+    kx, ky, km = warp_knots(cycles.contact_phase, TO_PHASES[cycles.gait], MS_PHASES[cycles.gait])
+    seg = (phi >= kx[k, 1]).astype(np.intp) + (phi >= kx[k, 2])
+    flat = k * 4
+    rows_x = kx.reshape(-1)
+    rows_y = ky.reshape(-1)
+    rows_m = km.reshape(-1)
+    x0, x1 = rows_x[flat + seg], rows_x[flat + seg + 1]
+    h = x1 - x0
+    u = (phi - x0) / h
+    u2 = u * u
+    u3 = u2 * u
+    hm0, hm1 = h * rows_m[flat + seg], h * rows_m[flat + seg + 1]
+    y0 = rows_y[flat + seg]
+    dy = rows_y[flat + seg + 1] - y0
+    psi = y0 + (u3 - 2 * u2 + u) * hm0 + (-2 * u3 + 3 * u2) * dy + (u3 - u2) * hm1
+    w1 = ((3 * u2 - 4 * u + 1) * hm0 + (-6 * u2 + 6 * u) * dy + (3 * u2 - 2 * u) * hm1) / h
+    w2 = ((6 * u - 4) * hm0 + (-12 * u + 6) * dy + (6 * u - 2) * hm1) / (h * h)
     s = cycles.scale[k]
     tpl = _table_lookup(ANGLE_TABLES, gait, psi)
     tpl_rate = _table_lookup(RATE_TABLES, gait, psi)
     tpl_acc = _table_lookup(ACCEL_TABLES, gait, psi)
 
-    moving = gait != GAIT_STAND
-    amp = np.where(moving, RING_DEG_PER_G * cycles.impact_g[k], 0.0)
-    om = 2 * np.pi * RING_FREQ_HZ
-    env = amp * np.exp(-tau / RING_DECAY_S)
-    sin_r, cos_r = np.sin(om * tau), np.cos(om * tau)
-    ring = env * sin_r
-    dring = env * (om * cos_r - sin_r / RING_DECAY_S)
-    ddring = env * (-(om**2) * sin_r - 2 * om * cos_r / RING_DECAY_S + sin_r / RING_DECAY_S**2)
+    # post-impact ringing: only the first RING_WINDOW_S after each IC matter
+    ring = np.zeros_like(t)
+    dring = np.zeros_like(t)
+    ddring = np.zeros_like(t)
+    near = np.flatnonzero((tau < RING_WINDOW_S) & (gait != GAIT_STAND))
+    if near.size:
+        tn = tau[near]
+        om = 2 * np.pi * RING_FREQ_HZ
+        env = RING_DEG_PER_G * cycles.impact_g[k[near]] * np.exp(-tn / RING_DECAY_S)
+        sin_r, cos_r = np.sin(om * tn), np.cos(om * tn)
+        ring[near] = env * sin_r
+        dring[near] = env * (om * cos_r - sin_r / RING_DECAY_S)
+        ddring[near] = env * (
+            -(om**2) * sin_r - 2 * om * cos_r / RING_DECAY_S + sin_r / RING_DECAY_S**2
+        )
 
     inv = 1.0 / dur
     angle = c + over * bump + s * tpl + ring
@@ -496,9 +536,9 @@ def shank_specific_force_mps2(
     knee_z = THIGH_LENGTH_M * (-np.sin(psi_t) * ddpsi - np.cos(psi_t) * dpsi**2)
     swing_x = knee_x + below * u_dd_x + ea * n_dd_x
     swing_z = knee_z + hip_z_dd + below * u_dd_z + ea * n_dd_z
-    tau = motion.since_ic_s
     contact_s = cycles.contact_phase[k] * dur
-    w = _smoothstep(tau / STANCE_RAMP_S) * _smoothstep((contact_s - tau) / STANCE_RAMP_S)
+    tau_ic = motion.since_ic_s
+    w = _smoothstep(tau_ic / STANCE_RAMP_S) * _smoothstep((contact_s - tau_ic) / STANCE_RAMP_S)
     w = np.where(moving, w, 1.0)
     acc_x = w * stance_x + (1 - w) * swing_x
     acc_z = w * stance_z + (1 - w) * swing_z
@@ -506,24 +546,25 @@ def shank_specific_force_mps2(
     force = _rotate_world_to_shank(
         world, th, np.deg2rad(motion.frontal_deg), np.deg2rad(motion.twist_deg)
     )
-    # impact transient and soft-tissue wobble (shank frame)
-    imp = np.where(moving, cycles.impact_g[k] * GRAVITY_MPS2, 0.0)
-    h = _impact_shape(tau)
-    axial = imp * h
-    force[:, 2] -= axial  # "up the tibia" is -z
-    force[:, 0] -= IMPACT_AP_REL * imp * _impact_shape(tau - 0.003)
-    wob_t = tau - IMPACT_DELAY_S
-    wob_env = np.where(
-        (wob_t >= 0) & (wob_t < 4 * WOBBLE_DECAY_S),
-        np.exp(-np.maximum(wob_t, 0) / WOBBLE_DECAY_S),
-        0.0,
-    )
-    wob = (
-        WOBBLE_REL
-        * imp
-        * wob_env
-        * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_t + cycles.wobble_phase[k])
-    )
-    force[:, 0] += wob
-    force[:, 1] += leg_sign * 0.7 * wob
+    # impact transient and soft-tissue wobble (shank frame), near IC only
+    tau = motion.since_ic_s
+    axial = np.zeros_like(tau)
+    near = np.flatnonzero((tau < IMPACT_DELAY_S + 4 * WOBBLE_DECAY_S) & moving)
+    if near.size:
+        tn = tau[near]
+        kn = k[near]
+        imp = cycles.impact_g[kn] * GRAVITY_MPS2
+        axial[near] = imp * _impact_shape(tn)
+        force[near, 2] -= axial[near]  # "up the tibia" is -z
+        force[near, 0] -= IMPACT_AP_REL * imp * _impact_shape(tn - 0.003)
+        wob_t = tn - IMPACT_DELAY_S
+        wob_env = np.where(wob_t >= 0, np.exp(-np.maximum(wob_t, 0) / WOBBLE_DECAY_S), 0.0)
+        wob = (
+            WOBBLE_REL
+            * imp
+            * wob_env
+            * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_t + cycles.wobble_phase[kn])
+        )
+        force[near, 0] += wob
+        force[near, 1] += leg_sign * 0.7 * wob
     return force, axial
