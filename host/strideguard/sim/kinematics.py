@@ -417,8 +417,8 @@ SHANK_LENGTH_M = 0.43
 SENSOR_BELOW_KNEE_M = 0.20  # along the tibia
 SENSOR_ANTERIOR_M = 0.03  # skin over the tibia
 STANCE_RAMP_S = 0.015
-IMPACT_DELAY_S = 0.004
-IMPACT_FREQ_HZ = 22.0
+IMPACT_DELAY_S = 0.010
+IMPACT_FREQ_HZ = 16.0
 IMPACT_DECAY_S = 0.015
 IMPACT_WINDOW_S = 0.15
 WOBBLE_FREQ_HZ = 14.0
@@ -426,6 +426,7 @@ WOBBLE_DECAY_S = 0.040
 WOBBLE_REL = 0.12
 IMPACT_AP_REL = 0.45
 THIGH_MEAN_DEG = 12.0
+STANCE_BOUNCE_SHARE = 1.0  # share of the body's vertical bounce the shank feels in stance
 THIGH_PEAK_PHASE = 0.88
 GRAVITY_MPS2 = 9.80665
 
@@ -541,7 +542,7 @@ def shank_specific_force_mps2(
     w = _smoothstep(tau_ic / STANCE_RAMP_S) * _smoothstep((contact_s - tau_ic) / STANCE_RAMP_S)
     w = np.where(moving, w, 1.0)
     acc_x = w * stance_x + (1 - w) * swing_x
-    acc_z = w * stance_z + (1 - w) * swing_z
+    acc_z = w * (stance_z + STANCE_BOUNCE_SHARE * hip_z_dd) + (1 - w) * swing_z
     world = np.column_stack([acc_x, np.zeros_like(acc_x), acc_z - GRAVITY_MPS2])
     force = _rotate_world_to_shank(
         world, th, np.deg2rad(motion.frontal_deg), np.deg2rad(motion.twist_deg)
