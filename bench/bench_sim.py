@@ -10,7 +10,6 @@ from strideguard.frames import decode_frames
 from strideguard.sim import simulate, simulate_pair
 from strideguard.sim.transport import LinkFaults, make_frames
 
-
 T = TypeVar("T")
 
 

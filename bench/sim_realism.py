@@ -11,6 +11,7 @@ written anywhere.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ FloatArray = npt.NDArray[np.float64]
 def _templates(t: FloatArray, x: FloatArray, ic: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Mean and SD of ``x`` over strides, IC to next IC, on ``N_PHASE`` points."""
     ph = np.arange(N_PHASE) / N_PHASE
-    rows = [np.interp(a + ph * (b - a), t, x) for a, b in zip(ic[:-1], ic[1:], strict=True)]
+    rows = [np.interp(a + ph * (b - a), t, x) for a, b in itertools.pairwise(ic)]
     arr = np.array(rows)
     return arr.mean(axis=0), arr.std(axis=0)
 
