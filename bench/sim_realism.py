@@ -181,7 +181,7 @@ def compare(plot: Path | None = None) -> dict[str, Any] | None:
         print(f"realism: {DATA} not found, skipped")
         return None
     out: dict[str, Any] = {}
-    curves: dict[str, Any] = {}
+    curves: dict[tuple[str, str], Any] = {}
     for leg in ("R", "L"):
         real = real_rbds(leg)
         if real is None:
@@ -213,7 +213,9 @@ def compare(plot: Path | None = None) -> dict[str, Any] | None:
         run = sim_at(2.36, "R", seed=1)
         tr = run.truth
         keep = tr.initial_contact_s > 30.0
-        norm = np.linalg.norm(run.recording.acc_mps2, axis=1) / STANDARD_GRAVITY_MPS2
+        acc = run.recording.acc_mps2
+        assert acc is not None
+        norm = np.linalg.norm(acc, axis=1) / STANDARD_GRAVITY_MPS2
         out["BACH_T07_impacts"] = {
             "real": bach,
             "sim": _impact_stats(
