@@ -14,7 +14,7 @@ Speed relations (running), for a runner with cadence ``cad0`` at 2.5 m/s:
 - mid-swing gyro peak (°/s) = ``480 + 45·(v − 2.5) + 16·(v − 2.5)²``
   (480 at 2.5, 541 at 3.5, ~1100 at 7.5 m/s)
 - tibia angle at IC (°) = ``ic0 + 0.6·(v − 2.5)``
-- impact (g above the gait signal) = ``7.5 + 2.5·(v − 2.5)``, ×(1 + 0.06·overstride°)
+- impact (g above the gait signal) = ``7.5 + 3.5·(v − 2.5)``, ×(1 + 0.06·overstride°)
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
     scale = np.where(is_stand, 0.0, peak * leg_dur / (PEAK_RATES[gait] * w1_ms))
 
     # --- impact (g) and wobble
-    impact = (7.5 + 2.5 * (vr - 2.5)) * prof.impact_factor * (1.0 + 0.06 * os_deg)
+    impact = (7.5 + 3.5 * (vr - 2.5)) * prof.impact_factor * (1.0 + 0.06 * os_deg)
     impact = impact * (1.0 - 3.0 * up + 5.0 * down) * (1.0 + 0.1 * fat) * (1.0 - 0.1 * guarded)
     impact = impact * timeline.impact_factor
     impact = np.where(is_walk, 1.2 * v / 1.4, impact)
