@@ -163,3 +163,22 @@ def test_mounting_rotation_preserves_norms() -> None:
     np.testing.assert_allclose(
         b.recording.gyr_dps @ b.truth.mounting, a.recording.gyr_dps, atol=0.2
     )
+
+
+def test_pain_mark_travels_in_the_frames() -> None:
+    from dataclasses import replace
+
+    from strideguard.sim import get_scenario
+    from strideguard.sim.scenarios import custom_scenario
+
+    plan = replace(get_scenario("steady").plan(60.0), pain_marks_s=[20.0])
+    run = simulate(
+        custom_scenario("steady_pain", "steady with a pain mark", plan),
+        duration_s=60.0,
+        rate_hz=200,
+        seed=1,
+    )
+    np.testing.assert_allclose(run.recording.pain_marks_s, [20.0])
+    rec = to_recording(decode_frames(make_frames(run, mtu=185).payloads))
+    assert rec.pain_marks_s.size == 1
+    assert abs(rec.pain_marks_s[0] - 20.0) < 13 / 200 + 0.01  # frame resolution

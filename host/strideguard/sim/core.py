@@ -77,6 +77,11 @@ class SimTruth:
         The same after a strap slip (``None`` without one).
     shank_angle_deg
         Sagittal tibia angle at every sample.
+    changes
+        Labelled change onsets: ``label``, ``onset_s`` and ``onset_stride``
+        (index of the first stride at or after the onset).
+    must_alert, must_not_alert
+        The scenario's expected alerts (see :mod:`strideguard.sim.scenarios`).
     """
 
     initial_contact_s: FloatArray
@@ -428,6 +433,9 @@ def _simulate_leg(
         sensor_died_s=plan.sensor_dies_s,
         sensor_errors=errors.to_dict(),
     )
+    truth.changes = [
+        {**c, "onset_stride": truth.onset_stride(c["onset_s"])} for c in truth.changes
+    ]
     recording = ImuRecording(
         time_s=time_s,
         acc_mps2=acc,
