@@ -93,6 +93,7 @@ def real_rbds(leg: str) -> dict[str, Any] | None:
         "t": t,
         "gyr": gyr_y,
         "acc_up": acc_up,
+        "acc_ant": d["acc_x"],
         "angle": np.where(ok, angle, 0.0),
         "ic": ic,
         "to": to,
@@ -137,6 +138,7 @@ def sim_rbds_like(run: SimRun) -> dict[str, Any]:
         "t": t,
         "gyr": g[:, 1],
         "acc_up": -a[:, 2],
+        "acc_ant": a[:, 0],
         "angle": tr.shank_angle_deg,
         "ic": tr.initial_contact_s[keep],
         "to": tr.toe_off_s[keep],
@@ -197,7 +199,8 @@ def compare(plot: Path | None = None) -> dict[str, Any] | None:
             cm, cs = _templates(src["t"], src["acc_up"], src["ic"])
             stats["angle_range_deg"] = float(am.max() - am.min())
             row[name] = stats
-            curves[(leg, name)] = (gm, gs, am, as_, cm, cs)
+            xm, _ = _templates(src["t"], src["acc_ant"], src["ic"])
+            curves[(leg, name)] = (gm, gs, am, as_, cm, cs, xm)
         g_r, g_s = curves[(leg, "real")][0], curves[(leg, "sim")][0]
         a_r, a_s = curves[(leg, "real")][2], curves[(leg, "sim")][2]
         c_r, c_s = curves[(leg, "real")][4], curves[(leg, "sim")][4]
@@ -207,6 +210,8 @@ def compare(plot: Path | None = None) -> dict[str, Any] | None:
         row["acc_long_axis_template_r"] = float(np.corrcoef(c_r, c_s)[0, 1])
         late = slice(N_PHASE * 12 // 100, None)  # without the impact (absent in the real file)
         row["acc_long_axis_r_after_12pct"] = float(np.corrcoef(c_r[late], c_s[late])[0, 1])
+        x_r, x_s = curves[(leg, "real")][6], curves[(leg, "sim")][6]
+        row["acc_anterior_r_after_12pct"] = float(np.corrcoef(x_r[late], x_s[late])[0, 1])
         out[f"RBDS_{leg}"] = row
     bach = bach_impacts()
     if bach is not None:

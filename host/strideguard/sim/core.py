@@ -433,9 +433,7 @@ def _simulate_leg(
         sensor_died_s=plan.sensor_dies_s,
         sensor_errors=errors.to_dict(),
     )
-    truth.changes = [
-        {**c, "onset_stride": truth.onset_stride(c["onset_s"])} for c in truth.changes
-    ]
+    truth.changes = [{**c, "onset_stride": truth.onset_stride(c["onset_s"])} for c in truth.changes]
     recording = ImuRecording(
         time_s=time_s,
         acc_mps2=acc,

@@ -427,7 +427,7 @@ WOBBLE_REL = 0.12
 IMPACT_AP_REL = 0.45
 THIGH_MEAN_DEG = 12.0
 STANCE_BOUNCE_SHARE = 1.0  # share of the body's vertical bounce the shank feels in stance
-THIGH_PEAK_PHASE = 0.88
+THIGH_PEAK_PHASE = 0.83
 GRAVITY_MPS2 = 9.80665
 
 
