@@ -182,3 +182,10 @@ def test_pain_mark_travels_in_the_frames() -> None:
     rec = to_recording(decode_frames(make_frames(run, mtu=185).payloads))
     assert rec.pain_marks_s.size == 1
     assert abs(rec.pain_marks_s[0] - 20.0) < 13 / 200 + 0.01  # frame resolution
+
+
+def test_fifo_bytes_are_big_endian_samples(run: SimRun) -> None:
+    blob = run.fifo_bytes(10, 14)
+    assert len(blob) == 4 * 12
+    back = np.frombuffer(blob, dtype=">i2").reshape(4, 6)
+    assert np.array_equal(back, run.raw[10:14])

@@ -222,6 +222,13 @@ class SimRun:
     shank_gyr_dps: FloatArray | None = None
     shank_acc_mps2: FloatArray | None = None
 
+    def fifo_bytes(self, start: int = 0, stop: int | None = None) -> bytes:
+        """Samples ``start:stop`` as MPU6050 FIFO bytes (ax ay az gx gy gz, int16 big-endian).
+
+        What a simulated MPU6050 (virtual board, fake I2C) hands out of its FIFO.
+        """
+        return self.raw[start:stop].astype(">i2").tobytes()
+
     def write(self, csv_path: str | Path) -> Path:
         """Write the CSV and ``<stem>.truth.json`` beside it; return the JSON path."""
         csv_path = Path(csv_path)
