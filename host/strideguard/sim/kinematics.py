@@ -54,7 +54,8 @@ RUN_COMPONENTS = (
 )
 RUN_REF_STRIDE_S = 0.762
 RUN_TO_PHASE = 0.40  # toe-off in the reference phase (contact 0.30 s of 0.76 s)
-RUN_MS_PHASE = 0.85  # mid-swing held in place by the warp
+RUN_FS_PHASE = 0.65  # forward swing starts (shank angle minimum)
+RUN_MS_PHASE = 0.85  # mid-swing (gyro peak)
 
 WALK_COMPONENTS = (
     (-90.0, 0.040, 0.020),
@@ -65,6 +66,7 @@ WALK_COMPONENTS = (
 )
 WALK_REF_STRIDE_S = 1.10
 WALK_TO_PHASE = 0.62
+WALK_FS_PHASE = 0.70
 WALK_MS_PHASE = 0.80
 
 TABLE_SIZE = 8192
@@ -166,49 +168,66 @@ ANGLE_TABLES = np.stack([_STAND_ZERO, WALK_TEMPLATE.angle_deg, RUN_TEMPLATE.angl
 RATE_TABLES = np.stack([_STAND_ZERO, WALK_TEMPLATE.rate_deg, RUN_TEMPLATE.rate_deg])
 ACCEL_TABLES = np.stack([_STAND_ZERO, WALK_TEMPLATE.accel_deg, RUN_TEMPLATE.accel_deg])
 TO_PHASES = np.array([0.5, WALK_TO_PHASE, RUN_TO_PHASE])
+FS_PHASES = np.array([0.65, WALK_FS_PHASE, RUN_FS_PHASE])
 MS_PHASES = np.array([0.85, WALK_MS_PHASE, RUN_MS_PHASE])
 PEAK_RATES = np.array([1.0, WALK_TEMPLATE.peak_rate_deg, RUN_TEMPLATE.peak_rate_deg])
 
 
 # ------------------------------------------------------------------ phase warp
+N_KNOTS = 5
+
+
 def _harmonic(a: FloatArray, b: FloatArray) -> FloatArray:
     return 2.0 * a * b / (a + b)
 
 
 def warp_knots(
-    contact_fraction: FloatArray, to_phase: FloatArray, ms_phase: FloatArray
+    contact_fraction: FloatArray, gait: npt.ArrayLike, forward_swing_ratio: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Knots ``x``, values ``y`` and slopes ``m`` of the warp, each ``(..., 4)``."""
+    """Knots ``x`` (stride phase), values ``y`` (template phase) and slopes ``m``.
+
+    Five knots per stride, each array ``(..., 5)``: IC ``(0, 0)``, TO
+    ``(contact_fraction, ψ_TO)``, start of the forward swing ``(1 − (1 − ψ_FS)·ρ, ψ_FS)``,
+    mid-swing ``(1 − (1 − ψ_MS)·ρ, ψ_MS)`` and the next IC ``(1, 1)``, with
+    ``ρ = forward_swing_ratio`` (1 keeps the template's timing of the forward
+    swing; < 1 makes it shorter and faster, as in sprinting).
+    """
     f = np.asarray(contact_fraction, float)
-    to = np.broadcast_to(np.asarray(to_phase, float), f.shape)
-    ms = np.broadcast_to(np.asarray(ms_phase, float), f.shape)
-    s0 = to / f
-    s1 = (ms - to) / (ms - f)
-    s2 = np.ones_like(s0)
-    d_ic = _harmonic(s2, s0)
-    d_to = _harmonic(s0, s1)
-    d_ms = _harmonic(s1, s2)
+    g = np.broadcast_to(np.asarray(gait), f.shape)
+    rho = np.broadcast_to(np.asarray(forward_swing_ratio, float), f.shape)
+    to, fs, ms = TO_PHASES[g], FS_PHASES[g], MS_PHASES[g]
+    x_fs = 1.0 - (1.0 - fs) * rho
+    x_ms = 1.0 - (1.0 - ms) * rho
     zero, one = np.zeros_like(f), np.ones_like(f)
-    x = np.stack([zero, f, ms, one], axis=-1)
-    y = np.stack([zero, to, ms, one], axis=-1)
-    m = np.stack([d_ic, d_to, d_ms, d_ic], axis=-1)
+    x = np.stack([zero, f, x_fs, x_ms, one], axis=-1)
+    y = np.stack([zero, to, fs, ms, one], axis=-1)
+    sec = np.diff(y, axis=-1) / np.diff(x, axis=-1)
+    inner = _harmonic(sec[..., :-1], sec[..., 1:])
+    d_ic = _harmonic(sec[..., -1], sec[..., 0])
+    m = np.concatenate([d_ic[..., None], inner, d_ic[..., None]], axis=-1)
     return x, y, m
 
 
-def _hermite(
-    phi: FloatArray, x: FloatArray, y: FloatArray, m: FloatArray, seg: npt.NDArray[np.intp]
+def _hermite_flat(
+    phi: FloatArray, x: FloatArray, y: FloatArray, m: FloatArray, row: npt.NDArray[np.intp]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Evaluate the warp spline given per-sample knot rows ``(n, 4)`` and segments."""
-    rows = np.arange(phi.shape[0])
-    x0, x1 = x[rows, seg], x[rows, seg + 1]
-    y0, y1 = y[rows, seg], y[rows, seg + 1]
-    m0, m1 = m[rows, seg], m[rows, seg + 1]
-    h = x1 - x0
+    """Evaluate the warp for samples whose knots are ``x[row]`` etc. (``x`` is ``(n, 5)``)."""
+    xr = x.reshape(-1)
+    yr = y.reshape(-1)
+    mr = m.reshape(-1)
+    base = row * N_KNOTS
+    seg = np.zeros(phi.shape, np.intp)
+    for j in range(1, N_KNOTS - 1):
+        seg += phi >= xr[base + j]
+    i0 = base + seg
+    x0 = xr[i0]
+    h = xr[i0 + 1] - x0
     u = (phi - x0) / h
     u2 = u * u
     u3 = u2 * u
-    hm0, hm1 = h * m0, h * m1
-    dy = y1 - y0
+    hm0, hm1 = h * mr[i0], h * mr[i0 + 1]
+    y0 = yr[i0]
+    dy = yr[i0 + 1] - y0
     psi = y0 + (u3 - 2 * u2 + u) * hm0 + (-2 * u3 + 3 * u2) * dy + (u3 - u2) * hm1
     d1 = ((3 * u2 - 4 * u + 1) * hm0 + (-6 * u2 + 6 * u) * dy + (3 * u2 - 2 * u) * hm1) / h
     d2 = ((6 * u - 4) * hm0 + (-12 * u + 6) * dy + (6 * u - 2) * hm1) / (h * h)
@@ -216,28 +235,29 @@ def _hermite(
 
 
 def warp(
-    phi: FloatArray, contact_fraction: FloatArray, to_phase: FloatArray, ms_phase: FloatArray
+    phi: npt.ArrayLike,
+    contact_fraction: npt.ArrayLike,
+    gait: npt.ArrayLike = GAIT_RUN,
+    forward_swing_ratio: npt.ArrayLike = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Phase warp ``ψ = w(φ)`` with its first and second derivatives.
 
     A periodic monotone cubic Hermite spline (PCHIP-style harmonic-mean
-    slopes) through ``(0, 0)``, ``(contact_fraction, to_phase)``,
-    ``(ms_phase, ms_phase)`` and ``(1, 1)``: TO moves to the stride's contact
-    fraction, mid-swing and late swing keep their timing, and ``w'`` is
-    continuous, also across the IC that joins two strides. All arguments
-    broadcast to the shape of ``phi``.
+    slopes) through the knots of :func:`warp_knots`: TO moves to the stride's
+    contact fraction, the forward swing keeps (or shortens by
+    ``forward_swing_ratio``) its share of the stride, and ``w'`` is continuous,
+    also across the IC that joins two strides. Arguments broadcast together.
     """
-    phi_a = np.asarray(phi, float)
-    shape = np.broadcast_shapes(
-        phi_a.shape, np.shape(contact_fraction), np.shape(to_phase), np.shape(ms_phase)
+    arrays = np.broadcast_arrays(
+        np.asarray(phi, float),
+        np.asarray(contact_fraction, float),
+        np.asarray(gait),
+        np.asarray(forward_swing_ratio, float),
     )
-    p = np.broadcast_to(phi_a, shape).ravel()
-    f = np.broadcast_to(np.asarray(contact_fraction, float), shape).ravel()
-    to = np.broadcast_to(np.asarray(to_phase, float), shape).ravel()
-    ms = np.broadcast_to(np.asarray(ms_phase, float), shape).ravel()
-    x, y, m = warp_knots(f, to, ms)
-    seg = (p >= f).astype(np.intp) + (p >= ms)
-    psi, d1, d2 = _hermite(p, x, y, m, seg)
+    shape = arrays[0].shape
+    p, f, g, rho = (a.ravel() for a in arrays)
+    x, y, m = warp_knots(f, g.astype(np.intp), rho)
+    psi, d1, d2 = _hermite_flat(p, x, y, m, np.arange(p.size))
     return psi.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
@@ -256,6 +276,7 @@ class CycleTable:
     overstride_deg: FloatArray
     scale: FloatArray
     contact_phase: FloatArray  # stride phase of TO (the warp puts the template's TO there)
+    forward_swing_ratio: FloatArray  # < 1: shorter, faster forward swing (sprinting)
     impact_g: FloatArray
     wobble_phase: FloatArray
     frontal_amp_deg: FloatArray
@@ -339,23 +360,8 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     dbump = -d / sd2 * bump
     ddbump = (d * d / sd2 - 1.0) / sd2 * bump
 
-    kx, ky, km = warp_knots(cycles.contact_phase, TO_PHASES[cycles.gait], MS_PHASES[cycles.gait])
-    seg = (phi >= kx[k, 1]).astype(np.intp) + (phi >= kx[k, 2])
-    flat = k * 4
-    rows_x = kx.reshape(-1)
-    rows_y = ky.reshape(-1)
-    rows_m = km.reshape(-1)
-    x0, x1 = rows_x[flat + seg], rows_x[flat + seg + 1]
-    h = x1 - x0
-    u = (phi - x0) / h
-    u2 = u * u
-    u3 = u2 * u
-    hm0, hm1 = h * rows_m[flat + seg], h * rows_m[flat + seg + 1]
-    y0 = rows_y[flat + seg]
-    dy = rows_y[flat + seg + 1] - y0
-    psi = y0 + (u3 - 2 * u2 + u) * hm0 + (-2 * u3 + 3 * u2) * dy + (u3 - u2) * hm1
-    w1 = ((3 * u2 - 4 * u + 1) * hm0 + (-6 * u2 + 6 * u) * dy + (3 * u2 - 2 * u) * hm1) / h
-    w2 = ((6 * u - 4) * hm0 + (-12 * u + 6) * dy + (6 * u - 2) * hm1) / (h * h)
+    kx, ky, km = warp_knots(cycles.contact_phase, cycles.gait, cycles.forward_swing_ratio)
+    psi, w1, w2 = _hermite_flat(phi, kx, ky, km, k)
     s = cycles.scale[k]
     tpl = _table_lookup(ANGLE_TABLES, gait, psi)
     tpl_rate = _table_lookup(RATE_TABLES, gait, psi)

@@ -28,11 +28,11 @@ from strideguard.sim.kinematics import (
     GAIT_RUN,
     GAIT_STAND,
     GAIT_WALK,
-    MS_PHASES,
+    FS_PHASES,
     PEAK_RATES,
     TO_PHASES,
     CycleTable,
-    warp,
+    warp_knots,
 )
 from strideguard.sim.scenarios import Plan
 
@@ -260,8 +260,10 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
     frac = np.where(is_run, ct_run / leg_dur, np.where(is_walk, 0.62, 0.5))
     frac = frac * np.where(is_walk, 1.0 + rng.normal(0.0, 0.015, n), 1.0)
     to_ref = TO_PHASES[gait]
-    ms_ref = MS_PHASES[gait]
-    frac = np.clip(frac, 0.15, np.minimum(0.72, ms_ref - 0.1))
+    # faster running: the forward swing takes a smaller share of the stride
+    rho = np.where(is_run, np.clip(1.0 - 0.04 * (vr - 2.5), 0.8, 1.04), 1.0)
+    fs_start = 1.0 - (1.0 - FS_PHASES[gait]) * rho
+    frac = np.clip(frac, 0.15, fs_start - 0.06)
     frac = np.where(is_stand, to_ref, frac)
 
     # --- template scale from the target mid-swing peak
@@ -270,7 +272,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
     peak = peak * (1.0 - 1.0 * up) * (1.0 - 0.04 * fat) * (1.0 - 0.10 * guarded)
     peak = np.where(is_walk, 290.0 * (v / 1.4), peak)
     peak = peak * (1.0 + rng.normal(0.0, 0.02, n) * var)
-    _, w1_ms, _ = warp(ms_ref, frac, to_ref, ms_ref)
+    w1_ms = warp_knots(frac, gait, rho)[2][:, 3]  # warp slope at mid-swing
     scale = np.where(is_stand, 0.0, peak * leg_dur / (PEAK_RATES[gait] * w1_ms))
 
     # --- impact (g) and wobble
@@ -289,6 +291,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         overstride_deg=np.concatenate((over, [over[-1]])),
         scale=scale,
         contact_phase=frac,
+        forward_swing_ratio=rho,
         impact_g=impact,
         wobble_phase=wobble_phase,
         frontal_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
