@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard.sim.kinematics import (
+    FS_PHASES,
     GAIT_RUN,
     GAIT_STAND,
     GAIT_WALK,
-    FS_PHASES,
     PEAK_RATES,
     TO_PHASES,
     CycleTable,
