@@ -186,6 +186,11 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{args.scenario} leg {e['leg']}: {e['samples']} samples, {e['strides']} strides{where}"
             )
+        truth = runs[-1][1].truth
+        must = ", ".join(f"{e['alert']} at {e['onset_s']:.0f} s" for e in truth.must_alert)
+        print(
+            f"expected alerts: {must or 'none'}; must not: {', '.join(truth.must_not_alert) or '-'}"
+        )
         if "frames" in summary:
             print(f"frames: {summary['frames']['frames']} -> {summary['frames']['file']}")
     return 0
