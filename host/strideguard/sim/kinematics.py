@@ -7,8 +7,8 @@ initial contact of the same leg) is a *template* ``T(ψ)`` of a reference phase
 ``θ(t) = c(t) + Δ(t)·B(φ) + s·T(w(φ)) + ring(t)``
 
 - ``φ`` is the stride phase (time since IC / stride time) and ``w`` a smooth,
-  monotone phase warp that moves toe-off (TO) to the stride's contact fraction
-  while keeping mid-swing in place (``w(0)=0, w(1)=1``);
+  monotone phase warp (``w(0)=0, w(1)=1``) that moves toe-off (TO) to the
+  stride's contact fraction and sets the forward swing's share of the stride;
 - ``s`` scales the template (swing speed grows with running speed);
 - ``c`` is the "neutral" angle at IC and ``Δ`` the overstride excess, both
   interpolated linearly in time between successive ICs so the angle is
