@@ -294,6 +294,8 @@ def make_frames(
     ci = faults.connection_interval_s
     depart = np.ceil((ready_s + 1e-4) / ci) * ci
     arrival = depart + faults.latency_s + rng.uniform(0.0, 0.002, n_frames)
+    # notifications keep their order unless a reordering fault says otherwise
+    arrival = np.maximum.accumulate(arrival) + np.arange(n_frames) * 1e-7
     idx = np.flatnonzero(delivered)
     # reorder: a frame arrives just after its delivered successor
     reorder = np.zeros(n_frames, bool)
