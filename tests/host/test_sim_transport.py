@@ -193,7 +193,10 @@ def test_fifo_bytes_are_big_endian_samples(run: SimRun) -> None:
 
 def test_order_is_kept_unless_reordered_at_high_frame_rates() -> None:
     fast = simulate("steady", duration_s=60, rate_hz=1000, seed=5)
-    fs = make_frames(fast, mtu=185, faults=LinkFaults(reorder_rate=0.02), seed=4)
+    fs = make_frames(
+        fast, mtu=185, faults=LinkFaults(reorder_rate=0.02, duplicate_rate=0.02), seed=4
+    )
     dec = decode_frames(fs.payloads, fs.arrival_s)
     assert dec.report.out_of_order == fs.truth.reordered.size > 0
+    assert dec.report.rejected["duplicate"] == fs.truth.duplicated.size > 0
     assert np.all(np.diff(fs.arrival_s) >= 0)

@@ -303,13 +303,14 @@ def make_frames(
         pick = rng.random(idx.size - 1) < faults.reorder_rate
         pick &= ~np.concatenate(([False], pick[:-1]))  # no chains
         src, nxt = idx[:-1][pick], idx[1:][pick]
-        arrival[src] = arrival[nxt] + 1e-5
+        arrival[src] = arrival[nxt] + 5e-8  # right after its successor
         reorder[src] = True
     dup = np.zeros(n_frames, bool)
     if faults.duplicate_rate > 0:
         dup[idx] = rng.random(idx.size) < faults.duplicate_rate
     items = [(float(arrival[i]), int(i), payloads[i]) for i in idx]
-    items += [(float(arrival[i]) + ci, int(i), payloads[i]) for i in np.flatnonzero(dup)]
+    # a duplicate (link-layer retransmission) arrives right after the original
+    items += [(float(arrival[i]) + 2e-8, int(i), payloads[i]) for i in np.flatnonzero(dup)]
     items.sort(key=lambda x: (x[0], x[1]))
     frames = [(float(a), p) for a, _, p in items]
 
