@@ -36,7 +36,9 @@ class FeatureSpec:
     name
         Key in the per-stride table.
     guarded_direction
-        +1 if a guarded (injury-like) gait raises it, -1 if it lowers it.
+        +1 if a guarded (injury-like) gait raises it, -1 if it lowers it,
+        0 if it may go either way (contact time: a painful leg may be
+        unloaded sooner, or the runner may stay longer on it).
     prior_slope_per_spm
         Prior d log(feature) / d cadence (1/(steps/min)): rising pace raises
         cadence by ~10 steps/min from 2.5 to 3.5 m/s while the mid-swing peak
@@ -54,9 +56,10 @@ class FeatureSpec:
 FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("peak_midswing_gyr_dps", -1, 0.020, 1.0),
     FeatureSpec("late_swing_peak_decel_dps2", -1, 0.030, 1.0),
-    FeatureSpec("contact_time_s", +1, -0.028, 0.7),
+    FeatureSpec("contact_time_s", 0, -0.028, 0.7),
 )
 VARIABILITY_WINDOW = 10
+TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
 
 
@@ -210,7 +213,9 @@ class PersonalBaseline:
                     np.log(y) - (m.intercept + m.slope_per_spm * (cad - self.cadence_ref_spm))
                 ) / m.sd
             good = np.isfinite(z)
-            total[good] += spec.weight * spec.guarded_direction * np.clip(z[good], -6, 6)
+            total[good] += spec.weight * directional(
+                np.clip(z[good], -6, 6), spec.guarded_direction
+            )
             wsum[good] += spec.weight
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(wsum > 0, total / wsum, np.nan)
@@ -271,6 +276,19 @@ class PersonalBaseline:
         except json.JSONDecodeError as exc:
             raise InputError(f"baseline profile {path} is not valid JSON") from exc
         return cls.from_json(data)
+
+
+def directional(
+    z: npt.NDArray[np.float64] | float, direction: int
+) -> npt.NDArray[np.float64] | float:
+    """Evidence for a guarded gait from a residual ``z`` (SDs).
+
+    Signed for one-directional features; for two-sided ones (``direction`` 0)
+    the absolute deviation minus its mean under no change (E|N(0,1)| ≈ 0.80).
+    """
+    if direction == 0:
+        return np.abs(z) - TWO_SIDED_MEAN
+    return direction * z
 
 
 def rolling_irregularity(

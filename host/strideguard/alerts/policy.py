@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from strideguard.alerts.baseline import FEATURES, VARIABILITY_WINDOW, PersonalBaseline
+from strideguard.alerts.baseline import FEATURES, VARIABILITY_WINDOW, PersonalBaseline, directional
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
@@ -279,7 +279,9 @@ class AlertPolicy:
             if not math.isfinite(z):
                 continue
             zs[spec.name] = z
-            total += spec.weight * spec.guarded_direction * max(-6.0, min(6.0, z))
+            total += spec.weight * float(
+                directional(max(-6.0, min(6.0, z)), spec.guarded_direction)
+            )
             wsum += spec.weight
         if wsum == 0:
             return []
@@ -317,6 +319,8 @@ class AlertPolicy:
                 parts.append("it brakes less before landing")
             if pct.get("contact_time_s", 0.0) > 4:
                 parts.append("your foot stays longer on the ground")
+            elif pct.get("contact_time_s", 0.0) < -4:
+                parts.append("you leave the ground sooner")
             numbers: dict[str, float | int | str | None] = {
                 "cadence_spm": round(cad, 1),
                 "score_sd": round(score, 2),
@@ -493,7 +497,7 @@ class AlertPolicy:
                 self._mount_run = self._mount_run + 1 if ang > cfg.mounting_change_deg else 0
                 if self._mount_run >= 5:
                     out += self._raise(
-                        AlertKind.MOUNTING_CHANGED,
+                        AlertKind.SENSOR_MOVED,
                         Severity.INFO,
                         t,
                         i,
@@ -502,7 +506,7 @@ class AlertPolicy:
                         "Tighten the strap when you can; strideguard re-learns your reference angle.",
                         {"rotation_deg": round(ang, 1)},
                     )
-                    self._end(AlertKind.MOUNTING_CHANGED, t, i, "re-referenced")
+                    self._end(AlertKind.SENSOR_MOVED, t, i, "re-referenced")
                     self._gravity_ref, self._gravity_n, self._mount_run = None, 0, 0
                     self._angles.clear()
                     self._skip = self.config.gait_change.resume_skip_strides
@@ -582,6 +586,19 @@ class AlertPolicy:
             self.leg,
         )
         return self._emit(alert)
+
+    def notice_sensor_lost(self, time_s: float, silent_s: float) -> list[Alert]:
+        """The sensor has sent nothing for ``silent_s`` and the link did not come back."""
+        return self._raise(
+            AlertKind.SENSOR_LOST,
+            Severity.INFO,
+            time_s,
+            None,
+            "Sensor lost",
+            f"No data from the sensor for {silent_s:.0f} s.",
+            "Check the sensor's battery and strap; the run so far is saved.",
+            {"silent_s": round(silent_s, 1)},
+        )
 
     def notice_battery(self, percent: int, time_s: float) -> list[Alert]:
         """The sensor reported its battery level."""
