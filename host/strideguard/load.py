@@ -62,6 +62,7 @@ def _parse_csv_table(path: Path) -> tuple[list[str], FloatArray, str]:
     if not header.strip():
         raise InputError(f"{path}: empty file")
     names = [c.strip().strip('"').lower() for c in header.strip().split(",")]
+    _check_header(path, names)
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - exercised only without pandas
@@ -90,6 +91,14 @@ def _parse_csv_table(path: Path) -> tuple[list[str], FloatArray, str]:
     if table.ndim != 2 or (table.size and table.shape[1] != len(names)):
         raise InputError(f"{path}: rows do not have the {len(names)} columns of the header")
     return names, table, parser
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    if "time_s" not in names:
+        raise InputError(f"{path}: missing column time_s (header: {','.join(names)[:60]!r})")
+    if not all(c in names for c in ACC_COLUMNS) and not all(c in names for c in GYR_COLUMNS):
+        missing = [c for c in (*ACC_COLUMNS, *GYR_COLUMNS) if c not in names]
+        raise InputError(f"{path}: missing columns {', '.join(missing)} (need acc_x..z and/or gyr_x..z)")
 
 
 def _first_bad_line(path: Path, n_cols: int) -> str | None:
@@ -132,13 +141,8 @@ def read_csv(path: str | Path) -> tuple[ImuRecording, LoadReport]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     names, table, parser = _parse_csv_table(path)
-    if "time_s" not in names:
-        raise InputError(f"{path}: missing column time_s (header: {','.join(names)[:80]})")
     has_acc = all(c in names for c in ACC_COLUMNS)
     has_gyr = all(c in names for c in GYR_COLUMNS)
-    if not has_acc and not has_gyr:
-        missing = [c for c in (*ACC_COLUMNS, *GYR_COLUMNS) if c not in names]
-        raise InputError(f"{path}: missing columns {', '.join(missing)} (need acc_x..z and/or gyr_x..z)")
     if table.shape[0] == 0:
         raise InputError(f"{path}: no data rows")
     col = {n: i for i, n in enumerate(names)}
