@@ -131,7 +131,8 @@ def shank_angle_at_ic(
     """
     fs = sampling_rate_hz
     n = gyr_sagittal_dps.shape[0]
-    theta = np.cumsum(np.radians(gyr_sagittal_dps.astype(np.float64))) / fs
+    w = np.radians(gyr_sagittal_dps.astype(np.float64))
+    theta = np.concatenate(([0.0], np.cumsum(0.5 * (w[1:] + w[:-1])))) / fs  # trapezoidal
     c, s = np.cos(theta), np.sin(theta)
     ax = acc_x_mps2.astype(np.float64)
     az = acc_z_mps2.astype(np.float64)

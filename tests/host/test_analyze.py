@@ -1,0 +1,167 @@
+"""`strideguard analyze`: pipeline, JSON schema, CLI, bad input, robustness, snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from analysis_helpers import DATA, RBDS, load_rbds
+
+from strideguard.analysis import JSON_STRIDE_FIELDS, SCHEMA, analyze
+from strideguard.cli import main
+from strideguard.errors import InputError
+from strideguard.imudata import ImuRecording, write_csv
+
+SNAPSHOTS = DATA / "snapshots"
+SNAPSHOT_FIELDS = ("initial_contact_s", "toe_off_s", "mid_swing_s", "shank_angle_at_ic_deg", "cadence_spm")
+
+
+def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    f = DATA / "RBDS0041_T25_R_mpu.csv"
+    st = DATA / "standing" / "RBDS0041_T25_R_mpu.standing.csv"
+    code, out, _ = _run_cli(["analyze", str(f), "--standing", str(st), "--leg", "R", "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema"] == SCHEMA == "strideguard.analysis/1"
+    assert set(doc) >= {"schema", "source", "sample_rate_hz", "leg", "alignment", "strides", "alerts", "summary"}
+    assert doc["leg"] == "R" and doc["alerts"] == []
+    assert doc["alignment"]["calibrated"] is True
+    assert len(doc["strides"]) >= 37
+    assert list(doc["strides"][0]) == list(JSON_STRIDE_FIELDS)
+    s = doc["summary"]["metrics"]
+    assert s["cadence_spm"]["mean"] == pytest.approx(157.5, abs=1.5)
+    assert s["contact_time_s"]["mean"] == pytest.approx(0.3015, abs=0.02)
+
+
+def test_text_output_and_out_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run_cli(["analyze", str(DATA / "RBDS0041_T25_L_clean.csv"), "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert "cadence" in out and "uncalibrated" in out
+    doc = json.loads((tmp_path / "analysis.json").read_text())
+    table = np.genfromtxt(tmp_path / "strides.csv", delimiter=",", names=True)
+    assert len(table) == len(doc["strides"])
+    assert table["initial_contact_s"][0] == pytest.approx(doc["strides"][0]["initial_contact_s"], abs=1e-3)
+
+
+def _bad(tmp_path: Path, kind: str) -> Path:
+    p = tmp_path / f"{kind}.csv"
+    rec, st, _ = load_rbds("RBDS0041_T25_R_clean")
+    if kind == "missing_columns":
+        p.write_text("time_s,acc_x,gyr_x\n0,1,2\n0.005,1,2\n")
+    elif kind == "nans":
+        assert rec.gyr_dps is not None
+        rec.gyr_dps[:, 1] = np.nan
+        write_csv(rec, p)
+    elif kind == "garbage":
+        p.write_text("time_s,acc_x,acc_y,acc_z\n0,1,2,3\nthis is not,a,csv,file\n")
+    elif kind == "empty":
+        p.write_text("")
+    elif kind == "standing_only":
+        write_csv(st, p)
+    elif kind == "accel_in_g":
+        assert rec.acc_mps2 is not None
+        rec.acc_mps2 /= 9.80665
+        write_csv(rec, p)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing_columns", "missing columns"),
+        ("nans", "NaN"),
+        ("garbage", "not numeric"),
+        ("empty", "empty file"),
+        ("standing_only", "no running strides"),
+        ("accel_in_g", "in g"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str) -> None:
+    code, out, err = _run_cli(["analyze", str(_bad(tmp_path, kind))], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("strideguard: error:") and message in err
+
+
+def test_accelerometer_only_gives_nulls() -> None:
+    rec, _, _ = load_rbds("RBDS0041_T25_R_clean")
+    # keep only the accelerometer; marker-derived data has no sharp impact, so raise one per IC
+    res6 = analyze(rec)
+    acc = rec.acc_mps2
+    assert acc is not None
+    acc = acc.copy()
+    idx = np.round((res6.strides["initial_contact_s"] - rec.time_s[0]) * 200).astype(int) + 4
+    acc[idx, 1] += 60.0
+    res = analyze(ImuRecording(rec.time_s, acc, None, 200.0, source="acc"))
+    doc = res.to_dict()
+    assert res.events_source == "accelerometer"
+    assert len(doc["strides"]) >= 35
+    assert all(s["shank_angle_at_ic_deg"] is None and s["toe_off_s"] is None for s in doc["strides"])
+    assert doc["summary"]["metrics"]["cadence_spm"]["mean"] == pytest.approx(157.5, abs=2)
+    assert doc["summary"]["metrics"]["peak_tibial_accel_g"]["mean"] > 5
+
+
+def test_pace_change_and_stop_invent_no_strides() -> None:
+    rec, st, truth = load_rbds("RBDS0041_T25_L_mpu")
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None and st.acc_mps2 is not None and st.gyr_dps is not None
+    fs = 200.0
+    # segment 1: as recorded; stop: 10 s standing; segment 2: the same run 15 % faster (time-compressed)
+    n = rec.n_samples
+    k = 1.15
+    tq = np.arange(0, (n - 1) / k) * k  # sample positions in the original
+    fast_acc = np.column_stack([np.interp(tq, np.arange(n), rec.acc_mps2[:, j]) for j in range(3)])
+    fast_gyr = np.column_stack([np.interp(tq, np.arange(n), rec.gyr_dps[:, j]) * k for j in range(3)])
+    acc = np.vstack([st.acc_mps2, rec.acc_mps2, st.acc_mps2, fast_acc])
+    gyr = np.vstack([st.gyr_dps, rec.gyr_dps, st.gyr_dps, fast_gyr])
+    both = ImuRecording(np.arange(acc.shape[0]) / fs, acc, gyr, fs, source="pace")
+    res = analyze(both)
+    ic = res.strides["initial_contact_s"]
+    t_run1 = (st.n_samples, st.n_samples + n)
+    stop = (t_run1[1] / fs, (t_run1[1] + st.n_samples) / fs)
+    assert not np.any((ic > stop[0] + 0.5) & (ic < stop[1] - 0.5)), "stride invented while standing"
+    n1 = np.count_nonzero(ic < stop[0])
+    n2 = np.count_nonzero(ic > stop[1])
+    assert n1 >= 37 and n2 >= 32
+    st1 = np.median(res.strides["stride_time_s"][ic < stop[0]])
+    st2 = np.median(res.strides["stride_time_s"][ic > stop[1]])
+    assert st2 == pytest.approx(st1 / k, rel=0.02)
+    assert res.alignment is not None and res.alignment.calibrated
+
+
+def _snapshot_rows(name: str) -> list[dict[str, float | None]]:
+    rec, st, _ = load_rbds(name)
+    res = analyze(rec, standing=st)
+    return [{k: r[k] for k in SNAPSHOT_FIELDS} for r in res.to_dict()["strides"]]
+
+
+@pytest.mark.parametrize("name", RBDS)
+def test_per_stride_snapshot(name: str) -> None:
+    rows = _snapshot_rows(name)
+    path = SNAPSHOTS / f"{name}.strides.json"
+    if os.environ.get("STRIDEGUARD_UPDATE_SNAPSHOTS") or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=0) + "\n")
+        pytest.skip(f"snapshot written: {path.name}")
+    want = json.loads(path.read_text())
+    assert len(rows) == len(want)
+    for got, exp in zip(rows, want, strict=True):
+        for k in SNAPSHOT_FIELDS:
+            if exp[k] is None:
+                assert got[k] is None
+            else:
+                assert got[k] == pytest.approx(exp[k], abs=1e-3), k
+
+
+def test_bad_leg_refused() -> None:
+    rec, _, _ = load_rbds("RBDS0041_T25_R_clean")
+    with pytest.raises(InputError, match="leg"):
+        analyze(rec, leg="X")
