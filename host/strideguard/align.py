@@ -37,17 +37,13 @@ from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
 
 
 def moving_mean(x: FloatArray, window: int) -> FloatArray:
-    """Centred moving average along axis 0 (edges use the available samples)."""
+    """Centred moving average along axis 0 (odd window, edges repeat the end value)."""
+    from scipy.ndimage import uniform_filter1d
+
     window = max(1, int(window)) | 1  # odd: centred without a half-sample shift
     if window == 1:
-        return x.astype(np.float64, copy=True)
-    c = np.cumsum(np.concatenate([np.zeros((1, *x.shape[1:])), x], axis=0), axis=0)
-    n = x.shape[0]
-    half = window // 2
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) - half + window, 0, n)
-    cnt = (hi - lo).reshape(-1, *([1] * (x.ndim - 1)))
-    return (c[hi] - c[lo]) / cnt
+        return np.asarray(x, dtype=np.float64).copy()
+    return np.asarray(uniform_filter1d(np.asarray(x, dtype=np.float64), window, axis=0, mode="nearest"))
 
 
 def quiet_mask(
@@ -59,7 +55,11 @@ def quiet_mask(
     gyr_sd_dps: float = 3.0,
     acc_sd_mps2: float = 0.3,
 ) -> np.ndarray:
-    """Samples inside windows where the sensor is still (standing or lying).
+    """Samples inside blocks where the sensor is still (standing or lying).
+
+    The data are cut into consecutive blocks of ``window_s``; a block is still
+    when every axis varies less than the limits and the accelerometer reads
+    about 1 g.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def quiet_mask(
     rate_hz
         Sampling rate.
     window_s
-        Length of the moving window.
+        Block length.
     gyr_sd_dps, acc_sd_mps2
         Largest per-axis standard deviation that still counts as still.
 
@@ -77,22 +77,24 @@ def quiet_mask(
     numpy.ndarray
         Boolean mask, shape ``(n,)``.
     """
+    arrays = [a for a in (gyr_dps, acc_mps2) if a is not None]
+    if not arrays:
+        raise ValueError("need accelerometer or gyroscope data")
+    n = arrays[0].shape[0]
     w = max(3, int(round(window_s * rate_hz)))
-    ok: np.ndarray | None = None
+    nb = max(1, n // w)
+    ok = np.ones(nb, dtype=bool)
     for arr, limit in ((gyr_dps, gyr_sd_dps), (acc_mps2, acc_sd_mps2)):
         if arr is None:
             continue
-        a = arr.astype(np.float64)
-        m = moving_mean(a, w)
-        v = moving_mean(a * a, w) - m * m
-        still = np.all(v < limit * limit, axis=1)
-        ok = still if ok is None else ok & still
-    if ok is None:
-        raise ValueError("need accelerometer or gyroscope data")
-    if acc_mps2 is not None:
-        norm = np.linalg.norm(moving_mean(acc_mps2, w), axis=1)
-        ok &= np.abs(norm - STANDARD_GRAVITY_MPS2) < 1.5
-    return ok
+        blocks = arr[: nb * w].reshape(nb, min(w, n), 3) if n >= w else arr[None, :, :]
+        ok &= np.all(blocks.std(axis=1) < limit, axis=1)
+        if arr is acc_mps2:
+            ok &= np.abs(np.linalg.norm(blocks.mean(axis=1), axis=1) - STANDARD_GRAVITY_MPS2) < 1.5
+    mask = np.repeat(ok, min(w, n))
+    if mask.size < n:
+        mask = np.concatenate([mask, np.full(n - mask.size, bool(ok[-1]))])
+    return mask
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
