@@ -68,7 +68,9 @@ def run() -> None:
         path = Path(tmp) / "hour.csv"
         t0 = time.perf_counter()
         write_csv(rec, path)
-        print(f"(writing the CSV: {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 2**20:.0f} MB)")
+        print(
+            f"(writing the CSV: {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 2**20:.0f} MB)"
+        )
         loaded, rep = _stage("load CSV", n, lambda: read_csv(path))
         print(f"  parser: {rep.parser}")
     al = _stage("calibration/alignment", n, lambda: ShankAligner().align(loaded).alignment_)
@@ -86,7 +88,9 @@ def run() -> None:
     _stage(
         "metrics (shank angle)",
         n,
-        lambda: shank_angle_at_ic(g, acc_s[:, 0], acc_s[:, 2], ev.ic_s_[:-1], ev.ic_s_[1:], sampling_rate_hz=fs),
+        lambda: shank_angle_at_ic(
+            g, acc_s[:, 0], acc_s[:, 2], ev.ic_s_[:-1], ev.ic_s_[1:], sampling_rate_hz=fs
+        ),
     )
     res = _stage("analyze() end-to-end (memory)", n, lambda: analyze(loaded))
     st = res.stage_times

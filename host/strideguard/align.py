@@ -43,7 +43,9 @@ def moving_mean(x: FloatArray, window: int) -> FloatArray:
     window = max(1, int(window)) | 1  # odd: centred without a half-sample shift
     if window == 1:
         return np.asarray(x, dtype=np.float64).copy()
-    return np.asarray(uniform_filter1d(np.asarray(x, dtype=np.float64), window, axis=0, mode="nearest"))
+    return np.asarray(
+        uniform_filter1d(np.asarray(x, dtype=np.float64), window, axis=0, mode="nearest")
+    )
 
 
 def quiet_mask(
@@ -81,7 +83,7 @@ def quiet_mask(
     if not arrays:
         raise ValueError("need accelerometer or gyroscope data")
     n = arrays[0].shape[0]
-    w = max(3, int(round(window_s * rate_hz)))
+    w = max(3, round(window_s * rate_hz))
     nb = max(1, n // w)
     ok = np.ones(nb, dtype=bool)
     for arr, limit in ((gyr_dps, gyr_sd_dps), (acc_mps2, acc_sd_mps2)):
@@ -150,7 +152,11 @@ class Alignment:
     def to_shank(self, rec: ImuRecording) -> tuple[FloatArray | None, FloatArray | None]:
         """Return ``(acc, gyr)`` of ``rec`` in the shank frame (bias removed)."""
         acc = rec.acc_mps2 @ self.rotation.T if rec.acc_mps2 is not None else None
-        gyr = (rec.gyr_dps - self.gyro_bias_dps) @ self.rotation.T if rec.gyr_dps is not None else None
+        gyr = (
+            (rec.gyr_dps - self.gyro_bias_dps) @ self.rotation.T
+            if rec.gyr_dps is not None
+            else None
+        )
         return acc, gyr
 
     def mounting_angles_deg(self) -> dict[str, float]:
@@ -169,7 +175,9 @@ class Alignment:
             "calibrated": self.calibrated,
             "calibration_source": self.calibration_source,
             "standing_tibia_angle_deg": self.standing_tibia_angle_deg if self.calibrated else None,
-            "rotation_sensor_to_shank": [[round(float(v), 5) for v in row] for row in self.rotation],
+            "rotation_sensor_to_shank": [
+                [round(float(v), 5) for v in row] for row in self.rotation
+            ],
             "tibia_axis_in_sensor": f"{'+' if z[k] > 0 else '-'}{axes[k]}",
             "tibia_axis_tilt_deg": round(float(np.degrees(np.arccos(min(1.0, abs(z[k]))))), 2),
             "gyro_bias_dps": [round(float(v), 3) for v in self.gyro_bias_dps],
@@ -259,7 +267,11 @@ class ShankAligner:
                 bias = np.median(gyr[qi], axis=0)
                 bias_source = "quiet periods in the recording"
             first = int(starts[0])
-            if up is None and acc is not None and recording.time_s[first] - recording.time_s[0] <= self.start_search_s:
+            if (
+                up is None
+                and acc is not None
+                and recording.time_s[first] - recording.time_s[0] <= self.start_search_s
+            ):
                 seg = slice(first, int(stops[0]))
                 up = _unit(np.mean(acc[seg], axis=0))
                 t0, t1 = recording.time_s[first], recording.time_s[int(stops[0]) - 1]
@@ -269,7 +281,9 @@ class ShankAligner:
         calibrated = up is not None
         if up is None and acc is not None:
             up = _unit(np.mean(acc[moving], axis=0))
-            notes.append("no standing period: shank angles are relative to the mean shank orientation")
+            notes.append(
+                "no standing period: shank angles are relative to the mean shank orientation"
+            )
 
         sign_margin = 1.0
         share = 0.0
@@ -281,7 +295,7 @@ class ShankAligner:
             share = float(w[-1] / max(w.sum(), 1e-12))
             if up is not None:
                 e1 = _unit(e1 - np.dot(e1, up) * up)
-            s = moving_mean((gyr - bias) @ e1, int(round(self.sign_smoothing_s * rate)))
+            s = moving_mean((gyr - bias) @ e1, round(self.sign_smoothing_s * rate))
             hi, lo = np.percentile(s[moving], [99.5, 0.5])
             if abs(lo) > hi:
                 e1 = -e1

@@ -184,7 +184,9 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _valid_strides(ic: FloatArray, nxt: FloatArray, gaps_rel: list[tuple[float, float]]) -> np.ndarray:
+def _valid_strides(
+    ic: FloatArray, nxt: FloatArray, gaps_rel: list[tuple[float, float]]
+) -> np.ndarray:
     """Plausible strides: 0.4–2.5 s, within 0.6–1.6× the local median, no gap inside."""
     st = nxt - ic
     ok = np.isfinite(st) & (st > 0.4) & (st < 2.5)
@@ -263,7 +265,7 @@ def analyze(
             norm = np.sqrt(np.einsum("ij,ij->i", acc, acc))
             fin = np.isfinite(ic_all)
             st = np.maximum(0, np.round((ic_all[fin] - 0.03) * fs).astype(np.int64))
-            w = max(3, int(round(0.11 * fs)))
+            w = max(3, round(0.11 * fs))
             slope = np.diff(norm, append=norm[-1]) * fs
             ks = _window_argext(slope, st, np.full(st.shape, w), mode="max")
             sharp = slope[ks] >= IMPACT_MIN_SLOPE_MPS3
@@ -320,7 +322,9 @@ def analyze(
     cols["late_swing_duration_s"] = nxt - mid
     nan = np.full(ic.shape, np.nan)
     if gyr_sag is not None:
-        cols["late_swing_peak_decel_dps2"] = late_swing_peak_decel(gyr_sag, mid, nxt, sampling_rate_hz=fs)
+        cols["late_swing_peak_decel_dps2"] = late_swing_peak_decel(
+            gyr_sag, mid, nxt, sampling_rate_hz=fs
+        )
     else:
         cols["late_swing_peak_decel_dps2"] = nan.copy()
     if gyr_sag is not None and acc_s is not None and alignment is not None:
@@ -331,7 +335,9 @@ def analyze(
     else:
         cols["shank_angle_at_ic_deg"] = nan.copy()
     if acc is not None:
-        peak_g, clipped = peak_tibial_accel(acc, ic, sampling_rate_hz=fs, range_g=recording.acc_range_g)
+        peak_g, clipped = peak_tibial_accel(
+            acc, ic, sampling_rate_hz=fs, range_g=recording.acc_range_g
+        )
     else:
         peak_g, clipped = nan.copy(), nan.copy()
     cols["peak_tibial_accel_g"] = peak_g
@@ -343,7 +349,9 @@ def analyze(
     table.columns["overstride"] = over.overstride_
     times.metrics_s = time.perf_counter() - tic
     if np.nansum(clipped) > 0:
-        warns.append(f"tibial acceleration clipped at the sensor's range in {int(np.nansum(clipped))} strides")
+        warns.append(
+            f"tibial acceleration clipped at the sensor's range in {int(np.nansum(clipped))} strides"
+        )
     return AnalysisResult(
         source=recording.source,
         sample_rate_hz=fs,

@@ -53,12 +53,18 @@ def _local_median(values: FloatArray, half_width: int) -> FloatArray:
     """Median of each value's neighbourhood ``±half_width`` (edges padded by reflection)."""
     if values.size == 0:
         return values
-    pad = np.pad(values, half_width, mode="reflect") if values.size > 1 else np.repeat(values, 2 * half_width + 1)
+    pad = (
+        np.pad(values, half_width, mode="reflect")
+        if values.size > 1
+        else np.repeat(values, 2 * half_width + 1)
+    )
     win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_width + 1)
     return np.median(win, axis=1)
 
 
-def _window_argext(x: FloatArray, start: np.ndarray, length: np.ndarray, *, mode: str) -> np.ndarray:
+def _window_argext(
+    x: FloatArray, start: np.ndarray, length: np.ndarray, *, mode: str
+) -> np.ndarray:
     """Index of the max (``mode='max'``) or min of ``x[start:start+length]`` for every window.
 
     Vectorised: windows are gathered into a padded 2-D array.
@@ -77,7 +83,9 @@ def _window_argext(x: FloatArray, start: np.ndarray, length: np.ndarray, *, mode
     return (start + k).astype(np.int64)
 
 
-def _first_crossing_below(x: FloatArray, start: np.ndarray, max_len: int, level: float = 0.0) -> np.ndarray:
+def _first_crossing_below(
+    x: FloatArray, start: np.ndarray, max_len: int, level: float = 0.0
+) -> np.ndarray:
     """First index ``i >= start`` with ``x[i] < level`` within ``max_len`` samples (−1 if none)."""
     n = x.shape[0]
     cols = np.arange(max_len)
@@ -141,7 +149,7 @@ class MidSwingDetector:
         g = gyr_sagittal_dps
         from strideguard.align import moving_mean
 
-        gs = moving_mean(g, max(1, int(round(self.smoothing_s * fs))))
+        gs = moving_mean(g, max(1, round(self.smoothing_s * fs)))
         cand, props = find_peaks(
             gs,
             height=self.min_peak_dps,
@@ -234,9 +242,9 @@ class GyroEventDetector:
         zci = zc[ok]
         zc_t[ok] = (zci - 1 + g[zci - 1] / (g[zci - 1] - g[zci])) / fs
         d1 = np.gradient(g) * fs
-        d1 = moving_mean(d1, max(1, int(round(self.jerk_smoothing_s * fs))))
+        d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
         d2 = np.gradient(d1) * fs
-        w = max(3, int(round(self.ic_search_s * fs)))
+        w = max(3, round(self.ic_search_s * fs))
         k = _window_argext(d2, zci, np.full(zci.shape, w), mode="max")
         ic = np.full(p.shape, np.nan)
         ic[ok] = (k + parabolic_offset(d2, k)) / fs
@@ -244,7 +252,9 @@ class GyroEventDetector:
         # toe-off: between IC + min_contact and the next mid-swing peak
         to = np.full(p.shape, np.nan)
         nxt = np.append(p[1:], n - 1)
-        has_next = np.append(np.ones(p.size - 1, dtype=bool), False) if p.size else np.zeros(0, dtype=bool)
+        has_next = (
+            np.append(np.ones(p.size - 1, dtype=bool), False) if p.size else np.zeros(0, dtype=bool)
+        )
         sel = ok & has_next
         if sel.any():
             lo = (ic[sel] * fs + self.min_contact_s * fs).astype(np.int64)
@@ -252,7 +262,7 @@ class GyroEventDetector:
             length = np.maximum(1, hi - lo)
             # push-off minimum = lowest angular velocity before the next swing peak
             dip = _window_argext(g, lo, length, mode="min")
-            wt = max(3, int(round(self.to_search_s * fs)))
+            wt = max(3, round(self.to_search_s * fs))
             st = np.maximum(lo, dip - wt)
             if acc_long_up_mps2 is not None:
                 a = acc_long_up_mps2.astype(np.float64)
@@ -301,7 +311,7 @@ def impact_onsets(
     fs = sampling_rate_hz
     a = acc_long_up_mps2.astype(np.float64)
     n = a.shape[0]
-    w = max(2, int(round(rise_search_s * fs)))
+    w = max(2, round(rise_search_s * fs))
     slope = np.diff(a, append=a[-1]) * fs  # slope between i and i+1
     st = np.maximum(0, peak_idx - w)
     length = np.maximum(1, peak_idx - st)
@@ -316,7 +326,9 @@ def impact_onsets(
     for _ in range(3):
         nxt = np.minimum(k + 1, n - 1)
         k = np.where(slope[nxt] > slope[k], nxt, k)
-    base_i = _window_argext(a, np.maximum(0, k - w), np.maximum(1, k - np.maximum(0, k - w) + 1), mode="min")
+    base_i = _window_argext(
+        a, np.maximum(0, k - w), np.maximum(1, k - np.maximum(0, k - w) + 1), mode="min"
+    )
     base = a[base_i]
     s = np.maximum(slope[k], 1e-9)
     # tangent through the midpoint of the steep segment, extended back to the pre-impact level

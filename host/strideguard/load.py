@@ -87,7 +87,9 @@ def _parse_csv_table(path: Path) -> tuple[list[str], FloatArray, str]:
                 table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
             parser = "numpy"
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{path}: {_first_bad_line(path, len(names)) or 'not numeric CSV'}") from exc
+        raise InputError(
+            f"{path}: {_first_bad_line(path, len(names)) or 'not numeric CSV'}"
+        ) from exc
     if table.ndim != 2 or (table.size and table.shape[1] != len(names)):
         raise InputError(f"{path}: rows do not have the {len(names)} columns of the header")
     return names, table, parser
@@ -98,7 +100,9 @@ def _check_header(path: Path, names: list[str]) -> None:
         raise InputError(f"{path}: missing column time_s (header: {','.join(names)[:60]!r})")
     if not all(c in names for c in ACC_COLUMNS) and not all(c in names for c in GYR_COLUMNS):
         missing = [c for c in (*ACC_COLUMNS, *GYR_COLUMNS) if c not in names]
-        raise InputError(f"{path}: missing columns {', '.join(missing)} (need acc_x..z and/or gyr_x..z)")
+        raise InputError(
+            f"{path}: missing columns {', '.join(missing)} (need acc_x..z and/or gyr_x..z)"
+        )
 
 
 def _first_bad_line(path: Path, n_cols: int) -> str | None:
@@ -205,10 +209,14 @@ def make_uniform(
     period_s = float(np.median(dt))
     rate_hz = 1.0 / period_s
     if not 20.0 <= rate_hz <= 5000.0:
-        raise InputError(f"{name}: sample rate {rate_hz:.3g} Hz is implausible (is time_s in seconds?)")
+        raise InputError(
+            f"{name}: sample rate {rate_hz:.3g} Hz is implausible (is time_s in seconds?)"
+        )
     duration_s = float(time_s[-1] - time_s[0])
     if duration_s < MIN_DURATION_S:
-        raise InputError(f"{name}: only {duration_s:.1f} s of data; need at least {MIN_DURATION_S:.0f} s")
+        raise InputError(
+            f"{name}: only {duration_s:.1f} s of data; need at least {MIN_DURATION_S:.0f} s"
+        )
 
     gaps: list[tuple[float, float]] = []
     gap_idx = np.flatnonzero(dt > GAP_FACTOR * period_s)
@@ -226,7 +234,9 @@ def make_uniform(
     if not finite.all():
         col_ok = finite.mean(axis=0)
         if np.any(col_ok < 0.5):
-            raise InputError(f"{name}: a data column is mostly empty or NaN ({100 * (1 - col_ok.min()):.0f} % missing)")
+            raise InputError(
+                f"{name}: a data column is mostly empty or NaN ({100 * (1 - col_ok.min()):.0f} % missing)"
+            )
         row_bad = ~finite.all(axis=1)
         edges = np.diff(np.concatenate(([0], row_bad.astype(np.int8), [0])))
         starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
@@ -234,9 +244,13 @@ def make_uniform(
             t0, t1 = float(time_s[a]), float(time_s[b - 1])
             if t1 - t0 > MAX_NAN_FILL_S:
                 gaps.append((t0, t1))
-                report.warnings.append(f"missing values from {t0:.3f} s to {t1:.3f} s: treated as a gap")
+                report.warnings.append(
+                    f"missing values from {t0:.3f} s to {t1:.3f} s: treated as a gap"
+                )
             else:
-                report.warnings.append(f"missing values from {t0:.3f} s to {t1:.3f} s: interpolated")
+                report.warnings.append(
+                    f"missing values from {t0:.3f} s to {t1:.3f} s: interpolated"
+                )
         good = ~row_bad
         for arr in data:
             for j in range(arr.shape[1]):
@@ -244,7 +258,7 @@ def make_uniform(
 
     jitter = float(np.std(dt[dt <= GAP_FACTOR * period_s])) / period_s if dt.size else 0.0
     if jitter > 0.01 or gap_idx.size:
-        n = int(round(duration_s / period_s)) + 1
+        n = round(duration_s / period_s) + 1
         grid = time_s[0] + period_s * np.arange(n)
         if jitter > 0.01:
             report.warnings.append(
@@ -255,7 +269,9 @@ def make_uniform(
         def resample(arr: FloatArray | None) -> FloatArray | None:
             if arr is None:
                 return None
-            return np.column_stack([np.interp(grid, time_s, arr[:, j]) for j in range(arr.shape[1])])
+            return np.column_stack(
+                [np.interp(grid, time_s, arr[:, j]) for j in range(arr.shape[1])]
+            )
 
         acc_mps2, gyr_dps, time_s = resample(acc_mps2), resample(gyr_dps), grid
     return ImuRecording(

@@ -194,7 +194,7 @@ def late_swing_peak_decel(
 
     fs = sampling_rate_hz
     d1 = -np.gradient(gyr_sagittal_dps.astype(np.float64)) * fs
-    d1 = moving_mean(d1, max(1, int(round(smoothing_s * fs))))
+    d1 = moving_mean(d1, max(1, round(smoothing_s * fs)))
     out = np.full(ic_s.shape, np.nan)
     ok = np.isfinite(mid_swing_s) & np.isfinite(ic_s) & (ic_s > mid_swing_s)
     if ok.any():
@@ -248,7 +248,7 @@ def peak_tibial_accel(
     ok = np.isfinite(ic_s)
     if ok.any():
         st = np.maximum(0, np.round(ic_s[ok] * fs).astype(np.int64) - 1)
-        w = max(2, int(round(window_s * fs)))
+        w = max(2, round(window_s * fs))
         k = _window_argext(norm, st, np.full(st.shape, w), mode="max")
         peak[ok] = norm[k] / STANDARD_GRAVITY_MPS2
         kc = _window_argext(absmax, st, np.full(st.shape, w), mode="max")
@@ -297,7 +297,9 @@ def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, A
         out[name] = {
             "mean": round(mean, 4),
             "sd": round(sd, 4),
-            "cv_percent": round(100 * sd / abs(mean), 2) if mean != 0 and name != "shank_angle_at_ic_deg" else None,
+            "cv_percent": round(100 * sd / abs(mean), 2)
+            if mean != 0 and name != "shank_angle_at_ic_deg"
+            else None,
             "median": round(float(np.median(v)), 4),
             "n": int(v.size),
         }

@@ -120,12 +120,18 @@ class OverstrideAssessor:
         base = float(np.median(cad)) if cad.size else None
         lo, hi = self.cadence_raise_percent
         self.cadence_target_spm_ = (
-            (round(base * (1 + lo / 100)), round(base * (1 + hi / 100))) if base is not None else None
+            (round(base * (1 + lo / 100)), round(base * (1 + hi / 100)))
+            if base is not None
+            else None
         )
         episode = bool(np.nanmax(roll) > self.threshold_deg) if np.isfinite(roll).any() else False
         self.episode_ = episode
         advice = ""
-        if self.share_ is not None and (self.share_ >= self.advice_share or episode) and base is not None:
+        if (
+            self.share_ is not None
+            and (self.share_ >= self.advice_share or episode)
+            and base is not None
+        ):
             t = self.cadence_target_spm_
             assert t is not None
             advice = (
@@ -140,7 +146,9 @@ class OverstrideAssessor:
         """JSON-ready summary."""
         return {
             "threshold_deg": self.threshold_deg,
-            "reference_angle_deg": None if self.reference_angle_deg_ is None else round(self.reference_angle_deg_, 2),
+            "reference_angle_deg": None
+            if self.reference_angle_deg_ is None
+            else round(self.reference_angle_deg_, 2),
             "reference_source": self.reference_source_,
             "overstride_share": None if self.share_ is None else round(self.share_, 4),
             "rolling_episode": self.episode_,
@@ -149,6 +157,8 @@ class OverstrideAssessor:
                 if np.isfinite(self.rolling_delta_deg_).any()
                 else None
             ),
-            "cadence_target_spm": list(self.cadence_target_spm_) if self.cadence_target_spm_ else None,
+            "cadence_target_spm": list(self.cadence_target_spm_)
+            if self.cadence_target_spm_
+            else None,
             "advice": self.advice_ or None,
         }

@@ -62,7 +62,9 @@ def load_rbds(name: str) -> tuple[ImuRecording, ImuRecording, dict[str, Any]]:
     return rec, st, truth
 
 
-def match_events(detected: np.ndarray, truth: np.ndarray, window: tuple[float, float], tol_s: float = 0.1):
+def match_events(
+    detected: np.ndarray, truth: np.ndarray, window: tuple[float, float], tol_s: float = 0.1
+):
     """Match events one-to-one within ``tol_s``; score only inside ``window``.
 
     Returns

@@ -35,12 +35,19 @@ def test_clean_frame_axes_are_found() -> None:
 def test_gyro_bias_from_standing_file() -> None:
     rec, st, truth = load_rbds("RBDS0041_T25_R_mpu")
     a = ShankAligner().align(rec, standing=st).alignment_
-    np.testing.assert_allclose(a.gyro_bias_dps, truth["sensor"]["error_model"]["gyro_bias_dps"], atol=0.3)
+    np.testing.assert_allclose(
+        a.gyro_bias_dps, truth["sensor"]["error_model"]["gyro_bias_dps"], atol=0.3
+    )
 
 
 def test_standing_period_at_start_is_used() -> None:
     rec, st, _ = load_rbds("RBDS0041_T25_R_mpu")
-    assert st.acc_mps2 is not None and st.gyr_dps is not None and rec.acc_mps2 is not None and rec.gyr_dps is not None
+    assert (
+        st.acc_mps2 is not None
+        and st.gyr_dps is not None
+        and rec.acc_mps2 is not None
+        and rec.gyr_dps is not None
+    )
     n = st.n_samples
     both = ImuRecording(
         time_s=np.arange(n + rec.n_samples) / 200.0,
@@ -50,7 +57,11 @@ def test_standing_period_at_start_is_used() -> None:
     )
     a = ShankAligner().align(both).alignment_
     b = ShankAligner().align(rec, standing=st).alignment_
-    assert a.calibrated and a.calibration_source is not None and a.calibration_source.startswith("standing at start")
+    assert (
+        a.calibrated
+        and a.calibration_source is not None
+        and a.calibration_source.startswith("standing at start")
+    )
     np.testing.assert_allclose(a.rotation, b.rotation, atol=0.02)
 
 

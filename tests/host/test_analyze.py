@@ -16,7 +16,13 @@ from strideguard.errors import InputError
 from strideguard.imudata import ImuRecording, write_csv
 
 SNAPSHOTS = DATA / "snapshots"
-SNAPSHOT_FIELDS = ("initial_contact_s", "toe_off_s", "mid_swing_s", "shank_angle_at_ic_deg", "cadence_spm")
+SNAPSHOT_FIELDS = (
+    "initial_contact_s",
+    "toe_off_s",
+    "mid_swing_s",
+    "shank_angle_at_ic_deg",
+    "cadence_spm",
+)
 
 
 def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -28,11 +34,22 @@ def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     f = DATA / "RBDS0041_T25_R_mpu.csv"
     st = DATA / "standing" / "RBDS0041_T25_R_mpu.standing.csv"
-    code, out, _ = _run_cli(["analyze", str(f), "--standing", str(st), "--leg", "R", "--format", "json"], capsys)
+    code, out, _ = _run_cli(
+        ["analyze", str(f), "--standing", str(st), "--leg", "R", "--format", "json"], capsys
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["schema"] == SCHEMA == "strideguard.analysis/1"
-    assert set(doc) >= {"schema", "source", "sample_rate_hz", "leg", "alignment", "strides", "alerts", "summary"}
+    assert set(doc) >= {
+        "schema",
+        "source",
+        "sample_rate_hz",
+        "leg",
+        "alignment",
+        "strides",
+        "alerts",
+        "summary",
+    }
     assert doc["leg"] == "R" and doc["alerts"] == []
     assert doc["alignment"]["calibrated"] is True
     assert len(doc["strides"]) >= 37
@@ -43,13 +60,17 @@ def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_text_output_and_out_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run_cli(["analyze", str(DATA / "RBDS0041_T25_L_clean.csv"), "--out", str(tmp_path)], capsys)
+    code, out, _ = _run_cli(
+        ["analyze", str(DATA / "RBDS0041_T25_L_clean.csv"), "--out", str(tmp_path)], capsys
+    )
     assert code == 0
     assert "cadence" in out and "uncalibrated" in out
     doc = json.loads((tmp_path / "analysis.json").read_text())
     table = np.genfromtxt(tmp_path / "strides.csv", delimiter=",", names=True)
     assert len(table) == len(doc["strides"])
-    assert table["initial_contact_s"][0] == pytest.approx(doc["strides"][0]["initial_contact_s"], abs=1e-3)
+    assert table["initial_contact_s"][0] == pytest.approx(
+        doc["strides"][0]["initial_contact_s"], abs=1e-3
+    )
 
 
 def _bad(tmp_path: Path, kind: str) -> Path:
@@ -85,7 +106,9 @@ def _bad(tmp_path: Path, kind: str) -> Path:
         ("accel_in_g", "in g"),
     ],
 )
-def test_bad_input_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str) -> None:
+def test_bad_input_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str
+) -> None:
     code, out, err = _run_cli(["analyze", str(_bad(tmp_path, kind))], capsys)
     assert code == 2
     assert out == ""
@@ -105,21 +128,30 @@ def test_accelerometer_only_gives_nulls() -> None:
     doc = res.to_dict()
     assert res.events_source == "accelerometer"
     assert len(doc["strides"]) >= 35
-    assert all(s["shank_angle_at_ic_deg"] is None and s["toe_off_s"] is None for s in doc["strides"])
+    assert all(
+        s["shank_angle_at_ic_deg"] is None and s["toe_off_s"] is None for s in doc["strides"]
+    )
     assert doc["summary"]["metrics"]["cadence_spm"]["mean"] == pytest.approx(157.5, abs=2)
     assert doc["summary"]["metrics"]["peak_tibial_accel_g"]["mean"] > 5
 
 
 def test_pace_change_and_stop_invent_no_strides() -> None:
-    rec, st, truth = load_rbds("RBDS0041_T25_L_mpu")
-    assert rec.acc_mps2 is not None and rec.gyr_dps is not None and st.acc_mps2 is not None and st.gyr_dps is not None
+    rec, st, _truth = load_rbds("RBDS0041_T25_L_mpu")
+    assert (
+        rec.acc_mps2 is not None
+        and rec.gyr_dps is not None
+        and st.acc_mps2 is not None
+        and st.gyr_dps is not None
+    )
     fs = 200.0
     # segment 1: as recorded; stop: 10 s standing; segment 2: the same run 15 % faster (time-compressed)
     n = rec.n_samples
     k = 1.15
     tq = np.arange(0, (n - 1) / k) * k  # sample positions in the original
     fast_acc = np.column_stack([np.interp(tq, np.arange(n), rec.acc_mps2[:, j]) for j in range(3)])
-    fast_gyr = np.column_stack([np.interp(tq, np.arange(n), rec.gyr_dps[:, j]) * k for j in range(3)])
+    fast_gyr = np.column_stack(
+        [np.interp(tq, np.arange(n), rec.gyr_dps[:, j]) * k for j in range(3)]
+    )
     acc = np.vstack([st.acc_mps2, rec.acc_mps2, st.acc_mps2, fast_acc])
     gyr = np.vstack([st.gyr_dps, rec.gyr_dps, st.gyr_dps, fast_gyr])
     both = ImuRecording(np.arange(acc.shape[0]) / fs, acc, gyr, fs, source="pace")

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from analysis_helpers import RBDS, load_rbds, match_events, random_rotation, rotated, shared_data_dir
+from analysis_helpers import (
+    RBDS,
+    load_rbds,
+    match_events,
+    random_rotation,
+    rotated,
+    shared_data_dir,
+)
 
 from strideguard.analysis import AnalysisResult, analyze
 from strideguard.load import read_csv
@@ -86,7 +93,10 @@ def test_initial_contact_target_5ms(scores: dict[str, dict[str, Any]]) -> None:
     assert np.mean([s["ic_mae_ms"] for s in scores.values()]) <= 5.0
 
 
-@pytest.mark.xfail(strict=True, reason="systematic −3…−7° bias of the per-stride gravity anchor (see docs/analysis.md)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="systematic −3…−7° bias of the per-stride gravity anchor (see docs/analysis.md)",
+)
 def test_angle_target_2deg(scores: dict[str, dict[str, Any]]) -> None:
     assert np.mean([s["angle_mae_deg"] for s in scores.values()]) <= 2.0
 
@@ -96,14 +106,21 @@ def test_rotation_does_not_change_the_events() -> None:
     a = analyze(rec, standing=st)
     rot = random_rotation(np.random.default_rng(42))
     b = analyze(rotated(rec, rot), standing=rotated(st, rot))
-    np.testing.assert_allclose(a.strides["initial_contact_s"], b.strides["initial_contact_s"], atol=1e-6)
-    np.testing.assert_allclose(a.strides["shank_angle_at_ic_deg"], b.strides["shank_angle_at_ic_deg"], atol=0.02)
+    np.testing.assert_allclose(
+        a.strides["initial_contact_s"], b.strides["initial_contact_s"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        a.strides["shank_angle_at_ic_deg"], b.strides["shank_angle_at_ic_deg"], atol=0.02
+    )
 
 
 SHARED = shared_data_dir()
 
 
-@pytest.mark.skipif(SHARED is None, reason="shared data folder ../shared/data not present (BACH files are not copied)")
+@pytest.mark.skipif(
+    SHARED is None,
+    reason="shared data folder ../shared/data not present (BACH files are not copied)",
+)
 @pytest.mark.parametrize("name", ["BACH_T01", "BACH_T07"])
 def test_accelerometer_only_initial_contact(name: str) -> None:
     import json
@@ -114,7 +131,9 @@ def test_accelerometer_only_initial_contact(name: str) -> None:
     res = analyze(rotated(rec, random_rotation(np.random.default_rng(7))))
     assert res.events_source == "accelerometer"
     ic_t = np.array([s["initial_contact_s"] for s in truth["strides"]])
-    err, recall, precision = match_events(res.strides["initial_contact_s"], ic_t, tuple(truth["score_window_s"]))
+    err, recall, precision = match_events(
+        res.strides["initial_contact_s"], ic_t, tuple(truth["score_window_s"])
+    )
     assert recall >= 0.99 and precision >= 0.99
     assert 1e3 * np.std(err) <= 5.0
     # the mean offset (≈ +27 ms) is reported, not tuned away: the source has a sync lag (data README)

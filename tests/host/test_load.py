@@ -42,7 +42,9 @@ def test_roundtrip_write_csv(tmp_path: Path) -> None:
 def test_accelerometer_only_file(tmp_path: Path) -> None:
     t, acc, _ = _synthetic()
     p = tmp_path / "acc.csv"
-    np.savetxt(p, np.column_stack([t, acc]), delimiter=",", header="time_s,acc_x,acc_y,acc_z", comments="")
+    np.savetxt(
+        p, np.column_stack([t, acc]), delimiter=",", header="time_s,acc_x,acc_y,acc_z", comments=""
+    )
     rec, _ = read_csv(p)
     assert rec.gyr_dps is None and rec.acc_mps2 is not None
 
@@ -101,7 +103,11 @@ def test_gap_is_reported_with_its_span() -> None:
     rep = LoadReport()
     rec = make_uniform(t[keep], acc[keep], gyr[keep], source="g", report=rep)
     assert any("gap" in w and "2.995 s" in w for w in rep.warnings)
-    assert rec.gaps and rec.gaps[0][0] == pytest.approx(2.995) and rec.gaps[0][1] == pytest.approx(3.505)
+    assert (
+        rec.gaps
+        and rec.gaps[0][0] == pytest.approx(2.995)
+        and rec.gaps[0][1] == pytest.approx(3.505)
+    )
     assert np.allclose(np.diff(rec.time_s), 0.005)
 
 
@@ -153,5 +159,5 @@ def test_numpy_fallback_parser_matches(tmp_path: Path, monkeypatch: pytest.Monke
     rec, rep = read_csv(DATA / "RBDS0041_T25_L_clean.csv")
     assert rep.parser == "numpy"
     monkeypatch.undo()
-    rec2, rep2 = read_csv(DATA / "RBDS0041_T25_L_clean.csv")
+    rec2, _rep2 = read_csv(DATA / "RBDS0041_T25_L_clean.csv")
     np.testing.assert_array_equal(rec.gyr_dps, rec2.gyr_dps)

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from strideguard.imudata import STANDARD_GRAVITY_MPS2
-from strideguard.metrics import StrideTable, late_swing_peak_decel, peak_tibial_accel, shank_angle_at_ic, summarize
+from strideguard.metrics import (
+    StrideTable,
+    late_swing_peak_decel,
+    peak_tibial_accel,
+    shank_angle_at_ic,
+    summarize,
+)
 from strideguard.overstride import OverstrideAssessor
 
 
@@ -56,12 +62,14 @@ def test_peak_tibial_accel_and_clipping() -> None:
     peak, clipped = peak_tibial_accel(acc, np.array([1.0, 3.0]), sampling_rate_hz=fs, range_g=16)
     assert peak[0] == pytest.approx(8.0, rel=1e-3)
     assert clipped.tolist() == [0.0, 1.0]
-    peak2, clipped2 = peak_tibial_accel(acc, np.array([1.0, 3.0]), sampling_rate_hz=fs)
+    _peak2, clipped2 = peak_tibial_accel(acc, np.array([1.0, 3.0]), sampling_rate_hz=fs)
     assert clipped2.tolist() == [0.0, 1.0]
 
 
 def test_summary_statistics() -> None:
-    tab = StrideTable({"stride_time_s": np.array([0.7, 0.8, np.nan]), "cadence_spm": np.array([1.0, 2.0, 3.0])})
+    tab = StrideTable(
+        {"stride_time_s": np.array([0.7, 0.8, np.nan]), "cadence_spm": np.array([1.0, 2.0, 3.0])}
+    )
     s = summarize(tab)
     assert s["stride_time_s"]["n"] == 2
     assert s["stride_time_s"]["mean"] == pytest.approx(0.75)

@@ -15,10 +15,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Analyse a shin-IMU recording (CSV with time_s, acc_x..z in m/s², gyr_x..z in °/s).",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="recording (.csv)")
-    p.add_argument("--standing", type=Path, metavar="FILE", help="quiet-standing recording for calibration")
+    p.add_argument(
+        "--standing", type=Path, metavar="FILE", help="quiet-standing recording for calibration"
+    )
     p.add_argument("--leg", choices=("L", "R"), help="which leg wears the sensor (label only)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
-    p.add_argument("--out", type=Path, metavar="DIR", help="write strides.csv and analysis.json to DIR")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="write strides.csv and analysis.json to DIR"
+    )
     p.set_defaults(_run=run)
 
 
@@ -45,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
             names = [n for n in JSON_STRIDE_FIELDS if n in cols]
             table = np.column_stack([cols[n] for n in names])
             np.savetxt(
-                args.out / "strides.csv", table, delimiter=",", header=",".join(names), comments="", fmt="%.6g"
+                args.out / "strides.csv",
+                table,
+                delimiter=",",
+                header=",".join(names),
+                comments="",
+                fmt="%.6g",
             )
         except OSError as exc:
             raise InputError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
