@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) -m pip install -q --no-deps --upgrade --target $(STUBS) micropython-esp32-stubs==$(ESP32_STUBS_VERSION)
+	$(PY) -m pip install -q --upgrade --target $(STUBS) micropython-esp32-stubs==$(ESP32_STUBS_VERSION)
 	@touch $@
 
 setup: $(STAMP)

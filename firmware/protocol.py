@@ -28,10 +28,10 @@ GYR_LSB_PER_DPS_X10 / 10 (±2000 °/s range).
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
 except ImportError:  # CPython
 
-    def const(x):  # type: ignore[no-redef]
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
         return x
 
 
@@ -94,7 +94,7 @@ SUPPORTED_RATES_HZ = (100, 200, 250, 500, 1000)
 DEFAULT_RATE_HZ = const(500)
 
 
-def samples_per_frame(mtu):
+def samples_per_frame(mtu: int) -> int:
     """Number of samples one notification carries at ``mtu`` (0 if none fits)."""
     n = (mtu - ATT_OVERHEAD - FRAME_HEADER_SIZE) // SAMPLE_SIZE
     if n < 0:
@@ -104,12 +104,14 @@ def samples_per_frame(mtu):
     return n
 
 
-def frame_size(count):
+def frame_size(count: int) -> int:
     """Bytes of a frame carrying ``count`` samples."""
     return FRAME_HEADER_SIZE + SAMPLE_SIZE * count
 
 
-def pack_frame_header(buf, flags, seq, first_index, t_us, rate_hz, count):
+def pack_frame_header(
+    buf: bytearray, flags: int, seq: int, first_index: int, t_us: int, rate_hz: int, count: int
+) -> None:
     """Write a frame header into ``buf`` (no allocation)."""
     struct.pack_into(
         FRAME_HEADER_FORMAT,
@@ -126,7 +128,7 @@ def pack_frame_header(buf, flags, seq, first_index, t_us, rate_hz, count):
     )
 
 
-def unpack_frame_header(data):
+def unpack_frame_header(data: bytes) -> tuple:
     """Return (version, flags, seq, first_index, t_us, rate_hz, count)."""
     v = struct.unpack_from(FRAME_HEADER_FORMAT, data, 0)
     return v[0], v[1], v[2], v[3], v[4], v[5], v[6]
@@ -180,7 +182,7 @@ CONTROL_PARAM_LENGTHS = {
 }
 
 
-def encode_control(opcode, value=None):
+def encode_control(opcode: int, value: "int | None" = None) -> bytes:
     """Build a control-point write (host side)."""
     n = CONTROL_PARAM_LENGTHS.get(opcode, 0)
     if n == 0:
@@ -192,7 +194,7 @@ def encode_control(opcode, value=None):
     return bytes((opcode, (value >> 8) & 0xFF, value & 0xFF))
 
 
-def parse_control(data):
+def parse_control(data: bytes) -> tuple:
     """Validate a control-point write.
 
     Returns ``(result, opcode, value)``: ``result`` is RESULT_SUCCESS when the
@@ -231,7 +233,7 @@ def parse_control(data):
     return RESULT_SUCCESS, op, value
 
 
-def encode_control_response(buf, opcode, result):
+def encode_control_response(buf: bytearray, opcode: int, result: int) -> None:
     """Write a 3-byte control response into ``buf`` (no allocation)."""
     buf[0] = RESPONSE_CODE
     buf[1] = opcode & 0xFF
@@ -274,12 +276,12 @@ STATE_CALIBRATING = const(0x40)
 STATE_CUE_ENABLED = const(0x80)
 
 
-def pack_status(buf, values):
+def pack_status(buf: bytearray, values: tuple) -> None:
     """Write a status record into ``buf`` from a tuple in STATUS_FIELDS order."""
     struct.pack_into(STATUS_FORMAT, buf, 0, *values)
 
 
-def unpack_status(data):
+def unpack_status(data: bytes) -> dict:
     """Return a dict of STATUS_FIELDS from a status record."""
     v = struct.unpack_from(STATUS_FORMAT, data, 0)
     d = {}
@@ -296,7 +298,9 @@ RSC_FEATURE_WALK_RUN_STATUS = const(0x0004)  # RSC Feature bit 2
 SENSOR_LOCATION_OTHER = const(0x00)  # Sensor Location: no "shin" value exists
 
 
-def pack_rsc_measurement(buf, speed_mps_256, cadence_spm, running):
+def pack_rsc_measurement(
+    buf: bytearray, speed_mps_256: int, cadence_spm: int, running: bool
+) -> int:
     """Write a 4-byte RSC Measurement (no stride length, no distance).
 
     ``speed_mps_256`` is the instantaneous speed in 1/256 m/s (0 when unknown),

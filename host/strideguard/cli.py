@@ -29,7 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "virtual_board",
     "flash",
-    "protocol_info",
+    "protocol_info",  # `strideguard protocol`
 )
 
 

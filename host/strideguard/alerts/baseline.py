@@ -1,0 +1,292 @@
+"""The runner's personal baseline: how their stride features normally look.
+
+Each gait feature is modelled on the log scale as a straight line in cadence,
+``log(f) = intercept + slope * (cadence - cadence_ref)``, fitted to the
+runner's own strides after the warm-up. The slope is a ridge estimate pulled
+towards a physiological prior, so a warm-up at one steady pace (no cadence
+spread to learn from) still predicts sensibly how the feature moves when the
+runner speeds up or slows down: faster running raises cadence a little and the
+mid-swing peak and late-swing deceleration a lot, and shortens contact.
+Residuals from this line are what the change detector watches; fatigue drift
+over a long run is followed separately by the alert policy (a slow EWMA).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from strideguard.errors import InputError
+
+SCHEMA = "strideguard.baseline/1"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One modelled stride feature.
+
+    Attributes
+    ----------
+    name
+        Key in the per-stride table.
+    guarded_direction
+        +1 if a guarded (injury-like) gait raises it, -1 if it lowers it.
+    prior_slope_per_spm
+        Prior d log(feature) / d cadence (1/(steps/min)): rising pace raises
+        cadence by ~10 steps/min from 2.5 to 3.5 m/s while the mid-swing peak
+        rises ~20 % (DESIGN.md §2) and contact time falls ~25 %.
+    weight
+        Weight in the combined gait-change score.
+    """
+
+    name: str
+    guarded_direction: int
+    prior_slope_per_spm: float
+    weight: float
+
+
+FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("peak_midswing_gyr_dps", -1, 0.020, 1.0),
+    FeatureSpec("late_swing_peak_decel_dps2", -1, 0.030, 1.0),
+    FeatureSpec("contact_time_s", +1, -0.028, 0.7),
+)
+VARIABILITY_WINDOW = 10
+PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
+
+
+@dataclass
+class FeatureModel:
+    """Fitted line of one feature (log scale) against cadence."""
+
+    intercept: float
+    slope_per_spm: float
+    sd: float
+
+    def predict_log(self, cadence_spm: float, cadence_ref_spm: float) -> float:
+        """Predicted log feature at ``cadence_spm``."""
+        return self.intercept + self.slope_per_spm * (cadence_spm - cadence_ref_spm)
+
+
+@dataclass
+class PersonalBaseline:
+    """The runner's normal pattern, from their own strides or a stored profile.
+
+    Attributes
+    ----------
+    cadence_ref_spm
+        Median cadence of the baseline strides.
+    models
+        Per feature: log-scale line in cadence and residual SD.
+    shank_angle_ref_deg
+        Median tibia angle at IC (``None`` if angles were not measured).
+    angle_calibrated
+        Whether the angles are absolute (standing calibration) or relative.
+    medians
+        Median of each feature (for "far above normal" load checks).
+    irregularity_log, irregularity_log_sd
+        Median and robust SD of log stride-time irregularity (rolling median
+        of relative stride-to-stride differences, see
+        :func:`rolling_irregularity`).
+    score_sd
+        Robust SD of the combined gait-change score over the baseline strides.
+    n_strides
+        Strides the baseline was learned from.
+    """
+
+    cadence_ref_spm: float
+    models: dict[str, FeatureModel]
+    shank_angle_ref_deg: float | None
+    angle_calibrated: bool
+    medians: dict[str, float]
+    irregularity_log: float
+    irregularity_log_sd: float
+    score_sd: float = 1.0
+    n_strides: int = 0
+    source: str = "learned"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls, table: Mapping[str, npt.ArrayLike], *, angle_calibrated: bool = False
+    ) -> PersonalBaseline:
+        """Learn the baseline from a per-stride table of running strides.
+
+        Parameters
+        ----------
+        table
+            Arrays keyed by feature name (``cadence_spm``, the names in
+            :data:`FEATURES`, ``stride_time_s``, ``shank_angle_at_ic_deg``);
+            NaN where a stride has no value.
+        angle_calibrated
+            Whether ``shank_angle_at_ic_deg`` is absolute.
+
+        Raises
+        ------
+        InputError
+            Too few strides with cadence.
+        """
+        cad = np.asarray(table["cadence_spm"], dtype=float)
+        ok = np.isfinite(cad)
+        if ok.sum() < 10:
+            raise InputError("too few running strides to learn a baseline (need at least 10)")
+        cref = float(np.median(cad[ok]))
+        models: dict[str, FeatureModel] = {}
+        medians: dict[str, float] = {}
+        for spec in FEATURES:
+            if spec.name not in table:
+                continue
+            y = np.asarray(table[spec.name], dtype=float)
+            good = ok & np.isfinite(y) & (y > 0)
+            if good.sum() < 10:
+                continue
+            ly = np.log(y[good])
+            x = cad[good] - cref
+            # ridge towards the prior slope: prior acts as PRIOR_STRENGTH strides at ±5 spm
+            sxx = float(np.sum((x - x.mean()) ** 2))
+            prior_w = PRIOR_STRENGTH_STRIDES * 25.0
+            sxy = float(np.sum((x - x.mean()) * (ly - ly.mean())))
+            slope = (sxy + prior_w * spec.prior_slope_per_spm) / (sxx + prior_w)
+            intercept = float(np.mean(ly - slope * x))
+            resid = ly - (intercept + slope * x)
+            sd = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+            models[spec.name] = FeatureModel(
+                intercept=intercept, slope_per_spm=slope, sd=max(sd, 0.01)
+            )
+            medians[spec.name] = float(np.exp(np.median(ly)))
+        angle = np.asarray(
+            table.get("shank_angle_at_ic_deg", np.full(cad.shape, np.nan)), dtype=float
+        )
+        angle_ref = float(np.nanmedian(angle[ok])) if np.isfinite(angle[ok]).sum() >= 10 else None
+        st = np.asarray(table.get("stride_time_s", 120.0 / cad), dtype=float)
+        irr = np.log(np.maximum(rolling_irregularity(st[ok], VARIABILITY_WINDOW), 1e-4))
+        irr = irr[np.isfinite(irr)]
+        base = cls(
+            cadence_ref_spm=cref,
+            models=models,
+            shank_angle_ref_deg=angle_ref,
+            angle_calibrated=angle_calibrated,
+            medians=medians,
+            irregularity_log=float(np.median(irr)) if irr.size >= 10 else float(np.log(0.01)),
+            irregularity_log_sd=max(1.4826 * float(np.median(np.abs(irr - np.median(irr)))), 0.1)
+            if irr.size >= 10
+            else 0.35,
+            n_strides=int(ok.sum()),
+        )
+        scores = base.scores(table)[ok]
+        scores = scores[np.isfinite(scores)]
+        if scores.size >= 10:
+            base.score_sd = max(1.4826 * float(np.median(np.abs(scores - np.median(scores)))), 0.3)
+        return base
+
+    def residual_z(
+        self, name: str, value: float, cadence_spm: float, drift_log: float = 0.0
+    ) -> float:
+        """Signed residual of one feature in baseline SDs (NaN if not modelled)."""
+        m = self.models.get(name)
+        if m is None or not np.isfinite(value) or value <= 0 or not np.isfinite(cadence_spm):
+            return float("nan")
+        return (
+            float(np.log(value)) - m.predict_log(cadence_spm, self.cadence_ref_spm) - drift_log
+        ) / m.sd
+
+    def scores(self, table: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
+        """Raw combined guarded-gait score per stride (before ``score_sd`` scaling), vectorised."""
+        cad = np.asarray(table["cadence_spm"], dtype=float)
+        total = np.zeros(cad.shape)
+        wsum = np.zeros(cad.shape)
+        for spec in FEATURES:
+            m = self.models.get(spec.name)
+            if m is None or spec.name not in table:
+                continue
+            y = np.asarray(table[spec.name], dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = (
+                    np.log(y) - (m.intercept + m.slope_per_spm * (cad - self.cadence_ref_spm))
+                ) / m.sd
+            good = np.isfinite(z)
+            total[good] += spec.weight * spec.guarded_direction * np.clip(z[good], -6, 6)
+            wsum[good] += spec.weight
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(wsum > 0, total / wsum, np.nan)
+
+    # -------------------------------------------------------------- profile files
+
+    def to_json(self) -> dict[str, Any]:
+        """Profile as JSON (schema ``strideguard.baseline/1``)."""
+        d = asdict(self)
+        d["schema"] = SCHEMA
+        return d
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PersonalBaseline:
+        """Rebuild a profile saved by :meth:`to_json`.
+
+        Raises
+        ------
+        InputError
+            Wrong schema or missing fields.
+        """
+        if data.get("schema") != SCHEMA:
+            raise InputError(f"not a strideguard baseline profile (schema {data.get('schema')!r})")
+        try:
+            models = {k: FeatureModel(**v) for k, v in data["models"].items()}
+            return cls(
+                cadence_ref_spm=float(data["cadence_ref_spm"]),
+                models=models,
+                shank_angle_ref_deg=data.get("shank_angle_ref_deg"),
+                angle_calibrated=bool(data.get("angle_calibrated", False)),
+                medians={k: float(v) for k, v in data["medians"].items()},
+                irregularity_log=float(data["irregularity_log"]),
+                irregularity_log_sd=float(data["irregularity_log_sd"]),
+                score_sd=float(data.get("score_sd", 1.0)),
+                n_strides=int(data.get("n_strides", 0)),
+                source="profile",
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"baseline profile is incomplete or malformed: {exc}") from exc
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile JSON to ``path``."""
+        Path(path).write_text(json.dumps(self.to_json(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> PersonalBaseline:
+        """Read a profile written by :meth:`save`.
+
+        Raises
+        ------
+        InputError
+            Unreadable file or invalid profile.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise InputError(f"cannot read baseline profile {path}: {exc.strerror or exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"baseline profile {path} is not valid JSON") from exc
+        return cls.from_json(data)
+
+
+def rolling_irregularity(
+    stride_time_s: npt.NDArray[np.float64], window: int
+) -> npt.NDArray[np.float64]:
+    """Stride-to-stride irregularity: rolling median of ``|Δ stride time| / stride time``.
+
+    Differences of consecutive strides ignore slow pace changes, and the
+    median ignores the single large step when the pace changes abruptly, so
+    this rises only when strides become irregular. NaN until ``window``
+    differences exist.
+    """
+    out = np.full(stride_time_s.shape, np.nan)
+    if stride_time_s.size <= window:
+        return out
+    rel = np.abs(np.diff(stride_time_s)) / stride_time_s[1:]
+    w = np.lib.stride_tricks.sliding_window_view(rel, window)
+    out[window:] = np.median(w, axis=1)
+    return out

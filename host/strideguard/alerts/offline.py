@@ -1,0 +1,85 @@
+"""Run the alert policy over a whole analysed recording, in time order.
+
+The live path calls :class:`~strideguard.alerts.policy.AlertPolicy` as strides
+complete; offline, :func:`alerts_for_strides` replays the same sequence —
+strides, pain marks and data gaps merged by time — so a file gives the alerts
+the live run gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from strideguard.alerts.baseline import PersonalBaseline
+from strideguard.alerts.config import AlertConfig
+from strideguard.alerts.model import Alert
+from strideguard.alerts.policy import AlertPolicy
+
+
+def alerts_for_strides(
+    strides: Sequence[Mapping[str, float | None]],
+    *,
+    pain_marks_s: Iterable[float] = (),
+    gaps: Iterable[tuple[float, float]] = (),
+    config: AlertConfig | None = None,
+    baseline: PersonalBaseline | None = None,
+    leg: str | None = None,
+    angle_calibrated: bool = False,
+    end_time_s: float | None = None,
+) -> AlertPolicy:
+    """Feed strides and events to a fresh :class:`AlertPolicy` in time order.
+
+    Parameters
+    ----------
+    strides
+        Per-stride metrics, in order, each with ``initial_contact_s``.
+    pain_marks_s
+        Times the runner marked pain.
+    gaps
+        ``(start_s, end_s)`` spans of lost data.
+    config, baseline, leg, angle_calibrated
+        Passed to :class:`AlertPolicy`.
+    end_time_s
+        End of the recording: active alerts are reported as ended there.
+
+    Returns
+    -------
+    AlertPolicy
+        The policy after the run; ``policy.alerts_`` holds the alerts.
+    """
+    policy = AlertPolicy(
+        config=config or AlertConfig(),
+        baseline=baseline,
+        leg=leg,
+        angle_calibrated=angle_calibrated,
+    )
+    events: list[tuple[float, str, float, float]] = [
+        (float(t), "pain", float(t), float(t)) for t in pain_marks_s
+    ]
+    events += [(float(a), "gap", float(a), float(b)) for a, b in gaps]
+    events.sort(key=lambda e: e[0])
+
+    def apply(event: tuple[float, str, float, float]) -> None:
+        _, what, a, b = event
+        if what == "pain":
+            policy.mark_pain(a)
+        else:
+            policy.notice_gap(a, b)
+
+    k = 0
+    for stride in strides:
+        t = float(stride.get("initial_contact_s") or 0.0)
+        while k < len(events) and events[k][0] <= t:
+            apply(events[k])
+            k += 1
+        policy.update(stride)
+    for event in events[k:]:
+        apply(event)
+    if end_time_s is not None:
+        policy.finish(end_time_s)
+    return policy
+
+
+def alert_dicts(alerts: Iterable[Alert]) -> list[dict[str, object]]:
+    """Alerts as JSON-ready dicts."""
+    return [a.to_dict() for a in alerts]

@@ -1,0 +1,1 @@
+"""Live path: receivers feed streaming analysis, the alert policy and sinks."""

@@ -1,0 +1,141 @@
+"""Events that flow from the live pipeline to the sinks (terminal, sound, phone page, desktop).
+
+Every sink gets the same events through :class:`Sink.handle`; each event has
+``to_dict()`` for JSON (the phone page receives exactly these dicts, with a
+``"type"`` key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from strideguard.alerts.model import Alert
+
+
+@dataclass
+class StrideUpdate:
+    """One stride's numbers from one sensor.
+
+    Attributes
+    ----------
+    sensor
+        Sensor label (e.g. ``"StrideGuard-L"``).
+    leg
+        ``"L"``/``"R"``/``None``.
+    stride_index
+        Index in this sensor's run.
+    time_s
+        Run time of the stride's initial contact.
+    metrics
+        Per-stride metrics with units in the keys (as in ``analyze --format json``):
+        ``cadence_spm``, ``shank_angle_at_ic_deg``, ``contact_time_s``,
+        ``late_swing_duration_s``, ``late_swing_peak_decel_dps2``,
+        ``peak_midswing_gyr_dps``, ``peak_tibial_accel_g`` …; ``None`` when not measurable.
+    """
+
+    sensor: str
+    leg: str | None
+    stride_index: int
+    time_s: float
+    metrics: dict[str, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "stride"``."""
+        return {"type": "stride", **asdict(self)}
+
+
+@dataclass
+class AlertUpdate:
+    """An alert from the policy (raised, reminder, escalated or ended)."""
+
+    sensor: str
+    alert: Alert
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "alert"``."""
+        return {"type": "alert", "sensor": self.sensor, **self.alert.to_dict()}
+
+
+@dataclass
+class LinkUpdate:
+    """State of one sensor's link.
+
+    Attributes
+    ----------
+    state
+        ``"scanning"``, ``"connecting"``, ``"connected"``, ``"reconnecting"``, ``"lost"``.
+    mtu
+        Negotiated ATT MTU (``None`` before connecting).
+    battery_pct
+        Sensor battery, ``None`` unknown.
+    samples_lost
+        Samples lost so far (gaps in the stream).
+    loss_pct
+        Share of samples lost so far.
+    rssi_dbm
+        Signal strength if known.
+    """
+
+    sensor: str
+    state: str
+    mtu: int | None = None
+    battery_pct: int | None = None
+    samples_lost: int = 0
+    loss_pct: float = 0.0
+    rssi_dbm: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "link"``."""
+        return {"type": "link", **asdict(self)}
+
+
+@dataclass
+class CalibrationUpdate:
+    """Standing calibration at the start of a run.
+
+    Attributes
+    ----------
+    state
+        ``"stand_still"`` (asking the runner), ``"done"``, ``"skipped"`` (angles relative only).
+    message
+        What to tell the runner.
+    seconds_left
+        Countdown while standing, if any.
+    """
+
+    sensor: str
+    state: str
+    message: str
+    seconds_left: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "calibration"``."""
+        return {"type": "calibration", **asdict(self)}
+
+
+@dataclass
+class SessionUpdate:
+    """Run-level information: start, summary lines, end."""
+
+    state: str  # "started", "running", "ended"
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "session"``."""
+        return {"type": "session", **asdict(self)}
+
+
+LiveEvent = StrideUpdate | AlertUpdate | LinkUpdate | CalibrationUpdate | SessionUpdate
+
+
+class Sink(Protocol):
+    """Something that shows live events to the runner."""
+
+    def handle(self, event: LiveEvent) -> None:
+        """Show one event. Must not block for long (called from the event loop)."""
+
+    def close(self) -> None:
+        """Release resources at the end of the run."""

@@ -1,0 +1,294 @@
+"""The alert policy on controlled per-stride tables (the simulator-driven
+evaluation lives in test_alert_eval.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from strideguard.alerts import (
+    AlertConfig,
+    AlertKind,
+    AlertPolicy,
+    AlertState,
+    PersonalBaseline,
+    Severity,
+    load_config,
+)
+from strideguard.errors import ConfigError, InputError
+
+
+def strides(
+    n: int,
+    *,
+    seed: int = 0,
+    cadence_spm: float | np.ndarray = 165.0,
+    peak_factor: float | np.ndarray = 1.0,
+    decel_factor: float | np.ndarray = 1.0,
+    contact_factor: float | np.ndarray = 1.0,
+    angle_deg: float | np.ndarray = 8.0,
+    stride_time_noise: float | np.ndarray = 0.01,
+    t0_s: float = 5.0,
+) -> list[dict[str, float]]:
+    """A runner whose features follow pace physiologically, with stride noise."""
+    rng = np.random.default_rng(seed)
+    cad = np.broadcast_to(cadence_spm, (n,)) + rng.normal(0, 1.5, n)
+    st = 120.0 / cad * (1 + rng.normal(0, 1, n) * np.broadcast_to(stride_time_noise, (n,)))
+    dc = cad - 165.0
+    peak = (
+        480 * np.exp(0.02 * dc) * np.broadcast_to(peak_factor, (n,)) * (1 + rng.normal(0, 0.03, n))
+    )
+    decel = (
+        32000
+        * np.exp(0.03 * dc)
+        * np.broadcast_to(decel_factor, (n,))
+        * (1 + rng.normal(0, 0.05, n))
+    )
+    contact = (
+        0.26
+        * np.exp(-0.028 * dc)
+        * np.broadcast_to(contact_factor, (n,))
+        * (1 + rng.normal(0, 0.03, n))
+    )
+    angle = np.broadcast_to(angle_deg, (n,)) + rng.normal(0, 1.2, n)
+    ic = t0_s + np.concatenate(([0], np.cumsum(st)[:-1]))
+    return [
+        {
+            "initial_contact_s": float(ic[k]),
+            "cadence_spm": float(cad[k]),
+            "stride_time_s": float(st[k]),
+            "peak_midswing_gyr_dps": float(peak[k]),
+            "late_swing_peak_decel_dps2": float(decel[k]),
+            "contact_time_s": float(contact[k]),
+            "duty_factor": float(contact[k] / st[k]),
+            "shank_angle_at_ic_deg": float(angle[k]),
+            "peak_tibial_accel_g": 9.0,
+            "peak_tibial_accel_clipped": 0.0,
+        }
+        for k in range(n)
+    ]
+
+
+def step(n: int, onset: int, before: float, after: float) -> np.ndarray:
+    return np.where(np.arange(n) < onset, before, after)
+
+
+def kinds(alerts: list, state: AlertState = AlertState.RAISED) -> list[AlertKind]:
+    return [a.kind for a in alerts if a.state == state]
+
+
+def test_steady_running_raises_nothing() -> None:
+    for seed in range(3):
+        policy = AlertPolicy()
+        alerts = policy.run(strides(2500, seed=seed))
+        assert alerts == [], [a.one_line() for a in alerts]
+        assert policy.baseline_ is not None
+        assert policy.baseline_.cadence_ref_spm == pytest.approx(165, abs=1)
+
+
+def test_guarded_gait_raises_stop_within_30_strides() -> None:
+    n, onset = 1200, 700
+    s = strides(
+        n,
+        seed=4,
+        peak_factor=step(n, onset, 1.0, 0.9),
+        decel_factor=step(n, onset, 1.0, 0.88),
+        contact_factor=step(n, onset, 1.0, 1.04),
+        stride_time_noise=step(n, onset, 0.01, 0.025),
+    )
+    policy = AlertPolicy(leg="R")
+    alerts = policy.run(s)
+    stops = [a for a in alerts if a.kind == AlertKind.GAIT_CHANGED and a.state == AlertState.RAISED]
+    assert len(stops) == 1
+    a = stops[0]
+    assert a.severity == Severity.STOP
+    assert onset <= a.stride_index <= onset + 30
+    assert "stop" in a.title.lower() and "slower" in a.reason
+    assert a.numbers["peak_midswing_gyr_dps_vs_normal_pct"] < -5
+    assert a.leg == "R"
+
+
+def test_gait_change_ends_after_recovery() -> None:
+    n = 1400
+    factor = np.where((np.arange(n) >= 700) & (np.arange(n) < 850), 0.85, 1.0)
+    policy = AlertPolicy()
+    alerts = policy.run(strides(n, seed=5, peak_factor=factor, decel_factor=factor))
+    states = [a.state for a in alerts if a.kind == AlertKind.GAIT_CHANGED]
+    assert states[0] == AlertState.RAISED
+    assert AlertState.ENDED in states
+    end = next(
+        a for a in alerts if a.kind == AlertKind.GAIT_CHANGED and a.state == AlertState.ENDED
+    )
+    assert 850 < end.stride_index < 850 + 120
+
+
+def test_pace_changes_and_stumbles_do_not_stop() -> None:
+    n = 2400
+    idx = np.arange(n)
+    cadence = 165 + 12 * ((idx // 150) % 2) * (idx > 500) - 8 * ((idx // 330) % 2) * (idx > 500)
+    s = strides(n, seed=6, cadence_spm=cadence.astype(float))
+    for k in range(600, n, 97):  # isolated stumbles
+        s[k]["peak_midswing_gyr_dps"] *= 0.5
+        s[k]["late_swing_peak_decel_dps2"] *= 0.4
+        s[k]["contact_time_s"] *= 1.5
+    alerts = AlertPolicy().run(s)
+    assert AlertKind.GAIT_CHANGED not in kinds(alerts)
+
+
+def test_walking_break_does_not_stop() -> None:
+    run1 = strides(900, seed=7)
+    walk = strides(
+        80,
+        seed=8,
+        cadence_spm=112.0,
+        peak_factor=0.5,
+        decel_factor=0.3,
+        contact_factor=2.2,
+        t0_s=run1[-1]["initial_contact_s"] + 0.8,
+    )
+    run2 = strides(400, seed=9, t0_s=walk[-1]["initial_contact_s"] + 1.0)
+    alerts = AlertPolicy().run(run1 + walk + run2)
+    assert AlertKind.GAIT_CHANGED not in kinds(alerts)
+
+
+def test_slow_fatigue_drift_does_not_stop() -> None:
+    n = 4000
+    drift = np.linspace(1.0, 0.9, n)  # -10 % over ~45 min
+    alerts = AlertPolicy().run(
+        strides(n, seed=10, peak_factor=drift, decel_factor=drift, contact_factor=2 - drift)
+    )
+    assert AlertKind.GAIT_CHANGED not in kinds(alerts)
+
+
+def test_overstride_coaching_with_cadence_target() -> None:
+    n, onset = 1000, 600
+    s = strides(
+        n, seed=11, angle_deg=step(n, onset, 8.0, 15.0), cadence_spm=step(n, onset, 165.0, 160.0)
+    )
+    alerts = AlertPolicy().run(s)
+    over = [a for a in alerts if a.kind == AlertKind.OVERSTRIDE]
+    assert over and over[0].state == AlertState.RAISED
+    assert onset <= over[0].stride_index <= onset + 20
+    assert over[0].severity == Severity.COACH
+    target = over[0].numbers["cadence_target_spm"]
+    assert 160 * 1.05 - 1 <= target <= 160 * 1.10 + 1
+    assert f"{target} steps/min" in over[0].advice
+    assert AlertKind.GAIT_CHANGED not in kinds(alerts)
+
+
+def test_overstride_ends_and_reminds() -> None:
+    n = 1400
+    angle = np.where((np.arange(n) >= 600) & (np.arange(n) < 1000), 15.0, 8.0)
+    alerts = AlertPolicy().run(strides(n, seed=12, angle_deg=angle))
+    states = [a.state for a in alerts if a.kind == AlertKind.OVERSTRIDE]
+    assert states[0] == AlertState.RAISED and states[-1] == AlertState.ENDED
+    assert AlertState.REMINDER in states  # 400 strides ≈ 5 min > 90 s reminder
+
+
+def test_sprint_gives_late_swing_caution_not_stop() -> None:
+    n = 1200
+    sprint = (np.arange(n) >= 900) & (np.arange(n) < 960)
+    cad = np.where(sprint, 190.0, 165.0)
+    alerts = AlertPolicy().run(strides(n, seed=13, cadence_spm=cad))
+    raised = kinds(alerts)
+    assert AlertKind.LATE_SWING_LOAD in raised
+    assert AlertKind.GAIT_CHANGED not in raised
+
+
+def test_pain_mark_escalates_developing_change() -> None:
+    n, onset = 760, 700
+    s = strides(
+        n, seed=14, peak_factor=step(n, onset, 1.0, 0.93), decel_factor=step(n, onset, 1.0, 0.93)
+    )
+    policy = AlertPolicy()
+    policy.run(s[:712])
+    out = policy.mark_pain(s[711]["initial_contact_s"])
+    assert out and out[0].severity == Severity.STOP and "pain" in out[0].reason.lower()
+
+
+def test_pain_mark_alone_is_a_caution() -> None:
+    policy = AlertPolicy()
+    policy.run(strides(400, seed=15))
+    out = policy.mark_pain(200.0)
+    assert [a.kind for a in out] == [AlertKind.PAIN_MARKED]
+    assert out[0].severity == Severity.CAUTION
+
+
+def test_notices() -> None:
+    policy = AlertPolicy()
+    assert policy.notice_gap(10.0, 10.5) == []
+    lost = policy.notice_gap(20.0, 24.0)
+    assert lost[0].kind == AlertKind.DATA_LOST and "4.0 s" in lost[0].reason
+    assert policy.notice_battery(50, 1.0) == []
+    assert policy.notice_battery(10, 2.0)[0].kind == AlertKind.BATTERY_LOW
+    assert policy.notice_battery(9, 3.0) == []  # deduplicated
+    s = strides(40, seed=16)
+    for x in s[10:]:
+        x["peak_tibial_accel_clipped"] = 1.0
+    assert AlertKind.CLIPPING in kinds(policy.run(s))
+
+
+def test_profile_roundtrip_and_use(tmp_path: Path) -> None:
+    learn = AlertPolicy()
+    learn.run(strides(600, seed=17))
+    assert learn.baseline_ is not None
+    path = tmp_path / "me.json"
+    learn.baseline_.save(path)
+    loaded = PersonalBaseline.load(path)
+    assert loaded.cadence_ref_spm == pytest.approx(learn.baseline_.cadence_ref_spm)
+    assert loaded.source == "profile"
+    n = 200
+    s = strides(
+        n,
+        seed=18,
+        peak_factor=step(n, 60, 1.0, 0.88),
+        decel_factor=step(n, 60, 1.0, 0.86),
+        contact_factor=step(n, 60, 1.0, 1.05),
+    )
+    alerts = AlertPolicy(baseline=loaded).run(s)  # no warm-up needed with a profile
+    first = next(a for a in alerts if a.kind == AlertKind.GAIT_CHANGED)
+    assert 60 <= first.stride_index <= 90
+    (tmp_path / "bad.json").write_text(json.dumps({"schema": "other"}))
+    with pytest.raises(InputError, match="not a strideguard baseline"):
+        PersonalBaseline.load(tmp_path / "bad.json")
+
+
+def test_config_files(tmp_path: Path) -> None:
+    good = tmp_path / "a.toml"
+    good.write_text("[overstride]\nangle_above_reference_deg = 6.5\n[baseline]\nmin_strides = 80\n")
+    cfg = load_config(good)
+    assert cfg.overstride.angle_above_reference_deg == 6.5
+    assert cfg.baseline.min_strides == 80
+    assert cfg.gait_change.cusum_threshold_sd == AlertConfig().gait_change.cusum_threshold_sd
+    cases = {
+        "[overstride]\nangle_above_reference_deg = 99\n": "out of range",
+        "[nope]\nx = 1\n": "unknown section",
+        "[baseline]\nwarmup = 1\n": "unknown setting",
+        "[baseline]\nmin_strides = 12.5\n": "whole number",
+        "[baseline]\nskip_s = 'long'\n": "must be a number",
+        "[baseline\n": "not valid TOML",
+    }
+    for text, msg in cases.items():
+        p = tmp_path / "bad.toml"
+        p.write_text(text)
+        with pytest.raises(ConfigError, match=msg):
+            load_config(p)
+    j = tmp_path / "c.json"
+    j.write_text(json.dumps({"notices": {"battery_low_pct": 20}}))
+    assert load_config(j).notices.battery_low_pct == 20
+    assert load_config(None) == AlertConfig()
+
+
+def test_documented_defaults_match_code() -> None:
+    import re
+    import tomllib
+
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "alerts.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert block is not None
+    assert tomllib.loads(block.group(1)) == AlertConfig().to_dict()

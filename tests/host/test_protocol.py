@@ -1,0 +1,308 @@
+"""The wire protocol: one definition, byte-compatible between MicroPython and CPython."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strideguard import protocol as proto
+from strideguard.frames import (
+    HEADER_DTYPE,
+    RejectReason,
+    decode_frames,
+    encode_frames,
+    fit_timebase,
+    to_recording,
+)
+from tests.conftest import FIRMWARE, REPO, run_micropython
+
+
+def test_host_module_is_the_firmware_file() -> None:
+    assert os.path.realpath(proto.__file__) == str((FIRMWARE / "protocol.py").resolve())
+
+
+def public_constants(module: object) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in dir(module):
+        if name.startswith("_"):
+            continue
+        value = getattr(module, name)
+        if isinstance(value, (int, str, tuple)):
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def test_constants_identical_under_micropython() -> None:
+    code = (
+        "import json, protocol\n"
+        "d = {}\n"
+        "for n in dir(protocol):\n"
+        "    if n.startswith('_'):\n"
+        "        continue\n"
+        "    v = getattr(protocol, n)\n"
+        "    if isinstance(v, (int, str, tuple)):\n"
+        "        d[n] = list(v) if isinstance(v, tuple) else v\n"
+        "print(json.dumps(d))\n"
+    )
+    mp = json.loads(run_micropython(code))
+    cp = public_constants(proto)
+    cp.pop("annotations", None)  # ``from __future__`` is not used, but be safe
+    assert mp == cp
+    assert len(mp) > 60  # the whole profile is there, not an empty module
+
+
+def test_struct_sizes() -> None:
+    import struct
+
+    assert (
+        struct.calcsize(proto.FRAME_HEADER_FORMAT)
+        == proto.FRAME_HEADER_SIZE
+        == HEADER_DTYPE.itemsize
+    )
+    assert struct.calcsize(proto.STATUS_FORMAT) == proto.STATUS_SIZE
+    assert len(proto.STATUS_FIELDS) == len(proto.STATUS_FORMAT) - 1
+
+
+@pytest.mark.parametrize(
+    ("mtu", "expected"), [(23, 0), (27, 0), (31, 1), (185, 13), (247, 19), (517, 40)]
+)
+def test_samples_per_frame(mtu: int, expected: int) -> None:
+    assert proto.samples_per_frame(mtu) == expected
+    if expected:
+        assert proto.frame_size(expected) <= mtu - proto.ATT_OVERHEAD
+
+
+FRAME_SCRIPT = """
+import protocol, struct
+rows = {rows}
+count = len(rows)
+buf = bytearray(protocol.frame_size(count))
+protocol.pack_frame_header(buf, {flags}, {seq}, {first}, {t_us}, {rate}, count)
+for i in range(count):
+    struct.pack_into('>hhhhhh', buf, protocol.FRAME_HEADER_SIZE + 12 * i, *rows[i])
+print(buf.hex() if hasattr(buf, 'hex') else ''.join('%02x' % b for b in buf))
+"""
+
+
+@pytest.mark.parametrize("mtu", [185, 247])
+def test_micropython_encoded_frames_decode_bit_exact(mtu: int) -> None:
+    rng = np.random.default_rng(mtu)
+    per = proto.samples_per_frame(mtu)
+    payloads = []
+    expected = []
+    first = 2**32 - 2 * per  # crosses the 32-bit wrap
+    for k in range(4):
+        rows = rng.integers(-32768, 32768, size=(per, 6))
+        rows[0] = [-32768, 32767, 0, -1, 1, 12345]
+        expected.append(rows)
+        script = FRAME_SCRIPT.format(
+            rows=[tuple(int(v) for v in r) for r in rows],
+            flags=proto.FLAG_PAIN_MARK if k == 2 else 0,
+            seq=65534 + k,
+            first=(first + k * per) & 0xFFFFFFFF,
+            t_us=(4_294_960_000 + k * per * 2000) & 0xFFFFFFFF,
+            rate=500,
+        )
+        payloads.append(bytes.fromhex(run_micropython(script).strip()))
+    assert all(len(p) == proto.frame_size(per) <= mtu - 3 for p in payloads)
+    decoded = decode_frames(payloads, arrival_s=np.arange(4) * 0.04)
+    np.testing.assert_array_equal(decoded.raw, np.concatenate(expected))
+    assert decoded.report.frames_accepted == 4
+    assert decoded.report.gaps == []
+    idx = decoded.sample_index
+    np.testing.assert_array_equal(np.diff(idx), 1)  # unwrapped across 2**32
+    assert list(decoded.frames["seq"]) == [65534, 65535, 0, 1]
+    assert np.all(np.diff(decoded.frames["t_us"]) == per * 2000)  # clock unwrapped too
+    rec = to_recording(decoded, source="mp")
+    assert rec.pain_marks_s.shape == (1,)
+    np.testing.assert_allclose(rec.gyr_dps[0], np.array([-1, 1, 12345]) / 16.4)
+    np.testing.assert_allclose(rec.acc_mps2[0, :2], np.array([-32768, 32767]) / 2048 * 9.80665)
+
+
+def test_host_commands_parse_in_micropython() -> None:
+    cases = [
+        (proto.OP_START_STREAM, None),
+        (proto.OP_SET_RATE, 1000),
+        (proto.OP_SET_RATE, 333),
+        (proto.OP_SET_LEG, proto.LEG_RIGHT),
+        (proto.OP_SET_LEG, 7),
+        (proto.OP_CALIBRATE, 3),
+        (proto.OP_CALIBRATE, 0),
+        (proto.OP_IDENTIFY, 31),
+        (proto.OP_SET_CADENCE_TARGET, 170),
+        (proto.OP_SET_CADENCE_TARGET, 50),
+        (proto.OP_SET_CUE, 1),
+    ]
+    writes = [proto.encode_control(op, v) for op, v in cases]
+    writes += [b"", b"\x7f", b"\x03\x01", b"\x01\x00", bytes([proto.OP_SET_RATE, 0x01, 0xF4, 0x00])]
+    code = (
+        "import protocol\n"
+        f"for w in {[list(w) for w in writes]!r}:\n"
+        "    print(protocol.parse_control(bytes(w)))\n"
+    )
+    lines = run_micropython(code).strip().splitlines()
+    host = [str(proto.parse_control(w)) for w in writes]
+    assert lines == host
+    results = [proto.parse_control(w)[0] for w in writes]
+    assert results[:11] == [
+        proto.RESULT_SUCCESS,
+        proto.RESULT_SUCCESS,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_SUCCESS,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_SUCCESS,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_SUCCESS,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_SUCCESS,
+    ]
+    assert results[11:] == [
+        proto.RESULT_BAD_LENGTH,
+        proto.RESULT_OP_NOT_SUPPORTED,
+        proto.RESULT_BAD_LENGTH,
+        proto.RESULT_BAD_LENGTH,
+        proto.RESULT_BAD_LENGTH,
+    ]
+
+
+def test_status_roundtrip_under_micropython() -> None:
+    values = (1, 0x05, 500, 1, 87, 3950, 0, 1, 0, 247, 123456, 42, 3, 2, 1, 6789, 3600, 172, 1)
+    code = (
+        "import protocol\n"
+        "b = bytearray(protocol.STATUS_SIZE)\n"
+        f"protocol.pack_status(b, {values!r})\n"
+        "print(''.join('%02x' % x for x in b))\n"
+    )
+    blob = bytes.fromhex(run_micropython(code).strip())
+    status = proto.unpack_status(blob)
+    assert [status[f] for f in proto.STATUS_FIELDS] == list(values)
+
+
+# ------------------------------------------------------------------ decoder
+
+
+def make_raw(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-32768, 32768, size=(n, 6))
+
+
+def test_gaps_duplicates_and_reordering_are_reported() -> None:
+    raw = make_raw(19 * 20)
+    frames = encode_frames(raw, rate_hz=500, mtu=247)
+    lost = {5, 6, 13}
+    stream = [f for i, f in enumerate(frames) if i not in lost]
+    stream.insert(3, stream[2])  # duplicate
+    stream[8], stream[9] = stream[9], stream[8]  # reorder
+    d = decode_frames(stream)
+    assert d.report.frames_received == len(stream)
+    assert d.report.frames_accepted == 17
+    assert d.report.rejected == {RejectReason.DUPLICATE.value: 1}
+    assert d.report.out_of_order >= 1
+    assert d.report.gaps == [(5 * 19, 2 * 19), (13 * 19, 19)]
+    assert d.report.samples_lost == 3 * 19
+    keep = np.ones(len(raw), bool)
+    for i in lost:
+        keep[i * 19 : (i + 1) * 19] = False
+    np.testing.assert_array_equal(d.raw, raw[keep])
+    np.testing.assert_array_equal(d.sample_index, np.flatnonzero(keep))
+
+
+def test_bad_frames_rejected_with_reasons() -> None:
+    good = encode_frames(make_raw(19), rate_hz=500, mtu=247)[0]
+    bad = {
+        "truncated": good[:10],
+        "bad_version": bytes([9]) + good[1:],
+        "bad_count": good[:14] + bytes([0, 0]) + good[16:],
+        "length_mismatch": good[:-1],
+        "bad_rate": good[:12] + (333).to_bytes(2, "big") + good[14:],
+        "bad_reserved": good[:15] + b"\x01" + good[16:],
+    }
+    d = decode_frames([*bad.values(), good])
+    assert d.report.rejected == dict.fromkeys(bad, 1)
+    assert d.report.frames_accepted == 1
+    assert d.n_samples == 19
+
+
+def test_mtu_23_yields_no_frames() -> None:
+    assert encode_frames(make_raw(10), rate_hz=500, mtu=23) == []
+
+
+def test_timebase_recovers_clock_error() -> None:
+    raw = make_raw(19 * 500)
+    frames = encode_frames(raw, rate_hz=500, mtu=247, clock_scale=1.015, t0_us=123)
+    tb = fit_timebase(decode_frames(frames))
+    assert tb.rate_hz == pytest.approx(500 / 1.015, rel=1e-6)
+    assert tb.rate_error_pct == pytest.approx(-1.478, abs=0.01)
+
+
+def test_empty_input() -> None:
+    d = decode_frames([])
+    assert d.n_samples == 0 and d.report.frames_received == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=300), max_size=12))
+def test_random_bytes_never_raise(payloads: list[bytes]) -> None:
+    d = decode_frames(payloads)
+    r = d.report
+    assert r.frames_accepted + r.frames_rejected == r.frames_received == len(payloads)
+    assert d.raw.shape == (d.n_samples, 6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 300), st.integers(0, 255)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_mutated_frames_are_accepted_or_rejected_never_raise(
+    mutations: list[tuple[int, int, int]],
+) -> None:
+    frames = [bytearray(f) for f in encode_frames(make_raw(19 * 8, seed=3), rate_hz=500, mtu=247)]
+    for k, pos, value in mutations:
+        f = frames[k]
+        if pos < len(f) or not f:
+            f[pos : pos + 1] = bytes([value])
+        else:
+            del f[value % len(f) :]  # truncate
+    d = decode_frames([bytes(f) for f in frames])
+    r = d.report
+    assert r.frames_accepted + r.frames_rejected == 8
+    # every accepted sample comes from a frame that survived validation
+    assert d.n_samples == int(d.frames["count"].sum())
+    assert np.all(np.diff(d.sample_index) > 0)
+
+
+# ------------------------------------------------------------------ docs
+
+
+def test_protocol_doc_matches_module() -> None:
+    doc = (REPO / "docs" / "protocol.md").read_text()
+    for uuid in (
+        proto.SERVICE_UUID,
+        proto.DATA_CHAR_UUID,
+        proto.CONTROL_CHAR_UUID,
+        proto.STATUS_CHAR_UUID,
+    ):
+        assert uuid in doc
+    assert re.search(rf"header[^\n]*{proto.FRAME_HEADER_SIZE} bytes", doc, re.IGNORECASE)
+    assert f"status record ({proto.STATUS_SIZE} bytes)" in doc.lower()
+    for name in (
+        "OP_START_STREAM",
+        "OP_SET_RATE",
+        "RESULT_INVALID_PARAMETER",
+        "FLAG_FIFO_OVERFLOW",
+        "FLAG_PAIN_MARK",
+    ):
+        value = getattr(proto, name)
+        assert re.search(rf"`{name}`\s*\|\s*`?0x{value:02X}`?", doc), name
+    for field_name in proto.STATUS_FIELDS:
+        assert f"`{field_name}`" in doc
