@@ -31,6 +31,7 @@ from strideguard.metrics import (
     late_swing_peak_decel,
     peak_tibial_accel,
     shank_angle_at_ic,
+    stride_gravity_direction,
     summarize,
 )
 from strideguard.overstride import OverstrideAssessor
@@ -54,8 +55,11 @@ JSON_STRIDE_FIELDS = (
     "late_swing_duration_s",
     "late_swing_peak_decel_dps2",
     "peak_tibial_accel_g",
-    "tibial_accel_clipped",
+    "peak_tibial_accel_clipped",
     "overstride",
+    "gravity_x",
+    "gravity_y",
+    "gravity_z",
 )
 
 
@@ -341,7 +345,12 @@ def analyze(
     else:
         peak_g, clipped = nan.copy(), nan.copy()
     cols["peak_tibial_accel_g"] = peak_g
-    cols["tibial_accel_clipped"] = clipped
+    if acc is not None:
+        grav = stride_gravity_direction(acc, ic, nxt, sampling_rate_hz=fs)
+    else:
+        grav = np.full((ic.shape[0], 3), np.nan)
+    cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
+    cols["peak_tibial_accel_clipped"] = clipped
     table = StrideTable({k: cols[k] for k in STRIDE_COLUMNS})
     over = OverstrideAssessor().assess(
         cols["shank_angle_at_ic_deg"], cols["cadence_spm"], reference_angle_deg=reference_angle_deg

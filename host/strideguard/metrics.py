@@ -19,7 +19,11 @@ value cannot be measured):
 ``late_swing_peak_decel_dps2`` largest shank angular deceleration in late swing
 ``shank_angle_at_ic_deg``      tibia angle at IC (see :func:`shank_angle_at_ic`)
 ``peak_tibial_accel_g``        largest |specific force| from IC to IC + 100 ms
-``tibial_accel_clipped``       1.0 if that peak is at the sensor's range
+``peak_tibial_accel_clipped`` 1.0 if that peak is at the sensor's range
+``gravity_x/y/z``              mean specific-force direction over the stride
+                               in the **sensor** frame (≈ gravity: the mean
+                               linear acceleration of a stride is zero); a
+                               change means the sensor turned on its strap
 =============================  ==============================================
 """
 
@@ -48,7 +52,10 @@ STRIDE_COLUMNS: tuple[str, ...] = (
     "late_swing_peak_decel_dps2",
     "shank_angle_at_ic_deg",
     "peak_tibial_accel_g",
-    "tibial_accel_clipped",
+    "peak_tibial_accel_clipped",
+    "gravity_x",
+    "gravity_y",
+    "gravity_z",
 )
 
 
@@ -79,7 +86,7 @@ class StrideTable:
             row: dict[str, Any] = {}
             for n in names:
                 v = self.columns[n][i]
-                if n == "tibial_accel_clipped":
+                if n == "peak_tibial_accel_clipped":
                     row[n] = None if not np.isfinite(v) else bool(v)
                 elif n == "overstride":
                     row[n] = None if not np.isfinite(v) else bool(v)
@@ -254,6 +261,38 @@ def peak_tibial_accel(
         kc = _window_argext(absmax, st, np.full(st.shape, w), mode="max")
         clipped[ok] = (absmax[kc] >= rail).astype(np.float64)
     return peak, clipped
+
+
+def stride_gravity_direction(
+    acc_mps2: FloatArray, ic_s: FloatArray, next_ic_s: FloatArray, *, sampling_rate_hz: float
+) -> FloatArray:
+    """Unit vector of the mean specific force over each stride (sensor frame).
+
+    Parameters
+    ----------
+    acc_mps2
+        Specific force in the sensor frame, shape ``(n, 3)``.
+    ic_s, next_ic_s
+        Stride start and end (seconds from the first sample).
+    sampling_rate_hz
+        Sampling rate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_strides, 3)``; NaN rows where the stride is incomplete.
+    """
+    fs = sampling_rate_hz
+    n = acc_mps2.shape[0]
+    out = np.full((ic_s.shape[0], 3), np.nan)
+    ok = np.isfinite(ic_s) & np.isfinite(next_ic_s)
+    if ok.any():
+        cum = np.vstack([np.zeros((1, 3)), np.cumsum(acc_mps2, axis=0)])
+        i0 = np.clip(np.round(ic_s[ok] * fs).astype(np.int64), 0, n - 1)
+        i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64), 1, n)
+        m = cum[i1] - cum[i0]
+        out[ok] = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from analysis_helpers import load_rbds, random_rotation, rotated
 
 from strideguard.align import ShankAligner, quiet_mask
 from strideguard.imudata import ImuRecording
+from tests.host.analysis_helpers import load_rbds, random_rotation, rotated
 
 
 def test_same_shank_frame_for_any_mounting() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_helpers import DATA, RBDS, load_rbds
 
 from strideguard.analysis import JSON_STRIDE_FIELDS, SCHEMA, analyze
 from strideguard.cli import main
 from strideguard.errors import InputError
 from strideguard.imudata import ImuRecording, write_csv
+from tests.host.analysis_helpers import DATA, RBDS, load_rbds
 
 SNAPSHOTS = DATA / "snapshots"
 SNAPSHOT_FIELDS = (
@@ -197,3 +197,29 @@ def test_bad_leg_refused() -> None:
     rec, _, _ = load_rbds("RBDS0041_T25_R_clean")
     with pytest.raises(InputError, match="leg"):
         analyze(rec, leg="X")
+
+
+def test_analyze_raw_recording_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.host.test_load import _write_sgrec
+
+    rec, _, _ = load_rbds("RBDS0041_T25_R_mpu")
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None
+    path = tmp_path / "run.sgrec"
+    _write_sgrec(path, rec.acc_mps2, rec.gyr_dps, 200)
+    code, out, _ = _run_cli(["analyze", str(path), "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert len(doc["strides"]) >= 37
+    assert doc["summary"]["metrics"]["cadence_spm"]["mean"] == pytest.approx(157.5, abs=1.5)
+
+
+def test_stride_table_feeds_the_alert_policy() -> None:
+    from strideguard.alerts.offline import alerts_for_strides
+
+    rec, st, _ = load_rbds("RBDS0041_T25_L_mpu")
+    res = analyze(rec, standing=st, leg="L")
+    strides = res.to_dict()["strides"]
+    g = np.array([[s["gravity_x"], s["gravity_y"], s["gravity_z"]] for s in strides])
+    np.testing.assert_allclose(np.linalg.norm(g, axis=1), 1.0, atol=1e-3)
+    policy = alerts_for_strides(strides, leg="L", angle_calibrated=True, end_time_s=res.duration_s)
+    assert policy.alerts_ == []  # a steady 30 s treadmill run raises nothing

@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from analysis_helpers import (
+
+from strideguard.analysis import AnalysisResult, analyze
+from strideguard.load import read_csv
+from tests.host.analysis_helpers import (
     RBDS,
     load_rbds,
     match_events,
@@ -20,9 +23,6 @@ from analysis_helpers import (
     rotated,
     shared_data_dir,
 )
-
-from strideguard.analysis import AnalysisResult, analyze
-from strideguard.load import read_csv
 
 
 def _score(name: str, seed: int) -> dict[str, Any]:

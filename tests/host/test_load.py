@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_helpers import DATA
 
 from strideguard.errors import InputError
 from strideguard.imudata import ImuRecording, write_csv
 from strideguard.load import check_units, make_uniform, read_csv
+from tests.host.analysis_helpers import DATA
 
 HEADER = "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
 
@@ -161,3 +161,53 @@ def test_numpy_fallback_parser_matches(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.undo()
     rec2, _rep2 = read_csv(DATA / "RBDS0041_T25_L_clean.csv")
     np.testing.assert_array_equal(rec.gyr_dps, rec2.gyr_dps)
+
+
+def _write_sgrec(
+    path: Path, acc_mps2: np.ndarray, gyr_dps: np.ndarray, rate_hz: int, drop: slice | None = None
+) -> None:
+    from strideguard import protocol as proto
+    from strideguard.frames import encode_frames
+    from strideguard.recording import RecordingWriter
+
+    raw = np.column_stack(
+        [
+            acc_mps2 / 9.80665 * proto.ACC_LSB_PER_G,
+            gyr_dps * proto.GYR_LSB_PER_DPS_X10 / 10,
+        ]
+    ).round()
+    frames = encode_frames(raw, rate_hz=rate_hz, mtu=247)
+    if drop is not None:
+        del frames[drop]
+    with RecordingWriter(path, {"sensors": ["StrideGuard-R"]}) as rec:
+        for i, f in enumerate(frames):
+            rec.append_frame(f, arrival_s=i * 0.01)
+
+
+def test_raw_recording_loads_like_csv(tmp_path: Path) -> None:
+    from strideguard.load import load_recording
+
+    csv_rec, _ = read_csv(DATA / "RBDS0041_T25_R_mpu.csv")
+    assert csv_rec.acc_mps2 is not None and csv_rec.gyr_dps is not None
+    path = tmp_path / "run.sgrec"
+    _write_sgrec(path, csv_rec.acc_mps2, csv_rec.gyr_dps, 200, drop=slice(100, 103))
+    rec, rep = load_recording(path)
+    assert rep.parser == "sgrec"
+    assert rec.acc_range_g == 16
+    assert rec.sampling_rate_hz == pytest.approx(200.0, rel=1e-3)
+    assert len(rec.gaps) == 1 and any("gap" in w for w in rep.warnings)
+    assert rec.n_samples == csv_rec.n_samples
+    np.testing.assert_allclose(rec.gyr_dps[:100], csv_rec.gyr_dps[:100], atol=0.07)
+
+
+def test_raw_recording_errors(tmp_path: Path) -> None:
+    from strideguard.load import load_recording
+
+    with pytest.raises(InputError, match="no such file"):
+        load_recording(tmp_path / "none.sgrec")
+    bad = tmp_path / "bad.sgrec"
+    bad.write_bytes(b"not a recording")
+    with pytest.raises(InputError):
+        load_recording(bad)
+    with pytest.raises(InputError, match="unsupported"):
+        load_recording(tmp_path / "x.parquet")

@@ -14,11 +14,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="analyse a recording: stride events, late swing, overstride, metrics",
         description="Analyse a shin-IMU recording (CSV with time_s, acc_x..z in m/s², gyr_x..z in °/s).",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="recording (.csv)")
+    p.add_argument("file", type=Path, metavar="FILE", help="recording (.csv or raw .sgrec)")
     p.add_argument(
         "--standing", type=Path, metavar="FILE", help="quiet-standing recording for calibration"
     )
     p.add_argument("--leg", choices=("L", "R"), help="which leg wears the sensor (label only)")
+    p.add_argument(
+        "--sensor", type=int, default=0, metavar="N", help="sensor number in a raw recording"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="write strides.csv and analysis.json to DIR"
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.errors import InputError
     from strideguard.load import load_recording
 
-    rec, report = load_recording(args.file)
+    rec, report = load_recording(args.file, stream=args.sensor)
     standing = None
     warnings = list(report.warnings)
     if args.standing is not None:
