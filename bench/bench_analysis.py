@@ -109,15 +109,14 @@ def run() -> None:
         ms = MidSwingDetector().detect(g, sampling_rate_hz=fs)
         return g, ms, GyroEventDetector().detect(g, ms.peaks_, up, sampling_rate_hz=fs)
 
-    g, ms, ev = _stage("events", n, events)
+    _, ms, ev = _stage("events", n, events)
     print(f"  strides: {ms.peaks_.size}")
     acc_s = loaded.acc_mps2 @ al.rotation.T
+    gyr_s = (loaded.gyr_dps - al.gyro_bias_dps) @ al.rotation.T
     _stage(
-        "metrics (shank angle)",
+        "metrics (shank angle, 3-D)",
         n,
-        lambda: shank_angle_at_ic(
-            g, acc_s[:, 0], acc_s[:, 2], ev.ic_s_[:-1], ev.ic_s_[1:], sampling_rate_hz=fs
-        ),
+        lambda: shank_angle_at_ic(gyr_s, acc_s, ev.ic_s_[:-1], ev.ic_s_[1:], sampling_rate_hz=fs),
     )
     res = _stage("analyze() end-to-end (memory)", n, lambda: analyze(loaded))
     st = res.stage_times

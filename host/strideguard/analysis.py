@@ -331,8 +331,15 @@ def analyze(
         )
     else:
         cols["late_swing_peak_decel_dps2"] = nan.copy()
-    if gyr_sag is not None and acc_s is not None and alignment is not None:
-        ang = shank_angle_at_ic(gyr_sag, acc_s[:, 0], acc_s[:, 2], ic, nxt, sampling_rate_hz=fs)
+    if (
+        gyr_sag is not None
+        and acc_s is not None
+        and alignment is not None
+        and recording.gyr_dps is not None
+    ):
+        gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ alignment.rotation.T
+        ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
+        del gyr_s
         if alignment.calibrated:
             ang = ang + alignment.standing_tibia_angle_deg
         cols["shank_angle_at_ic_deg"] = ang

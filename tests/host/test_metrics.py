@@ -16,6 +16,15 @@ from strideguard.metrics import (
 from strideguard.overstride import OverstrideAssessor
 
 
+def _gyr(omega_y_dps: np.ndarray) -> np.ndarray:
+    z = np.zeros_like(omega_y_dps)
+    return np.column_stack([z, omega_y_dps, z])
+
+
+def _acc(ax: np.ndarray, az: np.ndarray) -> np.ndarray:
+    return np.column_stack([ax, np.zeros_like(ax), az])
+
+
 def test_shank_angle_at_ic_recovers_a_known_swing() -> None:
     fs = 500.0
     t = np.arange(0, 10, 1 / fs)
@@ -26,7 +35,7 @@ def test_shank_angle_at_ic_recovers_a_known_swing() -> None:
     ax = STANDARD_GRAVITY_MPS2 * np.sin(theta)
     az = -STANDARD_GRAVITY_MPS2 * np.cos(theta)
     ic = np.arange(0.3, 9.0, 1 / f)
-    ang = shank_angle_at_ic(omega_dps + 0.0, ax, az, ic[:-1], ic[1:], sampling_rate_hz=fs)
+    ang = shank_angle_at_ic(_gyr(omega_dps), _acc(ax, az), ic[:-1], ic[1:], sampling_rate_hz=fs)
     expected = np.degrees(np.interp(ic[:-1], t, theta))
     np.testing.assert_allclose(ang, expected, atol=0.1)
 
@@ -38,11 +47,36 @@ def test_shank_angle_ignores_gyro_offset_between_strides() -> None:
     omega = np.degrees(np.gradient(theta, 1 / fs)) + 1.0  # 1 °/s bias
     ax, az = 9.81 * np.sin(theta), -9.81 * np.cos(theta)
     ic = np.arange(0.25, 7.0, 1.0)
-    ang = shank_angle_at_ic(omega, ax, az, ic[:-1], ic[1:], sampling_rate_hz=fs)
+    ang = shank_angle_at_ic(_gyr(omega), _acc(ax, az), ic[:-1], ic[1:], sampling_rate_hz=fs)
     # drift-free: the error stays bounded (about bias × stride/2), not growing with time
     err = ang - np.degrees(np.interp(ic[:-1], t, theta))
     assert np.all(np.abs(err) < 1.0)
     assert np.ptp(err) < 0.05
+
+
+def test_shank_angle_in_3d_with_axial_rotation() -> None:
+    """Sagittal swing plus rotation about the tibia: the 3-D integration keeps the angle exact."""
+    from scipy.spatial.transform import Rotation
+
+    fs = 500.0
+    t = np.arange(0, 6, 1 / fs)
+    f = 1.25
+    theta = np.radians(-25 + 40 * np.sin(2 * np.pi * f * t))
+    psi = np.radians(15 * np.sin(2 * np.pi * f * t + 0.7))  # internal/external rotation
+    # body -> world: sagittal tilt about world y, then axial rotation about the body z
+    rot = Rotation.from_euler("YZ", np.column_stack([theta, psi]))
+    # angular velocity in the body frame by finite differences of the orientation
+    rel = rot[:-1].inv() * rot[1:]
+    w_body = np.degrees(rel.as_rotvec() * fs)
+    w_body = np.vstack([w_body[:1], 0.5 * (w_body[1:] + w_body[:-1]), w_body[-1:]])
+    up_world = np.array([0.0, 0.0, -9.80665])  # specific force at rest points up (-z, z down)
+    acc_body = rot.inv().apply(up_world)
+    ic = np.arange(0.2, 5.0, 1 / f)
+    ang = shank_angle_at_ic(w_body, acc_body, ic[:-1], ic[1:], sampling_rate_hz=fs)
+    # truth: angle of the tibia (body z) from vertical in the world x-z plane
+    z_world = rot.apply([0.0, 0.0, 1.0])
+    truth = np.degrees(np.arctan2(z_world[:, 0], z_world[:, 2]))
+    np.testing.assert_allclose(ang, np.interp(ic[:-1], t, truth), atol=0.15)
 
 
 def test_late_swing_peak_decel() -> None:
