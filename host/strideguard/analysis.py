@@ -337,6 +337,15 @@ def analyze(
         and alignment is not None
         and recording.gyr_dps is not None
     ):
+        if alignment.bias_source == "none":
+            # no quiet period: from IC to a later IC the shank returns to the same sagittal
+            # angle, so the mean sagittal angular velocity over whole strides is its bias (the
+            # other axes are not estimated: a closed 3-D rotation path has a non-zero mean rate)
+            i0 = int(round(float(np.nanmin(ic)) * fs))
+            i1 = int(round(float(np.nanmax(nxt)) * fs))
+            y = alignment.rotation[1]
+            alignment.gyro_bias_dps = float(recording.gyr_dps[i0:i1].mean(axis=0) @ y) * y
+            alignment.bias_source = "sagittal mean over whole strides"
         gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ alignment.rotation.T
         ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
         del gyr_s
@@ -359,8 +368,12 @@ def analyze(
     cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
     cols["peak_tibial_accel_clipped"] = clipped
     table = StrideTable({k: cols[k] for k in STRIDE_COLUMNS})
+    # overstriding is a running matter: walking strides (duty factor > 0.5) are left out
+    walking = cols["duty_factor"] > 0.5
     over = OverstrideAssessor().assess(
-        cols["shank_angle_at_ic_deg"], cols["cadence_spm"], reference_angle_deg=reference_angle_deg
+        np.where(walking, np.nan, cols["shank_angle_at_ic_deg"]),
+        np.where(walking, np.nan, cols["cadence_spm"]),
+        reference_angle_deg=reference_angle_deg,
     )
     table.columns["overstride"] = over.overstride_
     times.metrics_s = time.perf_counter() - tic

@@ -223,3 +223,36 @@ def test_stride_table_feeds_the_alert_policy() -> None:
     np.testing.assert_allclose(np.linalg.norm(g, axis=1), 1.0, atol=1e-3)
     policy = alerts_for_strides(strides, leg="L", angle_calibrated=True, end_time_s=res.duration_s)
     assert policy.alerts_ == []  # a steady 30 s treadmill run raises nothing
+
+
+def test_without_standing_bias_from_strides_and_relative_angles() -> None:
+    rec, st, truth = load_rbds("RBDS0041_T25_R_mpu")
+    free = analyze(rec)
+    cal = analyze(rec, standing=st)
+    assert free.alignment is not None and not free.alignment.calibrated
+    assert free.alignment.bias_source == "sagittal mean over whole strides"
+    y = free.alignment.rotation[1]
+    true_bias = np.array(truth["sensor"]["error_model"]["gyro_bias_dps"])
+    assert free.alignment.gyro_bias_dps @ y == pytest.approx(true_bias @ y, abs=1.0)
+    # uncalibrated angles differ from calibrated ones by a constant: within-run changes stay valid
+    d = free.strides["shank_angle_at_ic_deg"] - cal.strides["shank_angle_at_ic_deg"]
+    assert np.std(d) < 0.3
+    assert free.to_dict()["alignment"]["standing_tibia_angle_deg"] is None
+
+
+def test_strides_across_a_gap_are_dropped() -> None:
+    from strideguard.load import LoadReport, make_uniform
+
+    rec, st, _ = load_rbds("RBDS0041_T25_L_mpu")
+    keep = (rec.time_s < 10.0) | (rec.time_s > 11.0)
+    rep = LoadReport()
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None
+    holed = make_uniform(
+        rec.time_s[keep], rec.acc_mps2[keep], rec.gyr_dps[keep], source="gap", report=rep
+    )
+    full = analyze(rec, standing=st)
+    res = analyze(holed, standing=st, warnings=rep.warnings)
+    ic, nxt = res.strides["initial_contact_s"], res.strides["next_initial_contact_s"]
+    assert not np.any((ic < 11.0) & (nxt > 10.0))
+    assert len(res.strides) >= len(full.strides) - 3
+    assert any("gap" in w for w in res.to_dict()["warnings"])
