@@ -341,8 +341,8 @@ def analyze(
             # no quiet period: from IC to a later IC the shank returns to the same sagittal
             # angle, so the mean sagittal angular velocity over whole strides is its bias (the
             # other axes are not estimated: a closed 3-D rotation path has a non-zero mean rate)
-            i0 = int(round(float(np.nanmin(ic)) * fs))
-            i1 = int(round(float(np.nanmax(nxt)) * fs))
+            i0 = round(float(np.nanmin(ic)) * fs)
+            i1 = round(float(np.nanmax(nxt)) * fs)
             y = alignment.rotation[1]
             alignment.gyro_bias_dps = float(recording.gyr_dps[i0:i1].mean(axis=0) @ y) * y
             alignment.bias_source = "sagittal mean over whole strides"
