@@ -38,8 +38,8 @@ from strideguard.overstride import OverstrideAssessor
 
 SCHEMA = "strideguard.analysis/1"
 #: steepest rise of |acc| that counts as a tibial impact (m/s³); marker-derived
-#: or heavily filtered data stay far below it and keep the gyroscope IC
-IMPACT_MIN_SLOPE_MPS3 = 5000.0
+#: or heavily filtered data stay below it (≤ 2300 m/s³ on the lab data) and keep the gyroscope IC
+IMPACT_MIN_SLOPE_MPS3 = 3500.0
 #: JSON stride fields, in order
 JSON_STRIDE_FIELDS = (
     "initial_contact_s",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from strideguard.analysis import AnalysisResult, analyze
+from strideguard.imudata import ImuRecording
 from strideguard.load import read_csv
 from tests.host.analysis_helpers import (
     RBDS,
@@ -139,3 +140,37 @@ def test_accelerometer_only_initial_contact(name: str) -> None:
     # the mean offset (≈ +27 ms) is reported, not tuned away: the source has a sync lag (data README)
     assert 0.0 < 1e3 * np.mean(err) < 45.0
     assert all(r["shank_angle_at_ic_deg"] is None for r in res.to_dict()["strides"])
+
+
+def test_impact_refines_gyro_initial_contact() -> None:
+    """6-axis data with a tibial impact at 500 Hz: IC moves to the impact onset."""
+    rec, st, truth = load_rbds("RBDS0041_T25_R_mpu")
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None
+    fs = 500.0
+    t = np.arange(0, rec.time_s[-1], 1 / fs)
+    acc = np.column_stack([np.interp(t, rec.time_s, rec.acc_mps2[:, j]) for j in range(3)])
+    gyr = np.column_stack([np.interp(t, rec.time_s, rec.gyr_dps[:, j]) for j in range(3)])
+    ic_t = np.array([s["initial_contact_s"] for s in truth["strides"]])
+    rng = np.random.default_rng(5)
+    up = -np.array(
+        truth["sensor"]["mounting"]["shank_long_axis_in_sensor_frame"]
+    )  # sensor "up" along the tibia
+    for ic in ic_t:
+        dt = t - ic
+        amp = rng.uniform(40, 90)  # 4–9 g impacts
+        rise = 0.008
+        shape = np.where((dt > 0) & (dt <= rise), dt / rise, 0.0)
+        after = dt > rise
+        shape[after] = np.exp(-(dt[after] - rise) / 0.012) * np.cos(
+            2 * np.pi * 40 * (dt[after] - rise)
+        )
+        acc += amp * shape[:, None] * up[None, :]
+    six = ImuRecording(t, acc, gyr, fs, source="impact")
+    res = analyze(six, standing=st)
+    assert res.events_source == "gyroscope+impact"
+    err, recall, precision = match_events(
+        res.strides["initial_contact_s"], ic_t, tuple(truth["score_window_s"])
+    )
+    assert recall >= 0.99 and precision >= 0.99
+    assert 1e3 * np.mean(np.abs(err)) <= 2.0
+    assert np.all(res.strides["peak_tibial_accel_g"] > 3.5)
