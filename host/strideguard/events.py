@@ -178,7 +178,8 @@ class GyroEventDetector:
     to_search_s
         TO is searched this long before the push-off angular-velocity minimum.
     min_contact_s
-        The push-off minimum is searched from IC + this time.
+        The push-off minimum is searched from IC + this time, or a quarter of
+        the way to the next mid-swing peak if later (past the post-contact dip).
     jerk_smoothing_s
         Moving average on the angular acceleration before taking the jerk.
 
@@ -257,8 +258,10 @@ class GyroEventDetector:
         )
         sel = ok & has_next
         if sel.any():
-            lo = (ic[sel] * fs + self.min_contact_s * fs).astype(np.int64)
             hi = nxt[sel]
+            # skip the post-contact dip: start a quarter of the way to the next swing peak
+            gap = np.maximum(self.min_contact_s * fs, 0.25 * (hi - ic[sel] * fs))
+            lo = (ic[sel] * fs + gap).astype(np.int64)
             length = np.maximum(1, hi - lo)
             # push-off minimum = lowest angular velocity before the next swing peak
             dip = _window_argext(g, lo, length, mode="min")
