@@ -151,7 +151,7 @@ class AnalysisResult:
             v = m.get(name)
             if v is None:
                 return "n/a"
-            return f"{v['mean']:{fmt}} ± {v['sd']:{fmt}} {unit}"
+            return f"{v['mean']:{fmt}} ± {v['sd']:{fmt}} {unit}".rstrip()
 
         lines = [
             f"strideguard analysis of {self.source} ({self.duration_s:.1f} s at {self.sample_rate_hz:.0f} Hz"
@@ -166,7 +166,11 @@ class AnalysisResult:
             f"  late swing         {stat('late_swing_duration_s', 's', '.3f')}, "
             f"peak deceleration {stat('late_swing_peak_decel_dps2', '°/s²', '.0f')}",
             f"  shank angle at IC  {stat('shank_angle_at_ic_deg', '°', '.1f')}"
-            + ("" if s["angles_calibrated"] else " (uncalibrated: relative only)"),
+            + (
+                ""
+                if s["angles_calibrated"] or m.get("shank_angle_at_ic_deg") is None
+                else " (uncalibrated: relative only)"
+            ),
             f"  peak tibial accel  {stat('peak_tibial_accel_g', 'g', '.1f')}",
         ]
         o = s["overstride"]
