@@ -40,6 +40,8 @@ SCHEMA = "strideguard.analysis/1"
 #: steepest rise of |acc| that counts as a tibial impact (m/s³); marker-derived
 #: or heavily filtered data stay below it (≤ 2300 m/s³ on the lab data) and keep the gyroscope IC
 IMPACT_MIN_SLOPE_MPS3 = 3500.0
+#: largest move of IC from the gyroscope estimate to the impact onset
+IMPACT_MAX_SHIFT_S = 0.04
 #: JSON stride fields, in order
 JSON_STRIDE_FIELDS = (
     "initial_contact_s",
@@ -281,8 +283,10 @@ def analyze(
                 pk = _window_argext(norm, st[sharp], np.full(int(sharp.sum()), w), mode="max")
                 on = impact_onsets(norm, pk, sampling_rate_hz=fs, rise_search_s=0.08)
                 idx = np.flatnonzero(fin)[sharp]
+                # the two estimates must agree: an onset far from the gyroscope IC is not this contact
+                agree = np.abs(on - ic_all[idx]) <= IMPACT_MAX_SHIFT_S
                 ic_all = ic_all.copy()
-                ic_all[idx] = on
+                ic_all[idx[agree]] = on[agree]
                 events_source = "gyroscope+impact"
         # stride k: IC_k, TO_k, mid-swing k+1, IC_k+1
         ic = ic_all[:-1]
