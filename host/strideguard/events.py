@@ -315,7 +315,10 @@ def impact_onsets(
     a = acc_long_up_mps2.astype(np.float64)
     n = a.shape[0]
     w = max(2, round(rise_search_s * fs))
-    slope = np.diff(a, append=a[-1]) * fs  # slope between i and i+1
+    # slope over a fixed ~4 ms span, so noise does not grow with the sampling rate
+    span = max(1, round(0.004 * fs))
+    slope = np.zeros(n)
+    slope[: n - span] = (a[span:] - a[:-span]) * fs / span
     st = np.maximum(0, peak_idx - w)
     length = np.maximum(1, peak_idx - st)
     kmax = _window_argext(slope, st, length, mode="max")
@@ -325,18 +328,19 @@ def impact_onsets(
     idx = np.clip(st[:, None] + cols[None, :], 0, n - 1)
     steep = (slope[idx] >= 0.5 * slope[kmax][:, None]) & (cols[None, :] < length[:, None])
     k = st + np.argmax(steep, axis=1)
-    # walk up to the local slope maximum of that rise (at most 3 samples)
-    for _ in range(3):
+    # walk up to the local slope maximum of that rise
+    for _ in range(3 * span):
         nxt = np.minimum(k + 1, n - 1)
         k = np.where(slope[nxt] > slope[k], nxt, k)
-    base_i = _window_argext(
-        a, np.maximum(0, k - w), np.maximum(1, k - np.maximum(0, k - w) + 1), mode="min"
-    )
+    # pre-impact level: the lowest value shortly before the rise
+    wb = max(2, round(0.015 * fs)) + span
+    base_i = _window_argext(a, np.maximum(0, k - wb), np.full(k.shape, wb + 1), mode="min")
+    base_i = np.minimum(base_i, k)
     base = a[base_i]
     s = np.maximum(slope[k], 1e-9)
     # tangent through the midpoint of the steep segment, extended back to the pre-impact level
-    t_mid = k + 0.5
-    a_mid = 0.5 * (a[k] + a[np.minimum(k + 1, n - 1)])
+    t_mid = k + 0.5 * span
+    a_mid = 0.5 * (a[k] + a[np.minimum(k + span, n - 1)])
     onset = t_mid - (a_mid - base) * fs / s
     return np.maximum(onset, base_i) / fs
 
