@@ -297,7 +297,6 @@ def analyze(
         ok = _valid_strides(ic, nxt, gaps_rel)
         ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
     elif acc is not None:
-        up = acc.mean(axis=0)
         norm = np.sqrt(np.einsum("ij,ij->i", acc, acc))
         imp = ImpactDetector().detect(norm, sampling_rate_hz=fs)
         ic, nxt = imp.ic_s_[:-1], imp.ic_s_[1:]
@@ -307,7 +306,6 @@ def analyze(
         ok = _valid_strides(ic, nxt, gaps_rel)
         events_source = "accelerometer"
         warns.append("accelerometer only: no toe-off, swing or shank-angle metrics")
-        del up
     else:  # pragma: no cover - the loader requires one of them
         raise InputError("no sensor data")
     times.events_s = time.perf_counter() - tic

@@ -282,7 +282,7 @@ class GyroEventDetector:
 
 
 def impact_onsets(
-    acc_long_up_mps2: FloatArray,
+    acc_mps2_1d: FloatArray,
     peak_idx: np.ndarray,
     *,
     sampling_rate_hz: float,
@@ -290,15 +290,16 @@ def impact_onsets(
 ) -> FloatArray:
     """Onset time of each impact: the steepest-rise tangent met with the pre-impact level.
 
-    For each impact peak the steepest rise of the long-axis specific force in
-    the ``rise_search_s`` before the peak is found; the tangent there is
-    extended back to the lowest value preceding the rise. The crossing is the
-    onset (sub-sample, independent of the sampling grid).
+    Slopes are taken over a fixed ~4 ms span. For each impact peak, within
+    ``rise_search_s`` before it, the first segment rising at least half as
+    steeply as the steepest one is found; the tangent there is extended back
+    to the lowest value of the 15 ms before the rise. The crossing is the onset
+    (sub-sample, independent of the sampling grid).
 
     Parameters
     ----------
-    acc_long_up_mps2
-        Specific force along the tibia, positive up.
+    acc_mps2_1d
+        Magnitude of the specific force (or the long-axis specific force).
     peak_idx
         Sample index of each impact peak.
     sampling_rate_hz
@@ -312,7 +313,7 @@ def impact_onsets(
         Onset times in seconds from the first sample.
     """
     fs = sampling_rate_hz
-    a = acc_long_up_mps2.astype(np.float64)
+    a = acc_mps2_1d.astype(np.float64)
     n = a.shape[0]
     w = max(2, round(rise_search_s * fs))
     # slope over a fixed ~4 ms span, so noise does not grow with the sampling rate
@@ -381,13 +382,14 @@ class ImpactDetector:
         self.min_stride_s = min_stride_s
         self.rise_search_s = rise_search_s
 
-    def detect(self, acc_long_up_mps2: FloatArray, *, sampling_rate_hz: float) -> Self:
+    def detect(self, acc_norm_mps2: FloatArray, *, sampling_rate_hz: float) -> Self:
         """Find impacts and their onsets.
 
         Parameters
         ----------
-        acc_long_up_mps2
-            Specific force along the tibia, positive up.
+        acc_norm_mps2
+            Magnitude of the specific force (orientation-free; the impact shows
+            on every axis). The long-axis specific force works too.
         sampling_rate_hz
             Sampling rate.
 
@@ -396,7 +398,7 @@ class ImpactDetector:
         Self
         """
         fs = sampling_rate_hz
-        a = acc_long_up_mps2.astype(np.float64)
+        a = acc_norm_mps2.astype(np.float64)
         base = float(np.median(a))
         cand, props = find_peaks(
             a - base,
