@@ -256,3 +256,16 @@ def test_strides_across_a_gap_are_dropped() -> None:
     assert not np.any((ic < 11.0) & (nxt > 10.0))
     assert len(res.strides) >= len(full.strides) - 3
     assert any("gap" in w for w in res.to_dict()["warnings"])
+
+
+def test_gyroscope_only_gives_events_without_angles() -> None:
+    rec, _, truth = load_rbds("RBDS0041_T25_L_clean")
+    gyro = ImuRecording(rec.time_s, None, rec.gyr_dps, 200.0, source="gyr")
+    res = analyze(gyro)
+    doc = res.to_dict()
+    assert res.events_source == "gyroscope"
+    assert len(doc["strides"]) >= 37
+    assert all(s["shank_angle_at_ic_deg"] is None and s["peak_tibial_accel_g"] is None for s in doc["strides"])
+    assert doc["summary"]["metrics"]["contact_time_s"]["mean"] == pytest.approx(
+        truth["summary"]["contact_time_mean_s"], abs=0.03
+    )
