@@ -260,7 +260,7 @@ def analyze(
         rot = alignment.rotation
         gyr_sag = (recording.gyr_dps - alignment.gyro_bias_dps) @ rot[1]
         if acc is not None:
-            acc_s = acc @ rot.T
+            acc_s = acc @ np.ascontiguousarray(rot.T)  # contiguous: ~10x faster
         warns.extend(alignment.notes)
     times.alignment_s = time.perf_counter() - tic
 
@@ -352,7 +352,9 @@ def analyze(
             y = alignment.rotation[1]
             alignment.gyro_bias_dps = float(recording.gyr_dps[i0:i1].mean(axis=0) @ y) * y
             alignment.bias_source = "sagittal mean over whole strides"
-        gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ alignment.rotation.T
+        gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ np.ascontiguousarray(
+            alignment.rotation.T
+        )
         ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
         del gyr_s
         if alignment.calibrated:

@@ -265,7 +265,10 @@ def test_gyroscope_only_gives_events_without_angles() -> None:
     doc = res.to_dict()
     assert res.events_source == "gyroscope"
     assert len(doc["strides"]) >= 37
-    assert all(s["shank_angle_at_ic_deg"] is None and s["peak_tibial_accel_g"] is None for s in doc["strides"])
+    assert all(
+        s["shank_angle_at_ic_deg"] is None and s["peak_tibial_accel_g"] is None
+        for s in doc["strides"]
+    )
     assert doc["summary"]["metrics"]["contact_time_s"]["mean"] == pytest.approx(
         truth["summary"]["contact_time_mean_s"], abs=0.03
     )
