@@ -49,16 +49,23 @@ def parabolic_offset(y: FloatArray, idx: np.ndarray) -> FloatArray:
     return np.clip(off, -0.5, 0.5)
 
 
-def _local_median(values: FloatArray, half_width: int) -> FloatArray:
-    """Median of each value's neighbourhood ``±half_width`` (edges padded by reflection)."""
+def _local_median(values: FloatArray, half_width: int, *, causal: bool = False) -> FloatArray:
+    """Median of each value's neighbourhood.
+
+    Centred: ``±half_width`` values (edges padded by reflection). Causal: the
+    value and the ``2 * half_width`` values before it (no look-ahead, for the
+    live path; the start is padded with the first values).
+    """
     if values.size == 0:
         return values
-    pad = (
-        np.pad(values, half_width, mode="reflect")
-        if values.size > 1
-        else np.repeat(values, 2 * half_width + 1)
-    )
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_width + 1)
+    width = 2 * half_width + 1
+    if causal:
+        pad = np.concatenate([np.repeat(values[:1], 2 * half_width), values])
+    elif values.size > 1:
+        pad = np.pad(values, half_width, mode="reflect")
+    else:
+        pad = np.repeat(values, width)
+    win = np.lib.stride_tricks.sliding_window_view(pad, width)
     return np.median(win, axis=1)
 
 
@@ -108,12 +115,15 @@ class MidSwingDetector:
         Shortest plausible stride (one leg's cycle); peaks closer are merged.
     smoothing_s
         Moving average applied before peak picking (removes impact ripple).
+    causal
+        Compare each peak with the peaks before it only (no look-ahead; for
+        the live path). Default: the 4 peaks on either side.
 
     Attributes
     ----------
     peaks_
         Sample indices of the mid-swing peaks.
-    peak_times_s
+    peak_times_s_
         Their times (sub-sample) in seconds from the first sample.
     peak_values_dps_
         Peak angular velocity (unsmoothed signal, parabolic interpolation).
@@ -125,11 +135,13 @@ class MidSwingDetector:
         relative_height: float = 0.5,
         min_stride_s: float = 0.45,
         smoothing_s: float = 0.02,
+        causal: bool = False,
     ) -> None:
         self.min_peak_dps = min_peak_dps
         self.relative_height = relative_height
         self.min_stride_s = min_stride_s
         self.smoothing_s = smoothing_s
+        self.causal = causal
 
     def detect(self, gyr_sagittal_dps: FloatArray, *, sampling_rate_hz: float) -> Self:
         """Find the mid-swing peaks.
@@ -157,7 +169,7 @@ class MidSwingDetector:
             prominence=self.min_peak_dps,
         )
         heights = props["peak_heights"]
-        keep = heights >= self.relative_height * _local_median(heights, 4)
+        keep = heights >= self.relative_height * _local_median(heights, 4, causal=self.causal)
         peaks = cand[keep]
         off = parabolic_offset(g, peaks) if peaks.size else np.zeros(0)
         self.peaks_ = peaks

@@ -174,3 +174,17 @@ def test_impact_refines_gyro_initial_contact() -> None:
     assert recall >= 0.99 and precision >= 0.99
     assert 1e3 * np.mean(np.abs(err)) <= 2.0
     assert np.all(res.strides["peak_tibial_accel_g"] > 3.5)
+
+
+def test_causal_mid_swing_detection_matches_offline() -> None:
+    """The live path can use the detector without look-ahead and finds the same peaks."""
+    from strideguard.align import ShankAligner
+    from strideguard.events import MidSwingDetector
+
+    rec, st, _ = load_rbds("RBDS0041_T25_R_mpu")
+    al = ShankAligner().align(rec, standing=st).alignment_
+    _, gyr = al.to_shank(rec)
+    assert gyr is not None
+    off = MidSwingDetector().detect(gyr[:, 1], sampling_rate_hz=200.0)
+    live = MidSwingDetector(causal=True).detect(gyr[:, 1], sampling_rate_hz=200.0)
+    np.testing.assert_array_equal(off.peaks_, live.peaks_)
