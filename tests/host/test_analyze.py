@@ -272,3 +272,26 @@ def test_gyroscope_only_gives_events_without_angles() -> None:
     assert doc["summary"]["metrics"]["contact_time_s"]["mean"] == pytest.approx(
         truth["summary"]["contact_time_mean_s"], abs=0.03
     )
+
+
+@pytest.mark.parametrize("kind", ["noise", "cycling", "shaking"])
+def test_non_running_motion_is_refused(kind: str) -> None:
+    rng = np.random.default_rng(0)
+    fs = 200.0
+    t = np.arange(int(60 * fs)) / fs
+    z = np.zeros_like(t)
+    if kind == "noise":
+        acc = np.column_stack(
+            [rng.normal(0, 3, t.size), rng.normal(0, 3, t.size), 9.81 + rng.normal(0, 3, t.size)]
+        )
+        gyr = rng.normal(0, 150, (t.size, 3))
+    elif kind == "cycling":  # pedalling: a smooth, symmetric shank rotation
+        ph = 2 * np.pi * 1.4 * t
+        acc = np.column_stack([3 * np.sin(ph), z, -9.81 + 2 * np.cos(ph)])
+        gyr = np.column_stack([z, 250 * np.sin(ph), z])
+    else:
+        ph = 2 * np.pi * 5 * t
+        acc = np.column_stack([20 * np.sin(ph), z, -9.81 + z])
+        gyr = np.column_stack([z, 300 * np.sin(ph), z])
+    with pytest.raises(InputError, match="does not look like running"):
+        analyze(ImuRecording(t, acc, gyr, fs, source=kind))
