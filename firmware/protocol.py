@@ -68,6 +68,7 @@ FIRMWARE_VERSION = "0.1.0"
 
 # ---------------------------------------------------------------- frame layout
 FRAME_HEADER_FORMAT = ">BBHIIHBB"
+FRAME_HEADER_PACK_FORMAT = ">BBHHHHHHBB"  # same bytes, u32 fields as u16 halves
 FRAME_HEADER_SIZE = const(16)
 SAMPLE_SIZE = const(12)  # 6 x int16, big-endian
 ATT_OVERHEAD = const(3)  # notification payload = MTU - 3
@@ -113,15 +114,19 @@ def pack_frame_header(
     buf: bytearray, flags: int, seq: int, first_index: int, t_us: int, rate_hz: int, count: int
 ) -> None:
     """Write a frame header into ``buf`` (no allocation)."""
+    # u32 fields are written as two u16 halves: on the ESP32 (31-bit small ints)
+    # "x & 0xFFFFFFFF" would allocate a big int on every frame.
     struct.pack_into(
-        FRAME_HEADER_FORMAT,
+        FRAME_HEADER_PACK_FORMAT,
         buf,
         0,
         FRAME_VERSION,
         flags & 0xFF,
         seq & 0xFFFF,
-        first_index & 0xFFFFFFFF,
-        t_us & 0xFFFFFFFF,
+        (first_index >> 16) & 0xFFFF,
+        first_index & 0xFFFF,
+        (t_us >> 16) & 0xFFFF,
+        t_us & 0xFFFF,
         rate_hz,
         count,
         0,

@@ -514,3 +514,68 @@ def encode_frames(
         hdr["count"] = e - s
         out.append(hdr.tobytes() + data[s:e].tobytes())
     return out
+
+
+class BoardClock:
+    """Running estimate of the board's sample clock, frame by frame (live path).
+
+    The incremental counterpart of :func:`fit_timebase`: a least-squares line
+    of the unwrapped board timestamps ``t_us`` against the running sample
+    index, updated with every frame, so live times follow the board's true
+    sample rate rather than host arrival times.
+
+    Attributes
+    ----------
+    rate_hz
+        Current estimate of the true sample rate (nominal until 3 frames).
+    nominal_rate_hz
+        Rate written in the latest frame.
+    """
+
+    def __init__(self) -> None:
+        self.rate_hz = float(proto.DEFAULT_RATE_HZ)
+        self.nominal_rate_hz = float(proto.DEFAULT_RATE_HZ)
+        self._origin_index: int | None = None
+        self._last_t: int | None = None
+        self._last_index = 0
+        self._t = 0.0
+        self._n = 0
+        self._sx = self._sy = self._sxx = self._sxy = 0.0
+
+    def add_frames(self, frames: npt.NDArray[np.void]) -> None:
+        """Add frames (:data:`FRAME_META_DTYPE`, running ``first_index``)."""
+        for first, t_us, rate in zip(
+            frames["first_index"].tolist(),
+            frames["t_us"].tolist(),
+            frames["rate_hz"].tolist(),
+            strict=True,
+        ):
+            self.nominal_rate_hz = float(rate)
+            if self._origin_index is None:
+                self._origin_index = first
+                self.rate_hz = float(rate)
+            t_raw = int(t_us) & 0xFFFFFFFF
+            if self._last_t is not None:
+                dt = (t_raw - self._last_t) % WRAP_32
+                expected = (first - self._last_index) * 1e6 / rate
+                dt += round((expected - dt) / WRAP_32) * WRAP_32
+                self._t += dt
+            self._last_t = t_raw
+            self._last_index = first
+            x = float(first - self._origin_index)
+            self._n += 1
+            self._sx += x
+            self._sy += self._t
+            self._sxx += x * x
+            self._sxy += x * self._t
+            if self._n >= 3:
+                den = self._n * self._sxx - self._sx * self._sx
+                if den > 0:
+                    slope = (self._n * self._sxy - self._sx * self._sy) / den
+                    if slope > 0 and 0.9 * rate < 1e6 / slope < 1.1 * rate:
+                        self.rate_hz = 1e6 / slope
+
+    def time_s(self, index: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Seconds since the first sample seen, for running sample ``index``."""
+        origin = self._origin_index or 0
+        return (np.asarray(index, dtype=np.float64) - origin) / self.rate_hz

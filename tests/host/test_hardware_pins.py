@@ -283,11 +283,7 @@ def test_default_pins_parser_reads_literals_const_and_dict_call() -> None:
 
 
 def _firmware_config_source() -> str:
-    if not FIRMWARE_CONFIG.exists():
-        pytest.skip(
-            "firmware/config.py does not exist yet (firmware branch, issue 3, not merged): "
-            "pins.csv cannot be compared with DEFAULT_PINS until it lands"
-        )
+    assert FIRMWARE_CONFIG.exists(), "firmware/config.py (the firmware's DEFAULT_PINS) is missing"
     return FIRMWARE_CONFIG.read_text(encoding="utf-8")
 
 

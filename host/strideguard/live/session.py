@@ -4,19 +4,30 @@ The same :class:`SensorPipeline` serves a BLE sensor, a replayed recording and
 the simulator, so ``strideguard replay`` runs a recording through exactly the
 live path. Per sensor it chains
 
-    payloads → :class:`~strideguard.live.stream.FrameStream` (decode, gaps, board clock)
+    payloads → :class:`~strideguard.assembler.StreamAssembler` (decode, gaps, running index)
+             → :class:`~strideguard.frames.BoardClock` (board sample clock)
              → stride extractor (streaming analysis: calibration, alignment, events, metrics)
              → :class:`~strideguard.alerts.AlertPolicy`
              → sink events (:mod:`strideguard.live.events`).
+
+A BLE :class:`~strideguard.ble.receiver.SensorLink` does the first step itself
+and calls :meth:`SensorPipeline.on_samples`; a replay calls :meth:`SensorPipeline.push`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
+from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
 from strideguard.alerts.model import Alert
+from strideguard.assembler import SampleBlock, StreamAssembler
+from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
 from strideguard.live.events import (
     AlertUpdate,
     CalibrationUpdate,
@@ -24,14 +35,21 @@ from strideguard.live.events import (
     LiveEvent,
     StrideUpdate,
 )
-from strideguard.live.stream import FrameStream, SampleBlock
 
 
 class StrideExtractor(Protocol):
-    """Streaming analysis of one sensor: sample blocks in, finished strides out."""
+    """Streaming analysis of one sensor: samples in, finished strides out."""
 
-    def push(self, block: SampleBlock, time_s: Any) -> list[dict[str, float | None]]:
-        """Add samples; return strides completed by them (metrics with units in keys)."""
+    def push(
+        self,
+        time_s: npt.NDArray[np.float64],
+        acc_mps2: npt.NDArray[np.float64],
+        gyr_dps: npt.NDArray[np.float64],
+    ) -> list[dict[str, float | None]]:
+        """Add contiguous samples; return strides completed by them (metrics with units in keys)."""
+
+    def reset(self) -> None:
+        """A gap broke the signal: drop partial strides."""
 
     def calibration_events(self) -> list[CalibrationUpdate]:
         """Calibration prompts/results produced since the last call."""
@@ -45,7 +63,7 @@ Emit = Callable[[LiveEvent], None]
 
 
 class SensorPipeline:
-    """Everything one sensor's frames go through.
+    """Everything one sensor's samples go through.
 
     Parameters
     ----------
@@ -59,8 +77,8 @@ class SensorPipeline:
         Where events go (usually :meth:`SinkHub.handle`).
     config, baseline
         For the :class:`AlertPolicy`.
-    reorder_window_frames
-        See :class:`FrameStream`.
+    stream
+        Sensor number (0, 1) in a two-sensor run.
     """
 
     def __init__(
@@ -72,16 +90,17 @@ class SensorPipeline:
         *,
         config: AlertConfig | None = None,
         baseline: PersonalBaseline | None = None,
-        reorder_window_frames: int = 2,
+        stream: int = 0,
     ) -> None:
         self.sensor = sensor
         self.leg = leg
         self.extractor = extractor
         self.emit = emit
-        self.stream = FrameStream(reorder_window_frames=reorder_window_frames)
+        self.assembler = StreamAssembler(stream)
+        self.clock = BoardClock()
         self.policy = AlertPolicy(config=config or AlertConfig(), baseline=baseline, leg=leg)
         self.strides: list[dict[str, float | None]] = []
-        self._last_link_emit = 0.0
+        self._last_time_s = 0.0
 
     @property
     def alerts(self) -> list[Alert]:
@@ -93,27 +112,40 @@ class SensorPipeline:
             self.emit(AlertUpdate(sensor=self.sensor, alert=a))
 
     def push(self, payloads: Sequence[bytes], arrival_s: Sequence[float] | None = None) -> None:
-        """Process newly arrived notification payloads."""
-        for block in self.stream.push(payloads, arrival_s):
-            self._process(block)
+        """Decode newly arrived notification payloads and process them (replay path)."""
+        block = self.assembler.feed(payloads, arrival_s)
+        if block is not None:
+            self.on_samples(block)
+
+    def on_samples(self, block: SampleBlock) -> None:
+        """Process a decoded block (the BLE receiver calls this directly)."""
+        self.clock.add_frames(block.frames)
+        t = self.clock.time_s(block.sample_index)
+        for first_missing, n_missing in block.gaps:
+            start = float(self.clock.time_s(first_missing - 1))
+            end = float(self.clock.time_s(first_missing + n_missing))
+            self._emit_alerts(self.policy.notice_gap(start, end))
+        fr = block.frames
+        for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
+            self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
+        gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
+        # split at gaps so the extractor only ever sees contiguous samples
+        breaks = np.flatnonzero(np.diff(block.sample_index) > 1) + 1
+        bounds = [0, *breaks.tolist(), block.n_samples]
+        first = int(block.sample_index[0])
+        gap_before = any(a + n == first for a, n in block.gaps)
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+            if k > 0 or gap_before:
+                self.extractor.reset()
+            self._strides(self.extractor.push(t[a:b], acc[a:b], gyr[a:b]))
+        self._last_time_s = float(t[-1])
         for ev in self.extractor.calibration_events():
             self.emit(ev)
 
-    def flush(self) -> None:
-        """Process everything held back (link dropped or stream ended)."""
-        for block in self.stream.flush():
-            self._process(block)
-
-    def _process(self, block: SampleBlock) -> None:
-        times = self.stream.time_s
-        if block.gap_before > 0:
-            start = float(times(block.first_index - block.gap_before))
-            end = float(times(block.first_index))
-            self._emit_alerts(self.policy.notice_gap(start, end))
-        for idx in block.pain_mark_indices:
-            self._emit_alerts(self.policy.mark_pain(float(times(idx))))
+    def _strides(self, strides: list[dict[str, float | None]]) -> None:
         self.policy.angle_calibrated = self.extractor.angle_calibrated
-        for stride in self.extractor.push(block, times):
+        for stride in strides:
             self.strides.append(stride)
             self.emit(
                 StrideUpdate(
@@ -129,43 +161,39 @@ class SensorPipeline:
     def link_update(
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None
     ) -> LinkUpdate:
-        """Current link state of this sensor as an event (also emitted)."""
-        c = self.stream.counters
+        """Emit the current link state of this sensor (and a battery notice if low)."""
+        lost = self.assembler.samples_lost
+        total = self.assembler.samples + lost
         ev = LinkUpdate(
             sensor=self.sensor,
             state=state,
             mtu=mtu,
             battery_pct=battery_pct,
-            samples_lost=c.samples_lost,
-            loss_pct=round(c.loss_pct, 2),
+            samples_lost=lost,
+            loss_pct=round(100.0 * lost / total, 2) if total else 0.0,
         )
         self.emit(ev)
         if battery_pct is not None:
-            self._emit_alerts(
-                self.policy.notice_battery(
-                    battery_pct, float(self.stream.time_s(self.stream._next_index))
-                )
-            )
+            self._emit_alerts(self.policy.notice_battery(battery_pct, self._last_time_s))
         return ev
 
     def finish(self) -> None:
-        """End of the run: flush and end active alerts."""
-        self.flush()
-        end = float(self.stream.time_s(self.stream._next_index))
-        self._emit_alerts(self.policy.finish(end))
+        """End of the run: report active alerts as ended."""
+        self._emit_alerts(self.policy.finish(self._last_time_s))
 
     def summary(self) -> Mapping[str, Any]:
         """Run summary for the end-of-run report."""
-        c = self.stream.counters
+        a = self.assembler
+        lost = a.samples_lost
         return {
             "sensor": self.sensor,
             "leg": self.leg,
             "strides": len(self.strides),
-            "alerts": [a.to_dict() for a in self.alerts],
-            "samples": c.samples_received,
-            "samples_lost": c.samples_lost,
-            "loss_pct": round(c.loss_pct, 2),
-            "frames_rejected": dict(c.frames_rejected),
-            "frames_late": c.frames_late,
-            "rate_hz": round(self.stream.rate_hz, 3),
+            "alerts": [x.to_dict() for x in self.alerts],
+            "samples": a.samples,
+            "samples_lost": lost,
+            "loss_pct": round(100.0 * lost / (a.samples + lost), 2) if a.samples + lost else 0.0,
+            "frames_rejected": dict(a.rejected),
+            "duplicates": a.duplicates,
+            "rate_hz": round(self.clock.rate_hz, 3),
         }

@@ -1,0 +1,83 @@
+"""Firmware budget per sample rate: radio, I2C bus and MicroPython CPU time.
+
+Per supported rate at MTU 247: frames/s and BLE payload bytes/s (computed
+from the protocol), I2C bus time per second at 400 kHz (computed from the
+transactions the firmware really makes, counted by the MPU6050 model), and
+the MicroPython time per frame measured on the Unix port (the whole main
+loop divided by the frames it produced), with a scaled ESP32 estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from strideguard import protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+MTU = 247
+I2C_HZ = 400_000
+SECONDS = 5
+# Assumption for the ESP32 estimate: MicroPython bytecode on a 240 MHz ESP32
+# runs ~40x slower than the Unix port on a desktop x86 core (a typical ratio
+# for integer loops; check with reference_loop_us printed on real hardware).
+ESP32_SLOWDOWN = 40
+
+
+def i2c_bits(n_bytes: int, n_transactions: int) -> int:
+    """Bus bit times: 9 per byte (8 + ACK), ~3 per transaction (START, repeated START, STOP)."""
+    return 9 * n_bytes + 3 * n_transactions
+
+
+def measure() -> list[dict[str, int]]:
+    """Run the app loop under MicroPython for every rate."""
+    binary = Path(sys.executable).parent / "micropython"
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ":".join(
+        [str(ROOT / "firmware"), str(ROOT / "tests" / "firmware" / "fakes"), ".frozen"]
+    )
+    out = subprocess.run(
+        [str(binary), str(ROOT / "bench" / "mp_bench_firmware.py"), str(SECONDS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def run() -> None:
+    """Print the table."""
+    n = protocol.samples_per_frame(MTU)
+    frame_bytes = protocol.frame_size(n)
+    print(f"MTU {MTU}: {n} samples/frame, {frame_bytes} B payload/frame; I2C at {I2C_HZ} Hz")
+    print(
+        f"{'rate':>5} {'frames/s':>9} {'payload B/s':>11} {'I2C ms/s':>9} {'I2C %':>6}"
+        f" {'us/frame (unix)':>15} {'CPU ms/s (unix)':>15} {'ESP32 est. CPU %':>16}"
+    )
+    for m in measure():
+        rate = m["rate_hz"]
+        fps = rate / n
+        payload = fps * frame_bytes
+        i2c_s = i2c_bits(m["i2c_bytes"], m["i2c_transactions"]) / I2C_HZ / m["seconds"]
+        cpu_ms_s = m["loop_us_total"] / 1000 / m["seconds"]
+        us_frame = m["loop_us_total"] / max(m["frames"], 1)
+        esp_cpu_pct = cpu_ms_s * ESP32_SLOWDOWN / 10
+        print(
+            f"{rate:>5} {fps:>9.1f} {payload:>11.0f} {1000 * i2c_s:>9.1f} {100 * i2c_s:>6.1f}"
+            f" {us_frame:>15.1f} {cpu_ms_s:>15.2f} {esp_cpu_pct:>16.1f}"
+        )
+    ref = m["reference_loop_us"]
+    print(
+        f"reference loop (200k integer iterations) on this machine: {ref} us; "
+        f"ESP32 estimate assumes x{ESP32_SLOWDOWN}. The I2C transfers block the CPU "
+        "(synchronous readfrom_mem_into), so add the I2C % to the CPU % for the core's load."
+    )
+
+
+if __name__ == "__main__":
+    run()

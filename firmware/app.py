@@ -1,0 +1,402 @@
+"""The firmware's main loop: sensor -> frames -> BLE, control point, status.
+
+Hardware comes in through one ``hw`` object (see ``board.Board``): ``i2c``,
+``ble``, ``uuid``, ``ticks_us``, ``ticks_ms``, ``ticks_diff``, ``sleep_ms``,
+``battery_mv()``, ``set_haptic(on)``, ``set_led(on)``, ``button_presses``
+(an int the BOOT-button IRQ increments), ``feed_watchdog()``. The same loop
+runs on the ESP32 and, with fakes, under the MicroPython Unix port.
+"""
+
+try:
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # CPython
+
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
+        return x
+
+
+import config
+import protocol
+from ble_server import BleServer
+from mpu6050 import MPU6050, MPU6050Error
+from sampler import Sampler
+from stride_cue import StrideCue
+
+LOOP_MS = const(10)
+STATUS_MS = const(1000)
+BATTERY_MS = const(10000)
+CONSOLE_MS = const(5000)
+CUE_PULSE_MS = const(400)
+SENSOR_RETRY_MS = const(2000)
+LOW_BATTERY_PCT = const(15)
+
+# LiPo open-circuit voltage (mV) -> charge (%), piecewise linear
+BATTERY_CURVE = (
+    (3300, 0),
+    (3600, 10),
+    (3700, 30),
+    (3800, 55),
+    (3900, 70),
+    (4000, 82),
+    (4100, 92),
+    (4200, 100),
+)
+
+
+def battery_pct(mv):
+    """State of charge (0..100) from cell voltage in mV; 255 when unknown."""
+    if mv <= 0:
+        return 255
+    if mv <= BATTERY_CURVE[0][0]:
+        return 0
+    for i in range(1, len(BATTERY_CURVE)):
+        v1, p1 = BATTERY_CURVE[i]
+        if mv <= v1:
+            v0, p0 = BATTERY_CURVE[i - 1]
+            return p0 + (p1 - p0) * (mv - v0) // (v1 - v0)
+    return 100
+
+
+class App:
+    """Everything the board does, one :meth:`step` at a time."""
+
+    def __init__(self, hw, cfg=None, cfg_ok=True, cfg_reason="", cfg_path=config.CONFIG_PATH):
+        self.hw = hw
+        self.cfg_path = cfg_path
+        if cfg is None:
+            cfg, cfg_ok, cfg_reason = config.load(cfg_path)
+        self.cfg = cfg
+        self.cfg_ok = cfg_ok
+        self.cfg_reason = cfg_reason
+        self.leg = protocol.LEG_NAMES.index(cfg["leg"])
+        self.rate_hz = cfg["rate_hz"]
+        self.stride = StrideCue(self.rate_hz)
+        self.stride.target_spm = cfg["cadence_target_spm"]
+        self.stride.cue_enabled = cfg["cue_enabled"]
+        b = cfg["gyro_bias"]
+        self.stride.set_bias(b[0], b[1], b[2])
+        self.calibrated = cfg["calibrated"]
+        self.server = BleServer(hw.ble, hw.uuid, self.leg)
+        self.imu = None
+        self.sampler = None
+        self.last_result = 0
+        self.mtu_too_small = False
+        self.battery_mv = 0
+        self.battery_pct = 255
+        self._status = bytearray(protocol.STATUS_SIZE)
+        self._rsc = bytearray(4)
+        now = hw.ticks_ms()
+        self._t_status = now
+        self._t_battery = now - BATTERY_MS
+        self._t_console = now
+        self._t_sensor = now
+        self._t_uptime = now
+        self.uptime_s = 0
+        self._uptime_ms = 0
+        self._cue_t = now
+        self._cue_on = False
+        self._identify_left = 0
+        self._t_identify = now
+        self._buttons = hw.button_presses
+        self._strides = 0
+        self._cadence_sent = 0
+        self._was_calibrating = False
+        self._start_pending = False
+        self._open_sensor()
+        self.server.advertise()
+
+    # ------------------------------------------------------------ sensor
+    def _open_sensor(self):
+        hw = self.hw
+        try:
+            if self.imu is None:
+                self.imu = MPU6050(hw.i2c, self.cfg["mpu_address"], hw.sleep_ms)
+            if self.sampler is None:
+                self.sampler = Sampler(self.imu, hw.ticks_us, hw.ticks_diff, self.stride)
+            self.sampler.start(self.rate_hz)
+            return True
+        except (OSError, MPU6050Error) as exc:
+            self.sensor_error = str(exc)
+            return False
+
+    @property
+    def sensor_ok(self):
+        return self.sampler is not None and self.sampler.running and not self.sampler.fault
+
+    # ------------------------------------------------------------ main loop
+    def run(self):
+        """Loop forever (the board's ``main``)."""
+        hw = self.hw
+        while True:
+            self.step()
+            hw.sleep_ms(LOOP_MS)
+
+    def step(self):
+        """One pass: BLE events, control writes, drain the FIFO, housekeeping."""
+        hw = self.hw
+        now = hw.ticks_ms()
+        server = self.server
+        server.service()
+        w = server.next_write()
+        while w is not None:
+            self.handle_control(w[0], w[1])
+            w = server.next_write()
+        if hw.button_presses != self._buttons:
+            self._buttons = hw.button_presses
+            if self.sampler is not None:
+                self.sampler.mark(protocol.FLAG_PAIN_MARK)
+        sampler = self.sampler
+        if sampler is None or not sampler.running:
+            if hw.ticks_diff(now, self._t_sensor) >= SENSOR_RETRY_MS:
+                self._t_sensor = now
+                self._open_sensor()
+        else:
+            self._drain(sampler, now)
+        self._housekeeping(now)
+        hw.feed_watchdog()
+
+    def _drain(self, sampler, now):
+        server = self.server
+        mtu = server.stream_mtu()
+        streaming = len(server.streaming) > 0
+        too_small = streaming and protocol.samples_per_frame(mtu) == 0
+        self.mtu_too_small = too_small
+        sampler.set_mtu(mtu if streaming and not too_small else protocol.PREFERRED_MTU)
+        frame = sampler.poll(now)
+        while frame is not None:
+            if frame[1] & protocol.FLAG_CUE:
+                self._cue(now)
+            if streaming:
+                if too_small:
+                    sampler.drop(frame[14])
+                else:
+                    if self._start_pending:
+                        frame[1] |= protocol.FLAG_STREAM_START
+                    if server.send_frame(frame):
+                        self._start_pending = False
+                    else:
+                        sampler.drop(frame[14])
+            frame = sampler.poll(now)
+        stride = self.stride
+        if stride.strides != self._strides or (stride.cadence_spm == 0 and self._cadence_sent != 0):
+            self._strides = stride.strides
+            self._cadence_sent = stride.cadence_spm
+            if server.conns:
+                protocol.pack_rsc_measurement(self._rsc, 0, stride.cadence_spm, stride.running)
+                server.send_rsc(self._rsc)
+        if self._was_calibrating and not stride.calibrating:
+            self._calibration_done()
+        self._was_calibrating = stride.calibrating
+
+    def _cue(self, now):
+        self._cue_t = now
+        self._cue_on = True
+        self.hw.set_haptic(True)
+
+    def _housekeeping(self, now):
+        hw = self.hw
+        if self._cue_on and hw.ticks_diff(now, self._cue_t) >= CUE_PULSE_MS:
+            self._cue_on = False
+            hw.set_haptic(False)
+        if self._identify_left > 0 and hw.ticks_diff(now, self._t_identify) >= 250:
+            self._t_identify = now
+            self._identify_left -= 1
+            on = self._identify_left % 2 == 1
+            hw.set_led(on)
+            hw.set_haptic(on)
+        d = hw.ticks_diff(now, self._t_uptime)
+        if d >= 1000:
+            self._t_uptime = now
+            self._uptime_ms += d
+            self.uptime_s += self._uptime_ms // 1000
+            self._uptime_ms %= 1000
+        if hw.ticks_diff(now, self._t_battery) >= BATTERY_MS:
+            self._t_battery = now
+            self._read_battery()
+        if hw.ticks_diff(now, self._t_status) >= STATUS_MS:
+            self._t_status = now
+            # every second: the value, and a notification to the streaming centrals
+            self.server.set_status(self.status(), notify=True, streaming_only=True)
+        if hw.ticks_diff(now, self._t_console) >= CONSOLE_MS:
+            self._t_console = now
+            print(self.status_line())
+
+    def _read_battery(self):
+        try:
+            mv = self.hw.battery_mv()
+        except Exception:
+            mv = 0
+        pct = battery_pct(mv)
+        changed = pct != self.battery_pct
+        self.battery_mv = mv
+        self.battery_pct = pct
+        if self.sampler is not None:
+            low = pct <= LOW_BATTERY_PCT
+            self.sampler.sticky_flags = protocol.FLAG_LOW_BATTERY if low else 0
+        if pct <= 100:  # unknown (no ADC reading): leave the Battery Level alone
+            self.server.set_battery(pct, notify=changed)
+
+    # ------------------------------------------------------------ status
+    def state_bits(self):
+        s = 0
+        if self.server.streaming:
+            s |= protocol.STATE_STREAMING
+        if self.calibrated:
+            s |= protocol.STATE_CALIBRATED
+        if not self.cfg_ok:
+            s |= protocol.STATE_CONFIG_DEFAULTS
+        if self.mtu_too_small:
+            s |= protocol.STATE_MTU_TOO_SMALL
+        if self.battery_pct <= LOW_BATTERY_PCT:
+            s |= protocol.STATE_LOW_BATTERY
+        if not self.sensor_ok:
+            s |= protocol.STATE_SENSOR_FAULT
+        if self.stride.calibrating:
+            s |= protocol.STATE_CALIBRATING
+        if self.stride.cue_enabled:
+            s |= protocol.STATE_CUE_ENABLED
+        return s
+
+    def status(self):
+        """The status record (a preallocated buffer, refreshed)."""
+        sm = self.sampler
+        fw = protocol.FIRMWARE_VERSION.split(".")
+        protocol.pack_status(
+            self._status,
+            (
+                protocol.STATUS_VERSION,
+                self.state_bits(),
+                self.rate_hz,
+                self.leg,
+                self.battery_pct,
+                self.battery_mv,
+                int(fw[0]),
+                int(fw[1]),
+                int(fw[2]),
+                self.server.stream_mtu() or self.server.max_mtu(),
+                sm.index & 0x3FFFFFFF if sm else 0,
+                sm.samples_lost if sm else 0,
+                min(sm.overflows, 0xFFFF) if sm else 0,
+                min(sm.i2c_errors, 0xFFFF) if sm else 0,
+                min(self.server.notify_errors, 0xFFFF),
+                sm.frames if sm else 0,
+                self.uptime_s,
+                min(self.stride.cadence_spm, 255),
+                self.last_result,
+            ),
+        )
+        return self._status
+
+    def status_line(self):
+        """One human-readable line for the serial console."""
+        sm = self.sampler
+        return (
+            "strideguard %s leg=%s rate=%d state=0x%02x mtu=%d samples=%d lost=%d ovf=%d i2c=%d frames=%d cadence=%d cfg=%s"
+            % (
+                protocol.FIRMWARE_VERSION,
+                protocol.LEG_NAMES[self.leg],
+                self.rate_hz,
+                self.state_bits(),
+                self.server.stream_mtu() or self.server.max_mtu(),
+                sm.index if sm else 0,
+                sm.samples_lost if sm else 0,
+                sm.overflows if sm else 0,
+                sm.i2c_errors if sm else 0,
+                sm.frames if sm else 0,
+                self.stride.cadence_spm,
+                "ok" if self.cfg_ok else "defaults (%s)" % self.cfg_reason,
+            )
+        )
+
+    # ------------------------------------------------------------ control point
+    def handle_control(self, conn, data):
+        """Validate and execute one control-point write; always answer it."""
+        result, op, value = protocol.parse_control(data)
+        if result == protocol.RESULT_SUCCESS:
+            try:
+                result = self._execute(conn, op, value)
+            except Exception:
+                result = protocol.RESULT_OPERATION_FAILED
+        self.last_result = result
+        self.server.respond(conn, op, result)
+        self.server.set_status(self.status(), notify=True)
+        return result
+
+    def _execute(self, conn, op, value):
+        P = protocol
+        if op == P.OP_START_STREAM:
+            if conn not in self.server.conns:
+                return P.RESULT_OPERATION_FAILED
+            self.server.start_stream(conn)
+            self._start_pending = True  # flagged in the first frame delivered
+        elif op == P.OP_STOP_STREAM:
+            self.server.stop_stream(conn)
+        elif op == P.OP_SET_RATE:
+            if self.stride.calibrating:
+                return P.RESULT_BUSY
+            if self.sampler is None or value == self.rate_hz:
+                if self.sampler is None:
+                    return P.RESULT_OPERATION_FAILED
+                return P.RESULT_SUCCESS
+            old = self.rate_hz
+            try:
+                self.sampler.start(value)
+            except (OSError, MPU6050Error):
+                try:
+                    self.sampler.start(old)
+                except (OSError, MPU6050Error):
+                    pass
+                return P.RESULT_OPERATION_FAILED
+            self.rate_hz = value
+            self._save("rate_hz", value)
+        elif op == P.OP_SET_LEG:
+            if value != self.leg:
+                self.leg = value
+                self.server.set_leg(value)
+                self._save("leg", P.LEG_NAMES[value])
+        elif op == P.OP_CALIBRATE:
+            if self.stride.calibrating:
+                return P.RESULT_BUSY
+            if not self.sensor_ok:
+                return P.RESULT_OPERATION_FAILED
+            self.stride.start_calibration(value)
+        elif op == P.OP_IDENTIFY:
+            self._identify_left = value * 4
+        elif op == P.OP_RESET_COUNTERS:
+            if self.sampler is not None:
+                self.sampler.reset_counters()
+            self.server.notify_errors = 0
+        elif op == P.OP_SET_CADENCE_TARGET:
+            self.stride.target_spm = value
+            self._save("cadence_target_spm", value)
+        elif op == P.OP_SET_CUE:
+            self.stride.cue_enabled = value == 1
+            self._save("cue_enabled", value == 1)
+        elif op == P.OP_MARK:
+            if self.sampler is not None:
+                self.sampler.mark(P.FLAG_PAIN_MARK)
+        else:
+            return P.RESULT_OP_NOT_SUPPORTED
+        return P.RESULT_SUCCESS
+
+    def _calibration_done(self):
+        s = self.stride
+        if s.cal_ok:
+            bias, gravity = s.calibration()
+            self.cfg["gyro_bias"] = bias
+            self.cfg["gravity"] = gravity
+            self.cfg["calibrated"] = True
+            self.calibrated = True
+            self._save(None, None)
+            self.last_result = protocol.RESULT_SUCCESS
+        else:
+            self.last_result = protocol.RESULT_OPERATION_FAILED
+        self.server.set_status(self.status(), notify=True)
+
+    def _save(self, key, value):
+        if key is not None:
+            self.cfg[key] = value
+        try:
+            config.save(self.cfg, self.cfg_path)
+        except (OSError, ValueError):
+            pass  # keeps running on the in-memory settings

@@ -1,0 +1,319 @@
+"""GATT server on MicroPython's built-in ``bluetooth`` module.
+
+Services (see docs/firmware.md for the table):
+
+* strideguard stream service (128-bit): data (notify), control point
+  (write + notify), status (read + notify);
+* Device Information (0x180A), Battery (0x180F), Running Speed and Cadence
+  (0x1814: RSC Measurement notify, RSC Feature read, Sensor Location read).
+
+The ``ble`` object (``bluetooth.BLE()``) and the ``UUID`` class are injected.
+The IRQ handler only records events: it copies control writes into a bounded
+preallocated queue and never keeps the memoryviews the stack hands it. The
+main loop calls :meth:`BleServer.service` to act on them.
+
+Streaming is per connection: a central receives stream frames after it
+writes START to the control point (a watch that only reads cadence is never
+flooded). Frames are sized for the smallest MTU among streaming centrals;
+with the 23-byte default no sample fits, so none is sent and the status says
+MTU too small.
+"""
+
+try:
+    from micropython import const  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # CPython
+
+    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
+        return x
+
+
+import binascii
+
+import protocol
+
+IRQ_CENTRAL_CONNECT = const(1)
+IRQ_CENTRAL_DISCONNECT = const(2)
+IRQ_GATTS_WRITE = const(3)
+IRQ_MTU_EXCHANGED = const(21)
+
+FLAG_READ = const(0x0002)
+FLAG_WRITE_NO_RESPONSE = const(0x0004)
+FLAG_WRITE = const(0x0008)
+FLAG_NOTIFY = const(0x0010)
+
+ADV_TYPE_FLAGS = const(0x01)
+ADV_TYPE_UUID16_COMPLETE = const(0x03)
+ADV_TYPE_UUID128_COMPLETE = const(0x07)
+ADV_TYPE_NAME_COMPLETE = const(0x09)
+ADV_TYPE_APPEARANCE = const(0x19)
+APPEARANCE_RSC = const(0x0440)  # "Generic Running Walking Sensor"
+ADV_INTERVAL_US = const(250000)
+
+MAX_CONNECTIONS = const(3)
+WRITE_QUEUE = const(8)
+WRITE_MAX = const(20)
+
+
+def uuid128_le(text):
+    """Little-endian bytes of a 128-bit UUID string (advertising order)."""
+    b = binascii.unhexlify(text.replace("-", ""))
+    return bytes(reversed(b))
+
+
+def adv_field(kind, payload):
+    return bytes((len(payload) + 1, kind)) + payload
+
+
+def advertising_payload():
+    """Flags, the stream service UUID and the RSC service (<= 31 bytes)."""
+    return (
+        adv_field(ADV_TYPE_FLAGS, b"\x06")
+        + adv_field(ADV_TYPE_UUID128_COMPLETE, uuid128_le(protocol.SERVICE_UUID))
+        + adv_field(ADV_TYPE_UUID16_COMPLETE, bytes((0x14, 0x18)))
+    )
+
+
+def scan_response_payload(name):
+    """Complete local name and appearance (the scan response)."""
+    return adv_field(ADV_TYPE_NAME_COMPLETE, name.encode()) + adv_field(
+        ADV_TYPE_APPEARANCE, bytes((APPEARANCE_RSC & 0xFF, APPEARANCE_RSC >> 8))
+    )
+
+
+def device_name(leg):
+    """``StrideGuard-L`` or ``StrideGuard-R``."""
+    return protocol.DEVICE_NAME_PREFIX + protocol.LEG_NAMES[leg]
+
+
+class BleServer:
+    """The strideguard GATT profile on an injected ``bluetooth.BLE``.
+
+    Parameters
+    ----------
+    ble
+        ``bluetooth.BLE()`` (or a fake).
+    uuid
+        ``bluetooth.UUID``.
+    leg
+        ``protocol.LEG_LEFT`` or ``LEG_RIGHT`` (goes into the name).
+    """
+
+    def __init__(self, ble, uuid, leg):
+        self._ble = ble
+        self.leg = leg
+        self.conns = {}  # conn_handle -> negotiated MTU
+        self.streaming = []  # conn handles that asked for the stream
+        self._exchange = []  # conn handles waiting for an MTU request
+        self._adv_needed = True
+        self.advertising = False
+        self.notify_errors = 0
+        self.connects = 0
+        self._wq_data = [bytearray(WRITE_MAX) for _ in range(WRITE_QUEUE)]
+        self._wq_len = [0] * WRITE_QUEUE
+        self._wq_conn = [0] * WRITE_QUEUE
+        self._wq_head = 0
+        self._wq_count = 0
+        self.writes_dropped = 0
+        self._resp = bytearray(3)
+        self._byte = bytearray(1)
+
+        ble.active(True)
+        ble.config(gap_name=device_name(leg))
+        ble.config(mtu=protocol.PREFERRED_MTU)
+        ble.irq(self._irq)
+        stream = (
+            uuid(protocol.SERVICE_UUID),
+            (
+                (uuid(protocol.DATA_CHAR_UUID), FLAG_NOTIFY),
+                (
+                    uuid(protocol.CONTROL_CHAR_UUID),
+                    FLAG_WRITE | FLAG_WRITE_NO_RESPONSE | FLAG_NOTIFY,
+                ),
+                (uuid(protocol.STATUS_CHAR_UUID), FLAG_READ | FLAG_NOTIFY),
+            ),
+        )
+        dis = (
+            uuid(protocol.DEVICE_INFO_SERVICE_UUID16),
+            (
+                (uuid(protocol.MANUFACTURER_NAME_UUID16), FLAG_READ),
+                (uuid(protocol.MODEL_NUMBER_UUID16), FLAG_READ),
+                (uuid(protocol.FIRMWARE_REVISION_UUID16), FLAG_READ),
+            ),
+        )
+        bas = (
+            uuid(protocol.BATTERY_SERVICE_UUID16),
+            ((uuid(protocol.BATTERY_LEVEL_UUID16), FLAG_READ | FLAG_NOTIFY),),
+        )
+        rsc = (
+            uuid(protocol.RSC_SERVICE_UUID16),
+            (
+                (uuid(protocol.RSC_MEASUREMENT_UUID16), FLAG_NOTIFY),
+                (uuid(protocol.RSC_FEATURE_UUID16), FLAG_READ),
+                (uuid(protocol.SENSOR_LOCATION_UUID16), FLAG_READ),
+            ),
+        )
+        handles = ble.gatts_register_services((stream, dis, bas, rsc))
+        self.h_data, self.h_control, self.h_status = handles[0]
+        h_manuf, h_model, h_fw = handles[1]
+        self.h_battery = handles[2][0]
+        self.h_rsc, h_feature, h_location = handles[3]
+        ble.gatts_set_buffer(self.h_control, WRITE_MAX)
+        ble.gatts_write(h_manuf, protocol.MANUFACTURER_NAME.encode())
+        ble.gatts_write(h_model, protocol.MODEL_NUMBER.encode())
+        ble.gatts_write(h_fw, protocol.FIRMWARE_VERSION.encode())
+        f = protocol.RSC_FEATURE_WALK_RUN_STATUS
+        ble.gatts_write(h_feature, bytes((f & 0xFF, f >> 8)))
+        ble.gatts_write(h_location, bytes((protocol.SENSOR_LOCATION_OTHER,)))
+        ble.gatts_write(self.h_battery, b"\x00")  # until the first ADC reading
+
+    # ------------------------------------------------------------ IRQ (minimal)
+    def _irq(self, event, data):
+        if event == IRQ_CENTRAL_CONNECT:
+            conn = data[0]  # addr (data[2]) is a view into a stack buffer: not kept
+            self.conns[conn] = protocol.DEFAULT_MTU
+            self._exchange.append(conn)
+            self.connects += 1
+            self.advertising = False
+            self._adv_needed = True
+        elif event == IRQ_CENTRAL_DISCONNECT:
+            conn = data[0]
+            if conn in self.conns:
+                del self.conns[conn]
+            if conn in self.streaming:
+                self.streaming.remove(conn)
+            if conn in self._exchange:
+                self._exchange.remove(conn)
+            self.advertising = False
+            self._adv_needed = True
+        elif event == IRQ_GATTS_WRITE:
+            conn, handle = data[0], data[1]
+            if handle == self.h_control:
+                self._queue_write(conn, self._ble.gatts_read(handle))
+        elif event == IRQ_MTU_EXCHANGED:
+            conn, mtu = data[0], data[1]
+            if conn in self.conns:
+                self.conns[conn] = mtu
+
+    def _queue_write(self, conn, value):
+        if self._wq_count == WRITE_QUEUE:
+            self.writes_dropped += 1
+            return
+        i = (self._wq_head + self._wq_count) % WRITE_QUEUE
+        n = len(value)
+        if n > WRITE_MAX:
+            n = WRITE_MAX + 1  # marks "too long": answered with a length error
+        else:
+            self._wq_data[i][:n] = value
+        self._wq_len[i] = n
+        self._wq_conn[i] = conn
+        self._wq_count += 1
+
+    # ------------------------------------------------------------ main loop side
+    def service(self):
+        """Request MTUs for new connections and keep advertising."""
+        while self._exchange:
+            conn = self._exchange.pop()
+            try:
+                self._ble.gattc_exchange_mtu(conn)
+            except OSError:
+                pass  # the central may have started the exchange itself
+        if self._adv_needed and len(self.conns) < MAX_CONNECTIONS:
+            self.advertise()
+
+    def advertise(self):
+        """Start (or restart) connectable advertising."""
+        self._ble.gap_advertise(
+            ADV_INTERVAL_US,
+            adv_data=advertising_payload(),
+            resp_data=scan_response_payload(device_name(self.leg)),
+            connectable=True,
+        )
+        self.advertising = True
+        self._adv_needed = False
+
+    def set_leg(self, leg):
+        """Rename the device for ``leg`` (advertising restarts with the new name)."""
+        self.leg = leg
+        self._ble.config(gap_name=device_name(leg))
+        if len(self.conns) < MAX_CONNECTIONS:
+            self.advertise()
+
+    def next_write(self):
+        """Pop the oldest control write: ``(conn, memoryview)`` or None."""
+        if self._wq_count == 0:
+            return None
+        i = self._wq_head
+        self._wq_head = (i + 1) % WRITE_QUEUE
+        self._wq_count -= 1
+        n = self._wq_len[i]
+        if n > WRITE_MAX:
+            return self._wq_conn[i], b"\x00" * (WRITE_MAX + 1)
+        return self._wq_conn[i], memoryview(self._wq_data[i])[:n]
+
+    def respond(self, conn, opcode, result):
+        """Notify the control-point response ``[0x80, opcode, result]``."""
+        protocol.encode_control_response(self._resp, opcode, result)
+        self._notify(conn, self.h_control, self._resp)
+
+    def start_stream(self, conn):
+        if conn in self.conns and conn not in self.streaming:
+            self.streaming.append(conn)
+
+    def stop_stream(self, conn):
+        if conn in self.streaming:
+            self.streaming.remove(conn)
+
+    def stream_mtu(self):
+        """Smallest MTU among streaming centrals (0 when nobody streams)."""
+        mtu = 0
+        for conn in self.streaming:
+            m = self.conns.get(conn, 0)
+            if mtu == 0 or m < mtu:
+                mtu = m
+        return mtu
+
+    def max_mtu(self):
+        """Largest MTU among connected centrals (0 when none)."""
+        mtu = 0
+        for conn in self.conns:
+            if self.conns[conn] > mtu:
+                mtu = self.conns[conn]
+        return mtu
+
+    def _notify(self, conn, handle, data):
+        try:
+            # the stub (1.29.0.post1) lacks conn_handle; the MicroPython docs list
+            # gatts_notify(conn_handle, value_handle, data)
+            self._ble.gatts_notify(conn, handle, data)
+            return True
+        except OSError:
+            self.notify_errors += 1
+            return False
+
+    def send_frame(self, frame):
+        """Notify a stream frame to every streaming central; True if all got it."""
+        ok = True
+        for conn in self.streaming:
+            if not self._notify(conn, self.h_data, frame):
+                ok = False
+        return ok
+
+    def send_rsc(self, data):
+        """Notify an RSC Measurement to every connected central."""
+        for conn in self.conns:
+            self._notify(conn, self.h_rsc, data)
+
+    def set_status(self, data, notify=False, streaming_only=False):
+        """Update the status value; notify it to every central (or the streaming ones)."""
+        self._ble.gatts_write(self.h_status, data)
+        if notify:
+            for conn in self.streaming if streaming_only else self.conns:
+                self._notify(conn, self.h_status, data)
+
+    def set_battery(self, pct, notify=False):
+        """Battery Level (0..100); notified when it changed."""
+        self._byte[0] = pct
+        self._ble.gatts_write(self.h_battery, self._byte)
+        if notify:
+            for conn in self.conns:
+                self._notify(conn, self.h_battery, self._byte)

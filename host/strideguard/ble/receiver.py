@@ -1,0 +1,780 @@
+"""The host's BLE receiver: find sensors, keep one link per sensor alive, record everything.
+
+Built on bleak; every entry point takes ``backend=`` (a
+:class:`~strideguard.ble.backend.BleBackend`) so tests and the ``--virtual``
+mode run the same code over bumble (:mod:`strideguard.ble.bumble_backend`).
+
+Data path of a :class:`SensorLink`::
+
+    bleak notification callback ──(bytes, time.monotonic())──▶ bounded queue
+        ──▶ consumer task: recording.append_* ─▶ StreamAssembler (decode_frames, gaps)
+            ─▶ on_samples(SampleBlock) / on_event(stream, event)   ← analysis plugs in here
+
+The callback only copies bytes and the arrival time; when the queue is full the
+frame is dropped and counted (``LinkStats.queue_dropped``, and a
+``queue_overflow`` event), never silently. Connection events (connect,
+disconnect, MTU, failed attempts, gaps) travel through the same queue, so the
+recording holds them in arrival order with the frames.
+
+Reconnect: after a drop or a failed attempt the link waits according to the
+error kind (:class:`LinkErrorKind`, :class:`ReconnectPolicy`), rescans for the
+sensor and connects again; the board's running sample index shows the samples
+lost during the outage as a gap, both live (``SampleBlock.gaps``) and in the
+recording (``strideguard.recording.decode_stream(...).report.gaps``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.device import BLEDevice
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakCharacteristicNotFoundError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+
+from strideguard import protocol as proto
+from strideguard.assembler import SampleBlock, StreamAssembler
+from strideguard.ble.backend import PLATFORM, BleBackend
+from strideguard.errors import StrideguardError
+from strideguard.recording import RecordingWriter
+
+_log = logging.getLogger(__name__)
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+_ADDRESS_RE = re.compile(r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
+
+
+# --------------------------------------------------------------------- errors
+class BluetoothUnavailableError(StrideguardError):
+    """No usable Bluetooth adapter (no radio, no BlueZ/D-Bus, powered off, denied)."""
+
+
+class LinkErrorKind(StrEnum):
+    """Why a connection attempt failed or a link ended; selects the backoff."""
+
+    NOT_FOUND = "not_found"  # sensor not advertising / out of range
+    TIMEOUT = "timeout"  # connect or a GATT request timed out
+    DROPPED = "dropped"  # an established link was lost
+    TRANSIENT = "transient"  # other stack error (busy, aborted, disconnected during setup)
+    FATAL = "fatal"  # retrying cannot help: no adapter, not a strideguard sensor
+
+
+class SensorLinkError(StrideguardError):
+    """A link gave up; ``kind`` says why."""
+
+    def __init__(self, message: str, kind: LinkErrorKind) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def classify_error(exc: BaseException) -> LinkErrorKind:
+    """Map an exception from bleak/the OS stack to a :class:`LinkErrorKind`.
+
+    Parameters
+    ----------
+    exc
+        What a connect/setup step raised.
+
+    Returns
+    -------
+    LinkErrorKind
+        The kind that picks the reconnect backoff.
+    """
+    if isinstance(exc, SensorLinkError):
+        return exc.kind
+    if isinstance(exc, BleakBluetoothNotAvailableError | BluetoothUnavailableError):
+        return LinkErrorKind.FATAL
+    if isinstance(exc, BleakCharacteristicNotFoundError):
+        return LinkErrorKind.FATAL  # not our GATT profile
+    if isinstance(exc, BleakDeviceNotFoundError):
+        return LinkErrorKind.NOT_FOUND
+    if isinstance(exc, TimeoutError):
+        return LinkErrorKind.TIMEOUT
+    if isinstance(exc, FileNotFoundError):
+        return LinkErrorKind.FATAL  # no D-Bus socket: no Bluetooth service at all
+    if isinstance(exc, BleakError | OSError | EOFError):
+        return LinkErrorKind.TRANSIENT
+    return LinkErrorKind.FATAL  # a bug, not a radio problem: do not loop on it
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for one error kind: ``first_delay_s · factor^attempt``, capped."""
+
+    first_delay_s: float
+    max_delay_s: float
+    factor: float = 2.0
+
+
+def _default_backoff() -> dict[LinkErrorKind, Backoff]:
+    return {
+        LinkErrorKind.DROPPED: Backoff(0.05, 2.0),  # come straight back: it was just there
+        LinkErrorKind.TRANSIENT: Backoff(0.25, 4.0),
+        LinkErrorKind.TIMEOUT: Backoff(0.5, 8.0),
+        LinkErrorKind.NOT_FOUND: Backoff(1.0, 10.0, 1.5),  # out of range: rescan calmly
+    }
+
+
+@dataclass
+class ReconnectPolicy:
+    """How a :class:`SensorLink` retries.
+
+    Attributes
+    ----------
+    backoff
+        Backoff per error kind (``FATAL`` never retries).
+    jitter
+        Random ± fraction applied to each delay (avoids two sensors in lock-step).
+    max_attempts
+        Consecutive failed attempts before giving up (``None``: retry forever).
+    scale
+        Multiplies every delay (tests use small values).
+    """
+
+    backoff: dict[LinkErrorKind, Backoff] = field(default_factory=_default_backoff)
+    jitter: float = 0.1
+    max_attempts: int | None = None
+    scale: float = 1.0
+
+    def delay_s(self, kind: LinkErrorKind, attempt: int) -> float:
+        """Seconds to wait before attempt number ``attempt`` (0-based) after ``kind``."""
+        b = self.backoff.get(kind, self.backoff[LinkErrorKind.TRANSIENT])
+        base = min(b.first_delay_s * b.factor**attempt, b.max_delay_s)
+        return self.scale * base * (1.0 + self.jitter * (2.0 * random.random() - 1.0))
+
+
+# --------------------------------------------------------------------- scanning
+@dataclass
+class SensorInfo:
+    """A strideguard sensor seen while scanning.
+
+    Attributes
+    ----------
+    name
+        Advertised name, e.g. ``StrideGuard-L``.
+    address
+        Bluetooth address (a UUID on macOS).
+    leg
+        ``"L"``, ``"R"`` or ``None`` (from the name).
+    rssi_dbm
+        Signal strength of the last advertisement.
+    battery_pct
+        Battery level from the advertisement's Battery service data (or read), else ``None``.
+    device
+        bleak's device handle, for connecting without another scan.
+    """
+
+    name: str
+    address: str
+    leg: str | None
+    rssi_dbm: int
+    battery_pct: int | None = None
+    device: BLEDevice | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "address": self.address,
+            "leg": self.leg,
+            "rssi_dbm": self.rssi_dbm,
+            "battery_pct": self.battery_pct,
+        }
+
+
+def leg_from_name(name: str | None) -> str | None:
+    """``"L"``/``"R"`` from ``StrideGuard-L``/``-R``, else ``None``."""
+    if name and name.startswith(proto.DEVICE_NAME_PREFIX):
+        leg = name[len(proto.DEVICE_NAME_PREFIX) :]
+        return leg if leg in proto.LEG_NAMES else None
+    return None
+
+
+async def scan(
+    timeout_s: float = 5.0, *, backend: BleBackend | None = None, read_battery: bool = False
+) -> list[SensorInfo]:
+    """Find strideguard sensors by their advertised service UUID.
+
+    Parameters
+    ----------
+    timeout_s
+        Scanning time.
+    backend
+        bleak backends (default: the platform's).
+    read_battery
+        Connect briefly to sensors that do not advertise their battery level to read it.
+
+    Returns
+    -------
+    list of SensorInfo
+        Sorted by leg, then name, then address.
+
+    Raises
+    ------
+    BluetoothUnavailableError
+        No usable Bluetooth adapter.
+    """
+    backend = backend or PLATFORM
+    try:
+        found = await BleakScanner.discover(
+            timeout_s, return_adv=True, service_uuids=[proto.SERVICE_UUID], **_scanner_args(backend)
+        )
+    except FileNotFoundError as exc:
+        raise BluetoothUnavailableError(
+            "Bluetooth is not available: no Bluetooth service (BlueZ over D-Bus) on this machine"
+        ) from exc
+    except (BleakError, OSError) as exc:
+        raise BluetoothUnavailableError(f"Bluetooth is not available: {_one_line(exc)}") from exc
+    sensors = []
+    for device, adv in found.values():
+        if proto.SERVICE_UUID not in adv.service_uuids:
+            continue
+        name = adv.local_name or device.name or device.address
+        battery = adv.service_data.get(BATTERY_SERVICE_UUID)
+        sensors.append(
+            SensorInfo(
+                name=name,
+                address=device.address,
+                leg=leg_from_name(name),
+                rssi_dbm=adv.rssi,
+                battery_pct=battery[0] if battery else None,
+                device=device,
+            )
+        )
+    if read_battery:
+        for s in sensors:
+            if s.battery_pct is None and s.device is not None:
+                with contextlib.suppress(BleakError, OSError, TimeoutError):
+                    async with BleakClient(
+                        s.device, timeout=timeout_s, backend=backend.client
+                    ) as c:
+                        s.battery_pct = (await c.read_gatt_char(BATTERY_LEVEL_UUID))[0]
+    return sorted(sensors, key=lambda s: (s.leg or "~", s.name, s.address))
+
+
+def _scanner_args(backend: BleBackend) -> dict[str, Any]:
+    """``backend=`` for bleak's scanner, or nothing for the platform default."""
+    return {} if backend.scanner is None else {"backend": backend.scanner}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------- link
+@dataclass
+class LinkStats:
+    """Counters of one :class:`SensorLink` (all cumulative)."""
+
+    notifications: int = 0
+    queue_dropped: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    failed_attempts: int = 0
+    consumer_errors: int = 0
+    last_error: str = ""
+    mtu: int = 0
+    status: dict[str, int] = field(default_factory=dict)
+
+
+_FRAME, _STATUS, _EVENT = 0, 1, 2
+SamplesCallback = Callable[[SampleBlock], None]
+EventCallback = Callable[[int, dict[str, Any]], None]
+
+
+class SensorLink:
+    """One sensor's link: connect, negotiate MTU, subscribe, stream, reconnect, record.
+
+    Parameters
+    ----------
+    target
+        A :class:`SensorInfo` from :func:`scan`, a bleak ``BLEDevice``, an address, or a name.
+    stream
+        Sensor number in the recording and in :class:`SampleBlock` (0 left, 1 right, ...).
+    recording
+        Every frame, status record and event is appended to it (arrival times
+        relative to the recording's clock).
+    backend
+        bleak backends (default: the platform's).
+    policy
+        Reconnect backoff.
+    queue_size
+        Bound of the notification queue (frames beyond it are dropped and counted).
+    connect_timeout_s, scan_timeout_s, control_timeout_s
+        Time limits of one connect, one rescan, one control-point round trip.
+    autostart
+        Ask for the stream (``OP_START_STREAM``) after every (re)connection,
+        unless :meth:`stop_stream` was called.
+    on_samples, on_event
+        Consumer hooks, called in the consumer task with each :class:`SampleBlock`
+        and with ``(stream, event_dict)``.
+
+    Examples
+    --------
+    >>> async def run(sensor, rec):  # doctest: +SKIP
+    ...     async with SensorLink(sensor, recording=rec, on_samples=print) as link:
+    ...         await link.set_rate(500)
+    ...         await asyncio.sleep(60)
+    """
+
+    def __init__(
+        self,
+        target: SensorInfo | BLEDevice | str,
+        *,
+        stream: int = 0,
+        recording: RecordingWriter | None = None,
+        backend: BleBackend | None = None,
+        policy: ReconnectPolicy | None = None,
+        queue_size: int = 1024,
+        connect_timeout_s: float = 10.0,
+        scan_timeout_s: float = 5.0,
+        control_timeout_s: float = 2.0,
+        autostart: bool = True,
+        on_samples: SamplesCallback | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self._device: BLEDevice | None = None
+        if isinstance(target, SensorInfo):
+            self.name, self.address, self._device = target.name, target.address, target.device
+        elif isinstance(target, BLEDevice):
+            self.name, self.address, self._device = target.name or "", target.address, target
+        elif _ADDRESS_RE.match(target):
+            self.name, self.address = "", target
+        else:
+            self.name, self.address = target, ""
+        self.stream = stream
+        self.recording = recording
+        self.backend = backend or PLATFORM
+        self.policy = policy or ReconnectPolicy()
+        self.queue_size = queue_size
+        self.connect_timeout_s = connect_timeout_s
+        self.scan_timeout_s = scan_timeout_s
+        self.control_timeout_s = control_timeout_s
+        self.on_samples = on_samples
+        self.on_event = on_event
+        self.stats = LinkStats()
+        self.assembler = StreamAssembler(stream)
+        self.want_stream = autostart
+        #: why the link gave up (fatal error or max_attempts), else None
+        self.failure: SensorLinkError | None = None
+        #: last exception raised by a consumer hook or the recording, else None
+        self.error: BaseException | None = None
+        self._t_offset = time.monotonic() - recording.elapsed_s() if recording is not None else 0.0
+        self._queue: asyncio.Queue[tuple[int, Any, float] | None] = asyncio.Queue()
+        self._control_q: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
+        self._control_lock = asyncio.Lock()
+        self._client: BleakClient | None = None
+        self._dropped = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._settled = asyncio.Event()  # first connection made, or gave up
+        self._closing = False
+        self._wake = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._reported_drops = 0
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def connected(self) -> bool:
+        """True while the link is up and subscribed."""
+        return self._connected.is_set()
+
+    @property
+    def mtu(self) -> int:
+        """Negotiated ATT MTU of the current (or last) connection."""
+        return self.stats.mtu
+
+    @property
+    def label(self) -> str:
+        """Name or address, for messages."""
+        return self.name or self.address
+
+    # ----------------------------------------------------------------- lifecycle
+    async def connect(self, timeout_s: float | None = None) -> None:
+        """Start the link and wait for the first connection.
+
+        Raises
+        ------
+        SensorLinkError
+            The link gave up (fatal error or ``max_attempts``), or ``timeout_s`` passed.
+        """
+        if self._supervisor is None:
+            self._consumer = asyncio.create_task(self._consume())
+            self._supervisor = asyncio.create_task(self._supervise())
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout_s)
+        except TimeoutError:
+            raise SensorLinkError(
+                f"{self.label}: no connection within {timeout_s:g} s", LinkErrorKind.TIMEOUT
+            ) from None
+        if self.failure is not None and not self.connected:
+            raise self.failure
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Wait until the link is (again) up."""
+        await asyncio.wait_for(self._connected.wait(), timeout_s)
+
+    async def wait_samples(self, n: int, timeout_s: float) -> None:
+        """Wait until ``n`` samples in total have been decoded."""
+        deadline = time.monotonic() + timeout_s
+        while self.assembler.samples < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.label}: {self.assembler.samples} of {n} samples")
+            await asyncio.sleep(0.005)
+
+    async def close(self) -> None:
+        """Disconnect, stop reconnecting, flush the queue through the consumer."""
+        if self._closing:
+            return
+        self._closing = True
+        self._dropped.set()
+        self._wake.set()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        client = self._client
+        if client is not None and client.is_connected:
+            # stop the stream first: the board saves power and sends nothing into a closing link
+            with contextlib.suppress(BleakError, OSError, TimeoutError, SensorLinkError):
+                await asyncio.wait_for(self.send_control(proto.OP_STOP_STREAM), 1.0)
+            self._client = None
+            with contextlib.suppress(BleakError, OSError, TimeoutError):
+                await client.disconnect()
+            self._event("disconnect", reason="closed")
+        self._client = None
+        self._connected.clear()
+        self._queue.put_nowait(None)
+        if self._consumer is not None:
+            await self._consumer
+
+    async def __aenter__(self) -> SensorLink:
+        await self.connect(self.connect_timeout_s + self.scan_timeout_s)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ----------------------------------------------------------------- callbacks (hot path)
+    def _on_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self.stats.notifications += 1
+        if self._queue.qsize() >= self.queue_size:
+            self.stats.queue_dropped += 1
+            return
+        self._queue.put_nowait((_FRAME, bytes(data), time.monotonic()))
+
+    def _on_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        self._queue.put_nowait((_STATUS, bytes(data), time.monotonic()))
+
+    def _on_control(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        if self._control_q.full():
+            self._control_q.get_nowait()
+        self._control_q.put_nowait(bytes(data))
+
+    def _on_disconnected(self, client: BleakClient) -> None:
+        if client is self._client:
+            self._dropped.set()
+
+    def _event(self, event_name: str, **fields: Any) -> None:
+        event = {"event": event_name, "sensor": self.label, **fields}
+        self._queue.put_nowait((_EVENT, event, time.monotonic()))
+
+    # ----------------------------------------------------------------- supervisor
+    async def _sleep(self, delay_s: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay_s)
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._closing:
+            try:
+                await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._discard_client()
+                kind = classify_error(exc)
+                self.stats.failed_attempts += 1
+                self.stats.last_error = f"{kind}: {_one_line(exc)}"
+                attempt += 1
+                give_up = kind is LinkErrorKind.FATAL or (
+                    self.policy.max_attempts is not None and attempt >= self.policy.max_attempts
+                )
+                delay = 0.0 if give_up else self.policy.delay_s(kind, attempt - 1)
+                self._event(
+                    "connect_failed", kind=str(kind), error=_one_line(exc), retry_in_s=delay
+                )
+                if give_up:
+                    self._event("gave_up", kind=str(kind), attempts=attempt)
+                    self.failure = SensorLinkError(
+                        f"{self.label}: {_one_line(exc)} ({kind}, {attempt} attempts)", kind
+                    )
+                    self._settled.set()
+                    return
+                await self._sleep(delay)
+                continue
+            attempt = 0
+            self._connected.set()
+            self._settled.set()
+            await self._dropped.wait()
+            self._connected.clear()
+            if self._closing:
+                return
+            self.stats.disconnects += 1
+            self._event("disconnect", reason=str(LinkErrorKind.DROPPED))
+            await self._discard_client()
+            await self._sleep(self.policy.delay_s(LinkErrorKind.DROPPED, 0))
+
+    async def _discard_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(BleakError, OSError, TimeoutError):
+                await client.disconnect()
+
+    async def _resolve(self) -> BLEDevice:
+        scanned = self._device
+        if scanned is not None:
+            self._device = None  # use a scanned handle once, then rescan
+            return scanned
+        address, name = self.address.upper(), self.name
+        device = await BleakScanner.find_device_by_filter(
+            lambda d, ad: (
+                (bool(address) and d.address.upper() == address)
+                or (bool(name) and ad.local_name == name)
+            ),
+            timeout=self.scan_timeout_s,
+            service_uuids=[proto.SERVICE_UUID],
+            **_scanner_args(self.backend),
+        )
+        if device is None:
+            raise BleakDeviceNotFoundError(self.label, f"{self.label} not found")
+        return device
+
+    async def _connect_once(self) -> None:
+        device = await self._resolve()
+        self._dropped = asyncio.Event()
+        client = BleakClient(
+            device,
+            disconnected_callback=self._on_disconnected,
+            timeout=self.connect_timeout_s,
+            backend=self.backend.client,
+        )
+        self._client = client
+        await asyncio.wait_for(client.connect(), self.connect_timeout_s)
+        self.address = device.address
+        self.name = self.name or device.name or ""
+        await client.start_notify(proto.CONTROL_CHAR_UUID, self._on_control)
+        await client.start_notify(proto.STATUS_CHAR_UUID, self._on_status)
+        status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
+        self._queue.put_nowait((_STATUS, status_bytes, time.monotonic()))
+        mtu = client.mtu_size
+        board_mtu = (
+            proto.unpack_status(status_bytes)["mtu"]
+            if len(status_bytes) == proto.STATUS_SIZE
+            else 0
+        )
+        if mtu <= proto.DEFAULT_MTU < board_mtu:
+            mtu = board_mtu  # BlueZ reports 23 until asked; the board knows the real MTU
+        await client.start_notify(proto.DATA_CHAR_UUID, self._on_data)
+        self.stats.connects += 1
+        self.stats.mtu = mtu
+        per = proto.samples_per_frame(mtu)
+        self._event("connect", address=self.address, name=self.name, n=self.stats.connects)
+        self._event("mtu", mtu=mtu, samples_per_frame=per)
+        if per == 0:
+            self._event("mtu_too_small", mtu=mtu)
+        if self.want_stream:
+            result = await self.send_control(proto.OP_START_STREAM)
+            self._event("stream_start", result=result)
+
+    # ----------------------------------------------------------------- consumer
+    async def _consume(self) -> None:
+        while True:
+            item = await self._queue.get()
+            batch = [item]
+            while not self._queue.empty() and len(batch) < 512:
+                batch.append(self._queue.get_nowait())
+            done = None in batch
+            try:
+                self._process([e for e in batch if e is not None])
+            except Exception as exc:  # a sink or the disk failed: count it, keep receiving
+                self.stats.consumer_errors += 1
+                self.error = exc
+                if self.stats.consumer_errors == 1:
+                    _log.exception("%s: consumer error (further ones only counted)", self.label)
+            if done:
+                if self.recording is not None:
+                    self.recording.flush()
+                return
+
+    def _process(self, batch: list[tuple[int, Any, float]]) -> None:
+        payloads: list[bytes] = []
+        arrivals: list[float] = []
+        for entry in batch:
+            self._handle(entry, payloads, arrivals)
+        if payloads:
+            self._decode(payloads, arrivals)
+        if self.stats.queue_dropped != self._reported_drops:
+            n = self.stats.queue_dropped - self._reported_drops
+            self._reported_drops = self.stats.queue_dropped
+            event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
+            self._record(_EVENT, event, time.monotonic())
+
+    def _record(self, kind: int, payload: Any, t: float) -> None:
+        rec = self.recording
+        if kind == _EVENT and self.on_event is not None:
+            self.on_event(self.stream, payload)
+        if rec is None:
+            return
+        arrival = t - self._t_offset
+        if kind == _FRAME:
+            rec.append_frame(payload, arrival_s=arrival, stream=self.stream)
+        elif kind == _STATUS:
+            rec.append_status(payload, arrival_s=arrival, stream=self.stream)
+        else:
+            rec.append_event(payload, arrival_s=arrival, stream=self.stream)
+
+    def _handle(
+        self, entry: tuple[int, Any, float], payloads: list[bytes], arrivals: list[float]
+    ) -> None:
+        kind, payload, t = entry
+        self._record(kind, payload, t)
+        if kind == _FRAME:
+            payloads.append(payload)
+            arrivals.append(t - self._t_offset)
+        elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
+            self.stats.status = proto.unpack_status(payload)
+
+    def _decode(self, payloads: list[bytes], arrivals: list[float]) -> None:
+        block = self.assembler.feed(payloads, arrivals)
+        if block is None:
+            return
+        for first, n in block.gaps:
+            self._record(
+                _EVENT,
+                {
+                    "event": "gap",
+                    "sensor": self.label,
+                    "first_missing_index": first,
+                    "n_missing": n,
+                },
+                time.monotonic(),
+            )
+        if self.on_samples is not None:
+            self.on_samples(block)
+
+    # ----------------------------------------------------------------- control point
+    def _require_client(self) -> BleakClient:
+        client = self._client
+        if client is None or not client.is_connected:
+            raise SensorLinkError(f"{self.label} is not connected", LinkErrorKind.DROPPED)
+        return client
+
+    async def write_control(self, data: bytes) -> int:
+        """Write raw bytes to the control point; return the result code answered.
+
+        Raises
+        ------
+        bleak.exc.BleakGATTProtocolError
+            The sensor rejected the write at the ATT level (malformed write).
+        TimeoutError
+            No response notification within ``control_timeout_s``.
+        """
+        client = self._require_client()
+        opcode = data[0] if data else 0
+        async with self._control_lock:
+            while not self._control_q.empty():
+                self._control_q.get_nowait()
+            await client.write_gatt_char(proto.CONTROL_CHAR_UUID, data, response=True)
+            deadline = time.monotonic() + self.control_timeout_s
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{self.label}: no control-point response")
+                resp = await asyncio.wait_for(self._control_q.get(), remaining)
+                if len(resp) >= 3 and resp[0] == proto.RESPONSE_CODE and resp[1] == opcode:
+                    return int(resp[2])
+
+    async def send_control(self, opcode: int, value: int | None = None) -> int:
+        """Send one command (``protocol.OP_*``); return ``protocol.RESULT_*``."""
+        return await self.write_control(proto.encode_control(opcode, value))
+
+    async def start_stream(self) -> int:
+        """Ask for the stream (and again after every reconnect)."""
+        self.want_stream = True
+        return await self.send_control(proto.OP_START_STREAM)
+
+    async def stop_stream(self) -> int:
+        """Stop the stream (stays stopped across reconnects)."""
+        self.want_stream = False
+        return await self.send_control(proto.OP_STOP_STREAM)
+
+    async def set_rate(self, rate_hz: int) -> int:
+        """Set the sample rate; invalid rates are answered ``RESULT_INVALID_PARAMETER``."""
+        return await self.send_control(proto.OP_SET_RATE, rate_hz)
+
+    async def identify(self, duration_s: int = 3) -> int:
+        """Make the sensor buzz/blink for ``duration_s`` seconds."""
+        return await self.send_control(proto.OP_IDENTIFY, duration_s)
+
+    async def read_status(self) -> dict[str, int]:
+        """Read the status record now."""
+        data = bytes(await self._require_client().read_gatt_char(proto.STATUS_CHAR_UUID))
+        self._queue.put_nowait((_STATUS, data, time.monotonic()))
+        return proto.unpack_status(data)
+
+
+class Receiver:
+    """Several :class:`SensorLink` (e.g. left and right shin) sharing one recording.
+
+    Parameters
+    ----------
+    targets
+        One entry per sensor; sensor ``i`` is ``stream=i`` in the recording.
+    recording, backend, link_kwargs
+        Passed to every :class:`SensorLink`.
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[SensorInfo | BLEDevice | str],
+        *,
+        recording: RecordingWriter | None = None,
+        backend: BleBackend | None = None,
+        **link_kwargs: Any,
+    ) -> None:
+        self.links = [
+            SensorLink(t, stream=i, recording=recording, backend=backend, **link_kwargs)
+            for i, t in enumerate(targets)
+        ]
+
+    async def connect(self, timeout_s: float | None = None) -> None:
+        """Connect all sensors concurrently."""
+        await asyncio.gather(*(link.connect(timeout_s) for link in self.links))
+
+    async def close(self) -> None:
+        """Close every link."""
+        await asyncio.gather(*(link.close() for link in self.links))
+
+    async def __aenter__(self) -> Receiver:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,80 @@
+"""``strideguard scan`` — list strideguard sensors in range (name, leg, RSSI, battery)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
+from strideguard.errors import InputError
+
+if TYPE_CHECKING:
+    from strideguard.ble.receiver import SensorInfo
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``scan`` parser."""
+    p = subparsers.add_parser(
+        "scan",
+        help="find strideguard sensors over Bluetooth LE",
+        description="Scan for sensors advertising the strideguard service and list them.",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="scan time (s), default 5"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    # development aid: N bumble virtual sensors in this process instead of the radio
+    p.add_argument("--virtual", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
+    p.set_defaults(_run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan and print the sensors found; 1 when none, 2 when Bluetooth is unavailable."""
+    if not 0 < args.timeout <= 600:
+        raise InputError("--timeout must be between 0 and 600 seconds")
+    if not 0 <= args.virtual <= 8:
+        raise InputError("--virtual takes 0 to 8 sensors")
+    sensors = asyncio.run(_scan_virtual(args) if args.virtual else _scan(args))
+    if args.format == "json":
+        print(json.dumps({"timeout_s": args.timeout, "sensors": [s.to_dict() for s in sensors]}))
+    elif not sensors:
+        print(f"no strideguard sensors found ({args.timeout:g} s scan)")
+    else:
+        print(f"{'NAME':<16} {'LEG':<3} {'ADDRESS':<20} {'RSSI':>8} {'BATTERY':>8}")
+        for s in sensors:
+            battery = "?" if s.battery_pct is None else f"{s.battery_pct} %"
+            print(
+                f"{s.name:<16} {s.leg or '?':<3} {s.address:<20} {s.rssi_dbm:>4} dBm {battery:>8}"
+            )
+    return 0 if sensors else 1
+
+
+async def _scan(args: argparse.Namespace) -> list[SensorInfo]:
+    from strideguard.ble.receiver import scan
+
+    return await scan(args.timeout)
+
+
+async def _scan_virtual(args: argparse.Namespace) -> list[SensorInfo]:
+    try:
+        import numpy as np
+
+        from strideguard.ble.bumble_backend import VirtualAir
+        from strideguard.ble.peripheral import VirtualSensor
+    except ImportError as exc:  # bumble is a development dependency
+        raise InputError(f"--virtual needs the bumble package ({exc.name} missing)") from exc
+    from strideguard.ble.receiver import scan
+
+    air = VirtualAir()
+    sensors = [
+        VirtualSensor(air, np.zeros((100, 6), np.int16), leg="LR"[i % 2], battery_pct=90 - 7 * i)
+        for i in range(args.virtual)
+    ]
+    for s in sensors:
+        await s.start()
+    try:
+        return await scan(min(args.timeout, 1.0), backend=air.backend)
+    finally:
+        for s in sensors:
+            await s.stop()

@@ -1,0 +1,620 @@
+"""The phone page: a small HTTP server with a Server-Sent Events stream of live events.
+
+:class:`WebSink` runs its own asyncio loop in a background thread (standard
+library only), so a slow phone never delays the analysis; :meth:`WebSink.handle`
+may be called from any thread. It serves
+
+``/``
+    the page (``strideguard/web/index.html``),
+``/app.js``, ``/style.css``
+    the page's script and style (public package files, served without token),
+``/events``
+    the SSE stream: every event's ``to_dict()`` as JSON; on connect first
+    ``{"type": "reset"}`` and a replay of the latest state (last stride, link and
+    calibration per sensor, the session and the active alerts, each marked
+    ``"replay": true``), then live events, and a ``ping`` event every few seconds
+    so the page notices a dead connection,
+``/state``
+    the latest state as one JSON object.
+
+Security: it binds to ``127.0.0.1`` by default (and then only answers requests
+whose ``Host`` is a loopback name, against DNS rebinding). Binding to any other
+address (``0.0.0.0`` for the phone on the same Wi-Fi) requires a random token
+that must be in the URL (``/?token=…``, ``/events?token=…``); a missing or wrong
+token gets 403. The server only answers GET/HEAD, limits request size, clients and queue
+length (a client that falls behind is dropped and reconnects with a fresh replay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import math
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from strideguard.live.events import LiveEvent
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+MAX_REQUEST_BYTES = 8192
+STATIC_FILES: dict[str, tuple[str, str]] = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+#: files anyone may fetch: code and style, no data
+PUBLIC_PATHS = frozenset({"/app.js", "/style.css"})
+SECURITY_HEADERS = (
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Content-Security-Policy: default-src 'self'; img-src 'self' data:\r\n"
+)
+REASONS = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    400: "Bad Request",
+    503: "Service Unavailable",
+}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def lan_address() -> str:
+    """This machine's address on the local network (best guess, no packet is sent)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+        addr = str(s.getsockname()[0])
+        if not addr.startswith("0."):
+            return addr
+    with contextlib.suppress(OSError):
+        return socket.gethostbyname(socket.gethostname())
+    return "127.0.0.1"
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats by ``None`` (JSON has no NaN) recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def encode_event(
+    data: dict[str, Any], *, event_id: int | None = None, name: str | None = None
+) -> bytes:
+    """One SSE message (``id:``, optional ``event:``, one ``data:`` line of JSON)."""
+    text = json.dumps(_jsonable(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    if name:
+        head += f"event: {name}\n"
+    return f"{head}data: {text}\n\n".encode()
+
+
+@dataclass
+class ReplayState:
+    """The latest state a new client needs (fed with event dicts)."""
+
+    session: dict[str, Any] | None = None
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def update(self, d: dict[str, Any]) -> None:
+        """Fold one event dict into the state."""
+        kind = d.get("type")
+        if kind == "stride":
+            self.strides[d["sensor"]] = d
+        elif kind == "link":
+            self.links[d["sensor"]] = d
+        elif kind == "calibration":
+            self.calibrations[d["sensor"]] = d
+        elif kind == "session":
+            self.session = d
+        elif kind == "alert":
+            key = (str(d.get("sensor")), str(d.get("kind")))
+            if d.get("state") == "ended":
+                self.alerts.pop(key, None)
+            else:
+                self.alerts[key] = d
+
+    def events(self) -> list[dict[str, Any]]:
+        """The state as events in a sensible order, each marked ``"replay": true``."""
+        out: list[dict[str, Any]] = []
+        if self.session is not None:
+            out.append(self.session)
+        out += self.links.values()
+        out += self.calibrations.values()
+        out += self.strides.values()
+        out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
+        return [{**d, "replay": True} for d in out]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready snapshot (``/state``)."""
+        return {
+            "session": self.session,
+            "links": self.links,
+            "calibrations": self.calibrations,
+            "strides": self.strides,
+            "alerts": list(self.alerts.values()),
+        }
+
+
+class _Client:
+    """One connected SSE client: a bounded outbox and a wake-up event (loop side)."""
+
+    def __init__(self, max_queue: int) -> None:
+        self.outbox: deque[bytes] = deque()
+        self.max_queue = max_queue
+        self.wake = asyncio.Event()
+        self.overflow = False
+        self.writer: asyncio.StreamWriter | None = None
+
+    def offer(self, payload: bytes) -> None:
+        if len(self.outbox) >= self.max_queue:
+            self.overflow = True
+        else:
+            self.outbox.append(payload)
+
+
+class WebSink:
+    """Serve the phone page and stream live events to it (a :class:`~strideguard.live.events.Sink`).
+
+    Parameters
+    ----------
+    host
+        Address to bind; ``127.0.0.1`` (default) or e.g. ``0.0.0.0`` for the LAN,
+        which requires a token.
+    port
+        TCP port; 0 picks a free one.
+    token
+        Access token; generated (``secrets.token_urlsafe``) when binding to a
+        non-loopback address and none is given. When set it is always required.
+    max_clients
+        Concurrent SSE clients (more get 503).
+    max_queue
+        Events buffered per client before it is dropped as too slow.
+    heartbeat_s
+        Interval of the ``ping`` events.
+    retry_ms
+        Reconnection delay the page's EventSource is told to use.
+
+    Attributes
+    ----------
+    events_
+        Events handled.
+    clients_dropped_
+        Clients disconnected for falling behind or failing writes.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        token: str | None = None,
+        max_clients: int = 16,
+        max_queue: int = 512,
+        heartbeat_s: float = 5.0,
+        retry_ms: int = 1500,
+    ) -> None:
+        if token is not None and len(token) < 8:
+            raise ValueError("the token must be at least 8 characters")
+        self.host = host
+        self.port = port
+        self.token = token if token or is_loopback(host) else secrets.token_urlsafe(16)
+        self.max_clients = max_clients
+        self.max_queue = max_queue
+        self.heartbeat_s = heartbeat_s
+        self.retry_ms = retry_ms
+        self.state = ReplayState()
+        self.events_ = 0
+        self.clients_dropped_ = 0
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._clients: set[_Client] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Event | None = None
+        self._files: dict[str, bytes] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout_s: float = 5.0) -> str:
+        """Start serving in a background thread; return :attr:`url`.
+
+        Raises
+        ------
+        OSError
+            If the address cannot be bound (e.g. the port is in use).
+        """
+        if self._thread is not None:
+            return self.url
+        web = resources.files("strideguard") / "web"
+        for name, _ in STATIC_FILES.values():
+            self._files[name] = (web / name).read_bytes()
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._main(ready))
+            except BaseException as exc:
+                error.append(exc)
+                ready.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="strideguard-web", daemon=True)
+        self._thread.start()
+        if not ready.wait(timeout_s):
+            raise OSError("the web server did not start in time")
+        if error:
+            self._thread.join()
+            self._thread = None
+            raise error[0]
+        return self.url
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._stopped = asyncio.Event()
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.port, limit=MAX_REQUEST_BYTES, reuse_address=True
+        )
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+        ready.set()
+        await self._stopped.wait()
+        self._server.close()
+        for c in list(self._clients):
+            if c.writer is not None:
+                c.writer.close()
+            c.wake.set()
+        await asyncio.sleep(0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), 2.0)
+
+    def close(self, flush_timeout_s: float = 1.0) -> None:
+        """Stop the server and disconnect every client.
+
+        Parameters
+        ----------
+        flush_timeout_s
+            How long to wait for queued events (e.g. the run's end) to go out first.
+        """
+        loop, stopped, thread = self._loop, self._stopped, self._thread
+        if thread is None:
+            return
+        deadline = time.monotonic() + flush_timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                pending = any(c.outbox for c in self._clients)
+            if not pending:
+                break
+            time.sleep(0.01)
+        if loop is not None and stopped is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopped.set)
+        thread.join(timeout=5.0)
+        self._thread = None
+
+    def __enter__(self) -> WebSink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ addresses
+
+    def _with_token(self, base: str) -> str:
+        return f"{base}/?token={quote(self.token)}" if self.token else f"{base}/"
+
+    @property
+    def url(self) -> str:
+        """The page's URL to open (LAN address when bound to all interfaces), with token."""
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            host = lan_address()
+        if ":" in host:
+            host = f"[{host}]"
+        return self._with_token(f"http://{host}:{self.port}")
+
+    @property
+    def local_url(self) -> str:
+        """The page's URL on this machine."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return self._with_token(f"http://{host}:{self.port}")
+
+    @property
+    def clients(self) -> int:
+        """Connected SSE clients."""
+        with self._lock:
+            return len(self._clients)
+
+    # ------------------------------------------------------------------ events
+
+    def handle(self, event: LiveEvent) -> None:
+        """Record ``event`` for the replay and queue it for every client (any thread)."""
+        self.publish(event.to_dict())
+
+    def publish(self, data: dict[str, Any]) -> None:
+        """Send an event dict (with a ``"type"`` key) to every client."""
+        with self._lock:
+            self.state.update(data)
+            self._seq += 1
+            self.events_ += 1
+            if not self._clients:
+                return
+            payload = encode_event(data, event_id=self._seq)
+            clients = list(self._clients)
+            for c in clients:
+                c.offer(payload)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_wake_all, clients)
+
+    def disconnect_clients(self) -> None:
+        """Drop every SSE connection (they reconnect; used to test reconnection)."""
+        with self._lock:
+            clients = list(self._clients)
+        loop = self._loop
+        if loop is None:
+            return
+
+        def drop() -> None:
+            for c in clients:
+                if c.writer is not None:
+                    c.writer.transport.abort()
+                c.wake.set()
+
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(drop)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _authorized(self, query: dict[str, list[str]]) -> bool:
+        if not self.token:
+            return True
+        given = query.get("token", [""])[0]
+        return secrets.compare_digest(given.encode(), self.token.encode())
+
+    def _host_allowed(self, head: bytes) -> bool:
+        """Without a token, only accept requests addressed to a loopback name.
+
+        This stops DNS-rebinding pages in the local browser from reading the run.
+        """
+        if self.token:
+            return True
+        for raw in head.split(b"\r\n")[1:]:
+            name, _, value = raw.partition(b":")
+            if name.strip().lower() == b"host":
+                host = value.strip().decode("latin-1").lower()
+                if host.startswith("["):
+                    host = host[1 : host.find("]")] if "]" in host else host
+                else:
+                    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+                return is_loopback(host)
+        return True  # HTTP/1.0 without Host: only a local client gets here
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10.0)
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                return
+            except ValueError:
+                return
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = line.split()
+            if len(parts) != 3:
+                await self._respond(writer, 400, b"bad request\n")
+                return
+            method, target, _ = parts
+            url = urlsplit(target)
+            path = url.path
+            query = parse_qs(url.query)
+            if method not in ("GET", "HEAD"):
+                await self._respond(
+                    writer, 405, b"method not allowed\n", extra="Allow: GET, HEAD\r\n"
+                )
+                return
+            head_only = method == "HEAD"
+            if not self._host_allowed(head):
+                await self._respond(writer, 403, b"forbidden: unexpected Host header\n")
+                return
+            if path in PUBLIC_PATHS:
+                name, ctype = STATIC_FILES[path]
+                await self._respond(writer, 200, self._files[name], ctype, head_only=head_only)
+                return
+            if path not in STATIC_FILES and path not in ("/events", "/state"):
+                await self._respond(writer, 404, b"not found\n", head_only=head_only)
+                return
+            if not self._authorized(query):
+                await self._respond(
+                    writer, 403, b"forbidden: open the URL with its token\n", head_only=head_only
+                )
+                return
+            if path == "/events":
+                if head_only:
+                    await self._respond(writer, 200, b"", "text/event-stream", head_only=True)
+                    return
+                await self._stream(writer)
+            elif path == "/state":
+                with self._lock:
+                    body = json.dumps(_jsonable(self.state.to_dict()), ensure_ascii=False).encode()
+                await self._respond(writer, 200, body, "application/json", head_only=head_only)
+            else:
+                name, ctype = STATIC_FILES[path]
+                await self._respond(writer, 200, self._files[name], ctype, head_only=head_only)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    async def _respond(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        ctype: str = "text/plain; charset=utf-8",
+        *,
+        head_only: bool = False,
+        extra: str = "",
+    ) -> None:
+        head = (
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"Content-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Cache-Control: no-store\r\n"
+            f"{SECURITY_HEADERS}{extra}"
+            "Connection: close\r\n\r\n"
+        )
+        writer.write(head.encode("latin-1") + (b"" if head_only else body))
+        await asyncio.wait_for(writer.drain(), 10.0)
+
+    async def _stream(self, writer: asyncio.StreamWriter) -> None:
+        client = _Client(self.max_queue)
+        client.writer = writer
+        with self._lock:
+            if len(self._clients) >= self.max_clients:
+                full = True
+            else:
+                full = False
+                self._seq += 1
+                client.offer(f"retry: {self.retry_ms}\n\n".encode())
+                client.offer(encode_event({"type": "reset"}, event_id=self._seq))
+                for d in self.state.events():
+                    client.offer(encode_event(d, event_id=self._seq))
+                self._clients.add(client)
+        if full:
+            await self._respond(writer, 503, b"too many clients\n")
+            return
+        try:
+            writer.write(
+                (
+                    "HTTP/1.1 200 OK\r\n"
+                    "Content-Type: text/event-stream; charset=utf-8\r\n"
+                    "Cache-Control: no-store\r\n"
+                    "X-Accel-Buffering: no\r\n"
+                    f"{SECURITY_HEADERS}"
+                    "Connection: keep-alive\r\n\r\n"
+                ).encode("latin-1")
+            )
+            ping = 0
+            while not writer.is_closing():
+                with self._lock:
+                    batch = list(client.outbox)
+                    client.outbox.clear()
+                    overflow = client.overflow
+                if overflow:
+                    self.clients_dropped_ += 1
+                    log.info("web client dropped: it fell %d events behind", self.max_queue)
+                    return
+                if batch:
+                    writer.write(b"".join(batch))
+                    await asyncio.wait_for(writer.drain(), 10.0)
+                try:
+                    await asyncio.wait_for(client.wake.wait(), self.heartbeat_s)
+                    client.wake.clear()
+                except TimeoutError:
+                    ping += 1
+                    writer.write(encode_event({"type": "ping", "n": ping}, name="ping"))
+                    await asyncio.wait_for(writer.drain(), 10.0)
+        except (TimeoutError, ConnectionError, OSError):
+            self.clients_dropped_ += 1
+        finally:
+            with self._lock:
+                self._clients.discard(client)
+
+
+def _wake_all(clients: list[_Client]) -> None:
+    for c in clients:
+        c.wake.set()
+
+
+def terminal_qr(text: str) -> str:
+    """``text`` as a QR code drawn with Unicode half blocks (scannable from a terminal).
+
+    Returns an empty string if the :mod:`qrcode` package is missing.
+    """
+    try:
+        import qrcode
+    except ImportError:  # pragma: no cover - it is a dependency
+        return ""
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    qr.add_data(text)
+    qr.make(fit=True)
+    m = qr.get_matrix()
+    if len(m) % 2:
+        m.append([False] * len(m[0]))
+    # dark modules drawn as spaces on a light background scan best on dark and light terminals
+    chars = {(False, False): "█", (True, False): "▄", (False, True): "▀", (True, True): " "}
+    lines = []
+    for top, bottom in zip(m[0::2], m[1::2], strict=True):
+        lines.append("".join(chars[(bool(t), bool(b))] for t, b in zip(top, bottom, strict=True)))
+    return "\n".join(lines)
+
+
+def announce(sink: WebSink) -> Text:
+    """Tell the runner how to open the page: URL, and a QR code when on the LAN.
+
+    Returns a :class:`rich.text.Text`; on a terminal the QR code is drawn white on
+    black whatever the terminal's colours (``.plain`` gives the bare text).
+    """
+    from rich.text import Text
+
+    out = Text()
+    out.append(f"Phone page: {sink.url}\n", style="bold")
+    if is_loopback(sink.host):
+        out.append(
+            "(only this computer can open it; use --web 0.0.0.0 for a phone on the same Wi-Fi)"
+        )
+        return out
+    out.append("Scan with the phone (same Wi-Fi), then tap 'Enable sound & vibration':\n")
+    qr = terminal_qr(sink.url)
+    if qr:
+        for line in qr.splitlines():
+            out.append(line, style="bright_white on black")
+            out.append("\n")
+    out.append(
+        "Anyone with this URL (and on this network) can see the run; the token changes every run."
+    )
+    return out

@@ -1,0 +1,87 @@
+"""MicroPython: random control-point writes never crash the board.
+
+usage: micropython mp_control.py SEED N CFG_PATH
+
+Prints one line per write: ``<hex data> <result> <changed>`` where
+``changed`` says whether any board state (settings, streaming, calibration,
+pending flags, the config file) changed. The host checks every line against
+its own reading of the protocol.
+"""
+
+import json
+import random
+import sys
+
+import vboard
+from app import App
+from fake_hw import FakeHW
+
+seed, n, cfg_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+random.seed(seed)
+hw = FakeHW(vboard.gait_samples())
+app = App(hw, cfg_path=cfg_path)
+ble = hw.ble
+ble.record = "last"
+ble.connect(1)
+ble.exchange_mtu(1, 247)
+app.step()
+
+
+def file_text():
+    try:
+        with open(cfg_path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def snapshot():
+    s = app.sampler
+    return (
+        json.dumps(app.cfg),
+        app.leg,
+        app.rate_hz,
+        list(app.server.streaming),
+        app.stride.target_spm,
+        app.stride.cue_enabled,
+        app.stride.calibrating,
+        app._identify_left,
+        s.pending_flags,
+        s.rate_hz,
+        s.frames,
+        s.i2c_errors,
+        app.server.leg,
+        app._start_pending,
+        file_text(),
+    )
+
+
+VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+for i in range(n):
+    kind = random.getrandbits(2)
+    if kind == 0:  # anything
+        data = bytes(random.getrandbits(8) for _ in range(random.getrandbits(3)))
+    else:  # a known opcode with 0..3 random parameter bytes (often nearly right)
+        op = VALID_OPS[random.getrandbits(4) % len(VALID_OPS)]
+        m = random.getrandbits(2)
+        params = [random.getrandbits(8) for _ in range(m)]
+        if op == 3 and m == 2 and random.getrandbits(1):
+            r = (100, 200, 250, 500, 1000, 300, 0, 65535)[random.getrandbits(3)]
+            params = [r >> 8, r & 0xFF]
+        data = bytes([op] + params)
+    before = snapshot()
+    responses = ble.count_by_handle.get(app.server.h_control, 0)
+    ble.write(1, app.server.h_control, data)
+    w = app.server.next_write()
+    result = app.handle_control(w[0], w[1])
+    assert app.server.next_write() is None
+    assert ble.count_by_handle[app.server.h_control] == responses + 1, "one answer per write"
+    got = ble.last[app.server.h_control]
+    assert got[0] == 0x80 and got[2] == result
+    changed = snapshot() != before
+    print("%s %d %d" % (data.hex() or "-", result, 1 if changed else 0))
+    if i % 50 == 0:  # let time pass: frames flow, calibrations finish
+        for _ in range(30):
+            hw.clock.sleep_ms(10)
+            app.step()
+assert app.sensor_ok
