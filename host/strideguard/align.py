@@ -33,6 +33,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from strideguard.errors import InputError
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
 
 
@@ -236,6 +237,11 @@ class ShankAligner:
         -------
         Self
             With ``alignment_`` set.
+
+        Raises
+        ------
+        InputError
+            If ``standing`` has no still period of ``min_quiet_s``.
         """
         rate = recording.sampling_rate_hz
         acc, gyr = recording.acc_mps2, recording.gyr_dps
@@ -249,8 +255,10 @@ class ShankAligner:
         if standing is not None and standing.acc_mps2 is not None:
             q = quiet_mask(standing.acc_mps2, standing.gyr_dps, standing.sampling_rate_hz)
             if q.sum() < self.min_quiet_s * standing.sampling_rate_hz:
-                notes.append("standing file is not quiet enough: used all of it")
-                q[:] = True
+                raise InputError(
+                    f"{standing.source or 'standing file'}: no still period of {self.min_quiet_s:.0f} s "
+                    "(stand still with the sensor on, or leave out --standing)"
+                )
             up = _unit(np.mean(standing.acc_mps2[q], axis=0))
             if standing.gyr_dps is not None:
                 bias = np.median(standing.gyr_dps[q], axis=0)

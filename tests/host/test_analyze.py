@@ -295,3 +295,9 @@ def test_non_running_motion_is_refused(kind: str) -> None:
         gyr = np.column_stack([z, 300 * np.sin(ph), z])
     with pytest.raises(InputError, match="does not look like running"):
         analyze(ImuRecording(t, acc, gyr, fs, source=kind))
+
+
+def test_standing_file_that_is_not_still_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    run = DATA / "RBDS0041_T25_R_mpu.csv"
+    code, _, err = _run_cli(["analyze", str(run), "--standing", str(run)], capsys)
+    assert code == 2 and "no still period" in err and err.count("\n") == 1
