@@ -188,3 +188,30 @@ def test_causal_mid_swing_detection_matches_offline() -> None:
     off = MidSwingDetector().detect(gyr[:, 1], sampling_rate_hz=200.0)
     live = MidSwingDetector(causal=True).detect(gyr[:, 1], sampling_rate_hz=200.0)
     np.testing.assert_array_equal(off.peaks_, live.peaks_)
+
+
+def test_detectors_need_only_bounded_look_ahead() -> None:
+    """Events found in a truncated window equal the full-recording events up to ~1.5 s before its end."""
+    from strideguard.align import ShankAligner
+    from strideguard.events import GyroEventDetector, MidSwingDetector
+
+    rec, st, _ = load_rbds("RBDS0041_T25_L_mpu")
+    al = ShankAligner().align(rec, standing=st).alignment_
+    acc, gyr = al.to_shank(rec)
+    assert gyr is not None and acc is not None
+    fs = 200.0
+
+    def events(n: int) -> tuple[np.ndarray, np.ndarray]:
+        g, up = gyr[:n, 1], -acc[:n, 2]
+        ms = MidSwingDetector(causal=True).detect(g, sampling_rate_hz=fs)
+        ev = GyroEventDetector().detect(g, ms.peaks_, up, sampling_rate_hz=fs)
+        return ev.ic_s_, ev.to_s_
+
+    ic_full, to_full = events(gyr.shape[0])
+    for end_s in (8.0, 15.3, 22.7):
+        ic, to = events(int(end_s * fs))
+        done = ic < end_s - 1.5
+        k = int(done.sum())
+        np.testing.assert_allclose(ic[:k], ic_full[:k], atol=1e-9)
+        ok = np.isfinite(to[:k]) & (to[:k] < end_s - 1.5)
+        np.testing.assert_allclose(to[:k][ok], to_full[:k][ok], atol=1e-9)
