@@ -77,7 +77,6 @@ def _parse_csv_table(path: Path) -> tuple[list[str], FloatArray, str]:
                     path,
                     dtype=np.float64,
                     engine="c",
-                    float_precision="legacy",
                     skipinitialspace=True,
                 )
             except pd.errors.EmptyDataError:
