@@ -60,8 +60,8 @@ class StreamingAnalyzer:
         *,
         align_after_s: float = 15.0,
         window_s: float = 8.0,
-        process_every_s: float = 0.1,
-        lookahead_s: float = 0.15,
+        process_every_s: float = 0.03,
+        lookahead_s: float = 0.085,
     ) -> None:
         self.sensor = sensor
         self.leg = leg
@@ -129,12 +129,16 @@ class StreamingAnalyzer:
                 return []
             if not self._align():
                 return []
-        if t_end - self._last_processed_s < self.process_every_s:
-            return []
         if t_end < self._next_due_s:
             return []  # the next stride cannot be complete yet: save the work
+        if t_end - self._last_processed_s < self.process_every_s:
+            return []
         self._last_processed_s = t_end
-        return self._process()
+        out = self._process()
+        if not out and t_end > self._next_due_s + 1.0:
+            # overdue by a second (a stop, a walking break, a gap): look less often
+            self._next_due_s = t_end + 0.25
+        return out
 
     # ------------------------------------------------------------ internals
 
