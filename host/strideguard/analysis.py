@@ -366,10 +366,10 @@ def analyze(
         gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ np.ascontiguousarray(
             alignment.rotation.T
         )
+        # absolute when calibrated: the shank frame's tibia axis already stands at
+        # standing_tibia_angle_deg in the standing posture (do not add it again)
         ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
         del gyr_s
-        if alignment.calibrated:
-            ang = ang + alignment.standing_tibia_angle_deg
         cols["shank_angle_at_ic_deg"] = ang
     else:
         cols["shank_angle_at_ic_deg"] = nan.copy()

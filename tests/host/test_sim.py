@@ -71,8 +71,9 @@ def test_angle_truth_matches_integrated_shank_gyro(walk_run: SimRun) -> None:
     # over every stride, and from mid-swing to the next IC
     np.testing.assert_allclose(at(nxt) - at(ic), ang(nxt) - ang(ic), atol=0.15)
     np.testing.assert_allclose(at(nxt) - at(ms), ang(nxt) - ang(ms), atol=0.15)
-    # the angle at IC is the angle time series at IC
-    np.testing.assert_allclose(ang(ic), tr.shank_angle_at_ic_deg, atol=0.1)
+    # the angle at IC is the angle time series at IC (linear interpolation across the
+    # IC kink: at a walk->run switch the rate jumps by ~200 deg/s within one 2 ms sample)
+    np.testing.assert_allclose(ang(ic), tr.shank_angle_at_ic_deg, atol=0.15)
     # a 20 s stretch with walking and running: no drift beyond 3D-rotation effects
     sl = (t > 60) & (t < 80)
     d = (tr.shank_angle_deg[sl] - tr.shank_angle_deg[sl][0]) - (integ[sl] - integ[sl][0])
