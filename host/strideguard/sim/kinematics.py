@@ -426,7 +426,7 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
 SHANK_LENGTH_M = 0.43
 SENSOR_BELOW_KNEE_M = 0.20  # along the tibia
 SENSOR_ANTERIOR_M = 0.03  # skin over the tibia
-IMPACT_DELAY_S = 0.010
+IMPACT_DELAY_S = 0.003  # heel pad and shoe compress before the tibia feels the load
 IMPACT_FREQ_HZ = 16.0
 IMPACT_DECAY_S = 0.015
 IMPACT_WINDOW_S = 0.15
