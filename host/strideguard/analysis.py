@@ -368,7 +368,7 @@ def analyze(
         )
         # absolute when calibrated: the shank frame's tibia axis already stands at
         # standing_tibia_angle_deg in the standing posture (do not add it again)
-        ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
+        ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs, anchor_delay_s=0.05)
         del gyr_s
         cols["shank_angle_at_ic_deg"] = ang
     else:

@@ -207,6 +207,7 @@ def shank_angle_at_ic(
     next_ic_s: FloatArray,
     *,
     sampling_rate_hz: float,
+    anchor_delay_s: float = 0.0,
 ) -> FloatArray:
     """Tibia angle at each IC, drift-free, anchored to gravity once per stride.
 
@@ -252,7 +253,9 @@ def shank_angle_at_ic(
     if not ok.any():
         return out
     i0 = np.clip(np.round(ic_s[ok] * fs).astype(np.int64), 0, n - 1)
-    i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64), 1, n)
+    d = round(anchor_delay_s * fs)
+    i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64) + d, 1, n)
+    a0 = np.minimum(i0 + d, i1 - 1)
     lo, hi = int(i0.min()), int(i1.max())
     q = cumulative_orientation(gyr_dps[lo:hi], sampling_rate_hz=fs)
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -272,7 +275,7 @@ def shank_angle_at_ic(
     sums = np.empty((i0.size, 6))
     for c, col in enumerate(rows):  # per column, to bound memory
         cum = np.concatenate(([0.0], np.cumsum(col, dtype=np.float64)))
-        sums[:, c] = cum[i1 - lo] - cum[i0 - lo]
+        sums[:, c] = cum[i1 - lo] - cum[a0 - lo]
     del rows, r00, r01, r02, r10, r11, r12, r20, r21, r22, f
     # back into the frame at each stride's IC: conjugate of Q[i0]
     qc = q[:, i0 - lo].T.astype(np.float64) * np.array([1.0, -1.0, -1.0, -1.0])
