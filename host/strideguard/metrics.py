@@ -218,7 +218,7 @@ def shank_angle_at_ic(
     stride of steady running the sensor returns to the same velocity, so its
     mean linear acceleration is zero and the mean specific force is exactly
     "up" (+g). Rotating every sample's specific force into the shank frame at
-    IC and averaging over the stride therefore gives the up direction ``u``
+    IC and averaging over one stride's length therefore gives the up direction ``u``
     as seen by the shank at IC. Averaging the shank's x axis the same way and
     removing its vertical part gives the stride's mean heading ``p`` (the
     direction of progression, robust to the tibia's axial rotation). The tibia
@@ -239,6 +239,14 @@ def shank_angle_at_ic(
         Stride start and end times (seconds from the first sample).
     sampling_rate_hz
         Sampling rate.
+    anchor_delay_s
+        The gravity average runs from IC + ``anchor_delay_s`` to the next IC +
+        ``anchor_delay_s`` (still one stride long). Just before IC the shank's
+        velocity is the touchdown velocity, which varies from stride to stride;
+        once the impact is over the foot is planted and the shank point moves
+        by rotation about the ankle only, so a window starting there returns to
+        a more repeatable velocity (stride-to-stride angle SD 1.0–1.15° → 0.9°
+        on the RBDS lab data with 50 ms; 1.9° → 1.3° on the simulator).
 
     Returns
     -------
