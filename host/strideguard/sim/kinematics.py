@@ -283,7 +283,8 @@ class CycleTable:
     frontal_amp_deg: FloatArray
     twist_amp_deg: FloatArray
     speed_mps: FloatArray  # forward speed (stride length = speed · cycle duration)
-    knee_lift_m: FloatArray  # extra rise of the knee at mid-swing (flight phase)
+    bounce_m: FloatArray  # hip's vertical bounce amplitude (twice per stride)
+    thigh_amp_deg: FloatArray  # thigh swing amplitude (hip flexion-extension)
 
     @property
     def n_cycles(self) -> int:
@@ -423,7 +424,10 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
 
 
 # ------------------------------------------------------------------ body model
+THIGH_LENGTH_M = 0.45
 SHANK_LENGTH_M = 0.43
+THIGH_MEAN_DEG = 12.0
+THIGH_PEAK_PHASE = 0.83
 SENSOR_BELOW_KNEE_M = 0.20  # along the tibia
 SENSOR_ANTERIOR_M = 0.03  # skin over the tibia
 IMPACT_DELAY_S = 0.003  # heel pad and shoe compress before the tibia feels the load
@@ -585,6 +589,42 @@ def _quintic_accel(
     ) / (hh * hh)
 
 
+def _thigh_knee(
+    cycles: CycleTable, k: IntArray, phi: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Knee position, velocity, acceleration ``(n, 3)`` of the hip-and-thigh model.
+
+    The hip moves forward at the cycle's speed from IC (``x = v·τ``) and bounces
+    twice per stride; the thigh swings sinusoidally about ``THIGH_MEAN_DEG``.
+    """
+    dur = cycles.start_s[k + 1] - cycles.start_s[k]
+    inv = 1.0 / dur
+    v = cycles.speed_mps[k]
+    b = cycles.bounce_m[k]
+    om_b = 4 * np.pi * inv
+    arg_b = 4 * np.pi * (phi - 0.2)
+    moving = cycles.gait[k] != GAIT_STAND
+    amp = np.deg2rad(cycles.thigh_amp_deg[k])
+    om_t = 2 * np.pi * inv
+    arg = 2 * np.pi * (phi - THIGH_PEAK_PHASE)
+    psi = np.deg2rad(THIGH_MEAN_DEG) * moving + amp * np.cos(arg)
+    dpsi = -amp * om_t * np.sin(arg)
+    ddpsi = -amp * om_t**2 * np.cos(arg)
+    cp, sp = np.cos(psi), np.sin(psi)
+    lt = THIGH_LENGTH_M
+    zero = np.zeros_like(phi)
+    pos = np.column_stack([v * phi * dur + lt * sp, zero, b * np.cos(arg_b) + lt * cp])
+    vel = np.column_stack([v + lt * dpsi * cp, zero, -b * om_b * np.sin(arg_b) - lt * dpsi * sp])
+    acc = np.column_stack(
+        [
+            lt * (cp * ddpsi - sp * dpsi**2),
+            zero,
+            -b * om_b**2 * np.cos(arg_b) - lt * (sp * ddpsi + cp * dpsi**2),
+        ]
+    )
+    return pos, vel, acc
+
+
 def shank_specific_force_mps2(
     cycles: CycleTable, motion: ShankMotion, *, leg_sign: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -599,11 +639,12 @@ def shank_specific_force_mps2(
     - **Stance** (IC to TO): the ankle is planted, the knee turns about it,
       ``K = P − L·u(θ)`` (``u`` = knee→ankle unit vector, ``L`` the shank
       length): tangential and centripetal terms of the rotation about the ankle.
-    - **Swing** (TO to the next IC): the knee follows the quintic path that
-      leaves TO with the stance's position, velocity and acceleration and
-      reaches the next IC with the next stance's, one stride length
-      (speed · stride time) further on, lifted by ``knee_lift_m`` at mid-swing
-      (flight). It lands with the touchdown velocity that the impact arrests.
+    - **Swing** (TO to the next IC): the knee follows the hip (forward at the
+      running speed, bouncing twice per stride) and the swinging thigh, plus
+      the quintic correction that makes the path leave TO with the stance's
+      position, velocity and acceleration and reach the next IC with the next
+      stance's, one stride length (speed · stride time) further on. It lands
+      with the touchdown velocity that the impact arrests.
     - **Impact** after IC (damped 16 Hz sine from 10 ms, along the tibia, 45 %
       braking along −x) and 14 Hz soft-tissue **wobble**, fixed in the
       direction of the shank at IC: their velocity change is exactly the
@@ -651,8 +692,14 @@ def shank_specific_force_mps2(
     j_world = _sagittal_to_world(jx, jy, jz, np.deg2rad(bound.angle_deg[2 * m :]))
     stride_m = cycles.speed_mps[ks] * dur_c[ks]
     advance = np.stack([stride_m, np.zeros(m), np.zeros(m)], axis=-1)
-    p0, v0, a0 = -length * u_to, -length * du_to, -length * ddu_to
-    p1, v1, a1 = advance - length * u_n, -length * du_n - j_world, -length * ddu_n
+    # swing = hip-and-thigh model + the quintic that takes up its mismatch with the
+    # planted-ankle stance at TO and at the next IC (position, velocity, acceleration)
+    tp0, tv0, ta0 = _thigh_knee(cycles, ks, cycles.contact_phase[ks])
+    tp1, tv1, ta1 = _thigh_knee(cycles, ks, np.ones(m))
+    p0, v0, a0 = -length * u_to - tp0, -length * du_to - tv0, -length * ddu_to - ta0
+    p1 = advance - length * u_n - tp1
+    v1 = -length * du_n - j_world - tv1
+    a1 = -length * ddu_n - ta1
     h_sw = start[ks] + dur_c[ks] - to_s
 
     u, du, ddu = _tibia_derivatives(motion.angle_deg, motion.rate_dps, motion.accel_dps2)
@@ -673,11 +720,9 @@ def shank_specific_force_mps2(
         j = inv_k[swing]
         h = h_sw[j]
         s = np.clip((tau[swing] - t_to_rel[swing]) / h, 0.0, 1.0)
-        knee[swing] = _quintic_accel(s, h, p0[j], v0[j], a0[j], p1[j], v1[j], a1[j])
-        # flight: the knee rises by knee_lift_m at mid-swing, C2 at both ends
-        q = s - s * s
-        lift = cycles.knee_lift_m[k[swing]]
-        knee[swing, 2] -= lift * 64.0 * (6 * q * (1 - 2 * s) ** 2 - 6 * q * q) / (h * h)
+        knee[swing] = _thigh_knee(cycles, k[swing], motion.phase[swing])[2] + _quintic_accel(
+            s, h, p0[j], v0[j], a0[j], p1[j], v1[j], a1[j]
+        )
     acc = knee + SENSOR_BELOW_KNEE_M * ddu + SENSOR_ANTERIOR_M * n_dd
 
     # impact transient and wobble (fixed in the IC shank direction), near IC only

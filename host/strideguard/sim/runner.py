@@ -43,7 +43,7 @@ MODIFIER_TAU_S = 5.0
 GUARDED_TAU_S = 8.0
 STAND_CYCLE_S = 1.0
 STRIDE_CV = 0.015
-KNEE_LIFT_M = 0.06  # the knee rises this much more at mid-swing than at IC/TO (running)
+THIGH_AMP_DEG = 32.0  # thigh swing amplitude at 2.5 m/s (hip flexion-extension)
 
 
 @dataclass(frozen=True)
@@ -297,6 +297,9 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         frontal_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
         twist_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
         speed_mps=v.astype(float),
-        knee_lift_m=np.where(is_run, KNEE_LIFT_M, np.where(is_walk, 0.02, 0.0)),
+        bounce_m=np.where(is_run, 0.035, np.where(is_walk, 0.015, 0.0)),
+        thigh_amp_deg=np.where(
+            is_run, THIGH_AMP_DEG + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)
+        ),
     )
     return LegCycles(table=table, label=list(timeline.label), speed_mps=v, to_phase=to_ref)
