@@ -93,7 +93,9 @@ def _world_specific_force(run: SimRun, shank_acc: np.ndarray) -> np.ndarray:
 def _steady(speed_mps: float) -> object:
     segs = [
         Segment(0.0, 5.0, "stand", gait=GAIT_STAND, speed_start_mps=0.0, speed_end_mps=0.0),
-        Segment(5.0, 60.0, "steady", gait=GAIT_RUN, speed_start_mps=speed_mps, speed_end_mps=speed_mps),
+        Segment(
+            5.0, 60.0, "steady", gait=GAIT_RUN, speed_start_mps=speed_mps, speed_end_mps=speed_mps
+        ),
     ]
     return custom_scenario(f"steady_{speed_mps}", "constant speed", Plan("steady", 60.0, segs))
 
