@@ -47,6 +47,8 @@ MIN_SIGN_MARGIN = 1.15
 MIN_SAGITTAL_SHARE = 0.5
 #: largest move of IC from the gyroscope estimate to the impact onset
 IMPACT_MAX_SHIFT_S = 0.04
+#: the per-stride gravity anchor starts this long after IC (after the impact: see metrics.shank_angle_at_ic)
+ANGLE_ANCHOR_DELAY_S = 0.05
 #: JSON stride fields, in order
 JSON_STRIDE_FIELDS = (
     "initial_contact_s",
@@ -377,10 +379,12 @@ def analyze(
         gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ np.ascontiguousarray(
             alignment.rotation.T
         )
-        ang = shank_angle_at_ic(gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs)
+        # absolute when calibrated: the shank frame's tibia axis already stands at
+        # standing_tibia_angle_deg in the standing posture (do not add it again)
+        ang = shank_angle_at_ic(
+            gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs, anchor_delay_s=ANGLE_ANCHOR_DELAY_S
+        )
         del gyr_s
-        if alignment.calibrated:
-            ang = ang + alignment.standing_tibia_angle_deg
         cols["shank_angle_at_ic_deg"] = ang
     else:
         cols["shank_angle_at_ic_deg"] = nan.copy()

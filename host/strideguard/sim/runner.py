@@ -296,6 +296,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         wobble_phase=wobble_phase,
         frontal_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
         twist_amp_deg=sign * np.where(is_run, 1.5, np.where(is_walk, 1.0, 0.0)),
+        speed_mps=v.astype(float),
         bounce_m=np.where(is_run, 0.035, np.where(is_walk, 0.015, 0.0)),
         thigh_amp_deg=np.where(
             is_run, THIGH_AMP_DEG + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)
