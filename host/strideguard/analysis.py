@@ -69,6 +69,9 @@ JSON_STRIDE_FIELDS = (
     "gravity_x",
     "gravity_y",
     "gravity_z",
+    "swing_axis_x",
+    "swing_axis_y",
+    "swing_axis_z",
 )
 
 
@@ -318,6 +321,7 @@ def analyze(
         to = to_all[:-1]
         mid = mid_all[1:]
         peak_mid = gyr_sag[ms.peaks_[1:]] if ms.peaks_.size > 1 else np.zeros(0)
+        peak_idx = ms.peaks_[1:] if ms.peaks_.size > 1 else np.zeros(0, np.int64)
         ok = _valid_strides(ic, nxt, gaps_rel)
         ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
     elif acc is not None:
@@ -327,6 +331,7 @@ def analyze(
         to = np.full(ic.shape, np.nan)
         mid = np.full(ic.shape, np.nan)
         peak_mid = np.full(ic.shape, np.nan)
+        peak_idx = np.full(ic.shape, -1, np.int64)
         ok = _valid_strides(ic, nxt, gaps_rel)
         events_source = "accelerometer"
         warns.append("accelerometer only: no toe-off, swing or shank-angle metrics")
@@ -340,7 +345,14 @@ def analyze(
             "(standing still, too short, or not a shin-mounted sensor?)"
         )
     tic = time.perf_counter()
-    ic, nxt, to, mid, peak_mid = ic[ok], nxt[ok], to[ok], mid[ok], peak_mid[ok]
+    ic, nxt, to, mid, peak_mid, peak_idx = (
+        ic[ok],
+        nxt[ok],
+        to[ok],
+        mid[ok],
+        peak_mid[ok],
+        peak_idx[ok],
+    )
     cols: dict[str, FloatArray] = {}
     stride_time = nxt - ic
     cols["initial_contact_s"] = ic + t0
@@ -400,6 +412,17 @@ def analyze(
     else:
         grav = np.full((ic.shape[0], 3), np.nan)
     cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
+    if (
+        recording.gyr_dps is not None
+        and alignment is not None
+        and peak_idx.size
+        and peak_idx.min() >= 0
+    ):
+        w = recording.gyr_dps[peak_idx] - alignment.gyro_bias_dps
+        swing_axis = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
+    else:
+        swing_axis = np.full((ic.shape[0], 3), np.nan)
+    cols["swing_axis_x"], cols["swing_axis_y"], cols["swing_axis_z"] = swing_axis.T
     cols["peak_tibial_accel_clipped"] = clipped
     table = StrideTable({k: cols[k] for k in STRIDE_COLUMNS})
     # overstriding is a running matter: walking strides (duty factor > 0.5) are left out

@@ -24,6 +24,11 @@ value cannot be measured):
                                in the **sensor** frame (≈ gravity: the mean
                                linear acceleration of a stride is zero); a
                                change means the sensor turned on its strap
+``swing_axis_x/y/z``           direction of the angular velocity at the
+                               mid-swing peak in the **sensor** frame (the
+                               knee's flexion axis as the sensor sees it); it
+                               turns with the sensor when the strap slips
+                               about the tibia, which gravity hardly shows
 =============================  ==============================================
 """
 
@@ -57,6 +62,9 @@ STRIDE_COLUMNS: tuple[str, ...] = (
     "gravity_x",
     "gravity_y",
     "gravity_z",
+    "swing_axis_x",
+    "swing_axis_y",
+    "swing_axis_z",
 )
 
 
