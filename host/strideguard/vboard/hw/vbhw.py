@@ -49,6 +49,8 @@ class Hub:
         self.pending = []  # messages received while waiting for a reply
         self.wdt_timeout_ms = 0
         self.wdt_fed_us = 0
+        self._out = []
+        self._out_bytes = 0
         self._connect()
 
     # ------------------------------------------------------------ socket
@@ -60,10 +62,29 @@ class Hub:
         self.poller = select.poll()
         self.poller.register(s, select.POLLIN)
         self.send(ord("T"), self.cfg["token"].encode())
+        self.flush()
 
     def send(self, kind, payload=b""):
+        """Queue a message; queued messages go out together when the board sleeps.
+
+        (A real stack updates its attribute table at once and puts notifications
+        on the air later, so a central never reads a value older than a
+        notification it already got: sending one step's messages in one batch
+        keeps that order.)
+        """
         n = len(payload)
-        data = bytes((kind, n >> 8, n & 0xFF)) + bytes(payload)
+        self._out.append(bytes((kind, n >> 8, n & 0xFF)) + bytes(payload))
+        self._out_bytes += 3 + n
+        if self._out_bytes > 16384:
+            self.flush()
+
+    def flush(self):
+        """Send the queued messages (blocking: a slow host slows the board down)."""
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out = []
+        self._out_bytes = 0
         view = memoryview(data)
         while view:
             k = self.sock.send(view)
@@ -95,6 +116,7 @@ class Hub:
     def request(self, kind, payload, reply_kind):
         """Send a message and block until the host answers with ``reply_kind``."""
         self.send(kind, payload)
+        self.flush()
         while True:
             self.poller.poll(1000)
             for k, p in self._read_available():
@@ -114,6 +136,7 @@ class Hub:
     # ------------------------------------------------------------ clock
     def advance_us(self, us):
         """Let ``us`` of board time pass (paced to wall time x speed)."""
+        self.flush()
         self.board_us += us
         target = (self.board_us - self._board0) / self.speed
         while True:
