@@ -254,6 +254,9 @@ class RadioBridge:
             self.notify_dropped += 1
             return
         self.notified[self.uuids[handle]] += 1
+        # bumble's virtual link has no flow control: yield so the central takes each
+        # packet before the next one (the socket then paces the board)
+        await asyncio.sleep(0)
 
     async def _disconnect(self, connection: Connection, reason: int) -> None:
         with contextlib.suppress(Exception):
