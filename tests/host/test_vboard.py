@@ -99,9 +99,6 @@ async def rsc_cadence(air: VirtualAir, link: SensorLink, board_s: float) -> list
     return rsc
 
 
-@pytest.mark.xfail(
-    reason="firmware stride_cue reports about half the simulator's cadence (finding for the lead)"
-)
 def test_rsc_cadence_of_a_simulated_run_matches_its_truth() -> None:
     _micropython_or_skip()
     from strideguard.sim import simulate
