@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard.ble.bumble_backend import VirtualAir
@@ -172,6 +173,22 @@ class VirtualBoard:
         ``samples[(first_sample + i) % n]`` (until a rate change or a lost sample).
         """
         return self.bridge.first_sample if self.bridge is not None else -1
+
+    def sample_time_s(self, index: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``time.monotonic()`` at which the sensor measured stream sample(s) ``index``.
+
+        For latency measurements (sample measured -> host). Valid while the rate
+        is the configured ``rate_hz`` (NaN before the first sample or clock reading).
+        """
+        idx = np.asarray(index, np.int64)
+        bridge = self.bridge
+        out = np.full(idx.shape, np.nan)
+        if bridge is None or bridge.first_sample_board_us < 0 or not bridge.clock:
+            return out
+        board_us = bridge.first_sample_board_us + idx * (1_000_000 // self.rate_hz)
+        clock = np.array(bridge.clock, dtype=np.float64)
+        j = np.clip(np.searchsorted(clock[:, 0], board_us, side="right") - 1, 0, len(clock) - 1)
+        return clock[j, 1] + (board_us - clock[j, 0]) / 1e6 / self.speed
 
     @property
     def pins(self) -> list[tuple[float, int, int]]:

@@ -26,6 +26,7 @@ and writes from a central (the value stored for ``gatts_read``).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import struct
@@ -63,6 +64,7 @@ MSG_EXCHANGE_MTU = ord("M")
 MSG_BUFFER = ord("B")
 MSG_PIN = ord("P")
 MSG_FIRST = ord("F")
+MSG_CLOCK = ord("K")
 # host -> board
 MSG_HANDLES = ord("H")
 MSG_CONNECTED = ord("c")
@@ -149,6 +151,10 @@ class RadioBridge:
         self.pins: list[tuple[float, int, int]] = []  # (monotonic, pin, level)
         #: index in the samples of the first sample the sensor put into its FIFO
         self.first_sample = -1
+        #: board time (us) at which that sample was measured
+        self.first_sample_board_us = -1
+        #: board clock readings ``(board_us, time.monotonic() at arrival)``, every ~50 ms wall
+        self.clock: list[tuple[int, float]] = []
         self.on_pin: Callable[[int, int], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -233,8 +239,12 @@ class RadioBridge:
         elif kind == MSG_BUFFER:
             handle, n = struct.unpack(">HH", p)
             self.buffers[handle] = n
+        elif kind == MSG_CLOCK:
+            self.clock.append((struct.unpack(">Q", p)[0], time.monotonic()))
+            if len(self.clock) > 200000:
+                del self.clock[:100000]
         elif kind == MSG_FIRST:
-            (self.first_sample,) = struct.unpack(">I", p)
+            self.first_sample, self.first_sample_board_us = struct.unpack(">IQ", p)
         elif kind == MSG_PIN:
             self.pins.append((time.monotonic(), p[0], p[1]))
             if self.on_pin is not None:
@@ -395,6 +405,19 @@ class RadioBridge:
         peer = connection.peer_address
         addr = bytes(reversed(bytes(peer)))
         self.send(MSG_DISCONNECTED, struct.pack(">HB", conn, peer.address_type) + addr)
+
+    def wall_time_s(self, board_us: int) -> float | None:
+        """``time.monotonic()`` at which the board clock read ``board_us`` (None: no reading yet).
+
+        Interpolated from the board's clock messages (board time runs at ``speed``
+        between them); accurate to the socket's delivery time (~1 ms).
+        """
+        clock = self.clock
+        if not clock:
+            return None
+        i = bisect.bisect_right(clock, (board_us, float("inf"))) - 1
+        b0, w0 = clock[max(i, 0)]
+        return w0 + (board_us - b0) / 1e6 / self.speed
 
     async def drop_links(self, reason: int = HCI_CONNECTION_TIMEOUT) -> int:
         """Drop every link from the board's side (out of range); return how many."""

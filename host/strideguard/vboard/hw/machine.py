@@ -7,6 +7,7 @@ board time), and ``reset()``: the interpreter exits with ``RESET_EXIT_CODE``
 and the host boots it again, which runs ``main.py`` like a real board.
 """
 
+import struct
 import sys
 
 import vbhw
@@ -14,7 +15,7 @@ import vbhw
 RESET_EXIT_CODE = 75
 MSG_PIN = 0x50  # "P": pin, value
 MSG_BUTTON = 0x62  # "b": press the BOOT button (from the host)
-MSG_FIRST = 0x46  # "F": u32 source index of the first sample into the FIFO
+MSG_FIRST = 0x46  # "F": u32 index in the samples, u64 board us of the first FIFO sample
 
 _i2c = None
 _pin_irqs = {}
@@ -96,7 +97,7 @@ def I2C(id=0, scl=None, sda=None, freq=400000):
         cfg = hub.cfg
         source = SampleFile(cfg["samples"], cfg.get("loop", True))
         _i2c = MPU6050Sim(source, cfg["samples_rate_hz"], lambda: hub.board_us)
-        _i2c.on_first = lambda k: hub.send(MSG_FIRST, vbhw.pack_u32(k))
+        _i2c.on_first = lambda k, t_us: hub.send(MSG_FIRST, struct.pack(">IQ", k, t_us))
     return _i2c
 
 

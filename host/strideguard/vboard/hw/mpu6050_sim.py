@@ -80,7 +80,7 @@ class MPU6050Sim:
         self.lost = 0  # samples due while not sampling into the FIFO
         self.overflow_bytes = 0
         self.first_played = -1  # source index of the first sample into the FIFO
-        self.on_first = None  # called with it once
+        self.on_first = None  # called once with it and its board time (us)
 
     # ------------------------------------------------------------ model
     def _rate_hz(self):
@@ -106,7 +106,7 @@ class MPU6050Sim:
                 if self.first_played < 0:
                     self.first_played = k
                     if self.on_first is not None:
-                        self.on_first(k)
+                        self.on_first(k, self.t_next)
                 self._push(k)
                 self.played += 1
             else:

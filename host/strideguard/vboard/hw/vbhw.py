@@ -27,6 +27,9 @@ TICKS_PERIOD = 1 << 30
 TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
 MAX_LAG_US = 100000  # wall lag beyond which the pacing re-anchors (board time slows)
+REANCHOR_US = 60000000
+CLOCK_EVERY_US = 50000  # wall time between board-clock messages to the host
+MSG_CLOCK = 0x4B  # "K": u64 board microseconds
 
 
 class Hub:
@@ -51,6 +54,7 @@ class Hub:
         self.wdt_fed_us = 0
         self._out = []
         self._out_bytes = 0
+        self._clock_sent = self._wall0
         self._connect()
 
     # ------------------------------------------------------------ socket
@@ -138,13 +142,18 @@ class Hub:
         """Let ``us`` of board time pass (paced to wall time x speed)."""
         self.flush()
         self.board_us += us
-        target = (self.board_us - self._board0) / self.speed
         while True:
             self.dispatch()
-            lag = utime.ticks_diff(utime.ticks_us(), self._wall0) - target
+            now = utime.ticks_us()
+            elapsed = utime.ticks_diff(now, self._wall0)
+            if elapsed > REANCHOR_US:  # stay far from the 2**29 us wrap of ticks_diff
+                self._wall0 = now
+                self._board0 += int(elapsed * self.speed)
+                elapsed = 0
+            lag = elapsed - (self.board_us - self._board0) / self.speed
             if lag >= 0:
                 if lag > MAX_LAG_US:  # behind: re-anchor, board time runs slower
-                    self._wall0 = utime.ticks_us()
+                    self._wall0 = now
                     self._board0 = self.board_us
                 break
             rem = -lag
@@ -152,6 +161,11 @@ class Hub:
                 self.poller.poll(int(rem // 1000) - 1)
             else:
                 utime.sleep_us(int(rem))
+        if utime.ticks_diff(utime.ticks_us(), self._clock_sent) >= CLOCK_EVERY_US:
+            # board time now: the host maps board times to its wall clock with these
+            self._clock_sent = utime.ticks_us()
+            self.send(MSG_CLOCK, struct.pack(">Q", self.board_us))
+            self.flush()
         if self.wdt_timeout_ms and self.board_us - self.wdt_fed_us > self.wdt_timeout_ms * 1000:
             print("strideguard.vboard: watchdog reset")
             import machine
@@ -172,7 +186,3 @@ def hub():
 
 def pack_u16(*values):
     return struct.pack(">" + "H" * len(values), *values)
-
-
-def pack_u32(value):
-    return struct.pack(">I", value)
