@@ -147,6 +147,7 @@ class VirtualBoard:
         self._pty: Any = None
         self._session_ready = asyncio.Event()
         self._stopping = False
+        self._power_cycle = False
         self.failure: str | None = None
 
     # ------------------------------------------------------------ properties
@@ -292,7 +293,9 @@ class VirtualBoard:
             code = await proc.wait()
             if self._stopping:
                 return
-            if code != RESET_EXIT_CODE:
+            if self._power_cycle:
+                self._power_cycle = False
+            elif code != RESET_EXIT_CODE:
                 self.failure = f"micropython exited with {code}"
                 return
 
@@ -337,6 +340,27 @@ class VirtualBoard:
         shutil.rmtree(self._work, ignore_errors=True)
 
     # ------------------------------------------------------------ events
+    async def power_cycle(self, timeout_s: float = 15.0) -> None:
+        """Cut the power and boot again (a brown-out): links drop, the firmware restarts.
+
+        Waits until the new boot advertises. The flash (firmware, config) is kept.
+        """
+        bridge = self.bridge
+        if self._pty is not None:
+            child = self._pty._child
+            if child is not None:
+                child.kill()  # the relay boots it again
+        else:
+            self._power_cycle = True
+            if self._proc is not None and self._proc.returncode is None:
+                self._proc.kill()
+        deadline = time.monotonic() + timeout_s
+        while self.bridge is bridge or self.bridge is None:
+            if time.monotonic() > deadline or self.failure is not None:
+                raise RuntimeError(f"virtual board {self.leg}: no boot after the power cycle")
+            await asyncio.sleep(0.02)
+        await self.wait_advertising(max(deadline - time.monotonic(), 0.1))
+
     async def drop_link(self, reason: int = HCI_CONNECTION_TIMEOUT) -> int:
         """Drop the board's links from its side (out of range); the firmware sees the IRQ.
 
