@@ -58,10 +58,11 @@ def test_host_finds_board_and_receives_exactly_the_fed_samples() -> None:
     async def main() -> None:
         air = VirtualAir()
         async with VirtualBoard(air, sim, leg="L", speed=10) as board:
-            found = await scan(0.5, backend=air.backend)
+            found = await scan(0.5, backend=air.backend, read_battery=True)
             assert [(s.name, s.leg, s.address) for s in found] == [
                 ("StrideGuard-L", "L", board.address)
             ]
+            assert found[0].battery_pct == 76  # the firmware's Battery Level from 3950 mV
             blocks: list[SampleBlock] = []
             events: list[dict[str, Any]] = []
             async with SensorLink(
@@ -145,6 +146,12 @@ def test_control_point_writes_reach_the_firmware() -> None:
                 await asyncio.sleep(1.5 / board.speed + 0.3)  # 1 s of blinking, board time
                 led = [level for _t, gpio, level in board.pins[led_before:] if gpio == LED_GPIO]
                 assert led.count(1) == 2 and led[-1] == 0, led  # it blinked its LED twice
+                # "pain now": the BOOT button's IRQ marks the next frame
+                n_blocks = len(blocks)
+                board.press_button()
+                await link.wait_samples(link.assembler.samples + 500, 10)
+                marked = np.concatenate([b.frames for b in blocks[n_blocks:]])["flags"]
+                assert np.count_nonzero(marked & proto.FLAG_PAIN_MARK) == 1
 
     run(main(), 30)
 

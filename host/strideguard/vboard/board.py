@@ -133,9 +133,8 @@ class VirtualBoard:
         self.use_pty = pty
         n = next(_addresses)
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
-        self._own_flash = flash_dir is None
-        self._work = Path(tempfile.mkdtemp(prefix="sg-vboard-"))
-        self.flash_dir = Path(flash_dir) if flash_dir is not None else self._work / "flash"
+        self._work = Path(tempfile.gettempdir())  # a private folder from start() on
+        self._flash_dir = Path(flash_dir) if flash_dir is not None else None
         self.boots = 0
         self.console: list[str] = []  # the board's printed lines (non-pty mode)
         self.echo: bool = False  # also print the console lines
@@ -204,7 +203,13 @@ class VirtualBoard:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @property
+    def flash_dir(self) -> Path:
+        """The board's file system (a temporary folder unless given)."""
+        return self._flash_dir if self._flash_dir is not None else self._work / "flash"
+
     def _prepare_files(self) -> Path:
+        self._work = Path(tempfile.mkdtemp(prefix="sg-vboard-"))
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         if self.install_firmware and not (self.flash_dir / "main.py").exists():
             for src in sorted(firmware_source().glob("*.py")):
@@ -337,7 +342,8 @@ class VirtualBoard:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
-        shutil.rmtree(self._work, ignore_errors=True)
+        if self._work.name.startswith("sg-vboard-"):
+            shutil.rmtree(self._work, ignore_errors=True)
 
     # ------------------------------------------------------------ events
     async def power_cycle(self, timeout_s: float = 15.0) -> None:
