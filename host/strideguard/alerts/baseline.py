@@ -14,6 +14,7 @@ over a long run is followed separately by the alert policy (a slow EWMA).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("contact_time_s", 0, -0.028, 0.7),
 )
 VARIABILITY_WINDOW = 10
+CADENCE_WINDOW = 7
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
 
@@ -134,7 +136,7 @@ class PersonalBaseline:
         InputError
             Too few strides with cadence.
         """
-        cad = np.asarray(table["cadence_spm"], dtype=float)
+        cad = smoothed_cadence(np.asarray(table["cadence_spm"], dtype=float))
         ok = np.isfinite(cad)
         if ok.sum() < 10:
             raise InputError("too few running strides to learn a baseline (need at least 10)")
@@ -200,7 +202,7 @@ class PersonalBaseline:
 
     def scores(self, table: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
         """Raw combined guarded-gait score per stride (before ``score_sd`` scaling), vectorised."""
-        cad = np.asarray(table["cadence_spm"], dtype=float)
+        cad = smoothed_cadence(np.asarray(table["cadence_spm"], dtype=float))
         total = np.zeros(cad.shape)
         wsum = np.zeros(cad.shape)
         for spec in FEATURES:
@@ -276,6 +278,26 @@ class PersonalBaseline:
         except json.JSONDecodeError as exc:
             raise InputError(f"baseline profile {path} is not valid JSON") from exc
         return cls.from_json(data)
+
+
+def smoothed_cadence(cadence_spm: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Causal rolling median of cadence over :data:`CADENCE_WINDOW` strides.
+
+    Pace is what the features follow; a single stride's cadence mostly carries
+    stride-to-stride timing noise, so the model uses this smoothed value (the
+    live policy computes the same from the strides it has seen).
+    """
+    n = cadence_spm.shape[0]
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    pad = np.concatenate((np.full(CADENCE_WINDOW - 1, np.nan), cadence_spm))
+    win = np.lib.stride_tricks.sliding_window_view(pad, CADENCE_WINDOW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+        out[:] = np.nanmedian(win, axis=1)
+    out[~np.isfinite(cadence_spm)] = np.nan
+    return out
 
 
 def directional(

@@ -65,7 +65,7 @@ class GaitChangeConfig:
         Strides ignored after a walking break, stop or data gap.
     """
 
-    cusum_slack_sd: float = 0.75
+    cusum_slack_sd: float = 1.25
     cusum_threshold_sd: float = 16.0
     max_stride_score_sd: float = 4.0
     end_after_strides: int = 40
@@ -97,7 +97,7 @@ class OverstrideConfig:
 
     angle_above_reference_deg: float = 5.0
     default_limit_deg: float = 12.0
-    rolling_strides: int = 9
+    rolling_strides: int = 5
     cadence_increase_pct: float = 7.5
     max_cadence_rise_pct: float = 3.0
     reminder_s: float = 90.0

@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from strideguard.alerts.baseline import FEATURES, VARIABILITY_WINDOW, PersonalBaseline, directional
+from strideguard.alerts.baseline import (
+    CADENCE_WINDOW,
+    FEATURES,
+    VARIABILITY_WINDOW,
+    PersonalBaseline,
+    directional,
+)
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
@@ -103,6 +109,7 @@ class AlertPolicy:
         self._cusum = 0.0
         self._drift: dict[str, float] = {}
         self._stride_times: deque[float] = deque(maxlen=VARIABILITY_WINDOW + 1)
+        self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._overstride_run = 0
@@ -207,8 +214,11 @@ class AlertPolicy:
         if gap or not running:
             self._skip = self.config.gait_change.resume_skip_strides
             self._stride_times.clear()
+            self._pace_cadences.clear()
         if not running:
             return out
+        self._pace_cadences.append(cad)
+        pace_cad = float(np.median(np.fromiter(self._pace_cadences, float)))
         if self._first_running_s is None:
             self._first_running_s = t
         run_s = t - self._first_running_s
@@ -220,7 +230,7 @@ class AlertPolicy:
                 self._fit_baseline()
         out += self._overstride(stride, i, t, cad)
         if self.baseline_ is not None:
-            out += self._gait_change(stride, i, t, cad)
+            out += self._gait_change(stride, i, t, pace_cad)
             out += self._late_swing_load(stride, i, t)
         return out
 
@@ -392,7 +402,7 @@ class AlertPolicy:
             return []
         over = roll_angle > limit and roll_cad <= cad_ref * (1.0 + cfg.max_cadence_rise_pct / 100.0)
         self._overstride_run = self._overstride_run + 1 if over else 0
-        if self._overstride_run >= 3:
+        if self._overstride_run >= 2:
             target = round(roll_cad * (1.0 + cfg.cadence_increase_pct / 100.0))
             lo = round(roll_cad * 1.05)
             hi = round(roll_cad * 1.10)

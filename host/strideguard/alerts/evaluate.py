@@ -1,0 +1,261 @@
+"""Evaluation harness: the alert policy against the simulator's labelled scenarios.
+
+For each scenario and seed the simulator produces a run with ground truth and
+the alerts it must and must not cause; the run goes through the same path as
+a file (``analyze`` + :func:`~strideguard.alerts.offline.alerts_for_strides`),
+optionally through BLE framing with packet loss first. The harness reports,
+per scenario, the detection delay in strides after the labelled onset for the
+alerts that must come, and false alerts per hour for those that must not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from strideguard.alerts.config import AlertConfig
+from strideguard.alerts.model import AlertState
+from strideguard.alerts.offline import alerts_for_strides
+
+#: scenarios of normal running (no alert may say "stop")
+NORMAL_SCENARIOS = (
+    "steady",
+    "intervals",
+    "hills",
+    "long_run_fatigue",
+    "walk_breaks",
+    "cadence_retraining",
+)
+#: scenarios with a change that must be detected
+CHANGE_SCENARIOS = ("guarded_onset", "overstride_episode", "strap_slip")
+#: alerts only the live link can raise (a file has no "sensor went silent" moment)
+LIVE_ONLY_ALERTS = ("sensor_lost",)
+TARGET_DELAY_STRIDES = {"gait_changed": 30, "overstride": 20}
+
+
+@dataclass
+class RunOutcome:
+    """One simulated run through the policy."""
+
+    scenario: str
+    seed: int
+    leg: str
+    hours: float
+    n_strides: int
+    delays: dict[str, int | None] = field(
+        default_factory=dict
+    )  # must-alert kind -> strides after onset (None = missed)
+    false_alerts: dict[str, int] = field(default_factory=dict)  # must-not kind -> raised count
+    stop_alerts: int = 0
+    overstride_alerts: int = 0
+    frames_lost_pct: float = 0.0
+
+
+@dataclass
+class ScenarioSummary:
+    """Outcomes of one scenario over seeds."""
+
+    scenario: str
+    runs: list[RunOutcome]
+
+    @property
+    def hours(self) -> float:
+        """Simulated hours."""
+        return sum(r.hours for r in self.runs)
+
+    def delays(self, kind: str) -> list[int | None]:
+        """Detection delays of ``kind`` over the runs (None = missed)."""
+        return [r.delays[kind] for r in self.runs if kind in r.delays]
+
+    def false_per_hour(self, kind: str) -> float:
+        """False ``kind`` alerts per simulated hour."""
+        h = self.hours
+        return sum(r.false_alerts.get(kind, 0) for r in self.runs) / h if h else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        kinds_delay = sorted({k for r in self.runs for k in r.delays})
+        kinds_false = sorted({k for r in self.runs for k in r.false_alerts})
+        return {
+            "scenario": self.scenario,
+            "runs": len(self.runs),
+            "hours": round(self.hours, 3),
+            "strides": sum(r.n_strides for r in self.runs),
+            "delay_strides": {k: self.delays(k) for k in kinds_delay},
+            "false_alerts_per_hour": {k: round(self.false_per_hour(k), 3) for k in kinds_false},
+            "stop_alerts": sum(r.stop_alerts for r in self.runs),
+        }
+
+
+def evaluate_run(
+    scenario: str,
+    seed: int,
+    *,
+    duration_s: float,
+    rate_hz: float = 200.0,
+    leg: str = "R",
+    loss: float = 0.0,
+    config: AlertConfig | None = None,
+) -> RunOutcome:
+    """Simulate one run and score the alerts the file path raises on it.
+
+    Parameters
+    ----------
+    scenario, seed, duration_s, rate_hz, leg
+        Passed to :func:`strideguard.sim.simulate`.
+    loss
+        Random frame loss (0–1) applied by BLE framing (MTU 247) before analysis.
+    config
+        Alert settings.
+    """
+    from strideguard.analysis import analyze
+    from strideguard.sim import simulate
+
+    run = simulate(scenario, duration_s=duration_s, rate_hz=rate_hz, seed=seed, leg=leg)
+    recording = run.recording
+    lost_pct = 0.0
+    if loss > 0:
+        from strideguard.frames import decode_frames, to_recording
+        from strideguard.sim.transport import LinkFaults, make_frames
+
+        stream = make_frames(
+            run, mtu=247, faults=LinkFaults(loss_rate=loss, burst_rate=loss / 10), seed=seed
+        )
+        decoded = decode_frames(stream.payloads, stream.arrival_s)
+        recording = to_recording(decoded, source=recording.source)
+        lost_pct = (
+            100.0
+            * decoded.report.samples_lost
+            / max(1, decoded.report.samples_lost + decoded.n_samples)
+        )
+    result = analyze(recording, leg=leg)
+    rows = result.strides.rows()
+    calibrated = bool(result.alignment.calibrated) if result.alignment else False
+    policy = alerts_for_strides(
+        rows,
+        pain_marks_s=recording.pain_marks_s,
+        gaps=recording.gaps,
+        config=config,
+        leg=leg,
+        angle_calibrated=calibrated,
+    )
+    raised = [a for a in policy.alerts_ if a.state in (AlertState.RAISED, AlertState.ESCALATED)]
+    ic = np.array([r["initial_contact_s"] for r in rows], dtype=float)
+    out = RunOutcome(
+        scenario=scenario,
+        seed=seed,
+        leg=leg,
+        hours=duration_s / 3600.0,
+        n_strides=len(rows),
+        frames_lost_pct=lost_pct,
+    )
+    for exp in run.truth.must_alert:
+        kind = str(exp["alert"])
+        if exp.get("this_leg") is False or kind in LIVE_ONLY_ALERTS:
+            continue
+        onset = float(exp["onset_s"])
+        hits = [a for a in raised if a.kind.value == kind and a.time_s >= onset - 2.0]
+        if hits:
+            out.delays[kind] = int(np.count_nonzero((ic >= onset) & (ic <= hits[0].time_s)))
+        else:
+            out.delays[kind] = None
+    for kind in run.truth.must_not_alert:
+        out.false_alerts[kind] = sum(1 for a in raised if a.kind.value == kind)
+    out.stop_alerts = sum(1 for a in raised if a.severity.value == "stop")
+    out.overstride_alerts = sum(1 for a in raised if a.kind.value == "overstride")
+    return out
+
+
+def evaluate(
+    scenarios: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    duration_s: float,
+    rate_hz: float = 200.0,
+    loss_every: int = 3,
+    loss: float = 0.01,
+    config: AlertConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[ScenarioSummary]:
+    """Run :func:`evaluate_run` over scenarios × seeds.
+
+    Every ``loss_every``-th seed goes through BLE framing with ``loss`` random
+    frame loss; legs alternate between seeds.
+    """
+    summaries = []
+    for name in scenarios:
+        runs = []
+        for k, seed in enumerate(seeds):
+            leg = "R" if name in ("guarded_onset", "demo") or k % 2 == 0 else "L"
+            lossy = loss if loss_every and k % loss_every == loss_every - 1 else 0.0
+            if progress:
+                progress(
+                    f"{name} seed {seed} ({duration_s / 60:.0f} min, leg {leg}{', lossy link' if lossy else ''})"
+                )
+            runs.append(
+                evaluate_run(
+                    name,
+                    seed,
+                    duration_s=duration_s,
+                    rate_hz=rate_hz,
+                    leg=leg,
+                    loss=lossy,
+                    config=config,
+                )
+            )
+        summaries.append(ScenarioSummary(name, runs))
+    return summaries
+
+
+def format_table(summaries: Sequence[ScenarioSummary]) -> str:
+    """Readable table with targets."""
+    lines = [f"{'scenario':20s} {'runs':>4s} {'hours':>6s}  result"]
+    total_normal_h = 0.0
+    total_stop = 0
+    for s in summaries:
+        parts = []
+        for kind in sorted({k for r in s.runs for k in r.delays}):
+            d = s.delays(kind)
+            got = [x for x in d if x is not None]
+            missed = len(d) - len(got)
+            target = TARGET_DELAY_STRIDES.get(kind)
+            worst = max(got) if got else None
+            ok = missed == 0 and (target is None or (worst is not None and worst <= target))
+            med = f"{np.median(got):.0f}" if got else "-"
+            parts.append(
+                f"{kind}: delay median {med}, max {worst if worst is not None else '-'} strides"
+                + (f" (target <= {target})" if target else "")
+                + (f", MISSED {missed}" if missed else "")
+                + ("" if ok else "  <-- FAIL")
+            )
+        for kind in sorted({k for r in s.runs for k in r.false_alerts}):
+            n = sum(r.false_alerts.get(kind, 0) for r in s.runs)
+            if n:
+                parts.append(f"false {kind}: {n} ({s.false_per_hour(kind):.2f}/h)")
+        stops = sum(r.stop_alerts for r in s.runs)
+        if s.scenario in NORMAL_SCENARIOS:
+            total_normal_h += s.hours
+            total_stop += stops
+        if not parts:
+            parts.append("no false alerts")
+        lines.append(f"{s.scenario:20s} {len(s.runs):4d} {s.hours:6.2f}  " + "; ".join(parts))
+    over_h = sum(
+        s.hours
+        for s in summaries
+        if s.scenario in NORMAL_SCENARIOS and s.scenario != "cadence_retraining"
+    )
+    over_fp = sum(
+        r.overstride_alerts for s in summaries if s.scenario in NORMAL_SCENARIOS for r in s.runs
+    )
+    lines.append("")
+    lines.append(
+        f"normal running: {total_normal_h:.2f} h, 'stop' alerts: {total_stop} (target 0 over >= 10 h)"
+    )
+    if over_h:
+        lines.append(
+            f"overstride cues on runs without overstriding: {over_fp} = {over_fp / max(total_normal_h, 1e-9):.2f}/h (target <= 1/h)"
+        )
+    return "\n".join(lines)

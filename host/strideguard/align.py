@@ -1,0 +1,343 @@
+"""Calibration and alignment: from the sensor frame to the shank frame.
+
+Shank frame (DESIGN.md §2): x anterior, y to the runner's right, z down the
+tibia; positive rotation about y moves the ankle forward (mid-swing peak
+positive). The sensor may sit in any orientation on either leg.
+
+Method
+------
+1. **Quiet periods** (gyro and accelerometer nearly constant for
+   ``min_quiet_s``) give the gyroscope bias and the direction of gravity.
+   They come from ``--standing FILE`` or from a standing period at the start
+   of the recording.
+2. **Sagittal axis** = the first principal axis of the bias-free angular
+   velocity while moving: the shank rotates mostly about the knee's flexion
+   axis. It is made orthogonal to the up direction.
+3. **Sign** of the sagittal axis from the gait itself: smoothed over
+   ``sign_smoothing_s`` the forward swing of the shank (mid-swing) is the
+   largest sustained rotation in a running stride, larger than the brief
+   post-contact and push-off backward rotations; so the smoothed signal's
+   upper extreme exceeds its lower extreme in magnitude. The ratio of the two
+   is the sign margin reported in ``confidence``.
+4. **Long axis** = gravity during quiet standing, rotated in the sagittal
+   plane by ``standing_tibia_angle_deg`` (the tibia stands a few degrees
+   behind vertical, DESIGN.md §2). Without standing data the mean specific
+   force over the run stands in for "up": angles are then relative to the
+   mean shank orientation and flagged ``calibrated = False``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+from strideguard.errors import InputError
+from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
+
+
+def moving_mean(x: FloatArray, window: int) -> FloatArray:
+    """Centred moving average along axis 0 (odd window, edges repeat the end value)."""
+    from scipy.ndimage import uniform_filter1d
+
+    window = max(1, int(window)) | 1  # odd: centred without a half-sample shift
+    if window == 1:
+        return np.asarray(x, dtype=np.float64).copy()
+    return np.asarray(
+        uniform_filter1d(np.asarray(x, dtype=np.float64), window, axis=0, mode="nearest")
+    )
+
+
+def quiet_mask(
+    acc_mps2: FloatArray | None,
+    gyr_dps: FloatArray | None,
+    rate_hz: float,
+    *,
+    window_s: float = 0.5,
+    gyr_sd_dps: float = 3.0,
+    acc_sd_mps2: float = 0.3,
+) -> np.ndarray:
+    """Samples inside blocks where the sensor is still (standing or lying).
+
+    The data are cut into consecutive blocks of ``window_s``; a block is still
+    when every axis varies less than the limits and the accelerometer reads
+    about 1 g.
+
+    Parameters
+    ----------
+    acc_mps2, gyr_dps
+        Sensor data, shape ``(n, 3)``; either may be ``None``.
+    rate_hz
+        Sampling rate.
+    window_s
+        Block length.
+    gyr_sd_dps, acc_sd_mps2
+        Largest per-axis standard deviation that still counts as still.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, shape ``(n,)``.
+    """
+    arrays = [a for a in (gyr_dps, acc_mps2) if a is not None]
+    if not arrays:
+        raise ValueError("need accelerometer or gyroscope data")
+    n = arrays[0].shape[0]
+    w = max(3, round(window_s * rate_hz))
+    nb = max(1, n // w)
+    ok = np.ones(nb, dtype=bool)
+    # a few dozen samples per block tell stillness as well as all of them (and cost less)
+    step = max(1, min(w, n) // 32)
+    for arr, limit in ((gyr_dps, gyr_sd_dps), (acc_mps2, acc_sd_mps2)):
+        if arr is None:
+            continue
+        blocks = arr[: nb * w].reshape(nb, min(w, n), 3) if n >= w else arr[None, :, :]
+        blocks = blocks[:, ::step]
+        ok &= np.all(blocks.std(axis=1) < limit, axis=1)
+        if arr is acc_mps2:
+            ok &= np.abs(np.linalg.norm(blocks.mean(axis=1), axis=1) - STANDARD_GRAVITY_MPS2) < 1.5
+    mask = np.repeat(ok, min(w, n))
+    if mask.size < n:
+        mask = np.concatenate([mask, np.full(n - mask.size, bool(ok[-1]))])
+    return mask
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass
+class Alignment:
+    """Result of :class:`ShankAligner`: how to turn sensor data into shank data.
+
+    Attributes
+    ----------
+    rotation
+        3×3 matrix whose rows are the shank x, y, z axes in sensor
+        coordinates: ``shank = rotation @ sensor``.
+    gyro_bias_dps
+        Gyroscope bias removed before rotating.
+    calibrated
+        True when a standing period fixed the sensor's tilt on the tibia, so
+        absolute shank angles are meaningful.
+    calibration_source
+        ``"standing file"``, ``"standing at start (a–b s)"`` or ``None``.
+    standing_tibia_angle_deg
+        Tibia angle assumed during the standing calibration.
+    sign_margin
+        Ratio of forward-swing to backward-rotation magnitude (>1 favours the
+        chosen sign).
+    sagittal_share
+        Share of the angular-velocity variance about the sagittal axis.
+    confidence
+        0–1 summary of ``sign_margin`` and ``sagittal_share``.
+    bias_source
+        Where the gyroscope bias came from.
+    """
+
+    rotation: FloatArray
+    gyro_bias_dps: FloatArray
+    calibrated: bool
+    calibration_source: str | None
+    standing_tibia_angle_deg: float
+    sign_margin: float
+    sagittal_share: float
+    confidence: float
+    bias_source: str = "none"
+    notes: list[str] = field(default_factory=list)
+
+    def to_shank(self, rec: ImuRecording) -> tuple[FloatArray | None, FloatArray | None]:
+        """Return ``(acc, gyr)`` of ``rec`` in the shank frame (bias removed)."""
+        rt = np.ascontiguousarray(self.rotation.T)  # a non-contiguous operand is ~10x slower
+        acc = rec.acc_mps2 @ rt if rec.acc_mps2 is not None else None
+        gyr = (rec.gyr_dps - self.gyro_bias_dps) @ rt if rec.gyr_dps is not None else None
+        return acc, gyr
+
+    def mounting_angles_deg(self) -> dict[str, float]:
+        """Tilt of the sensor's nearest axis from the tibia and rotation about it."""
+        z = self.rotation[2]
+        k = int(np.argmax(np.abs(z)))
+        tilt = float(np.degrees(np.arccos(min(1.0, abs(z[k])))))
+        return {"long_axis_sensor_index": float(k), "long_axis_tilt_deg": tilt}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description."""
+        axes = ["x", "y", "z"]
+        z = self.rotation[2]
+        k = int(np.argmax(np.abs(z)))
+        return {
+            "calibrated": self.calibrated,
+            "calibration_source": self.calibration_source,
+            "standing_tibia_angle_deg": self.standing_tibia_angle_deg if self.calibrated else None,
+            "rotation_sensor_to_shank": [
+                [round(float(v), 5) for v in row] for row in self.rotation
+            ],
+            "tibia_axis_in_sensor": f"{'+' if z[k] > 0 else '-'}{axes[k]}",
+            "tibia_axis_tilt_deg": round(float(np.degrees(np.arccos(min(1.0, abs(z[k]))))), 2),
+            "gyro_bias_dps": [round(float(v), 3) for v in self.gyro_bias_dps],
+            "bias_source": self.bias_source,
+            "sign_margin": round(self.sign_margin, 3),
+            "sagittal_share": round(self.sagittal_share, 4),
+            "confidence": round(self.confidence, 3),
+            "notes": list(self.notes),
+        }
+
+
+class ShankAligner:
+    """Find the shank frame of a recording (gaitmap-style algorithm object).
+
+    Parameters
+    ----------
+    standing_tibia_angle_deg
+        Tibia angle assumed while standing quietly (DESIGN.md §2: typically
+        −2 to −4°; default −3°).
+    min_quiet_s
+        Shortest still period used as standing calibration.
+    start_search_s
+        A standing period must begin within this time from the start.
+    sign_smoothing_s
+        Moving-average window for the sign decision.
+
+    Attributes
+    ----------
+    alignment_
+        The :class:`Alignment` found by :meth:`align`.
+    """
+
+    def __init__(
+        self,
+        standing_tibia_angle_deg: float = -3.0,
+        min_quiet_s: float = 1.0,
+        start_search_s: float = 60.0,
+        sign_smoothing_s: float = 0.1,
+    ) -> None:
+        self.standing_tibia_angle_deg = standing_tibia_angle_deg
+        self.min_quiet_s = min_quiet_s
+        self.start_search_s = start_search_s
+        self.sign_smoothing_s = sign_smoothing_s
+
+    def align(self, recording: ImuRecording, *, standing: ImuRecording | None = None) -> Self:
+        """Estimate bias, axes and calibration.
+
+        Parameters
+        ----------
+        recording
+            The run.
+        standing
+            Optional quiet-standing recording of the same sensor and mounting.
+
+        Returns
+        -------
+        Self
+            With ``alignment_`` set.
+
+        Raises
+        ------
+        InputError
+            If ``standing`` has no still period of ``min_quiet_s``.
+        """
+        rate = recording.sampling_rate_hz
+        acc, gyr = recording.acc_mps2, recording.gyr_dps
+        notes: list[str] = []
+        up: FloatArray | None = None
+        bias = np.zeros(3)
+        bias_source = "none"
+        calib: str | None = None
+        moving = np.ones(recording.n_samples, dtype=bool)
+
+        if standing is not None and standing.acc_mps2 is not None:
+            q = quiet_mask(standing.acc_mps2, standing.gyr_dps, standing.sampling_rate_hz)
+            if q.sum() < self.min_quiet_s * standing.sampling_rate_hz:
+                raise InputError(
+                    f"{standing.source or 'standing file'}: no still period of {self.min_quiet_s:.0f} s "
+                    "(stand still with the sensor on, or leave out --standing)"
+                )
+            up = _unit(np.mean(standing.acc_mps2[q], axis=0))
+            if standing.gyr_dps is not None:
+                bias = np.median(standing.gyr_dps[q], axis=0)
+                bias_source = "standing file"
+            calib = "standing file"
+        quiet = quiet_mask(acc, gyr, rate)
+        starts, stops = _runs(quiet)
+        long_enough = (stops - starts) >= self.min_quiet_s * rate
+        starts, stops = starts[long_enough], stops[long_enough]
+        if starts.size:
+            moving &= ~quiet
+            if gyr is not None and bias_source == "none":
+                qi = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+                bias = np.median(gyr[qi], axis=0)
+                bias_source = "quiet periods in the recording"
+            first = int(starts[0])
+            if (
+                up is None
+                and acc is not None
+                and recording.time_s[first] - recording.time_s[0] <= self.start_search_s
+            ):
+                seg = slice(first, int(stops[0]))
+                up = _unit(np.mean(acc[seg], axis=0))
+                t0, t1 = recording.time_s[first], recording.time_s[int(stops[0]) - 1]
+                calib = f"standing at start ({t0:.1f}–{t1:.1f} s)"
+        if not moving.any():
+            moving[:] = True
+        calibrated = up is not None
+        if up is None and acc is not None:
+            up = _unit(np.mean(acc[moving], axis=0))
+            notes.append(
+                "no standing period: shank angles are relative to the mean shank orientation"
+            )
+
+        sign_margin = 1.0
+        share = 0.0
+        if gyr is not None:
+            # every k-th sample (~100 Hz) is plenty for the principal axis and the percentiles
+            k = max(1, round(rate / 100.0))
+            g = gyr[::k][moving[::k]] - bias
+            cov = g.T @ g / max(1, g.shape[0])
+            w, v = np.linalg.eigh(cov)
+            e1 = v[:, -1]
+            share = float(w[-1] / max(w.sum(), 1e-12))
+            if up is not None:
+                e1 = _unit(e1 - np.dot(e1, up) * up)
+            s = moving_mean((gyr[::k] - bias) @ e1, round(self.sign_smoothing_s * rate / k))
+            hi, lo = np.percentile(s[moving[::k]], [99.5, 0.5])
+            if abs(lo) > hi:
+                e1 = -e1
+                hi, lo = -lo, -hi
+            sign_margin = float(hi / max(abs(lo), 1e-9))
+            y = e1
+        else:
+            y = np.array([0.0, 1.0, 0.0]) if up is None else _unit(np.cross(up, [1.0, 0.0, 0.0]))
+            notes.append("no gyroscope: sagittal axis unknown")
+        if up is None:
+            up = _unit(np.cross([1.0, 0.0, 0.0], y))
+            notes.append("no accelerometer: tibia axis unknown")
+        z0 = -_unit(up - np.dot(up, y) * y)
+        x0 = np.cross(y, z0)
+        alpha = np.radians(self.standing_tibia_angle_deg) if calibrated else 0.0
+        # the tibia stands at angle alpha in the standing (world) frame
+        x = np.cos(alpha) * x0 - np.sin(alpha) * z0
+        z = np.sin(alpha) * x0 + np.cos(alpha) * z0
+        rot = np.vstack([x, y, z])
+        conf = float(np.clip((sign_margin - 1.0) / 0.5, 0, 1) * np.clip((share - 0.5) / 0.3, 0, 1))
+        if gyr is not None and sign_margin < 1.15:
+            notes.append(f"forward/backward direction uncertain (sign margin {sign_margin:.2f})")
+        self.alignment_ = Alignment(
+            rotation=rot,
+            gyro_bias_dps=np.asarray(bias, dtype=np.float64),
+            calibrated=calibrated,
+            calibration_source=calib,
+            standing_tibia_angle_deg=self.standing_tibia_angle_deg,
+            sign_margin=sign_margin,
+            sagittal_share=share,
+            confidence=conf,
+            bias_source=bias_source,
+            notes=notes,
+        )
+        return self
