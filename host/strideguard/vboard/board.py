@@ -36,7 +36,13 @@ import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard.ble.bumble_backend import VirtualAir
-from strideguard.vboard.bridge import HCI_CONNECTION_TIMEOUT, MSG_TOKEN, RadioBridge, read_message
+from strideguard.vboard.bridge import (
+    HCI_CONNECTION_TIMEOUT,
+    MSG_PLAY,
+    MSG_TOKEN,
+    RadioBridge,
+    read_message,
+)
 from strideguard.vboard.samples import as_counts
 
 HW_DIR = Path(__file__).resolve().parent / "hw"
@@ -94,6 +100,9 @@ class VirtualBoard:
         The board's file system (default: a temporary folder, removed on stop).
     install_firmware
         Copy ``firmware/*.py`` into the flash before booting (when it has no ``main.py``).
+    paused
+        The sensor holds ``samples[0]`` (a runner standing still) until
+        :meth:`play`, so a scripted run can start when the host is ready.
     pty
         Also expose the board's console on a pseudo-terminal (:attr:`port`) that
         ``mpremote``/``strideguard flash``/``make flash PORT=...`` use like a USB port.
@@ -113,6 +122,7 @@ class VirtualBoard:
         flash_dir: Path | None = None,
         install_firmware: bool = True,
         pty: bool = False,
+        paused: bool = False,
     ) -> None:
         if leg not in proto.LEG_NAMES:
             raise ValueError("leg must be 'L' or 'R'")
@@ -131,6 +141,7 @@ class VirtualBoard:
         self.battery_mv = battery_mv
         self.install_firmware = install_firmware
         self.use_pty = pty
+        self.paused = paused
         n = next(_addresses)
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
         self._work = Path(tempfile.gettempdir())  # a private folder from start() on
@@ -229,6 +240,7 @@ class VirtualBoard:
             "loop": self.loop,
             "speed": self.speed,
             "battery_mv": self.battery_mv,
+            "paused": self.paused,
         }
         settings_path = self._work / "vboard.json"
         settings_path.write_text(json.dumps(settings))
@@ -346,6 +358,29 @@ class VirtualBoard:
             shutil.rmtree(self._work, ignore_errors=True)
 
     # ------------------------------------------------------------ events
+    async def play(self, timeout_s: float = 5.0) -> int:
+        """Start the samples of a ``paused`` board from ``samples[0]``.
+
+        Returns
+        -------
+        int
+            The stream sample index carrying ``samples[0]``: stream sample
+            ``play_index + j`` is ``samples[j]`` (exact unless samples were lost or
+            the rate changed before).
+        """
+        bridge = self.bridge
+        if bridge is None:
+            raise RuntimeError("the board is not running")
+        bridge.playing.clear()
+        bridge.send(MSG_PLAY)
+        await asyncio.wait_for(bridge.playing.wait(), timeout_s)
+        return bridge.play_index
+
+    @property
+    def play_index(self) -> int:
+        """Stream sample index carrying ``samples[0]`` after :meth:`play` (-1 before)."""
+        return self.bridge.play_index if self.bridge is not None else -1
+
     async def power_cycle(self, timeout_s: float = 15.0) -> None:
         """Cut the power and boot again (a brown-out): links drop, the firmware restarts.
 

@@ -65,6 +65,7 @@ MSG_BUFFER = ord("B")
 MSG_PIN = ord("P")
 MSG_FIRST = ord("F")
 MSG_CLOCK = ord("K")
+MSG_PLAYING = ord("G")
 # host -> board
 MSG_HANDLES = ord("H")
 MSG_CONNECTED = ord("c")
@@ -72,6 +73,7 @@ MSG_DISCONNECTED = ord("d")
 MSG_WRITTEN = ord("w")
 MSG_MTU = ord("m")
 MSG_BUTTON = ord("b")
+MSG_PLAY = ord("g")
 
 FLAG_READ = 0x0002
 FLAG_WRITE_NO_RESPONSE = 0x0004
@@ -155,6 +157,9 @@ class RadioBridge:
         self.first_sample_board_us = -1
         #: board clock readings ``(board_us, time.monotonic() at arrival)``, every ~50 ms wall
         self.clock: list[tuple[int, float]] = []
+        #: stream sample index at which playback started (paused boards), else -1
+        self.play_index = -1
+        self.playing = asyncio.Event()
         self.on_pin: Callable[[int, int], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -243,6 +248,9 @@ class RadioBridge:
             self.clock.append((struct.unpack(">Q", p)[0], time.monotonic()))
             if len(self.clock) > 200000:
                 del self.clock[:100000]
+        elif kind == MSG_PLAYING:
+            self.play_index = struct.unpack(">IQ", p)[0]
+            self.playing.set()
         elif kind == MSG_FIRST:
             self.first_sample, self.first_sample_board_us = struct.unpack(">IQ", p)
         elif kind == MSG_PIN:

@@ -15,6 +15,8 @@ import vbhw
 RESET_EXIT_CODE = 75
 MSG_PIN = 0x50  # "P": pin, value
 MSG_BUTTON = 0x62  # "b": press the BOOT button (from the host)
+MSG_PLAY = 0x67  # "g": start playing the samples (from the host)
+MSG_PLAYING = 0x47  # "G": u32 FIFO sample count at the start, u64 board us
 MSG_FIRST = 0x46  # "F": u32 index in the samples, u64 board us of the first FIFO sample
 
 _i2c = None
@@ -39,6 +41,13 @@ def unique_id():
 
 def idle():
     vbhw.hub().advance_us(1000)
+
+
+def _play(payload):
+    hub = vbhw.hub()
+    n = _i2c.play()
+    hub.send(MSG_PLAYING, struct.pack(">IQ", n, hub.board_us))
+    hub.flush()
 
 
 def _press(payload):
@@ -98,6 +107,8 @@ def I2C(id=0, scl=None, sda=None, freq=400000):
         source = SampleFile(cfg["samples"], cfg.get("loop", True))
         _i2c = MPU6050Sim(source, cfg["samples_rate_hz"], lambda: hub.board_us)
         _i2c.on_first = lambda k, t_us: hub.send(MSG_FIRST, struct.pack(">IQ", k, t_us))
+        _i2c.paused = bool(cfg.get("paused", False))
+        hub.handlers[MSG_PLAY] = _play
     return _i2c
 
 

@@ -5,7 +5,8 @@ FIFO order, recorded at ``samples_rate_hz``. The sensor samples at the rate
 its registers say (SMPLRT_DIV, DLPF_CFG) on the board clock; each sample it
 takes reads the file at the current source position, which advances by
 ``samples_rate_hz / rate`` per sample, so at the same rate sample ``k`` after
-wake-up is file sample ``k`` (looped, or held at the last one). Samples due
+wake-up is file sample ``k`` (looped, or held at the last one); a paused
+sensor holds sample 0 until :meth:`MPU6050Sim.play`. Samples due
 while the FIFO is off or the chip sleeps are lost, as on the real part; a
 full FIFO overwrites its oldest bytes and sets INT_STATUS.FIFO_OFLOW_INT.
 Register semantics follow the firmware tests' fake (``tests/firmware/fakes``).
@@ -81,6 +82,7 @@ class MPU6050Sim:
         self.overflow_bytes = 0
         self.first_played = -1  # source index of the first sample into the FIFO
         self.on_first = None  # called once with it and its board time (us)
+        self.paused = False  # hold sample 0 (a runner standing still) until play()
 
     # ------------------------------------------------------------ model
     def _rate_hz(self):
@@ -100,7 +102,7 @@ class MPU6050Sim:
         now = self.now_us()
         on = self._sampling() and self._fifo_on()
         while self.t_next <= now:
-            k = int(self.pos)
+            k = 0 if self.paused else int(self.pos)
             self.last_k = k
             if on:
                 if self.first_played < 0:
@@ -111,8 +113,16 @@ class MPU6050Sim:
                 self.played += 1
             else:
                 self.lost += 1
-            self.pos += self.step
+            if not self.paused:
+                self.pos += self.step
             self.t_next += self.period_us
+
+    def play(self):
+        """Start playing from sample 0; return the FIFO sample count it starts at."""
+        self._update()
+        self.paused = False
+        self.pos = 0.0
+        return self.played
 
     def _push(self, k):
         src = self.source
