@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -47,6 +48,7 @@ from strideguard.vboard.samples import as_counts
 
 HW_DIR = Path(__file__).resolve().parent / "hw"
 RESET_EXIT_CODE = 75
+SOCKET_BUFFER = 16384
 _addresses = itertools.count(1)
 
 
@@ -258,7 +260,10 @@ class VirtualBoard:
             The firmware did not come up (its console output is in the message).
         """
         samples_path = self._prepare_files()
-        self._server = await asyncio.start_server(self._on_session, "127.0.0.1", 0)
+        # small buffers (with the board's): a busy host slows the board instead of lagging
+        self._server = await asyncio.start_server(
+            self._on_session, "127.0.0.1", 0, limit=SOCKET_BUFFER
+        )
         port = self._server.sockets[0].getsockname()[1]
         env = self._env(port, samples_path)
         if self.use_pty:
@@ -318,6 +323,10 @@ class VirtualBoard:
 
     async def _on_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A (re)booted firmware connected: give it a fresh radio on the air."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
         try:
             kind, token = await asyncio.wait_for(read_message(reader), 5.0)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
@@ -358,7 +367,7 @@ class VirtualBoard:
             shutil.rmtree(self._work, ignore_errors=True)
 
     # ------------------------------------------------------------ events
-    async def play(self, timeout_s: float = 5.0) -> int:
+    async def play(self, timeout_s: float = 15.0) -> int:
         """Start the samples of a ``paused`` board from ``samples[0]``.
 
         Returns

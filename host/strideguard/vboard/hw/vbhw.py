@@ -30,6 +30,9 @@ MAX_LAG_US = 100000  # wall lag beyond which the pacing re-anchors (board time s
 REANCHOR_US = 60000000
 CLOCK_EVERY_US = 50000  # wall time between board-clock messages to the host
 MSG_CLOCK = 0x4B  # "K": u64 board microseconds
+SOL_SOCKET = 1  # Linux values (the Unix port's socket module lacks the names)
+SO_SNDBUF = 7
+SOCKET_BUFFER = 16384
 
 
 class Hub:
@@ -61,6 +64,10 @@ class Hub:
     def _connect(self):
         addr = socket.getaddrinfo("127.0.0.1", int(self.cfg["port"]))[0][-1]
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:  # small buffers: a busy host slows the board down soon, instead of lagging behind
+            s.setsockopt(SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER)
+        except OSError:
+            pass
         s.connect(addr)
         self.sock = s
         self.poller = select.poll()
