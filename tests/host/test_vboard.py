@@ -308,3 +308,17 @@ def test_paused_board_starts_the_samples_when_told() -> None:
             assert board.play_index == start
 
     run(main(), 30)
+
+
+def test_a_firmware_that_does_not_start_is_reported_with_its_console(tmp_path: Any) -> None:
+    _micropython_or_skip()
+    (tmp_path / "main.py").write_text("print('booting')\nraise ValueError('broken build')\n")
+
+    async def main() -> None:
+        board = VirtualBoard(VirtualAir(), synthetic_gait(1), flash_dir=tmp_path)
+        with pytest.raises(RuntimeError, match="not advertising") as err:
+            await board.start(timeout_s=10)
+        assert "broken build" in str(err.value) and "booting" in str(err.value)
+        assert board._proc is not None and board._proc.returncode is not None
+
+    run(main(), 20)

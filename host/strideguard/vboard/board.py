@@ -274,7 +274,11 @@ class VirtualBoard:
             self._runner = asyncio.create_task(self._run(env))
         if not (self.flash_dir / "main.py").exists():
             return  # an empty flash (pty): nothing runs until it is flashed
-        await self.wait_advertising(timeout_s)
+        try:
+            await self.wait_advertising(timeout_s)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def wait_advertising(self, timeout_s: float = 15.0) -> None:
         """Wait until the firmware (of the current boot) advertises."""
