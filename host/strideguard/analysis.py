@@ -221,6 +221,7 @@ def analyze(
     leg: str | None = None,
     reference_angle_deg: float | None = None,
     warnings: list[str] | None = None,
+    alignment: Alignment | None = None,
 ) -> AnalysisResult:
     """Analyse a run: alignment, gait events, per-stride metrics, overstride.
 
@@ -236,6 +237,12 @@ def analyze(
         Stored overstride reference from the runner's profile.
     warnings
         Warnings from loading, carried into the result.
+    alignment
+        Use this sensor-to-shank alignment (with its gyro bias and
+        calibration) instead of estimating one from ``recording``: the live
+        path fixes the alignment after calibration and analyses a sliding
+        window with it, and ``analyze`` given the same alignment finds the
+        same strides.
 
     Returns
     -------
@@ -256,13 +263,16 @@ def analyze(
     gaps_rel = [(a - t0, b - t0) for a, b in recording.gaps]
     times = StageTimes()
     tic = time.perf_counter()
-    alignment: Alignment | None = None
+    fixed_alignment = alignment is not None
     acc_s: FloatArray | None = None
     gyr_sag: FloatArray | None = None
     acc = recording.acc_mps2
     if recording.gyr_dps is not None:
-        alignment = ShankAligner().align(recording, standing=standing).alignment_
-        if alignment.sign_margin < MIN_SIGN_MARGIN or alignment.sagittal_share < MIN_SAGITTAL_SHARE:
+        if alignment is None:
+            alignment = ShankAligner().align(recording, standing=standing).alignment_
+        if (
+            not fixed_alignment and alignment.sign_margin < MIN_SIGN_MARGIN
+        ) or alignment.sagittal_share < MIN_SAGITTAL_SHARE:
             raise InputError(
                 f"{recording.source or 'input'}: the shank rotation does not look like running or walking "
                 f"(forward/backward asymmetry {alignment.sign_margin:.2f}, "
@@ -272,7 +282,8 @@ def analyze(
         gyr_sag = (recording.gyr_dps - alignment.gyro_bias_dps) @ rot[1]
         if acc is not None:
             acc_s = acc @ np.ascontiguousarray(rot.T)  # contiguous: ~10x faster
-        warns.extend(alignment.notes)
+        if not fixed_alignment:
+            warns.extend(alignment.notes)
     times.alignment_s = time.perf_counter() - tic
 
     tic = time.perf_counter()
@@ -354,7 +365,7 @@ def analyze(
         and alignment is not None
         and recording.gyr_dps is not None
     ):
-        if alignment.bias_source == "none":
+        if alignment.bias_source == "none" and not fixed_alignment:
             # no quiet period: from IC to a later IC the shank returns to the same sagittal
             # angle, so the mean sagittal angular velocity over whole strides is its bias (the
             # other axes are not estimated: a closed 3-D rotation path has a non-zero mean rate)

@@ -83,9 +83,11 @@ class RecordingWriter:
         self.fsync = fsync
         self.records_written = 0
         self._t0 = time.monotonic()
-        header = {
+        header: dict[str, Any] = {
             "schema": SCHEMA,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # arrival times are seconds after this (the system-wide monotonic clock)
+            "t0_monotonic_s": self._t0,
         }
         header.update(metadata or {})
         blob = json.dumps(header).encode()

@@ -107,6 +107,10 @@ class VirtualSensor:
         Board seconds between status notifications while connected.
     advertising_interval_ms
         Advertising interval (wall time).
+    run_starts_with_stream
+        The samples start at the first ``OP_START_STREAM`` (as if the runner
+        switched the board on right before standing still and running), not at
+        power-on: the host sees the whole simulated run from its first sample.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class VirtualSensor:
         cadence_spm: int = 0,
         status_interval_s: float = 1.0,
         advertising_interval_ms: float = 20.0,
+        run_starts_with_stream: bool = False,
     ) -> None:
         raw = np.asarray(samples)
         if raw.ndim != 2 or raw.shape[1] != 6 or raw.shape[0] == 0:
@@ -174,6 +179,8 @@ class VirtualSensor:
         self._clock_i0 = 0
         self._clock_us0 = 0
         self._boot = 0.0
+        self.run_starts_with_stream = run_starts_with_stream
+        self._run_started = False
 
     # ----------------------------------------------------------------- identity
     @property
@@ -424,6 +431,9 @@ class VirtualSensor:
             if proto.samples_per_frame(self.mtu) == 0:
                 return proto.RESULT_OPERATION_FAILED
             self.streaming = True
+            if self.run_starts_with_stream and not self._run_started:
+                self._run_started = True
+                self._clock_t0, self._clock_i0 = time.monotonic(), 0
             await self._start_pacer()
         elif op == proto.OP_STOP_STREAM:
             self.streaming = False

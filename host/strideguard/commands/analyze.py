@@ -26,6 +26,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="write strides.csv and analysis.json to DIR"
     )
+    p.add_argument(
+        "--alert-config",
+        type=Path,
+        metavar="FILE",
+        help="alert settings (TOML or JSON, docs/alerts.md)",
+    )
+    p.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="stored personal baseline profile (JSON)"
+    )
+    p.add_argument(
+        "--save-baseline", type=Path, metavar="FILE", help="save the baseline learned from this run"
+    )
     p.set_defaults(_run=run)
 
 
@@ -43,7 +55,30 @@ def run(args: argparse.Namespace) -> int:
     if args.standing is not None:
         standing, srep = load_recording(args.standing)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
+    from strideguard.alerts import PersonalBaseline, load_config
+    from strideguard.alerts.offline import alerts_for_strides
+
+    config = load_config(args.alert_config)
+    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings)
+    # the same policy the live path runs, stride by stride
+    policy = alerts_for_strides(
+        result.strides.rows(),
+        pain_marks_s=rec.pain_marks_s,
+        gaps=rec.gaps,
+        config=config,
+        baseline=baseline,
+        leg=args.leg,
+        angle_calibrated=bool(result.alignment.calibrated) if result.alignment else False,
+        end_time_s=float(rec.time_s[-1]),
+    )
+    result.alerts = [a.to_dict() for a in policy.alerts_]
+    if args.save_baseline is not None:
+        if policy.baseline_ is None:
+            raise InputError(
+                "the run is too short to learn a baseline (needs about 3 minutes of running)"
+            )
+        policy.baseline_.save(args.save_baseline)
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(result.to_json() + "\n")
     else:
         sys.stdout.write(result.to_text() + "\n")
+        shown = [a for a in policy.alerts_ if a.state.value in ("raised", "escalated")]
+        sys.stdout.write(f"  alerts             {len(shown)}\n")
+        for a in shown:
+            sys.stdout.write(f"    {a.one_line()}\n")
         if args.out is not None:
             sys.stdout.write(f"wrote {args.out / 'strides.csv'} and {args.out / 'analysis.json'}\n")
     return 0

@@ -100,6 +100,8 @@ class SensorPipeline:
         self.clock = BoardClock()
         self.policy = AlertPolicy(config=config or AlertConfig(), baseline=baseline, leg=leg)
         self.strides: list[dict[str, float | None]] = []
+        self.samples = 0
+        self.samples_lost = 0
         self._last_time_s = 0.0
 
     @property
@@ -119,6 +121,8 @@ class SensorPipeline:
 
     def on_samples(self, block: SampleBlock) -> None:
         """Process a decoded block (the BLE receiver calls this directly)."""
+        self.samples += block.n_samples
+        self.samples_lost += sum(n for _, n in block.gaps)
         self.clock.add_frames(block.frames)
         t = self.clock.time_s(block.sample_index)
         for first_missing, n_missing in block.gaps:
@@ -162,8 +166,8 @@ class SensorPipeline:
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None
     ) -> LinkUpdate:
         """Emit the current link state of this sensor (and a battery notice if low)."""
-        lost = self.assembler.samples_lost
-        total = self.assembler.samples + lost
+        lost = self.samples_lost
+        total = self.samples + lost
         ev = LinkUpdate(
             sensor=self.sensor,
             state=state,
@@ -183,17 +187,17 @@ class SensorPipeline:
 
     def summary(self) -> Mapping[str, Any]:
         """Run summary for the end-of-run report."""
-        a = self.assembler
-        lost = a.samples_lost
+        lost = self.samples_lost
+        total = self.samples + lost
         return {
             "sensor": self.sensor,
             "leg": self.leg,
             "strides": len(self.strides),
             "alerts": [x.to_dict() for x in self.alerts],
-            "samples": a.samples,
+            "samples": self.samples,
             "samples_lost": lost,
-            "loss_pct": round(100.0 * lost / (a.samples + lost), 2) if a.samples + lost else 0.0,
-            "frames_rejected": dict(a.rejected),
-            "duplicates": a.duplicates,
+            "loss_pct": round(100.0 * lost / total, 2) if total else 0.0,
+            "frames_rejected": dict(self.assembler.rejected),
             "rate_hz": round(self.clock.rate_hz, 3),
+            "angle_calibrated": self.extractor.angle_calibrated,
         }

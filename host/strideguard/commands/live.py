@@ -1,0 +1,264 @@
+"""``strideguard live`` — receive from one or two shin sensors, analyse and alert live."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``live`` parser."""
+    from strideguard.live.sinkargs import add_sink_arguments
+
+    p = subparsers.add_parser(
+        "live",
+        help="connect to the sensors (one or two shins), show strides and alerts live, record the run",
+        description="Connect to strideguard sensors over Bluetooth LE, analyse every stride live and alert. "
+        "Stand still for a few seconds first (calibration). Every run is recorded (raw frames) so it can be "
+        "replayed with `strideguard replay`.",
+    )
+    p.add_argument(
+        "--sensor",
+        action="append",
+        default=[],
+        metavar="NAME|ADDRESS",
+        help="sensor to use (repeat for two; default: the sensors found by a scan)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop after S seconds (default: until Ctrl-C)",
+    )
+    p.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="recording file (default: recordings/run-<time>.sgrec)",
+    )
+    p.add_argument(
+        "--alert-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="alert settings (TOML or JSON, see docs/alerts.md)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="stored personal baseline profile (JSON)",
+    )
+    p.add_argument(
+        "--save-baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="save the baseline learned in this run",
+    )
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+    )
+    g = p.add_argument_group("without hardware")
+    g.add_argument(
+        "--virtual",
+        metavar="SCENARIO",
+        default=None,
+        help="simulated sensors (both legs) on a virtual Bluetooth link, e.g. demo",
+    )
+    g.add_argument(
+        "--virtual-duration",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="length of the simulated run (default 600)",
+    )
+    g.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated time runs this many times faster (virtual sensors)",
+    )
+    g.add_argument("--seed", type=int, default=1, help="simulator seed")
+    g.add_argument("--one-leg", action="store_true", help="virtual: only the right-leg sensor")
+    add_sink_arguments(p)
+    p.set_defaults(_run=run)
+
+
+def default_recording_path() -> Path:
+    """``recordings/run-YYYYmmdd-HHMMSS.sgrec``."""
+    return Path("recordings") / time.strftime("run-%Y%m%d-%H%M%S.sgrec")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a live session."""
+    import asyncio
+
+    from strideguard.alerts import PersonalBaseline, load_config
+    from strideguard.errors import InputError
+    from strideguard.live.sinkargs import open_sinks
+
+    config = load_config(args.alert_config)
+    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
+    if args.speed <= 0 or args.speed > 100:
+        raise InputError("--speed must be in (0, 100]")
+    path: Path = args.record or default_recording_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
+    hub = open_sinks(args)
+    try:
+        if args.virtual:
+            live_run, _names = asyncio.run(_virtual(args, hub, path, config, baseline))
+        else:
+            live_run, _names = asyncio.run(_real(args, hub, path, config, baseline))
+        summary = live_run.finish()
+    finally:
+        hub.close()
+    summary["recording"] = str(path)
+    if args.save_baseline:
+        for p in live_run.pipelines:
+            if p.policy.baseline_ is not None:
+                p.policy.baseline_.save(args.save_baseline)
+                summary["baseline_saved"] = str(args.save_baseline)
+                break
+    _print_summary(summary, args.format)
+    return 0
+
+
+async def _real(
+    args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
+) -> tuple[Any, list[str]]:
+    from strideguard.ble.receiver import scan
+    from strideguard.errors import InputError
+    from strideguard.live.runner import run_ble
+    from strideguard.recording import RecordingWriter
+
+    targets: list[Any] = list(args.sensor)
+    if not targets:
+        found = await scan(5.0)
+        if not found:
+            raise InputError(
+                "no strideguard sensor found (is it switched on and near? try `strideguard scan`)"
+            )
+        targets = found[:2]
+    names = [t if isinstance(t, str) else (t.name or t.address) for t in targets]
+    with RecordingWriter(path, {"sensors": names, "mode": "live"}) as rec:
+        live_run = await run_ble(
+            targets,
+            names,
+            hub.handle,
+            recording=rec,
+            duration_s=args.duration,
+            config=config,
+            baseline=baseline,
+        )
+    return live_run, names
+
+
+async def _virtual(
+    args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
+) -> tuple[Any, list[str]]:
+    import asyncio
+    import logging
+
+    import numpy as np
+
+    from strideguard.ble.bumble_backend import VirtualAir
+    from strideguard.ble.peripheral import VirtualSensor
+    from strideguard.ble.receiver import scan
+    from strideguard.live.runner import run_ble
+    from strideguard.recording import RecordingWriter
+    from strideguard.sim import simulate, simulate_pair
+
+    if args.one_leg:
+        runs = {
+            "R": simulate(
+                args.virtual, duration_s=args.virtual_duration, rate_hz=500, seed=args.seed, leg="R"
+            )
+        }
+    else:
+        left, right = simulate_pair(
+            args.virtual, duration_s=args.virtual_duration, rate_hz=500, seed=args.seed
+        )
+        runs = {"L": left, "R": right}
+    logging.getLogger("bumble").setLevel(
+        logging.ERROR
+    )  # the virtual controller is chatty on disconnect
+    air = VirtualAir()
+    sensors = [
+        VirtualSensor(
+            air,
+            np.asarray(r.raw),
+            leg=leg,
+            rate_hz=500,
+            speed=args.speed,
+            loop=False,
+            run_starts_with_stream=True,
+        )
+        for leg, r in runs.items()
+    ]
+    for s in sensors:
+        await s.start()
+    try:
+        found = await scan(3.0, backend=air.backend)
+        order = {f"StrideGuard-{leg}": k for k, leg in enumerate(runs)}
+        found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
+        names = [f.name for f in found]
+        stop = asyncio.Event()
+
+        async def until_done() -> None:
+            # the simulated run is over when every sensor has sent all its samples
+            while not all(
+                s.samples_produced() >= len(r.raw)
+                for s, r in zip(sensors, runs.values(), strict=True)
+            ):
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)
+            stop.set()
+
+        watcher = asyncio.create_task(until_done())
+        meta = {"sensors": names, "mode": f"virtual:{args.virtual}", "speed": args.speed}
+        with RecordingWriter(path, meta) as rec:
+            live_run = await run_ble(
+                found,
+                names,
+                hub.handle,
+                recording=rec,
+                backend=air.backend,
+                duration_s=args.duration,
+                config=config,
+                baseline=baseline,
+                stop=stop,
+            )
+        watcher.cancel()
+    finally:
+        for s in sensors:
+            await s.stop()
+    return live_run, names
+
+
+def _print_summary(summary: dict[str, Any], fmt: str) -> None:
+    import json
+
+    if fmt == "json":
+        print(json.dumps(summary, indent=1))
+        return
+    print("\n=== run summary ===")
+    for s in summary["sensors"]:
+        print(
+            f"{s['sensor']}: {s['strides']} strides, {s['samples']} samples ({s['loss_pct']} % lost), {len(s['alerts'])} alert events"
+        )
+        for a in s["alerts"]:
+            if a["state"] in ("raised", "escalated", "ended"):
+                print(
+                    f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
+                )
+    print(f"recording: {summary['recording']}")
+    print(f"replay it: strideguard replay {summary['recording']} --fast")

@@ -1,0 +1,259 @@
+"""Running a live session: BLE sensors (real or virtual) or a replayed recording.
+
+Both entry points build the same :class:`LiveRun` — one
+:class:`~strideguard.live.session.SensorPipeline` per sensor, fed with the
+same decoded blocks — so ``strideguard replay`` reproduces what the runner saw
+live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strideguard.alerts import AlertConfig, PersonalBaseline
+from strideguard.live.events import LiveEvent, SessionUpdate
+from strideguard.live.extractor import StreamingAnalyzer
+from strideguard.live.session import SensorPipeline
+from strideguard.recording import KIND_FRAME, read_recording
+
+SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
+
+
+def leg_of(name: str) -> str | None:
+    """``"L"``/``"R"`` from a sensor name like ``StrideGuard-L``."""
+    tail = name.rsplit("-", 1)[-1].upper() if "-" in name else ""
+    return tail if tail in ("L", "R") else None
+
+
+@dataclass
+class LiveRun:
+    """The pipelines of one run (one per sensor) and where their events go.
+
+    Parameters
+    ----------
+    sensors
+        Sensor names, in stream order (stream 0, 1, ...).
+    emit
+        Event sink (usually ``SinkHub.handle``).
+    config, baseline
+        Alert settings and an optional stored profile.
+    """
+
+    sensors: Sequence[str]
+    emit: Callable[[LiveEvent], None]
+    config: AlertConfig | None = None
+    baseline: PersonalBaseline | None = None
+    pipelines: list[SensorPipeline] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pipelines = [
+            SensorPipeline(
+                name,
+                leg_of(name),
+                StreamingAnalyzer(name, leg_of(name)),
+                self.emit,
+                config=self.config,
+                baseline=self.baseline,
+                stream=i,
+            )
+            for i, name in enumerate(self.sensors)
+        ]
+        self._down_since: dict[int, float] = {}
+        self._lost_reported: set[int] = set()
+
+    def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
+        """Turn a receiver/recording event into link updates and notices."""
+        if not 0 <= stream < len(self.pipelines):
+            return
+        p = self.pipelines[stream]
+        kind = event.get("event")
+        now = time.monotonic() if now_s is None else now_s
+        if kind == "connect":
+            self._down_since.pop(stream, None)
+            p.link_update("connected")
+        elif kind == "mtu":
+            p.link_update("connected", mtu=int(event.get("mtu", 0)) or None)
+        elif kind == "disconnect":
+            self._down_since.setdefault(stream, now)
+            p.link_update("reconnecting")
+        elif kind == "gave_up":
+            p.link_update("lost")
+            self._sensor_lost(stream, now)
+        elif kind == "battery":
+            pct = int(event.get("pct", 255))
+            if 0 <= pct <= 100:
+                p.link_update("connected", battery_pct=pct)
+
+    def _sensor_lost(self, stream: int, now: float) -> None:
+        if stream in self._lost_reported:
+            return
+        self._lost_reported.add(stream)
+        p = self.pipelines[stream]
+        silent = now - self._down_since.get(stream, now)
+        p._emit_alerts(
+            p.policy.notice_sensor_lost(p._last_time_s, max(silent, SENSOR_LOST_AFTER_S))
+        )
+
+    def check_silence(self, now_s: float | None = None) -> None:
+        """Report sensors whose link has been down too long."""
+        now = time.monotonic() if now_s is None else now_s
+        for stream, since in list(self._down_since.items()):
+            if now - since >= SENSOR_LOST_AFTER_S:
+                self._sensor_lost(stream, now)
+
+    def finish(self) -> dict[str, Any]:
+        """End the run: flush, end active alerts, return the summary."""
+        for p in self.pipelines:
+            p.finish()
+        return {"sensors": [dict(p.summary()) for p in self.pipelines]}
+
+
+def replay(
+    path: str | Path,
+    emit: Callable[[LiveEvent], None],
+    *,
+    speed: float | None = None,
+    config: AlertConfig | None = None,
+    baseline: PersonalBaseline | None = None,
+) -> LiveRun:
+    """Run a recording through the live path.
+
+    Parameters
+    ----------
+    path
+        A ``.sgrec`` recording.
+    emit
+        Event sink.
+    speed
+        Play back ``speed`` times faster than recorded (by arrival times);
+        ``None`` as fast as possible.
+    config, baseline
+        Alert settings.
+
+    Returns
+    -------
+    LiveRun
+        After the whole recording; its pipelines hold strides and alerts.
+    """
+    rec = read_recording(path)
+    names = [str(n) for n in (rec.header.get("sensors") or [])]
+    streams = rec.streams()
+    while len(names) < (max(streams) + 1 if streams else 1):
+        names.append(f"sensor{len(names)}")
+    run = LiveRun(names, emit, config=config, baseline=baseline)
+    emit(SessionUpdate("started", f"Replaying {Path(path).name}", {"sensors": names}))
+    events_by_time = sorted(rec.events, key=lambda e: e[0])
+    ev_i = 0
+    t_wall0 = time.monotonic()
+    t_rec0 = float(rec.arrival_s[0]) if rec.arrival_s.size else 0.0
+    n = rec.kind.size
+    i = 0
+    while i < n:
+        # group consecutive frames of one sensor (like a receiver batch)
+        if rec.kind[i] != KIND_FRAME:
+            i += 1
+            continue
+        stream = int(rec.stream[i])
+        j = i
+        while j < n and j - i < 4 and rec.kind[j] == KIND_FRAME and rec.stream[j] == stream:
+            j += 1
+        t_arr = float(rec.arrival_s[j - 1])
+        while ev_i < len(events_by_time) and events_by_time[ev_i][0] <= t_arr:
+            t_ev, s_ev, ev = events_by_time[ev_i]
+            run.on_link_event(s_ev, ev, now_s=t_ev)
+            ev_i += 1
+        if speed:
+            wait = t_wall0 + (t_arr - t_rec0) / speed - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        run.pipelines[stream].push(
+            [rec.payload(k) for k in range(i, j)], [float(rec.arrival_s[k]) for k in range(i, j)]
+        )
+        run.check_silence(now_s=t_arr)
+        i = j
+    for t_ev, s_ev, ev in events_by_time[ev_i:]:
+        run.on_link_event(s_ev, ev, now_s=t_ev)
+    if rec.arrival_s.size:
+        run.check_silence(
+            now_s=float(rec.arrival_s[-1]) + SENSOR_LOST_AFTER_S if run._down_since else None
+        )
+    return run
+
+
+async def run_ble(
+    targets: Sequence[Any],
+    names: Sequence[str],
+    emit: Callable[[LiveEvent], None],
+    *,
+    recording: Any = None,
+    backend: Any = None,
+    duration_s: float | None = None,
+    config: AlertConfig | None = None,
+    baseline: PersonalBaseline | None = None,
+    status_every_s: float = 2.0,
+    stop: asyncio.Event | None = None,
+) -> LiveRun:
+    """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
+
+    Parameters
+    ----------
+    targets
+        What :class:`~strideguard.ble.receiver.Receiver` accepts (SensorInfo, address, name).
+    names
+        Sensor labels in the same order.
+    emit
+        Event sink.
+    recording
+        A :class:`~strideguard.recording.RecordingWriter` (every frame is recorded).
+    backend
+        bleak backend (the bumble one for virtual sensors).
+    duration_s
+        Stop after this long (wall time); ``None`` runs until ``stop``.
+    """
+    from strideguard.ble.receiver import Receiver
+
+    run = LiveRun(names, emit, config=config, baseline=baseline)
+
+    def on_samples(block: Any) -> None:
+        run.pipelines[block.stream].on_samples(block)
+
+    def on_event(stream: int, event: dict[str, Any]) -> None:
+        run.on_link_event(stream, event)
+
+    emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
+    receiver = Receiver(
+        targets, recording=recording, backend=backend, on_samples=on_samples, on_event=on_event
+    )
+    stop = stop or asyncio.Event()
+    t0 = time.monotonic()
+    try:
+        await receiver.connect()
+        for link in receiver.links:
+            try:
+                st = await link.read_status()
+                run.on_link_event(
+                    link.stream, {"event": "battery", "pct": st.get("battery_pct", 255)}
+                )
+            except Exception:
+                pass
+        while not stop.is_set():
+            if duration_s is not None and time.monotonic() - t0 >= duration_s:
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=status_every_s)
+            except TimeoutError:
+                pass
+            for link in receiver.links:
+                p = run.pipelines[link.stream]
+                p.link_update(
+                    "connected" if link.connected else "reconnecting", mtu=link.mtu or None
+                )
+            run.check_silence()
+    finally:
+        await receiver.close()
+    return run
