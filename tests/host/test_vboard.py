@@ -285,24 +285,30 @@ def test_power_cycle_mid_run_reconnects_and_starts_a_new_segment() -> None:
     run(main(), 40)
 
 
-def test_paused_board_starts_the_samples_when_told() -> None:
+@pytest.mark.parametrize("auto", [False, True], ids=["play", "play_on_stream"])
+def test_paused_board_starts_the_samples_when_told(auto: bool) -> None:
     _micropython_or_skip()
 
     async def main() -> None:
         air = VirtualAir()
         feed = synthetic_gait(10, 500, seed=6)
-        async with VirtualBoard(air, feed, speed=10, paused=True) as board:
+        board = VirtualBoard(air, feed, speed=10, paused=True, play_on_stream=auto)
+        async with board:
             blocks: list[SampleBlock] = []
             async with SensorLink(
                 "StrideGuard-L", backend=air.backend, policy=FAST, on_samples=blocks.append
             ) as link:
                 await link.wait_samples(300, 10)
-                start = await board.play()
+                if auto:
+                    await until(lambda: board.play_index >= 0, 10)
+                    start = board.play_index
+                else:
+                    start = await board.play()
                 await link.wait_samples(start + 2000, 10)
             index, raw = received(blocks)
             # before: the first sample held (standing still); from play_index: the feed
             held = index < start
-            assert held.any() and (raw[held] == feed[0]).all()
+            assert (raw[held] == feed[0]).all() and (held.any() or auto)
             later = index >= start
             np.testing.assert_array_equal(raw[later], feed[(index[later] - start) % len(feed)])
             assert board.play_index == start

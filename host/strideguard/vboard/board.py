@@ -105,6 +105,9 @@ class VirtualBoard:
     paused
         The sensor holds ``samples[0]`` (a runner standing still) until
         :meth:`play`, so a scripted run can start when the host is ready.
+    play_on_stream
+        With ``paused``: start playing when a central first writes
+        ``OP_START_STREAM`` (:attr:`play_index` tells where the samples start).
     pty
         Also expose the board's console on a pseudo-terminal (:attr:`port`) that
         ``mpremote``/``strideguard flash``/``make flash PORT=...`` use like a USB port.
@@ -125,6 +128,7 @@ class VirtualBoard:
         install_firmware: bool = True,
         pty: bool = False,
         paused: bool = False,
+        play_on_stream: bool = False,
     ) -> None:
         if leg not in proto.LEG_NAMES:
             raise ValueError("leg must be 'L' or 'R'")
@@ -144,6 +148,7 @@ class VirtualBoard:
         self.install_firmware = install_firmware
         self.use_pty = pty
         self.paused = paused
+        self.play_on_stream = paused and play_on_stream
         n = next(_addresses)
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
         self._work = Path(tempfile.gettempdir())  # a private folder from start() on
@@ -343,6 +348,7 @@ class VirtualBoard:
         if old is not None:
             await old.close()
         bridge = RadioBridge(self.air, self.address, self.speed, writer)
+        bridge.play_on_stream = self.play_on_stream and self.boots <= 1
         self.bridge = bridge
         try:
             await bridge.serve(reader)

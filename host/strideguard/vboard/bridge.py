@@ -50,6 +50,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
+from strideguard import protocol as proto
 from strideguard.ble.bumble_backend import VirtualAir
 
 # board -> host
@@ -160,6 +161,8 @@ class RadioBridge:
         #: stream sample index at which playback started (paused boards), else -1
         self.play_index = -1
         self.playing = asyncio.Event()
+        #: send MSG_PLAY when a central first asks for the stream (paused boards)
+        self.play_on_stream = False
         self.on_pin: Callable[[int, int], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -340,6 +343,13 @@ class RadioBridge:
             value = bytes(value)[: self.buffers.get(handle, DEFAULT_BUFFER)]
             self.values[handle] = value
             self.send(MSG_WRITTEN, struct.pack(">HH", connection.handle, handle) + value)
+            if (
+                self.play_on_stream
+                and value[:1] == bytes((proto.OP_START_STREAM,))
+                and self.uuids.get(handle) == proto.CONTROL_CHAR_UUID
+            ):
+                self.play_on_stream = False  # the scripted run starts with the first stream
+                self.send(MSG_PLAY)
 
         perms = (Characteristic.READABLE if readable else 0) | (
             Characteristic.WRITEABLE if writable else 0
