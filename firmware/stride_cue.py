@@ -319,17 +319,25 @@ class StrideCue:
         period = self._since
         self.strides += 1
         self.last_stride_samples = period
-        self._refractory = max(self._min_samples, period * 6 // 10)
         if period >= self._max_samples or not self._moving:
             self._moving = True
+            self._refractory = self._min_samples
             return SCAN_STRIDE  # first stride after a start or a stop: no period yet
         self._periods[self._head] = period
         self._head = (self._head + 1) % HISTORY
         if self._valid < HISTORY:
             self._valid += 1
         total = 0
+        shortest = period
         for j in range(self._valid):
-            total += self._periods[(self._head - 1 - j) % HISTORY]
+            p = self._periods[(self._head - 1 - j) % HISTORY]
+            total += p
+            if p < shortest:
+                shortest = p
+        # 60 % of the shortest recent stride: one missed swing (a doubled period)
+        # must not make the refractory time longer than a stride, or the
+        # detector would lock onto every other stride
+        self._refractory = max(self._min_samples, shortest * 6 // 10)
         # steps/min = 2 x strides/min = 2 * 60 * rate / mean period (samples)
         self.cadence_spm = 120 * self.rate_hz * self._valid // total
         return SCAN_STRIDE | self._cue_rule()

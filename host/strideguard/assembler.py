@@ -68,6 +68,8 @@ class StreamAssembler:
         self.frames = 0
         self.duplicates = 0
         self.index_resets = 0
+        # board index -> running index after a reboot (kept for the frames that follow)
+        self._offset = 0
         self.gaps: list[tuple[int, int]] = []
         self.rejected: Counter[str] = Counter()
 
@@ -88,10 +90,11 @@ class StreamAssembler:
         first = int(idx[0])
         shift = 0
         if self.next_index is not None:
-            d = (first - self.next_index) % WRAP_32
+            d = (first + self._offset - self.next_index) % WRAP_32
             d = d - WRAP_32 if d >= WRAP_32 // 2 else d
             if d < 0 and dec.frames["flags"][0] & proto.FLAG_STREAM_START:
                 self.index_resets += 1
+                self._offset -= d  # later batches of the new segment keep this offset
                 d = 0
             shift = self.next_index + d - first
         idx = idx + shift

@@ -1,0 +1,181 @@
+"""``strideguard virtual-board`` — the real firmware on simulated hardware, seen over BLE.
+
+Boots one or two virtual boards (the ``firmware/`` code in the MicroPython
+Unix port with a simulated MPU6050 playing a simulator scenario, radio bridged
+to a bumble peripheral), connects the host's receiver to them over the bumble
+backend exactly as to real boards, starts the scenario (the sensors stand
+still until then), streams ``--duration`` seconds of it and prints what
+arrived. ``--pty`` also puts each board's console on a
+pseudo-terminal for ``mpremote`` / ``make flash PORT=...`` and keeps running
+until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from strideguard.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``virtual-board`` parser."""
+    p = subparsers.add_parser(
+        "virtual-board",
+        help="run the real firmware on simulated hardware and receive it over (virtual) BLE",
+        description=(
+            "Run firmware/*.py in the MicroPython Unix port with a simulated MPU6050 playing a "
+            "simulator scenario; its Bluetooth is a bumble peripheral the host's receiver "
+            "connects to like to a real board."
+        ),
+    )
+    p.add_argument("--leg", choices=("L", "R", "LR"), default="L", help="board(s) to run")
+    p.add_argument("--scenario", default="steady", help="simulator scenario (default steady)")
+    p.add_argument("--speed", type=float, default=1.0, help="board time / wall time (default 1)")
+    p.add_argument("--rate", type=int, default=500, dest="rate_hz", help="sample rate in Hz")
+    p.add_argument(
+        "--duration", type=float, default=10.0, metavar="S", help="board seconds to stream"
+    )
+    p.add_argument("--seed", type=int, default=0, help="simulator seed")
+    p.add_argument(
+        "--pty",
+        action="store_true",
+        help="print each board's pseudo-terminal (for make flash PORT=...) and run until Ctrl-C",
+    )
+    p.add_argument("--console", action="store_true", help="echo the boards' console lines")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    p.set_defaults(_run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the boards; 0 when every board streamed without unflagged loss."""
+    from strideguard import protocol as proto
+
+    if args.rate_hz not in proto.SUPPORTED_RATES_HZ:
+        raise InputError(f"--rate: supported rates are {proto.SUPPORTED_RATES_HZ}")
+    if not 0 < args.speed <= 200:
+        raise InputError("--speed must be in (0, 200]")
+    if not 0 < args.duration <= 3600:
+        raise InputError("--duration must be between 0 and 3600 seconds")
+    try:
+        from strideguard.sim import get_scenario
+        from strideguard.vboard import micropython_binary
+
+        micropython_binary()
+    except (ImportError, FileNotFoundError) as exc:
+        raise InputError(f"the virtual board needs bumble and micropython: {exc}") from exc
+    try:
+        get_scenario(args.scenario)
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"unknown scenario {args.scenario!r}") from exc
+    summary = asyncio.run(_main(args))
+    if args.format == "json":
+        print(json.dumps(summary))
+    else:
+        for b in summary["boards"]:
+            print(
+                f"{b['name']}: {b['samples']} samples in {b['frames']} frames, "
+                f"{b['gaps']} gaps ({b['samples_missing']} missing), board lost "
+                f"{b['board_samples_lost']}, RSC cadence (median while running) "
+                f"{b['rsc_cadence_spm']} steps/min"
+            )
+        print(f"board time {summary['board_s']:g} s in {summary['wall_s']:.1f} s wall")
+    return 0 if all(b["samples"] > 0 for b in summary["boards"]) else 1
+
+
+async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    from strideguard.ble.bumble_backend import VirtualAir
+    from strideguard.ble.receiver import Receiver, scan
+    from strideguard.sim import simulate
+    from strideguard.vboard import VirtualBoard
+
+    air = VirtualAir()
+    legs = list(args.leg)
+    sim_s = max(30.0, min(args.duration + 10.0, 3600.0))
+    boards = [
+        VirtualBoard(
+            air,
+            simulate(
+                args.scenario, duration_s=sim_s, rate_hz=args.rate_hz, seed=args.seed, leg=leg
+            ),
+            leg=leg,
+            rate_hz=args.rate_hz,
+            speed=args.speed,
+            pty=args.pty,
+            paused=True,  # the scenario starts when the host streams
+        )
+        for leg in legs
+    ]
+    for b in boards:
+        b.echo = args.console
+        await b.start()
+        if b.port is not None:
+            print(f"{b.name}: make flash PORT={b.port} LEG={b.leg}", flush=True)
+    rsc: dict[int, list[int]] = {i: [] for i in range(len(boards))}
+    out: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    try:
+        sensors = await scan(1.0, backend=air.backend)
+        async with Receiver(sensors, backend=air.backend) as rx:
+            for i, link in enumerate(rx.links):
+                client = link._client
+                if client is not None:
+                    await client.start_notify(proto_rsc_uuid(), _collector(rsc[i]))
+            for b in boards:
+                await b.play()
+            if args.pty:
+                while True:
+                    await asyncio.sleep(3600)
+            await asyncio.gather(
+                *(
+                    link.wait_samples(
+                        b.play_index + int(args.duration * args.rate_hz),
+                        args.duration / args.speed * 3 + 30,
+                    )
+                    for b, link in zip(boards, rx.links, strict=True)
+                )
+            )
+            statuses = [await link.read_status() for link in rx.links]
+            out = []
+            for i, link in enumerate(rx.links):
+                a = link.assembler
+                out.append(
+                    {
+                        "name": link.name,
+                        "samples": int(a.samples),
+                        "frames": int(link.stats.notifications),
+                        "gaps": len(a.gaps),
+                        "samples_missing": a.samples_lost,
+                        "board_samples_lost": statuses[i]["samples_dropped"],
+                        "rsc_cadence_spm": _median_running(rsc[i]),
+                    }
+                )
+    finally:
+        for b in boards:
+            await b.stop()
+    return {"board_s": args.duration, "wall_s": time.monotonic() - t0, "boards": out}
+
+
+def _median_running(cadences: list[int]) -> int:
+    """Median of the non-zero RSC cadences (0 when the runner never ran)."""
+    running = sorted(c for c in cadences if c > 0)
+    return running[len(running) // 2] if running else 0
+
+
+def _collector(values: list[int]) -> Any:
+    """RSC notification callback appending the cadence byte to ``values``."""
+
+    def on_rsc(_char: object, data: bytearray) -> None:
+        values.append(int(data[3]))
+
+    return on_rsc
+
+
+def proto_rsc_uuid() -> str:
+    """The RSC Measurement characteristic's UUID (bleak form)."""
+    from strideguard import protocol as proto
+
+    return f"0000{proto.RSC_MEASUREMENT_UUID16:04x}-0000-1000-8000-00805f9b34fb"

@@ -1,0 +1,456 @@
+"""Host side of the virtual board's radio: a bumble peripheral driven by the firmware.
+
+The firmware's ``bluetooth`` stand-in (``hw/bluetooth.py``) sends every GATT
+server call over a local socket; :class:`RadioBridge` replays them on a bumble
+``Device`` on a :class:`~strideguard.ble.bumble_backend.VirtualAir`:
+
+===============================  ==============================================
+firmware call                    bumble side
+===============================  ==============================================
+``gatts_register_services``      ``Service``/``Characteristic`` objects; the
+                                 handles bumble assigns are returned
+``config(gap_name=, mtu=)``      device name, GATT server max MTU
+``gatts_write`` / ``gatts_read`` the value a central reads (mirrored here)
+``gatts_notify(conn, h, data)``  ``notify_subscriber(connection, char, data)``
+``gap_advertise``                one extended advertising set (advertising
+                                 data + scan response: bumble's virtual
+                                 controller sends no scan responses)
+``gap_disconnect(conn)``         ``connection.disconnect()``
+``gattc_exchange_mtu(conn)``     an ATT MTU request, unless the central did it
+===============================  ==============================================
+
+and back, as the firmware's IRQs: connection, disconnection, ATT MTU updates
+and writes from a central (the value stored for ``gatts_read``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import json
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bumble import att
+from bumble.controller import Controller
+from bumble.core import UUID
+from bumble.device import (
+    AdvertisingEventProperties,
+    AdvertisingParameters,
+    AdvertisingSet,
+    Connection,
+    Device,
+)
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.transport.common import AsyncPipeSink
+
+from strideguard import protocol as proto
+from strideguard.ble.bumble_backend import VirtualAir
+
+# board -> host
+MSG_TOKEN = ord("T")
+MSG_REGISTER = ord("R")
+MSG_CONFIG = ord("C")
+MSG_VALUE = ord("V")
+MSG_NOTIFY = ord("N")
+MSG_ADVERTISE = ord("A")
+MSG_DISCONNECT = ord("D")
+MSG_EXCHANGE_MTU = ord("M")
+MSG_BUFFER = ord("B")
+MSG_PIN = ord("P")
+MSG_FIRST = ord("F")
+MSG_CLOCK = ord("K")
+MSG_PLAYING = ord("G")
+# host -> board
+MSG_HANDLES = ord("H")
+MSG_CONNECTED = ord("c")
+MSG_DISCONNECTED = ord("d")
+MSG_WRITTEN = ord("w")
+MSG_MTU = ord("m")
+MSG_BUTTON = ord("b")
+MSG_PLAY = ord("g")
+
+FLAG_READ = 0x0002
+FLAG_WRITE_NO_RESPONSE = 0x0004
+FLAG_WRITE = 0x0008
+FLAG_NOTIFY = 0x0010
+FLAG_INDICATE = 0x0020
+HCI_REMOTE_USER_TERMINATED = 0x13
+HCI_CONNECTION_TIMEOUT = 0x08
+DEFAULT_BUFFER = 20  # MicroPython's default attribute buffer
+EXCHANGE_MTU_DELAY_S = 0.3  # let the central exchange first (it usually does)
+
+
+def encode(kind: int, payload: bytes = b"") -> bytes:
+    """One wire message: type, u16 big-endian length, payload."""
+    return struct.pack(">BH", kind, len(payload)) + payload
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one wire message; ``asyncio.IncompleteReadError`` at the end of the stream."""
+    head = await reader.readexactly(3)
+    kind, n = struct.unpack(">BH", head)
+    return kind, await reader.readexactly(n) if n else b""
+
+
+def bumble_uuid(text: str) -> UUID:
+    """``"0x180a"`` (16-bit) or a 128-bit string -> bumble UUID."""
+    if text.startswith("0x"):
+        return UUID.from_16_bits(int(text, 16))
+    return UUID(text)
+
+
+def _forbid_write(_connection: Connection, _value: bytes) -> None:
+    raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED)
+
+
+def _forbid_read(_connection: Connection) -> bytes:
+    raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED)
+
+
+class RadioBridge:
+    """One firmware boot's radio: its socket stream and its bumble peripheral.
+
+    Parameters
+    ----------
+    air
+        The virtual link the peripheral lives on.
+    address
+        The board's Bluetooth address (kept across resets, like a real chip's).
+    speed
+        Board time / wall time (advertising intervals are scaled by it).
+    writer
+        The socket stream to the firmware.
+    """
+
+    def __init__(
+        self, air: VirtualAir, address: str, speed: float, writer: asyncio.StreamWriter
+    ) -> None:
+        self.air = air
+        self.address = address
+        self.speed = speed
+        self.writer = writer
+        self.name = ""
+        self.max_mtu = att.ATT_DEFAULT_MTU
+        self.device: Device | None = None
+        self.controller: Controller | None = None
+        self.chars: dict[int, Characteristic] = {}  # value handle -> characteristic
+        self.uuids: dict[int, str] = {}  # value handle -> UUID text (as the firmware wrote it)
+        self.flags: dict[int, int] = {}
+        self.values: dict[int, bytes] = {}
+        self.buffers: dict[int, int] = {}
+        self.conns: dict[int, Connection] = {}
+        self.adv: AdvertisingSet | None = None
+        self.adv_desc: dict[str, Any] | None = None
+        self.advertising = asyncio.Event()
+        self.notified: Counter[str] = Counter()  # by characteristic UUID text
+        self.notify_dropped = 0
+        self.pins: list[tuple[float, int, int]] = []  # (monotonic, pin, level)
+        #: index in the samples of the first sample the sensor put into its FIFO
+        self.first_sample = -1
+        #: board time (us) at which that sample was measured
+        self.first_sample_board_us = -1
+        #: board clock readings ``(board_us, time.monotonic() at arrival)``, every ~50 ms wall
+        self.clock: list[tuple[int, float]] = []
+        #: stream sample index at which playback started (paused boards), else -1
+        self.play_index = -1
+        self.playing = asyncio.Event()
+        #: send MSG_PLAY when a central first asks for the stream (paused boards)
+        self.play_on_stream = False
+        self.on_pin: Callable[[int, int], None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    # ------------------------------------------------------------ plumbing
+    def send(self, kind: int, payload: bytes = b"") -> None:
+        """Queue a message to the firmware (dropped once the session ended)."""
+        if not self.closed and not self.writer.is_closing():
+            self.writer.write(encode(kind, payload))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def serve(self, reader: asyncio.StreamReader) -> None:
+        """Handle the firmware's messages until its process ends."""
+        try:
+            while True:
+                kind, payload = await read_message(reader)
+                await self.handle(kind, payload)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+
+    async def close(self) -> None:
+        """The board went away (reset, power off): drop links, leave the air."""
+        self.closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        device = self.device
+        if device is not None:
+            for connection in list(self.conns.values()):
+                with contextlib.suppress(Exception):
+                    await connection.disconnect(HCI_CONNECTION_TIMEOUT)
+            if self.adv is not None and self.adv.enabled:
+                with contextlib.suppress(Exception):
+                    await self.adv.stop()
+            with contextlib.suppress(Exception):
+                await device.power_off()
+        if self.controller is not None:
+            with contextlib.suppress(KeyError):
+                self.air.link.remove_controller(self.controller)
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+    # ------------------------------------------------------------ firmware -> bumble
+    async def handle(self, kind: int, p: bytes) -> None:
+        """Act on one message from the firmware."""
+        if kind == MSG_NOTIFY:
+            conn, handle, how = struct.unpack_from(">HHB", p)
+            value = p[5:] if how != 1 else self.values.get(handle, b"")
+            await self._notify(conn, handle, value)
+        elif kind == MSG_VALUE:
+            handle, update = struct.unpack_from(">HB", p)
+            self.values[handle] = p[3:]
+            if update and handle in self.chars and self.device is not None:
+                for connection in list(self.conns.values()):
+                    with contextlib.suppress(Exception):
+                        await self.device.notify_subscriber(connection, self.chars[handle], p[3:])
+        elif kind == MSG_REGISTER:
+            await self._register(json.loads(p))
+        elif kind == MSG_CONFIG:
+            cfg = json.loads(p)
+            if "gap_name" in cfg:
+                self.name = str(cfg["gap_name"])
+                if self.device is not None:
+                    self.device.name = self.name
+            if "mtu" in cfg:
+                self.max_mtu = int(cfg["mtu"])
+                if self.device is not None:
+                    self.device.gatt_server.max_mtu = self.max_mtu
+        elif kind == MSG_ADVERTISE:
+            await self._advertise(json.loads(p))
+        elif kind == MSG_DISCONNECT:
+            (conn,) = struct.unpack(">H", p)
+            link = self.conns.get(conn)
+            if link is not None:
+                self._spawn(self._disconnect(link, HCI_REMOTE_USER_TERMINATED))
+        elif kind == MSG_EXCHANGE_MTU:
+            (conn,) = struct.unpack(">H", p)
+            self._spawn(self._exchange_mtu(conn))
+        elif kind == MSG_BUFFER:
+            handle, n = struct.unpack(">HH", p)
+            self.buffers[handle] = n
+        elif kind == MSG_CLOCK:
+            self.clock.append((struct.unpack(">Q", p)[0], time.monotonic()))
+            if len(self.clock) > 200000:
+                del self.clock[:100000]
+        elif kind == MSG_PLAYING:
+            self.play_index = struct.unpack(">IQ", p)[0]
+            self.playing.set()
+        elif kind == MSG_FIRST:
+            self.first_sample, self.first_sample_board_us = struct.unpack(">IQ", p)
+        elif kind == MSG_PIN:
+            self.pins.append((time.monotonic(), p[0], p[1]))
+            if self.on_pin is not None:
+                self.on_pin(p[0], p[1])
+
+    async def _notify(self, conn: int, handle: int, value: bytes) -> None:
+        connection = self.conns.get(conn)
+        char = self.chars.get(handle)
+        if connection is None or char is None or self.device is None:
+            self.notify_dropped += 1
+            return
+        try:
+            # a real stack sends even to a central that did not subscribe, which drops it:
+            # the same for the central as sending to subscribers only
+            await self.device.notify_subscriber(connection, char, value)
+        except Exception:  # the link dropped under us
+            self.notify_dropped += 1
+            return
+        self.notified[self.uuids[handle]] += 1
+        # bumble's virtual link has no flow control: yield so the central takes each
+        # packet before the next one (the socket then paces the board)
+        await asyncio.sleep(0)
+
+    async def _disconnect(self, connection: Connection, reason: int) -> None:
+        with contextlib.suppress(Exception):
+            await connection.disconnect(reason)
+
+    async def _exchange_mtu(self, conn: int) -> None:
+        await asyncio.sleep(EXCHANGE_MTU_DELAY_S)
+        connection = self.conns.get(conn)
+        if connection is None or connection.att_mtu != att.ATT_DEFAULT_MTU:
+            return  # the central already exchanged (the IRQ went with its update)
+        with contextlib.suppress(Exception):
+            await connection.gatt_client.request_mtu(self.max_mtu)
+
+    def _make_device(self) -> Device:
+        controller = Controller(
+            self.name or "vboard", link=self.air.link, public_address=self.address
+        )
+        self.controller = controller
+        device = Device(
+            name=self.name or "vboard",
+            address=Address(self.address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+        device.gatt_server.max_mtu = self.max_mtu
+        device.on(Device.EVENT_CONNECTION, self._on_connection)
+        return device
+
+    async def _register(self, desc: list[list[Any]]) -> None:
+        device = self.device or self._make_device()
+        services = []
+        for svc_uuid, chars in desc:
+            objs = []
+            for char_uuid, flags in chars:
+                objs.append(self._characteristic(char_uuid, int(flags)))
+            services.append(Service(bumble_uuid(svc_uuid), objs))
+        device.add_services(services)
+        handles = []
+        for svc, (_u, chars) in zip(services, desc, strict=True):
+            hs = []
+            for char, (char_uuid, flags) in zip(svc.characteristics, chars, strict=True):
+                assert isinstance(char, Characteristic)
+                self.chars[char.handle] = char
+                self.uuids[char.handle] = char_uuid
+                self.flags[char.handle] = int(flags)
+                self.values[char.handle] = b""
+                hs.append(char.handle)
+            handles.append(hs)
+        if self.device is None:
+            await device.power_on()
+            self.device = device
+        self.send(MSG_HANDLES, json.dumps(handles).encode())
+
+    def _characteristic(self, uuid_text: str, flags: int) -> Characteristic:
+        readable = bool(flags & FLAG_READ)
+        writable = bool(flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE))
+        holder: list[Characteristic] = []
+
+        def read(_connection: Connection) -> bytes:
+            return self.values.get(holder[0].handle, b"")
+
+        def write(connection: Connection, value: bytes) -> None:
+            handle = holder[0].handle
+            value = bytes(value)[: self.buffers.get(handle, DEFAULT_BUFFER)]
+            self.values[handle] = value
+            self.send(MSG_WRITTEN, struct.pack(">HH", connection.handle, handle) + value)
+            if (
+                self.play_on_stream
+                and value[:1] == bytes((proto.OP_START_STREAM,))
+                and self.uuids.get(handle) == proto.CONTROL_CHAR_UUID
+            ):
+                self.play_on_stream = False  # the scripted run starts with the first stream
+                self.send(MSG_PLAY)
+
+        perms = (Characteristic.READABLE if readable else 0) | (
+            Characteristic.WRITEABLE if writable else 0
+        )
+        value = CharacteristicValue(
+            read=read if readable else _forbid_read, write=write if writable else _forbid_write
+        )
+        char: Characteristic[bytes] = Characteristic(
+            bumble_uuid(uuid_text),
+            Characteristic.Properties(flags & 0xFF),
+            Characteristic.Permissions(perms),
+            value,
+        )
+        holder.append(char)
+        return char
+
+    async def _advertise(self, desc: dict[str, Any] | None) -> None:
+        device = self.device
+        if device is None:
+            return
+        self.adv_desc = desc
+        if desc is None:
+            if self.adv is not None and self.adv.enabled:
+                await self.adv.stop()
+            self.advertising.clear()
+            return
+        data = bytes.fromhex(desc["adv"]) + bytes.fromhex(desc["resp"])
+        interval_ms = min(max(desc["interval_us"] / 1000 / self.speed, 20.0), 10240.0)
+        if self.adv is not None:
+            with contextlib.suppress(Exception):
+                if self.adv.enabled:
+                    await self.adv.stop()
+            with contextlib.suppress(Exception):
+                await self.adv.remove()
+            self.adv = None
+        self.adv = await device.create_advertising_set(
+            advertising_parameters=AdvertisingParameters(
+                advertising_event_properties=AdvertisingEventProperties(
+                    is_connectable=bool(desc["connectable"]), is_scannable=False, is_legacy=False
+                ),
+                primary_advertising_interval_min=interval_ms,
+                primary_advertising_interval_max=interval_ms,
+            ),
+            advertising_data=data,
+            auto_start=True,
+        )
+        self.advertising.set()
+
+    # ------------------------------------------------------------ bumble -> firmware
+    def _on_connection(self, connection: Connection) -> None:
+        conn = connection.handle
+        self.conns[conn] = connection
+        if self.adv is not None:
+            self.adv.enabled = False  # the controller stops advertising on a connection
+        self.advertising.clear()
+        peer = connection.peer_address
+        addr = bytes(reversed(bytes(peer)))
+        self.send(MSG_CONNECTED, struct.pack(">HB", conn, peer.address_type) + addr)
+        connection.on(
+            Connection.EVENT_DISCONNECTION,
+            lambda reason: self._on_disconnection(conn, connection),
+        )
+        connection.on(
+            Connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
+            lambda: self.send(MSG_MTU, struct.pack(">HH", conn, connection.att_mtu)),
+        )
+
+    def _on_disconnection(self, conn: int, connection: Connection) -> None:
+        if self.conns.get(conn) is connection:
+            del self.conns[conn]
+        peer = connection.peer_address
+        addr = bytes(reversed(bytes(peer)))
+        self.send(MSG_DISCONNECTED, struct.pack(">HB", conn, peer.address_type) + addr)
+
+    def wall_time_s(self, board_us: int) -> float | None:
+        """``time.monotonic()`` at which the board clock read ``board_us`` (None: no reading yet).
+
+        Interpolated from the board's clock messages (board time runs at ``speed``
+        between them); accurate to the socket's delivery time (~1 ms).
+        """
+        clock = self.clock
+        if not clock:
+            return None
+        i = bisect.bisect_right(clock, (board_us, float("inf"))) - 1
+        b0, w0 = clock[max(i, 0)]
+        return w0 + (board_us - b0) / 1e6 / self.speed
+
+    async def drop_links(self, reason: int = HCI_CONNECTION_TIMEOUT) -> int:
+        """Drop every link from the board's side (out of range); return how many."""
+        connections = list(self.conns.values())
+        for connection in connections:
+            gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            connection.once(
+                Connection.EVENT_DISCONNECTION,
+                lambda *_, f=gone: None if f.done() else f.set_result(None),
+            )
+            with contextlib.suppress(Exception):
+                await connection.disconnect(reason)
+                await asyncio.wait_for(gone, 2.0)
+        return len(connections)
+
+    def press_button(self, pin: int = 0) -> None:
+        """Press the BOOT button (GPIO ``pin``): the firmware's pin IRQ runs."""
+        self.send(MSG_BUTTON, bytes((pin,)))

@@ -1,0 +1,195 @@
+"""Shared state of the virtual board's stand-in modules (MicroPython side).
+
+The host (``strideguard.vboard``) starts the MicroPython Unix port with this
+folder first on ``MICROPYPATH`` and ``STRIDEGUARD_VBOARD`` naming a JSON file:
+``{"port", "token", "samples", "samples_rate_hz", "loop", "speed", "battery_mv"}``.
+
+Board clock: it advances only when the firmware sleeps (``time.sleep_ms``),
+paced so that board time runs ``speed`` times faster than wall time. When the
+process cannot keep up, board time slows down instead of skipping (the
+firmware, the FIFO model and the frame timestamps all read this one clock, so
+they stay consistent). While it sleeps the board polls the socket to the host
+and runs the Bluetooth IRQ handler for the events that arrived.
+
+Wire format (both ways): ``type`` (1 byte) + payload length (u16 big-endian) +
+payload. See ``strideguard/vboard/wire.py`` for the message types.
+"""
+
+import json
+import os
+import select
+import socket
+import struct
+
+import utime
+
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+TICKS_HALF = TICKS_PERIOD // 2
+MAX_LAG_US = 100000  # wall lag beyond which the pacing re-anchors (board time slows)
+REANCHOR_US = 60000000
+CLOCK_EVERY_US = 50000  # wall time between board-clock messages to the host
+MSG_CLOCK = 0x4B  # "K": u64 board microseconds
+SOL_SOCKET = 1  # Linux values (the Unix port's socket module lacks the names)
+SO_SNDBUF = 7
+SOCKET_BUFFER = 16384
+
+
+class Hub:
+    """Board clock + socket to the host + event dispatch."""
+
+    def __init__(self):
+        path = os.getenv("STRIDEGUARD_VBOARD")
+        if not path:
+            raise OSError("STRIDEGUARD_VBOARD is not set: not started by strideguard.vboard")
+        with open(path) as f:
+            self.cfg = json.load(f)
+        self.speed = float(self.cfg.get("speed", 1.0))
+        self.board_us = 0
+        self._wall0 = utime.ticks_us()
+        self._board0 = 0
+        self.sock = None
+        self.poller = None
+        self._rx = b""
+        self.handlers = {}  # message type (int) -> callable(payload)
+        self.pending = []  # messages received while waiting for a reply
+        self.wdt_timeout_ms = 0
+        self.wdt_fed_us = 0
+        self._out = []
+        self._out_bytes = 0
+        self._clock_sent = self._wall0
+        self._connect()
+
+    # ------------------------------------------------------------ socket
+    def _connect(self):
+        addr = socket.getaddrinfo("127.0.0.1", int(self.cfg["port"]))[0][-1]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:  # small buffers: a busy host slows the board down soon, instead of lagging behind
+            s.setsockopt(SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER)
+        except OSError:
+            pass
+        s.connect(addr)
+        self.sock = s
+        self.poller = select.poll()
+        self.poller.register(s, select.POLLIN)
+        self.send(ord("T"), self.cfg["token"].encode())
+        self.flush()
+
+    def send(self, kind, payload=b""):
+        """Queue a message; queued messages go out together when the board sleeps.
+
+        (A real stack updates its attribute table at once and puts notifications
+        on the air later, so a central never reads a value older than a
+        notification it already got: sending one step's messages in one batch
+        keeps that order.)
+        """
+        n = len(payload)
+        self._out.append(bytes((kind, n >> 8, n & 0xFF)) + bytes(payload))
+        self._out_bytes += 3 + n
+        if self._out_bytes > 16384:
+            self.flush()
+
+    def flush(self):
+        """Send the queued messages (blocking: a slow host slows the board down)."""
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out = []
+        self._out_bytes = 0
+        view = memoryview(data)
+        while view:
+            k = self.sock.send(view)
+            view = view[k:]
+
+    def _read_available(self):
+        """Read what the socket holds (non-blocking); return the complete messages."""
+        got = False
+        while self.poller.poll(0):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise SystemExit("strideguard.vboard: the host closed the link")
+            self._rx += chunk
+            got = True
+        return self._split() if got else []
+
+    def _split(self):
+        out = []
+        rx = self._rx
+        while len(rx) >= 3:
+            n = (rx[1] << 8) | rx[2]
+            if len(rx) < 3 + n:
+                break
+            out.append((rx[0], rx[3 : 3 + n]))
+            rx = rx[3 + n :]
+        self._rx = rx
+        return out
+
+    def request(self, kind, payload, reply_kind):
+        """Send a message and block until the host answers with ``reply_kind``."""
+        self.send(kind, payload)
+        self.flush()
+        while True:
+            self.poller.poll(1000)
+            for k, p in self._read_available():
+                if k == reply_kind:
+                    return p
+                self.pending.append((k, p))
+
+    def dispatch(self):
+        """Run the handlers of every message that arrived."""
+        msgs = self.pending + self._read_available()
+        self.pending = []
+        for kind, payload in msgs:
+            h = self.handlers.get(kind)
+            if h is not None:
+                h(payload)
+
+    # ------------------------------------------------------------ clock
+    def advance_us(self, us):
+        """Let ``us`` of board time pass (paced to wall time x speed)."""
+        self.flush()
+        self.board_us += us
+        while True:
+            self.dispatch()
+            now = utime.ticks_us()
+            elapsed = utime.ticks_diff(now, self._wall0)
+            if elapsed > REANCHOR_US:  # stay far from the 2**29 us wrap of ticks_diff
+                self._wall0 = now
+                self._board0 += int(elapsed * self.speed)
+                elapsed = 0
+            lag = elapsed - (self.board_us - self._board0) / self.speed
+            if lag >= 0:
+                if lag > MAX_LAG_US:  # behind: re-anchor, board time runs slower
+                    self._wall0 = now
+                    self._board0 = self.board_us
+                break
+            rem = -lag
+            if rem >= 2000:
+                self.poller.poll(int(rem // 1000) - 1)
+            else:
+                utime.sleep_us(int(rem))
+        if utime.ticks_diff(utime.ticks_us(), self._clock_sent) >= CLOCK_EVERY_US:
+            # board time now: the host maps board times to its wall clock with these
+            self._clock_sent = utime.ticks_us()
+            self.send(MSG_CLOCK, struct.pack(">Q", self.board_us))
+            self.flush()
+        if self.wdt_timeout_ms and self.board_us - self.wdt_fed_us > self.wdt_timeout_ms * 1000:
+            print("strideguard.vboard: watchdog reset")
+            import machine
+
+            machine.reset()
+
+
+_hub = None
+
+
+def hub():
+    """The board's one :class:`Hub` (created at first use)."""
+    global _hub
+    if _hub is None:
+        _hub = Hub()
+    return _hub
+
+
+def pack_u16(*values):
+    return struct.pack(">" + "H" * len(values), *values)
