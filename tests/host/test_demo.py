@@ -39,9 +39,11 @@ def test_demo_runs_non_interactively(tmp_path: Path) -> None:
     assert "Phone page: http://127.0.0.1:" in out
     assert "calibration done" in out
     assert "=== run summary ===" in out
-    assert "StrideGuard-L:" in out and "StrideGuard-R:" in out
+    assert "StrideGuard-R:" in out
+    assert "real firmware" in out
     assert f"recording: {rec}" in out
     assert "Traceback" not in proc.stderr
     r = read_recording(rec)
-    assert r.streams() == [0, 1]
-    assert r.header["sensors"] == ["StrideGuard-L", "StrideGuard-R"]
+    assert r.streams() == [0]
+    assert r.header["sensors"] == ["StrideGuard-R"]
+    assert r.header["mode"] == "virtual:demo:firmware"

@@ -1,8 +1,9 @@
-"""``strideguard demo`` — the whole product on simulated sensors, in about a minute.
+"""``strideguard demo`` — the whole product on a virtual board, in about a minute.
 
-Two virtual shin sensors (left and right) stream a simulated 10-minute run over
-a virtual Bluetooth link (Google's bumble stack) to the real live host:
-streaming analysis, the alert policy, the terminal view and the phone page.
+A virtual board — the real ``firmware/`` code running in the MicroPython Unix
+port on a simulated MPU6050 — streams a simulated 10-minute run over a virtual
+Bluetooth link (Google's bumble stack) to the real live host: streaming
+analysis, the alert policy, the terminal view and the phone page.
 The run: standing still (calibration), warm-up, steady running, an
 overstriding episode at 4:00 (coaching cue), recovery, then an injury-like
 guarded gait on the right leg from 7:00 ("stop and get checked").
@@ -33,6 +34,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--minutes", type=float, default=10.0, help="length of the simulated run (default 10)"
     )
     p.add_argument("--seed", type=int, default=1, help="simulator seed")
+    p.add_argument(
+        "--two-legs",
+        action="store_true",
+        help="two virtual boards, left and right (about twice as slow)",
+    )
+    p.add_argument(
+        "--board",
+        choices=("firmware", "model"),
+        default="firmware",
+        help="the real firmware in MicroPython (default) or a lighter pure-Python sensor model",
+    )
     p.add_argument("--record", default=None, metavar="FILE", help="where to save the recording")
     p.add_argument(
         "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
@@ -54,10 +66,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--minutes must be between 3 and 60")
     minutes = args.minutes
     print(
-        f"strideguard demo: a simulated {minutes:.0f}-minute run with two shin sensors (left and right), "
-        f"played {args.speed:g}x faster than real time (about {minutes * 60 / args.speed:.0f} s).\n"
-        "The sensors are simulated and reach the host over a virtual Bluetooth link; everything after that is "
-        "the real product.\n"
+        f"strideguard demo: a simulated {minutes:.0f}-minute run, "
+        + ("two shin sensors (left and right)" if args.two_legs else "one shin sensor (right leg)")
+        + f", played {args.speed:g}x faster than real time (about {minutes * 60 / args.speed:.0f} s; "
+        "longer if this computer cannot keep up).\n"
+        + (
+            "The board runs the real firmware in the MicroPython Unix port on a simulated MPU6050"
+            if args.board == "firmware"
+            else "The sensors are a pure-Python model"
+        )
+        + " and reaches the host over a virtual Bluetooth link; everything on the host is the real product.\n"
         f"Story: stand still 5 s (calibration) · warm-up · steady · overstriding from {0.4 * minutes:.0f}:00 "
         f"(coaching cue) · recovery · guarded gait on the right leg from {0.7 * minutes:.0f}:00 "
         '("stop and get checked").',
@@ -66,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     ns = argparse.Namespace(**vars(args))
     ns.virtual = "demo"
     ns.virtual_duration = minutes * 60.0
-    ns.one_leg = False
+    ns.one_leg = not args.two_legs
     ns.sensor = []
     ns.duration = None
     ns.record = Path(args.record) if args.record else None

@@ -86,6 +86,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     g.add_argument("--seed", type=int, default=1, help="simulator seed")
     g.add_argument("--one-leg", action="store_true", help="virtual: only the right-leg sensor")
+    g.add_argument(
+        "--board",
+        choices=("firmware", "model"),
+        default="firmware",
+        help="virtual: the real firmware in the MicroPython Unix port (default) or a pure-Python sensor model",
+    )
     add_sink_arguments(p)
     p.set_defaults(_run=run)
 
@@ -165,13 +171,11 @@ async def _real(
 async def _virtual(
     args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
 ) -> tuple[Any, list[str]]:
-    import asyncio
     import logging
 
     import numpy as np
 
     from strideguard.ble.bumble_backend import VirtualAir
-    from strideguard.ble.peripheral import VirtualSensor
     from strideguard.ble.receiver import scan
     from strideguard.live.runner import run_ble
     from strideguard.recording import RecordingWriter
@@ -192,39 +196,60 @@ async def _virtual(
         logging.ERROR
     )  # the virtual controller is chatty on disconnect
     air = VirtualAir()
-    sensors = [
-        VirtualSensor(
-            air,
-            np.asarray(r.raw),
-            leg=leg,
-            rate_hz=500,
-            speed=args.speed,
-            loop=False,
-            run_starts_with_stream=True,
-        )
-        for leg, r in runs.items()
-    ]
-    for s in sensors:
-        await s.start()
+    sensors: list[Any] = []
+    if args.board == "firmware":
+        from strideguard.vboard import VirtualBoard
+
+        # the real firmware in the MicroPython Unix port; the scenario starts when the host streams
+        for leg, r in runs.items():
+            sensors.append(
+                VirtualBoard(
+                    air,
+                    r,
+                    leg=leg,
+                    rate_hz=500,
+                    speed=args.speed,
+                    loop=False,
+                    paused=True,
+                    play_on_stream=True,
+                )
+            )
+    else:
+        from strideguard.ble.peripheral import VirtualSensor
+
+        for leg, r in runs.items():
+            sensors.append(
+                VirtualSensor(
+                    air,
+                    np.asarray(r.raw),
+                    leg=leg,
+                    rate_hz=500,
+                    speed=args.speed,
+                    loop=False,
+                    run_starts_with_stream=True,
+                )
+            )
     try:
+        for s in sensors:
+            await s.start()
         found = await scan(3.0, backend=air.backend)
         order = {f"StrideGuard-{leg}": k for k, leg in enumerate(runs)}
         found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
         names = [f.name for f in found]
-        stop = asyncio.Event()
+        lengths = [len(r.raw) for r in runs.values()]
 
-        async def until_done() -> None:
-            # the simulated run is over when every sensor has sent all its samples
-            while not all(
-                s.samples_produced() >= len(r.raw)
-                for s, r in zip(sensors, runs.values(), strict=True)
-            ):
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(1.0)
-            stop.set()
+        def finished(run: Any) -> bool:
+            # the simulated run is over when every sensor's samples have all arrived
+            return all(
+                p.samples + p.samples_lost >= n - 10
+                for p, n in zip(run.pipelines, lengths, strict=True)
+            )
 
-        watcher = asyncio.create_task(until_done())
-        meta = {"sensors": names, "mode": f"virtual:{args.virtual}", "speed": args.speed}
+        meta = {
+            "sensors": names,
+            "mode": f"virtual:{args.virtual}:{args.board}",
+            "speed": args.speed,
+        }
         with RecordingWriter(path, meta) as rec:
             live_run = await run_ble(
                 found,
@@ -235,9 +260,8 @@ async def _virtual(
                 duration_s=args.duration,
                 config=config,
                 baseline=baseline,
-                stop=stop,
+                until=finished,
             )
-        watcher.cancel()
     finally:
         for s in sensors:
             await s.stop()

@@ -197,6 +197,7 @@ async def run_ble(
     baseline: PersonalBaseline | None = None,
     status_every_s: float = 2.0,
     stop: asyncio.Event | None = None,
+    until: Callable[[LiveRun], bool] | None = None,
 ) -> LiveRun:
     """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
 
@@ -214,6 +215,10 @@ async def run_ble(
         bleak backend (the bumble one for virtual sensors).
     duration_s
         Stop after this long (wall time); ``None`` runs until ``stop``.
+    stop
+        Set it to end the run.
+    until
+        Checked every ``status_every_s``/4: the run ends when it returns true.
     """
     from strideguard.ble.receiver import Receiver
 
@@ -244,10 +249,14 @@ async def run_ble(
         while not stop.is_set():
             if duration_s is not None and time.monotonic() - t0 >= duration_s:
                 break
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=status_every_s)
-            except TimeoutError:
-                pass
+            for _ in range(4):
+                if until is not None and until(run):
+                    stop.set()
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=status_every_s / 4)
+                except TimeoutError:
+                    pass
             for link in receiver.links:
                 p = run.pipelines[link.stream]
                 p.link_update(
