@@ -79,8 +79,12 @@ class LiveRun:
         elif kind == "mtu":
             p.link_update("connected", mtu=int(event.get("mtu", 0)) or None)
         elif kind == "disconnect":
-            self._down_since.setdefault(stream, now)
-            p.link_update("reconnecting")
+            if event.get("reason") == "closed":  # the host closed the link on purpose
+                self._down_since.pop(stream, None)
+                p.link_update("closed")
+            else:
+                self._down_since.setdefault(stream, now)
+                p.link_update("reconnecting")
         elif kind == "gave_up":
             p.link_update("lost")
             self._sensor_lost(stream, now)
@@ -179,9 +183,7 @@ def replay(
     for t_ev, s_ev, ev in events_by_time[ev_i:]:
         run.on_link_event(s_ev, ev, now_s=t_ev)
     if rec.arrival_s.size:
-        run.check_silence(
-            now_s=float(rec.arrival_s[-1]) + SENSOR_LOST_AFTER_S if run._down_since else None
-        )
+        run.check_silence(now_s=float(rec.arrival_s[-1]))
     return run
 
 
