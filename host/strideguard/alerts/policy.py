@@ -40,16 +40,17 @@ import numpy as np
 from strideguard.alerts.baseline import (
     CADENCE_WINDOW,
     FEATURES,
-    VARIABILITY_WINDOW,
+    UNSTEADINESS_WINDOW,
+    VARIABILITY_FEATURES,
     PersonalBaseline,
     directional,
+    step_squares,
 )
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
 RUNNING_CADENCE_MIN_SPM = 130.0  # below this (or duty factor above 0.5) a stride is walking
 RUNNING_DUTY_FACTOR_MAX = 0.5
-VARIABILITY_WEIGHT = 0.25
 
 
 def _f(stride: Mapping[str, float | None], key: str) -> float:
@@ -88,7 +89,8 @@ class AlertPolicy:
     baseline_
         The baseline in use (``None`` while still learning).
     scores_
-        Per stride: (stride index, gait-change score, CUSUM) for inspection.
+        Per stride: (stride index, gait-change evidence, CUSUM, level channel,
+        irregularity channel) for inspection.
     """
 
     config: AlertConfig = field(default_factory=AlertConfig)
@@ -99,7 +101,7 @@ class AlertPolicy:
     def __post_init__(self) -> None:
         self.alerts_: list[Alert] = []
         self.baseline_: PersonalBaseline | None = self.baseline
-        self.scores_: list[tuple[int, float, float]] = []
+        self.scores_: list[tuple[int, float, float, float, float]] = []
         self._active: dict[AlertKind, _Active] = {}
         self._learn: dict[str, list[float]] = {}
         self._run_time_s = 0.0
@@ -108,7 +110,11 @@ class AlertPolicy:
         self._skip = 0
         self._cusum = 0.0
         self._drift: dict[str, float] = {}
-        self._stride_times: deque[float] = deque(maxlen=VARIABILITY_WINDOW + 1)
+        self._prev_var: dict[str, float] | None = None
+        self._prev2_var: dict[str, float] | None = None
+        self._steps: deque[float] = deque(maxlen=UNSTEADINESS_WINDOW)
+        self._var_drift = 0.0
+        self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
@@ -178,6 +184,11 @@ class AlertPolicy:
         )
         return self._emit(alert)
 
+    def _reset_steps(self) -> None:
+        self._prev_var = None
+        self._prev2_var = None
+        self._steps.clear()
+
     def is_active(self, kind: AlertKind) -> bool:
         """Whether ``kind`` is currently raised."""
         return kind in self._active
@@ -213,7 +224,7 @@ class AlertPolicy:
         )
         if gap or not running:
             self._skip = self.config.gait_change.resume_skip_strides
-            self._stride_times.clear()
+            self._reset_steps()
             self._pace_cadences.clear()
         if not running:
             return out
@@ -273,9 +284,13 @@ class AlertPolicy:
         base = self.baseline_
         assert base is not None
         cfg = self.config.gait_change
-        st = _f(stride, "stride_time_s")
-        if np.isfinite(st):
-            self._stride_times.append(st)
+        cur = {name: _f(stride, name) for name in VARIABILITY_FEATURES}
+        if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
+            sq = step_squares(cur, self._prev_var, self._prev2_var, base.step_sd)
+            if math.isfinite(sq):
+                self._steps.append(sq)
+        self._prev2_var = self._prev_var
+        self._prev_var = cur
         if self._skip > 0:
             self._skip -= 1
             return []
@@ -289,24 +304,39 @@ class AlertPolicy:
             if not math.isfinite(z):
                 continue
             zs[spec.name] = z
-            total += spec.weight * float(
-                directional(max(-6.0, min(6.0, z)), spec.guarded_direction)
-            )
-            wsum += spec.weight
+            if spec.weight > 0:
+                total += spec.weight * float(
+                    directional(max(-6.0, min(6.0, z)), spec.guarded_direction)
+                )
+                wsum += spec.weight
         if wsum == 0:
             return []
-        score = total / wsum / base.score_sd
-        if len(self._stride_times) == VARIABILITY_WINDOW + 1:
-            st_arr = np.fromiter(self._stride_times, float)
-            irr = float(np.median(np.abs(np.diff(st_arr)) / st_arr[1:]))
-            zvar = (math.log(max(irr, 1e-4)) - base.irregularity_log) / base.irregularity_log_sd
-            score = (score + VARIABILITY_WEIGHT * max(-2.0, min(4.0, zvar))) / math.hypot(
-                1.0, VARIABILITY_WEIGHT
-            )
+        level = total / wsum / base.score_sd
+        unsteady = float("nan")
+        if len(self._steps) == self._steps.maxlen and base.step_sd:
+            med = float(np.mean(np.fromiter(self._steps, float)))
+            unsteady = (
+                math.log(max(med, 1e-6)) - base.unsteadiness_log - self._var_drift
+            ) / base.unsteadiness_log_sd
         cap = cfg.max_stride_score_sd
-        threshold = cfg.cusum_threshold_sd * (0.5 if i <= self._pain_boost_until else 1.0)
+        pain = i <= self._pain_boost_until
+        # evidence of a guarded gait needs both channels: swing slower than the
+        # pace explains AND strides more irregular than normal (an uphill or a
+        # deliberate cadence change gives the first alone, fatigue a little of
+        # the second); after a pain mark the level change alone counts
+        if pain:
+            score = level
+        elif math.isfinite(unsteady):
+            score = min(level, unsteady)
+        else:
+            score = min(level, 0.0)
+        threshold = cfg.cusum_threshold_sd * (0.5 if pain else 1.0)
         self._cusum = max(0.0, self._cusum + min(score, cap) - cfg.cusum_slack_sd)
-        self.scores_.append((i, score, self._cusum))
+        self._level_cusum = min(
+            cfg.cusum_threshold_sd,
+            max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd),
+        )
+        self.scores_.append((i, score, self._cusum, level, unsteady))
         # the baseline follows slow drift, but not while a change is building up
         if self._cusum < 0.25 * cfg.cusum_threshold_sd and not self.is_active(
             AlertKind.GAIT_CHANGED
@@ -316,6 +346,10 @@ class AlertPolicy:
                 m = base.models[name]
                 d = self._drift.get(name, 0.0)
                 self._drift[name] = d + alpha * max(-3.0, min(3.0, z)) * m.sd
+            if math.isfinite(unsteady):
+                self._var_drift += (
+                    alpha * max(-3.0, min(3.0, unsteady)) * base.unsteadiness_log_sd
+                )
         out: list[Alert] = []
         if self._cusum >= threshold:
             self._cusum = threshold  # bounded: ends promptly once strides are normal again
@@ -334,6 +368,8 @@ class AlertPolicy:
             numbers: dict[str, float | int | str | None] = {
                 "cadence_spm": round(cad, 1),
                 "score_sd": round(score, 2),
+                "level_sd": round(level, 2),
+                "irregularity_sd": round(unsteady, 2) if math.isfinite(unsteady) else None,
             }
             numbers.update({f"{name}_vs_normal_pct": round(v, 1) for name, v in pct.items()})
             what = (
@@ -533,7 +569,7 @@ class AlertPolicy:
         """
         cfg = self.config.gait_change
         self._pain_boost_until = self._n + 100
-        developing = self._cusum >= cfg.cusum_threshold_sd / 3 or self.is_active(
+        developing = max(self._cusum, self._level_cusum) >= cfg.cusum_threshold_sd / 3 or self.is_active(
             AlertKind.GAIT_CHANGED
         )
         if developing:
@@ -579,7 +615,7 @@ class AlertPolicy:
     def notice_gap(self, start_s: float, end_s: float) -> list[Alert]:
         """Samples were lost between ``start_s`` and ``end_s``."""
         self._skip = self.config.gait_change.resume_skip_strides
-        self._stride_times.clear()
+        self._reset_steps()
         dur = end_s - start_s
         if dur < self.config.notices.data_lost_s:
             return []
