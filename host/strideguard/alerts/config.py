@@ -65,8 +65,8 @@ class GaitChangeConfig:
         Strides ignored after a walking break, stop or data gap.
     """
 
-    cusum_slack_sd: float = 1.25
-    cusum_threshold_sd: float = 16.0
+    cusum_slack_sd: float = 1.5
+    cusum_threshold_sd: float = 14.0
     max_stride_score_sd: float = 4.0
     end_after_strides: int = 40
     resume_skip_strides: int = 8

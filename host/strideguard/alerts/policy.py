@@ -51,6 +51,7 @@ from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
 RUNNING_CADENCE_MIN_SPM = 130.0  # below this (or duty factor above 0.5) a stride is walking
 RUNNING_DUTY_FACTOR_MAX = 0.5
+GAP_RESET_S = 1.0  # data gaps this long restart the stride-to-stride comparisons
 
 
 def _f(stride: Mapping[str, float | None], key: str) -> float:
@@ -104,6 +105,7 @@ class AlertPolicy:
         self.scores_: list[tuple[int, float, float, float, float]] = []
         self._active: dict[AlertKind, _Active] = {}
         self._learn: dict[str, list[float]] = {}
+        self._learn_of = -1  # stride collected last for the baseline
         self._run_time_s = 0.0
         self._last_ic_s: float | None = None
         self._first_running_s: float | None = None
@@ -114,6 +116,7 @@ class AlertPolicy:
         self._prev2_var: dict[str, float] | None = None
         self._steps: deque[float] = deque(maxlen=UNSTEADINESS_WINDOW)
         self._var_drift = 0.0
+        self._step_of = -1  # stride whose jerk was appended last
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
@@ -265,6 +268,7 @@ class AlertPolicy:
             *(s.name for s in FEATURES),
         ):
             self._learn.setdefault(key, []).append(_f(stride, key))
+        self._learn_of = self._n
 
     def _fit_baseline(self) -> None:
         n = len(self._learn.get("cadence_spm", []))
@@ -289,6 +293,7 @@ class AlertPolicy:
             sq = step_squares(cur, self._prev_var, self._prev2_var, base.step_sd)
             if math.isfinite(sq):
                 self._steps.append(sq)
+                self._step_of = i
         self._prev2_var = self._prev_var
         self._prev_var = cur
         if self._skip > 0:
@@ -613,10 +618,26 @@ class AlertPolicy:
         return self._emit(alert)
 
     def notice_gap(self, start_s: float, end_s: float) -> list[Alert]:
-        """Samples were lost between ``start_s`` and ``end_s``."""
-        self._skip = self.config.gait_change.resume_skip_strides
-        self._reset_steps()
+        """Samples were lost between ``start_s`` and ``end_s``.
+
+        Short losses (a few BLE frames) only blur the stride they fall in, whose
+        contribution is bounded; a gap of :data:`GAP_RESET_S` or more restarts
+        the gait-change detector's stride-to-stride comparisons.
+        """
         dur = end_s - start_s
+        if dur >= GAP_RESET_S:
+            self._skip = self.config.gait_change.resume_skip_strides
+            self._reset_steps()
+        else:
+            # the stride in progress lost samples: drop it from the comparisons
+            if self._step_of == self._n and self._steps:
+                self._steps.pop()
+            self._prev_var = None
+            self._prev2_var = None
+            if self.baseline_ is None and self._learn_of == self._n:
+                for name in VARIABILITY_FEATURES:
+                    if self._learn.get(name):
+                        self._learn[name][-1] = float("nan")
         if dur < self.config.notices.data_lost_s:
             return []
         alert = Alert(
