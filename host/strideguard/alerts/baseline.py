@@ -14,6 +14,7 @@ over a long run is followed separately by the alert policy (a slow EWMA).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -63,9 +64,7 @@ VARIABILITY_WINDOW = 10
 CADENCE_WINDOW = 7
 #: features whose stride-to-stride changes make the variability channel
 VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2", "stride_time_s")
-#: strides in the rolling median of the variability channel
-UNSTEADINESS_WINDOW = 11
-STEP_CLIP_SD = 4.0
+STEP_CLIP_SD = 3.0
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
 
@@ -109,9 +108,6 @@ class PersonalBaseline:
         Per feature in :data:`VARIABILITY_FEATURES`: robust SD of the
         second difference of its log over consecutive strides (how irregular
         consecutive strides normally are).
-    unsteadiness_log, unsteadiness_log_sd
-        Median and robust SD of the log unsteadiness (see :func:`unsteadiness`)
-        over the baseline strides.
     n_strides
         Strides the baseline was learned from.
     """
@@ -125,8 +121,6 @@ class PersonalBaseline:
     irregularity_log_sd: float
     score_sd: float = 1.0
     step_sd: dict[str, float] = field(default_factory=dict)
-    unsteadiness_log: float = 0.0
-    unsteadiness_log_sd: float = 0.25
     n_strides: int = 0
     source: str = "learned"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -207,11 +201,6 @@ class PersonalBaseline:
             dl = dl[np.isfinite(dl)]
             if dl.size >= 10:
                 base.step_sd[name] = max(1.4826 * float(np.median(np.abs(dl - np.median(dl)))), 1e-3)
-        u = np.log(unsteadiness(table, base.step_sd))
-        u = u[np.isfinite(u)]
-        if u.size >= 10:
-            base.unsteadiness_log = float(np.median(u))
-            base.unsteadiness_log_sd = max(1.4826 * float(np.median(np.abs(u - np.median(u)))), 0.1)
         scores = base.scores(table)[ok]
         scores = scores[np.isfinite(scores)]
         if scores.size >= 10:
@@ -282,8 +271,6 @@ class PersonalBaseline:
                 irregularity_log_sd=float(data["irregularity_log_sd"]),
                 score_sd=float(data.get("score_sd", 1.0)),
                 step_sd={k: float(v) for k, v in data.get("step_sd", {}).items()},
-                unsteadiness_log=float(data.get("unsteadiness_log", 0.0)),
-                unsteadiness_log_sd=float(data.get("unsteadiness_log_sd", 0.25)),
                 n_strides=int(data.get("n_strides", 0)),
                 source="profile",
             )
@@ -364,68 +351,27 @@ def rolling_irregularity(
     return out
 
 
-def step_squares(
+def jerk_z(
     current: Mapping[str, float],
     previous: Mapping[str, float],
     before: Mapping[str, float],
     step_sd: Mapping[str, float],
-) -> float:
-    """Mean squared stride-to-stride jerk of the variability features (in baseline SDs).
+) -> dict[str, float]:
+    """Per variability feature: this stride's irregularity in baseline SDs.
 
-    For each feature, how far this stride's log departs from the straight
-    line through the two strides before it (the second difference), divided
-    by its normal SD (``step_sd``) and clipped at :data:`STEP_CLIP_SD`, so one
-    odd stride adds a bounded amount. A smooth change of pace moves the three
-    strides along a line and adds little. NaN when no feature has all three values.
+    How far the feature's log departs from the straight line through the two
+    strides before it (the second difference), divided by its normal SD
+    (``step_sd``). A smooth change of pace or terrain moves three consecutive
+    strides along a line and adds little; an irregular, guarded gait makes
+    consecutive strides differ more. Features missing in any of the three
+    strides are left out.
     """
-    total = 0.0
-    n = 0
+    out: dict[str, float] = {}
     for name, sd in step_sd.items():
         a = current.get(name, float("nan"))
         b = previous.get(name, float("nan"))
         c = before.get(name, float("nan"))
         if a is None or b is None or c is None or not (a > 0 and b > 0 and c > 0):
             continue  # (comparisons are also False for NaN)
-        d = (float(np.log(a)) - 2.0 * float(np.log(b)) + float(np.log(c))) / sd
-        total += min(STEP_CLIP_SD, abs(d))
-        n += 1
-    return total / n if n else float("nan")
-
-
-def unsteadiness(
-    table: Mapping[str, npt.ArrayLike], step_sd: Mapping[str, float]
-) -> npt.NDArray[np.float64]:
-    """Per stride: rolling median (:data:`UNSTEADINESS_WINDOW`) of :func:`step_squares`.
-
-    How irregularly consecutive strides differ, pooled over swing peak, late-swing
-    deceleration, contact time and stride time. Level changes of pace or
-    terrain move consecutive strides together and barely register; a guarded,
-    irregular gait raises it. The median ignores the few large steps of an
-    abrupt pace change. NaN until the window is full. Vectorised version of
-    what the policy computes stride by stride.
-    """
-    names = [k for k in step_sd if k in table]
-    n = len(np.asarray(table["cadence_spm"]))
-    if not names or n < 2:
-        return np.full(n, np.nan)
-    sq = np.zeros(n)
-    cnt = np.zeros(n)
-    for name in names:
-        y = np.asarray(table[name], dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ly = np.log(np.where(y > 0, y, np.nan))
-        d = np.concatenate(([np.nan, np.nan], np.diff(ly, n=2))) / step_sd[name]
-        d = np.minimum(np.abs(d), STEP_CLIP_SD)
-        good = np.isfinite(d)
-        sq[good] += d[good]
-        cnt[good] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(cnt > 0, sq / cnt, np.nan)
-    out = np.full(n, np.nan)
-    w = UNSTEADINESS_WINDOW
-    if n >= w:
-        win = np.lib.stride_tricks.sliding_window_view(m, w)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[w - 1 :] = np.nanmean(win, axis=1)
+        out[name] = (math.log(a) - 2.0 * math.log(b) + math.log(c)) / sd
     return out

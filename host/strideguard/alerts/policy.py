@@ -40,11 +40,11 @@ import numpy as np
 from strideguard.alerts.baseline import (
     CADENCE_WINDOW,
     FEATURES,
-    UNSTEADINESS_WINDOW,
+    STEP_CLIP_SD,
     VARIABILITY_FEATURES,
     PersonalBaseline,
     directional,
-    step_squares,
+    jerk_z,
 )
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
@@ -52,6 +52,8 @@ from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 RUNNING_CADENCE_MIN_SPM = 130.0  # below this (or duty factor above 0.5) a stride is walking
 RUNNING_DUTY_FACTOR_MAX = 0.5
 GAP_RESET_S = 1.0  # data gaps this long restart the stride-to-stride comparisons
+MISSING_STRIDE_GAP_S = 2.5  # longer between two strides' contacts: strides are missing
+STOP_GAP_S = 5.0  # longer: the runner stopped (or the data did), detection restarts
 
 
 def _f(stride: Mapping[str, float | None], key: str) -> float:
@@ -90,8 +92,8 @@ class AlertPolicy:
     baseline_
         The baseline in use (``None`` while still learning).
     scores_
-        Per stride: (stride index, gait-change evidence, CUSUM, level channel,
-        irregularity channel) for inspection.
+        Per stride: (stride index, level score in SDs, combined evidence,
+        level CUSUM, irregularity CUSUM) for inspection.
     """
 
     config: AlertConfig = field(default_factory=AlertConfig)
@@ -114,9 +116,8 @@ class AlertPolicy:
         self._drift: dict[str, float] = {}
         self._prev_var: dict[str, float] | None = None
         self._prev2_var: dict[str, float] | None = None
-        self._steps: deque[float] = deque(maxlen=UNSTEADINESS_WINDOW)
-        self._var_drift = 0.0
-        self._step_of = -1  # stride whose jerk was appended last
+        self._var_cusum = 0.0
+        self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
@@ -190,7 +191,6 @@ class AlertPolicy:
     def _reset_steps(self) -> None:
         self._prev_var = None
         self._prev2_var = None
-        self._steps.clear()
 
     def is_active(self, kind: AlertKind) -> bool:
         """Whether ``kind`` is currently raised."""
@@ -217,7 +217,11 @@ class AlertPolicy:
         t = _f(stride, "initial_contact_s")
         cad = _f(stride, "cadence_spm")
         out: list[Alert] = []
-        gap = self._last_ic_s is not None and t - self._last_ic_s > 2.5
+        since_s = t - self._last_ic_s if self._last_ic_s is not None else 0.0
+        gap = since_s > STOP_GAP_S  # stopped, or a long data gap
+        if since_s > MISSING_STRIDE_GAP_S:  # strides missing: compare only adjacent ones
+            self._prev_var = None
+            self._prev2_var = None
         self._last_ic_s = t
         duty = _f(stride, "duty_factor")
         running = (
@@ -289,11 +293,9 @@ class AlertPolicy:
         assert base is not None
         cfg = self.config.gait_change
         cur = {name: _f(stride, name) for name in VARIABILITY_FEATURES}
+        jerks: dict[str, float] = {}
         if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
-            sq = step_squares(cur, self._prev_var, self._prev2_var, base.step_sd)
-            if math.isfinite(sq):
-                self._steps.append(sq)
-                self._step_of = i
+            jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
         self._prev2_var = self._prev_var
         self._prev_var = cur
         if self._skip > 0:
@@ -317,47 +319,51 @@ class AlertPolicy:
         if wsum == 0:
             return []
         level = total / wsum / base.score_sd
-        unsteady = float("nan")
-        if len(self._steps) == self._steps.maxlen and base.step_sd:
-            med = float(np.mean(np.fromiter(self._steps, float)))
-            unsteady = (
-                math.log(max(med, 1e-6)) - base.unsteadiness_log - self._var_drift
-            ) / base.unsteadiness_log_sd
+        # irregularity evidence: log-likelihood ratio of "stride-to-stride
+        # variation irregularity_ratio times the normal" against "normal"
+        ratio = cfg.irregularity_ratio
+        k_var = 0.5 * (1.0 - 1.0 / ratio**2)
+        scale = math.sqrt(self._var_scale2)
+        llrs = [
+            k_var * min(abs(z) / scale, STEP_CLIP_SD) ** 2 - math.log(ratio)
+            for z in jerks.values()
+        ]
+        irregular = sum(llrs) / len(llrs) if llrs else 0.0
         cap = cfg.max_stride_score_sd
         pain = i <= self._pain_boost_until
-        # evidence of a guarded gait needs both channels: swing slower than the
-        # pace explains AND strides more irregular than normal (an uphill or a
-        # deliberate cadence change gives the first alone, fatigue a little of
-        # the second); after a pain mark the level change alone counts
-        if pain:
-            score = level
-        elif math.isfinite(unsteady):
-            score = min(level, unsteady)
-        else:
-            score = min(level, 0.0)
-        threshold = cfg.cusum_threshold_sd * (0.5 if pain else 1.0)
-        self._cusum = max(0.0, self._cusum + min(score, cap) - cfg.cusum_slack_sd)
+        h_level = cfg.cusum_threshold_sd
+        h_var = cfg.irregularity_threshold
         self._level_cusum = min(
-            cfg.cusum_threshold_sd,
-            max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd),
+            h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
         )
-        self.scores_.append((i, score, self._cusum, level, unsteady))
+        self._var_cusum = min(h_var, max(0.0, self._var_cusum + irregular))
+        # a guarded gait needs both: the swing slower than the pace explains AND
+        # strides more irregular than normal (an uphill or a deliberate cadence
+        # change gives the first alone, fatigue a little of the second); after a
+        # pain mark the slower swing alone counts, at half the evidence
+        if pain:
+            threshold = 0.5 * h_level
+            self._cusum = self._level_cusum
+        else:
+            threshold = h_level
+            self._cusum = h_level * min(self._level_cusum / h_level, self._var_cusum / h_var)
+        self.scores_.append((i, level, self._cusum, self._level_cusum, self._var_cusum))
         # the baseline follows slow drift, but not while a change is building up
-        if self._cusum < 0.25 * cfg.cusum_threshold_sd and not self.is_active(
-            AlertKind.GAIT_CHANGED
-        ):
+        if self._cusum < 0.25 * h_level and not self.is_active(AlertKind.GAIT_CHANGED):
             alpha = 1.0 - 0.5 ** (1.0 / self.config.baseline.drift_half_life_strides)
             for name, z in zs.items():
                 m = base.models[name]
                 d = self._drift.get(name, 0.0)
                 self._drift[name] = d + alpha * max(-3.0, min(3.0, z)) * m.sd
-            if math.isfinite(unsteady):
-                self._var_drift += (
-                    alpha * max(-3.0, min(3.0, unsteady)) * base.unsteadiness_log_sd
-                )
+            if jerks:
+                sq = sum(min(abs(z), STEP_CLIP_SD) ** 2 for z in jerks.values()) / len(jerks)
+                self._var_scale2 += alpha * (sq - self._var_scale2)
+        score = level
         out: list[Alert] = []
         if self._cusum >= threshold:
-            self._cusum = threshold  # bounded: ends promptly once strides are normal again
+            # bounded: ends promptly once strides are normal again
+            self._level_cusum = min(self._level_cusum, h_level)
+            self._var_cusum = min(self._var_cusum, h_var)
             pct = {
                 name: 100.0 * (math.exp(z * base.models[name].sd) - 1.0) for name, z in zs.items()
             }
@@ -373,8 +379,7 @@ class AlertPolicy:
             numbers: dict[str, float | int | str | None] = {
                 "cadence_spm": round(cad, 1),
                 "score_sd": round(score, 2),
-                "level_sd": round(level, 2),
-                "irregularity_sd": round(unsteady, 2) if math.isfinite(unsteady) else None,
+                "irregularity_evidence": round(self._var_cusum, 1),
             }
             numbers.update({f"{name}_vs_normal_pct": round(v, 1) for name, v in pct.items()})
             what = (
@@ -629,9 +634,7 @@ class AlertPolicy:
             self._skip = self.config.gait_change.resume_skip_strides
             self._reset_steps()
         else:
-            # the stride in progress lost samples: drop it from the comparisons
-            if self._step_of == self._n and self._steps:
-                self._steps.pop()
+            # the stride in progress lost samples: compare only strides after it
             self._prev_var = None
             self._prev2_var = None
             if self.baseline_ is None and self._learn_of == self._n:
