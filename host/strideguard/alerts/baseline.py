@@ -63,8 +63,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
 VARIABILITY_WINDOW = 10
 CADENCE_WINDOW = 7
 #: features whose stride-to-stride changes make the variability channel
-VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2", "stride_time_s")
+VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2")
 STEP_CLIP_SD = 3.0
+CLIPPED_NORMAL_M2 = 0.9707  # E[min(z², 9)] for a standard normal z
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
 
@@ -200,7 +201,11 @@ class PersonalBaseline:
                 dl = np.diff(np.log(np.where(y > 0, y, np.nan)), n=2)
             dl = dl[np.isfinite(dl)]
             if dl.size >= 10:
-                base.step_sd[name] = max(1.4826 * float(np.median(np.abs(dl - np.median(dl)))), 1e-3)
+                sd = max(1.4826 * float(np.median(np.abs(dl - np.median(dl)))), 1e-3)
+                # calibrate on the clipped second moment the detector uses, so heavier
+                # tails than a normal distribution's do not look like irregularity
+                m2 = float(np.mean(np.minimum((dl / sd) ** 2, STEP_CLIP_SD**2)))
+                base.step_sd[name] = sd * math.sqrt(max(m2, 1e-6) / CLIPPED_NORMAL_M2)
         scores = base.scores(table)[ok]
         scores = scores[np.isfinite(scores)]
         if scores.size >= 10:

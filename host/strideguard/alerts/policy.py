@@ -117,6 +117,7 @@ class AlertPolicy:
         self._prev_var: dict[str, float] | None = None
         self._prev2_var: dict[str, float] | None = None
         self._var_cusum = 0.0
+        self._snapshot: tuple[int, float, float, float] = (-1, 0.0, 0.0, 0.0)
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
@@ -328,11 +329,12 @@ class AlertPolicy:
             k_var * min(abs(z) / scale, STEP_CLIP_SD) ** 2 - math.log(ratio)
             for z in jerks.values()
         ]
-        irregular = sum(llrs) / len(llrs) if llrs else 0.0
+        irregular = sum(llrs)
         cap = cfg.max_stride_score_sd
         pain = i <= self._pain_boost_until
         h_level = cfg.cusum_threshold_sd
         h_var = cfg.irregularity_threshold
+        self._snapshot = (i, self._level_cusum, self._var_cusum, self._cusum)
         self._level_cusum = min(
             h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
         )
@@ -634,7 +636,10 @@ class AlertPolicy:
             self._skip = self.config.gait_change.resume_skip_strides
             self._reset_steps()
         else:
-            # the stride in progress lost samples: compare only strides after it
+            # the stride in progress lost samples: it is no evidence, and later
+            # strides are compared only with strides after it
+            if self._snapshot[0] == self._n:
+                _, self._level_cusum, self._var_cusum, self._cusum = self._snapshot
             self._prev_var = None
             self._prev2_var = None
             if self.baseline_ is None and self._learn_of == self._n:
