@@ -47,17 +47,25 @@ class FeatureSpec:
         rises ~20 % (DESIGN.md §2) and contact time falls ~25 %.
     weight
         Weight in the combined gait-change score.
+    contact_elasticity
+        d log(feature) / d log(contact time) at the same cadence (fixed prior):
+        longer ground contact at an unchanged cadence means running slower or
+        uphill, where the swing is slower too; a deliberate cadence change at
+        the same speed barely changes contact time, so the swing is expected
+        to stay. Contact time thus carries the pace and terrain that cadence
+        alone misses.
     """
 
     name: str
     guarded_direction: int
     prior_slope_per_spm: float
     weight: float
+    contact_elasticity: float = 0.0
 
 
 FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec("peak_midswing_gyr_dps", -1, 0.020, 1.0),
-    FeatureSpec("late_swing_peak_decel_dps2", -1, 0.030, 1.0),
+    FeatureSpec("peak_midswing_gyr_dps", -1, 0.005, 1.0, -0.6),
+    FeatureSpec("late_swing_peak_decel_dps2", -1, 0.005, 1.0, -0.9),
     FeatureSpec("contact_time_s", 0, -0.028, 0.0),
 )
 VARIABILITY_WINDOW = 10
@@ -77,10 +85,17 @@ class FeatureModel:
     intercept: float
     slope_per_spm: float
     sd: float
+    contact_elasticity: float = 0.0
 
-    def predict_log(self, cadence_spm: float, cadence_ref_spm: float) -> float:
-        """Predicted log feature at ``cadence_spm``."""
-        return self.intercept + self.slope_per_spm * (cadence_spm - cadence_ref_spm)
+    def predict_log(
+        self, cadence_spm: float, cadence_ref_spm: float, contact_log_ratio: float = 0.0
+    ) -> float:
+        """Predicted log feature at ``cadence_spm`` and contact time ``exp(contact_log_ratio)`` × the reference."""
+        return (
+            self.intercept
+            + self.slope_per_spm * (cadence_spm - cadence_ref_spm)
+            + self.contact_elasticity * contact_log_ratio
+        )
 
 
 @dataclass
@@ -105,6 +120,8 @@ class PersonalBaseline:
         :func:`rolling_irregularity`).
     score_sd
         Robust SD of the combined gait-change score over the baseline strides.
+    contact_ref_s
+        Median contact time of the baseline strides (the pace covariate's reference).
     step_sd
         Per feature in :data:`VARIABILITY_FEATURES`: robust SD of the
         second difference of its log over consecutive strides (how irregular
@@ -122,6 +139,7 @@ class PersonalBaseline:
     irregularity_log_sd: float
     score_sd: float = 1.0
     step_sd: dict[str, float] = field(default_factory=dict)
+    contact_ref_s: float | None = None
     n_strides: int = 0
     source: str = "learned"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +169,12 @@ class PersonalBaseline:
         if ok.sum() < 10:
             raise InputError("too few running strides to learn a baseline (need at least 10)")
         cref = float(np.median(cad[ok]))
+        ct_s = rolling_median(np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float))
+        ct_ok = ok & np.isfinite(ct_s) & (ct_s > 0)
+        contact_ref = float(np.median(ct_s[ct_ok])) if ct_ok.sum() >= 10 else None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lct = np.log(ct_s / contact_ref) if contact_ref else np.zeros(cad.shape)
+        lct = np.where(np.isfinite(lct), lct, 0.0)
         models: dict[str, FeatureModel] = {}
         medians: dict[str, float] = {}
         for spec in FEATURES:
@@ -160,7 +184,8 @@ class PersonalBaseline:
             good = ok & np.isfinite(y) & (y > 0)
             if good.sum() < 10:
                 continue
-            ly = np.log(y[good])
+            elast = spec.contact_elasticity if contact_ref else 0.0
+            ly = np.log(y[good]) - elast * lct[good]
             x = cad[good] - cref
             # ridge towards the prior slope: prior acts as PRIOR_STRENGTH strides at ±5 spm
             sxx = float(np.sum((x - x.mean()) ** 2))
@@ -171,7 +196,7 @@ class PersonalBaseline:
             resid = ly - (intercept + slope * x)
             sd = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
             models[spec.name] = FeatureModel(
-                intercept=intercept, slope_per_spm=slope, sd=max(sd, 0.01)
+                intercept=intercept, slope_per_spm=slope, sd=max(sd, 0.01), contact_elasticity=elast
             )
             medians[spec.name] = float(np.exp(np.median(ly)))
         angle = np.asarray(
@@ -192,6 +217,7 @@ class PersonalBaseline:
             if irr.size >= 10
             else 0.35,
             n_strides=int(ok.sum()),
+            contact_ref_s=contact_ref,
         )
         for name in VARIABILITY_FEATURES:
             if name not in table:
@@ -212,20 +238,39 @@ class PersonalBaseline:
             base.score_sd = max(1.4826 * float(np.median(np.abs(scores - np.median(scores)))), 0.3)
         return base
 
+    def contact_log_ratio(self, contact_s: float) -> float:
+        """log(contact / reference contact), 0 when either is unknown."""
+        if self.contact_ref_s is None or not (np.isfinite(contact_s) and contact_s > 0):
+            return 0.0
+        return float(np.log(contact_s / self.contact_ref_s))
+
     def residual_z(
-        self, name: str, value: float, cadence_spm: float, drift_log: float = 0.0
+        self,
+        name: str,
+        value: float,
+        cadence_spm: float,
+        drift_log: float = 0.0,
+        contact_s: float = float("nan"),
     ) -> float:
-        """Signed residual of one feature in baseline SDs (NaN if not modelled)."""
+        """Signed residual of one feature in baseline SDs (NaN if not modelled).
+
+        ``cadence_spm`` and ``contact_s`` are the pace covariates (rolling medians).
+        """
         m = self.models.get(name)
         if m is None or not np.isfinite(value) or value <= 0 or not np.isfinite(cadence_spm):
             return float("nan")
-        return (
-            float(np.log(value)) - m.predict_log(cadence_spm, self.cadence_ref_spm) - drift_log
-        ) / m.sd
+        pred = m.predict_log(cadence_spm, self.cadence_ref_spm, self.contact_log_ratio(contact_s))
+        return (float(np.log(value)) - pred - drift_log) / m.sd
 
     def scores(self, table: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
         """Raw combined guarded-gait score per stride (before ``score_sd`` scaling), vectorised."""
         cad = smoothed_cadence(np.asarray(table["cadence_spm"], dtype=float))
+        ct_s = rolling_median(
+            np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lct = np.log(ct_s / self.contact_ref_s) if self.contact_ref_s else np.zeros(cad.shape)
+        lct = np.where(np.isfinite(lct), lct, 0.0)
         total = np.zeros(cad.shape)
         wsum = np.zeros(cad.shape)
         for spec in FEATURES:
@@ -235,7 +280,12 @@ class PersonalBaseline:
             y = np.asarray(table[spec.name], dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = (
-                    np.log(y) - (m.intercept + m.slope_per_spm * (cad - self.cadence_ref_spm))
+                    np.log(y)
+                    - (
+                        m.intercept
+                        + m.slope_per_spm * (cad - self.cadence_ref_spm)
+                        + m.contact_elasticity * lct
+                    )
                 ) / m.sd
             good = np.isfinite(z)
             total[good] += spec.weight * directional(
@@ -276,6 +326,7 @@ class PersonalBaseline:
                 irregularity_log_sd=float(data["irregularity_log_sd"]),
                 score_sd=float(data.get("score_sd", 1.0)),
                 step_sd={k: float(v) for k, v in data.get("step_sd", {}).items()},
+                contact_ref_s=data.get("contact_ref_s"),
                 n_strides=int(data.get("n_strides", 0)),
                 source="profile",
             )
@@ -302,6 +353,11 @@ class PersonalBaseline:
         except json.JSONDecodeError as exc:
             raise InputError(f"baseline profile {path} is not valid JSON") from exc
         return cls.from_json(data)
+
+
+def rolling_median(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Causal rolling median over :data:`CADENCE_WINDOW` strides (NaN where the value is NaN)."""
+    return smoothed_cadence(values)
 
 
 def smoothed_cadence(cadence_spm: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

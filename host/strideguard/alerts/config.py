@@ -71,11 +71,11 @@ class GaitChangeConfig:
         Strides ignored after a walking break, stop or data gap.
     """
 
-    cusum_slack_sd: float = 1.5
-    cusum_threshold_sd: float = 14.0
+    cusum_slack_sd: float = 2.5
+    cusum_threshold_sd: float = 8.0
     max_stride_score_sd: float = 4.0
     irregularity_ratio: float = 2.0
-    irregularity_threshold: float = 10.0
+    irregularity_threshold: float = 8.0
     end_after_strides: int = 40
     resume_skip_strides: int = 8
 

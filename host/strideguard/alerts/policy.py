@@ -121,6 +121,7 @@ class AlertPolicy:
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
+        self._pace_contacts: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._overstride_run = 0
@@ -234,10 +235,19 @@ class AlertPolicy:
             self._skip = self.config.gait_change.resume_skip_strides
             self._reset_steps()
             self._pace_cadences.clear()
+            self._pace_contacts.clear()
         if not running:
             return out
         self._pace_cadences.append(cad)
         pace_cad = float(np.median(np.fromiter(self._pace_cadences, float)))
+        ct = _f(stride, "contact_time_s")
+        if math.isfinite(ct):
+            self._pace_contacts.append(ct)
+        pace_ct = (
+            float(np.median(np.fromiter(self._pace_contacts, float)))
+            if self._pace_contacts
+            else float("nan")
+        )
         if self._first_running_s is None:
             self._first_running_s = t
         run_s = t - self._first_running_s
@@ -249,7 +259,7 @@ class AlertPolicy:
                 self._fit_baseline()
         out += self._overstride(stride, i, t, cad)
         if self.baseline_ is not None:
-            out += self._gait_change(stride, i, t, pace_cad)
+            out += self._gait_change(stride, i, t, pace_cad, pace_ct)
             out += self._late_swing_load(stride, i, t)
         return out
 
@@ -288,7 +298,12 @@ class AlertPolicy:
     # ------------------------------------------------------------------ gait change
 
     def _gait_change(
-        self, stride: Mapping[str, float | None], i: int, t: float, cad: float
+        self,
+        stride: Mapping[str, float | None],
+        i: int,
+        t: float,
+        cad: float,
+        contact_s: float,
     ) -> list[Alert]:
         base = self.baseline_
         assert base is not None
@@ -307,7 +322,11 @@ class AlertPolicy:
         zs: dict[str, float] = {}
         for spec in FEATURES:
             z = base.residual_z(
-                spec.name, _f(stride, spec.name), cad, self._drift.get(spec.name, 0.0)
+                spec.name,
+                _f(stride, spec.name),
+                cad,
+                self._drift.get(spec.name, 0.0),
+                contact_s if spec.name != "contact_time_s" else float("nan"),
             )
             if not math.isfinite(z):
                 continue
