@@ -172,13 +172,12 @@ def test_slower_swing_without_irregularity_does_not_stop() -> None:
     )
     policy = AlertPolicy()
     assert AlertKind.GAIT_CHANGED not in kinds(policy.run(s))
-    # the same change with more irregular strides is one
+    # a slower swing without longer contact, with more irregular strides, is one
     s = strides(
         n,
         seed=19,
         peak_factor=np.where(up, 0.9, 1.0),
         decel_factor=np.where(up, 0.87, 1.0),
-        contact_factor=np.where(up, 1.14, 1.0),
         noise_factor=np.where(up, 2.5, 1.0),
         stride_time_noise=np.where(up, 0.025, 0.01),
     )
@@ -293,13 +292,12 @@ def test_profile_roundtrip_and_use(tmp_path: Path) -> None:
         seed=18,
         peak_factor=step(n, 60, 1.0, 0.88),
         decel_factor=step(n, 60, 1.0, 0.86),
-        contact_factor=step(n, 60, 1.0, 1.05),
         noise_factor=step(n, 60, 1.0, 2.5),
         stride_time_noise=step(n, 60, 0.01, 0.025),
     )
     alerts = AlertPolicy(baseline=loaded).run(s)  # no warm-up needed with a profile
     first = next(a for a in alerts if a.kind == AlertKind.GAIT_CHANGED)
-    assert 60 <= first.stride_index <= 90
+    assert 60 <= first.stride_index <= 60 + 45  # no warm-up: detection starts at once
     (tmp_path / "bad.json").write_text(json.dumps({"schema": "other"}))
     with pytest.raises(InputError, match="not a strideguard baseline"):
         PersonalBaseline.load(tmp_path / "bad.json")

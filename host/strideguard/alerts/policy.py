@@ -117,7 +117,9 @@ class AlertPolicy:
         self._prev_var: dict[str, float] | None = None
         self._prev2_var: dict[str, float] | None = None
         self._var_cusum = 0.0
-        self._snapshot: tuple[int, float, float, float] = (-1, 0.0, 0.0, 0.0)
+        self._snapshot: tuple[int, float, float, float, float] = (-1, 0.0, 0.0, 0.0, 0.0)
+        self._level_watch = 0.0
+        self._recent_z: dict[str, deque[float]] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
@@ -353,10 +355,16 @@ class AlertPolicy:
         pain = i <= self._pain_boost_until
         h_level = cfg.cusum_threshold_sd
         h_var = cfg.irregularity_threshold
-        self._snapshot = (i, self._level_cusum, self._var_cusum, self._cusum)
+        self._snapshot = (i, self._level_cusum, self._var_cusum, self._cusum, self._level_watch)
         self._level_cusum = min(
             h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
         )
+        # the same with half the slack: what a pain mark escalates
+        self._level_watch = min(
+            h_level, max(0.0, self._level_watch + min(level, cap) - 0.5 * cfg.cusum_slack_sd)
+        )
+        for name, z in zs.items():
+            self._recent_z.setdefault(name, deque(maxlen=8)).append(z)
         self._var_cusum = min(h_var, max(0.0, self._var_cusum + irregular))
         # a guarded gait needs both: the swing slower than the pace explains AND
         # strides more irregular than normal (an uphill or a deliberate cadence
@@ -364,7 +372,7 @@ class AlertPolicy:
         # pain mark the slower swing alone counts, at half the evidence
         if pain:
             threshold = 0.5 * h_level
-            self._cusum = self._level_cusum
+            self._cusum = self._level_watch
         else:
             threshold = h_level
             self._cusum = h_level * min(self._level_cusum / h_level, self._var_cusum / h_var)
@@ -385,8 +393,11 @@ class AlertPolicy:
             # bounded: ends promptly once strides are normal again
             self._level_cusum = min(self._level_cusum, h_level)
             self._var_cusum = min(self._var_cusum, h_var)
+            # the change over the last few strides, not this one stride's noise
             pct = {
-                name: 100.0 * (math.exp(z * base.models[name].sd) - 1.0) for name, z in zs.items()
+                name: 100.0
+                * (math.exp(float(np.mean(self._recent_z[name])) * base.models[name].sd) - 1.0)
+                for name in zs
             }
             parts = []
             if pct.get("peak_midswing_gyr_dps", 0.0) < -4:
@@ -600,7 +611,7 @@ class AlertPolicy:
         """
         cfg = self.config.gait_change
         self._pain_boost_until = self._n + 100
-        developing = max(self._cusum, self._level_cusum) >= cfg.cusum_threshold_sd / 3 or self.is_active(
+        developing = max(self._cusum, self._level_watch) >= cfg.cusum_threshold_sd / 3 or self.is_active(
             AlertKind.GAIT_CHANGED
         )
         if developing:
@@ -658,7 +669,9 @@ class AlertPolicy:
             # the stride in progress lost samples: it is no evidence, and later
             # strides are compared only with strides after it
             if self._snapshot[0] == self._n:
-                _, self._level_cusum, self._var_cusum, self._cusum = self._snapshot
+                _, self._level_cusum, self._var_cusum, self._cusum, self._level_watch = (
+                    self._snapshot
+                )
             self._prev_var = None
             self._prev2_var = None
             if self.baseline_ is None and self._learn_of == self._n:
