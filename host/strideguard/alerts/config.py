@@ -105,7 +105,7 @@ class OverstrideConfig:
 
     angle_above_reference_deg: float = 5.0
     default_limit_deg: float = 12.0
-    rolling_strides: int = 5
+    rolling_strides: int = 7
     cadence_increase_pct: float = 7.5
     max_cadence_rise_pct: float = 3.0
     reminder_s: float = 90.0

@@ -54,6 +54,7 @@ RUNNING_DUTY_FACTOR_MAX = 0.5
 GAP_RESET_S = 1.0  # data gaps this long restart the stride-to-stride comparisons
 MISSING_STRIDE_GAP_S = 2.5  # longer between two strides' contacts: strides are missing
 STOP_GAP_S = 5.0  # longer: the runner stopped (or the data did), detection restarts
+OVERSTRIDE_PERSIST_STRIDES = 3  # rolling medians in a row above the limit
 
 
 def _f(stride: Mapping[str, float | None], key: str) -> float:
@@ -480,7 +481,7 @@ class AlertPolicy:
             return []
         over = roll_angle > limit and roll_cad <= cad_ref * (1.0 + cfg.max_cadence_rise_pct / 100.0)
         self._overstride_run = self._overstride_run + 1 if over else 0
-        if self._overstride_run >= 2:
+        if self._overstride_run >= OVERSTRIDE_PERSIST_STRIDES:
             target = round(roll_cad * (1.0 + cfg.cadence_increase_pct / 100.0))
             lo = round(roll_cad * 1.05)
             hi = round(roll_cad * 1.10)
