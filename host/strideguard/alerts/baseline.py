@@ -1,14 +1,16 @@
 """The runner's personal baseline: how their stride features normally look.
 
-Each gait feature is modelled on the log scale as a straight line in cadence,
-``log(f) = intercept + slope * (cadence - cadence_ref)``, fitted to the
-runner's own strides after the warm-up. The slope is a ridge estimate pulled
-towards a physiological prior, so a warm-up at one steady pace (no cadence
-spread to learn from) still predicts sensibly how the feature moves when the
-runner speeds up or slows down: faster running raises cadence a little and the
-mid-swing peak and late-swing deceleration a lot, and shortens contact.
-Residuals from this line are what the change detector watches; fatigue drift
-over a long run is followed separately by the alert policy (a slow EWMA).
+Each gait feature is modelled on the log scale against the pace covariates,
+``log(f) = intercept + slope * (cadence - cadence_ref) + e * log(contact / contact_ref)``
+(cadence and contact time as rolling medians), fitted to the runner's own
+strides after the warm-up. The cadence slope is a ridge estimate pulled towards
+a physiological prior, so a warm-up at one steady pace still predicts sensibly;
+the contact-time elasticity ``e`` is a fixed prior: longer contact at the same
+cadence means running slower or uphill, where the swing is slower too.
+Residuals from this model are the gait-change detector's level evidence; the
+robust SD of each swing feature's second difference over consecutive strides
+(:data:`VARIABILITY_FEATURES`) is the reference for its irregularity evidence.
+Fatigue drift over a long run is followed separately by the alert policy.
 """
 
 from __future__ import annotations
@@ -169,7 +171,9 @@ class PersonalBaseline:
         if ok.sum() < 10:
             raise InputError("too few running strides to learn a baseline (need at least 10)")
         cref = float(np.median(cad[ok]))
-        ct_s = rolling_median(np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float))
+        ct_s = rolling_median(
+            np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float)
+        )
         ct_ok = ok & np.isfinite(ct_s) & (ct_s > 0)
         contact_ref = float(np.median(ct_s[ct_ok])) if ct_ok.sum() >= 10 else None
         with np.errstate(invalid="ignore", divide="ignore"):

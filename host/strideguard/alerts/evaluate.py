@@ -222,9 +222,7 @@ def evaluate_run(
     config
         Alert settings.
     """
-    sim = simulate_run(
-        scenario, seed, duration_s=duration_s, rate_hz=rate_hz, leg=leg, loss=loss
-    )
+    sim = simulate_run(scenario, seed, duration_s=duration_s, rate_hz=rate_hz, leg=leg, loss=loss)
     return score_run(sim, config)
 
 

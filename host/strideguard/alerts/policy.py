@@ -9,14 +9,16 @@ raises exactly the alerts the live run raised.
 Detectors
 ---------
 Gait changed (stop)
-    Per stride, the guarded-gait score combines the feature residuals from the
-    baseline's cadence model (lower mid-swing peak and late-swing deceleration,
-    longer contact, all *at the cadence the runner is running*), after removing
-    the slow drift the baseline follows (fatigue), plus a stride-time
-    variability term. A one-sided CUSUM accumulates the score; each stride's
-    contribution is capped so one odd stride (a stumble) can never fire it,
-    and walking breaks, stops and data gaps pause it. It ends (hysteresis)
-    after a run of normal strides.
+    Two CUSUMs over strides must both be full: *level* evidence (mid-swing
+    peak and late-swing deceleration below what the baseline predicts at the
+    current cadence and contact time, after the slow drift the baseline
+    follows) and *irregularity* evidence (a likelihood-ratio CUSUM on the
+    stride-to-stride second differences of those features: a guarded gait is
+    less regular, while pace and terrain change strides smoothly). Each
+    stride's contribution is bounded so one odd stride (a stumble) can never
+    fire it; walking breaks, stops and data gaps pause it, and strides that
+    lost samples give no evidence. A pain mark lets the level evidence alone
+    count. It ends (hysteresis) after a run of normal strides.
 Overstriding (coach)
     Rolling median of tibia angle at IC above the personal reference (or an
     absolute default before there is one) while cadence has not risen: the
@@ -348,8 +350,7 @@ class AlertPolicy:
         k_var = 0.5 * (1.0 - 1.0 / ratio**2)
         scale = math.sqrt(self._var_scale2)
         llrs = [
-            k_var * min(abs(z) / scale, STEP_CLIP_SD) ** 2 - math.log(ratio)
-            for z in jerks.values()
+            k_var * min(abs(z) / scale, STEP_CLIP_SD) ** 2 - math.log(ratio) for z in jerks.values()
         ]
         irregular = sum(llrs)
         cap = cfg.max_stride_score_sd
@@ -612,9 +613,9 @@ class AlertPolicy:
         """
         cfg = self.config.gait_change
         self._pain_boost_until = self._n + 100
-        developing = max(self._cusum, self._level_watch) >= cfg.cusum_threshold_sd / 3 or self.is_active(
-            AlertKind.GAIT_CHANGED
-        )
+        developing = max(
+            self._cusum, self._level_watch
+        ) >= cfg.cusum_threshold_sd / 3 or self.is_active(AlertKind.GAIT_CHANGED)
         if developing:
             return self._raise(
                 AlertKind.GAIT_CHANGED,

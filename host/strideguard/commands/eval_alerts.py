@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="comma-separated scenario names (default: all normal and change scenarios)",
     )
     p.add_argument(
-        "--seeds", type=int, default=DEFAULT_SEEDS, help=f"seeds per scenario (default {DEFAULT_SEEDS})"
+        "--seeds",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"seeds per scenario (default {DEFAULT_SEEDS})",
     )
     p.add_argument(
         "--minutes",
