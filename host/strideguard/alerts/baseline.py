@@ -1,19 +1,22 @@
 """The runner's personal baseline: how their stride features normally look.
 
-Each gait feature is modelled on the log scale as a straight line in cadence,
-``log(f) = intercept + slope * (cadence - cadence_ref)``, fitted to the
-runner's own strides after the warm-up. The slope is a ridge estimate pulled
-towards a physiological prior, so a warm-up at one steady pace (no cadence
-spread to learn from) still predicts sensibly how the feature moves when the
-runner speeds up or slows down: faster running raises cadence a little and the
-mid-swing peak and late-swing deceleration a lot, and shortens contact.
-Residuals from this line are what the change detector watches; fatigue drift
-over a long run is followed separately by the alert policy (a slow EWMA).
+Each gait feature is modelled on the log scale against the pace covariates,
+``log(f) = intercept + slope * (cadence - cadence_ref) + e * log(contact / contact_ref)``
+(cadence and contact time as rolling medians), fitted to the runner's own
+strides after the warm-up. The cadence slope is a ridge estimate pulled towards
+a physiological prior, so a warm-up at one steady pace still predicts sensibly;
+the contact-time elasticity ``e`` is a fixed prior: longer contact at the same
+cadence means running slower or uphill, where the swing is slower too.
+Residuals from this model are the gait-change detector's level evidence; the
+robust SD of each swing feature's second difference over consecutive strides
+(:data:`VARIABILITY_FEATURES`) is the reference for its irregularity evidence.
+Fatigue drift over a long run is followed separately by the alert policy.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -46,21 +49,33 @@ class FeatureSpec:
         rises ~20 % (DESIGN.md §2) and contact time falls ~25 %.
     weight
         Weight in the combined gait-change score.
+    contact_elasticity
+        d log(feature) / d log(contact time) at the same cadence (fixed prior):
+        longer ground contact at an unchanged cadence means running slower or
+        uphill, where the swing is slower too; a deliberate cadence change at
+        the same speed barely changes contact time, so the swing is expected
+        to stay. Contact time thus carries the pace and terrain that cadence
+        alone misses.
     """
 
     name: str
     guarded_direction: int
     prior_slope_per_spm: float
     weight: float
+    contact_elasticity: float = 0.0
 
 
 FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec("peak_midswing_gyr_dps", -1, 0.020, 1.0),
-    FeatureSpec("late_swing_peak_decel_dps2", -1, 0.030, 1.0),
-    FeatureSpec("contact_time_s", 0, -0.028, 0.7),
+    FeatureSpec("peak_midswing_gyr_dps", -1, 0.005, 1.0, -0.6),
+    FeatureSpec("late_swing_peak_decel_dps2", -1, 0.005, 1.0, -0.9),
+    FeatureSpec("contact_time_s", 0, -0.028, 0.0),
 )
 VARIABILITY_WINDOW = 10
 CADENCE_WINDOW = 7
+#: features whose stride-to-stride changes make the variability channel
+VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2")
+STEP_CLIP_SD = 3.0
+CLIPPED_NORMAL_M2 = 0.9707  # E[min(z², 9)] for a standard normal z
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
 
@@ -72,10 +87,17 @@ class FeatureModel:
     intercept: float
     slope_per_spm: float
     sd: float
+    contact_elasticity: float = 0.0
 
-    def predict_log(self, cadence_spm: float, cadence_ref_spm: float) -> float:
-        """Predicted log feature at ``cadence_spm``."""
-        return self.intercept + self.slope_per_spm * (cadence_spm - cadence_ref_spm)
+    def predict_log(
+        self, cadence_spm: float, cadence_ref_spm: float, contact_log_ratio: float = 0.0
+    ) -> float:
+        """Predicted log feature at ``cadence_spm`` and contact time ``exp(contact_log_ratio)`` × the reference."""
+        return (
+            self.intercept
+            + self.slope_per_spm * (cadence_spm - cadence_ref_spm)
+            + self.contact_elasticity * contact_log_ratio
+        )
 
 
 @dataclass
@@ -100,6 +122,12 @@ class PersonalBaseline:
         :func:`rolling_irregularity`).
     score_sd
         Robust SD of the combined gait-change score over the baseline strides.
+    contact_ref_s
+        Median contact time of the baseline strides (the pace covariate's reference).
+    step_sd
+        Per feature in :data:`VARIABILITY_FEATURES`: robust SD of the
+        second difference of its log over consecutive strides (how irregular
+        consecutive strides normally are).
     n_strides
         Strides the baseline was learned from.
     """
@@ -112,6 +140,8 @@ class PersonalBaseline:
     irregularity_log: float
     irregularity_log_sd: float
     score_sd: float = 1.0
+    step_sd: dict[str, float] = field(default_factory=dict)
+    contact_ref_s: float | None = None
     n_strides: int = 0
     source: str = "learned"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,6 +171,14 @@ class PersonalBaseline:
         if ok.sum() < 10:
             raise InputError("too few running strides to learn a baseline (need at least 10)")
         cref = float(np.median(cad[ok]))
+        ct_s = rolling_median(
+            np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float)
+        )
+        ct_ok = ok & np.isfinite(ct_s) & (ct_s > 0)
+        contact_ref = float(np.median(ct_s[ct_ok])) if ct_ok.sum() >= 10 else None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lct = np.log(ct_s / contact_ref) if contact_ref else np.zeros(cad.shape)
+        lct = np.where(np.isfinite(lct), lct, 0.0)
         models: dict[str, FeatureModel] = {}
         medians: dict[str, float] = {}
         for spec in FEATURES:
@@ -150,7 +188,8 @@ class PersonalBaseline:
             good = ok & np.isfinite(y) & (y > 0)
             if good.sum() < 10:
                 continue
-            ly = np.log(y[good])
+            elast = spec.contact_elasticity if contact_ref else 0.0
+            ly = np.log(y[good]) - elast * lct[good]
             x = cad[good] - cref
             # ridge towards the prior slope: prior acts as PRIOR_STRENGTH strides at ±5 spm
             sxx = float(np.sum((x - x.mean()) ** 2))
@@ -161,7 +200,7 @@ class PersonalBaseline:
             resid = ly - (intercept + slope * x)
             sd = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
             models[spec.name] = FeatureModel(
-                intercept=intercept, slope_per_spm=slope, sd=max(sd, 0.01)
+                intercept=intercept, slope_per_spm=slope, sd=max(sd, 0.01), contact_elasticity=elast
             )
             medians[spec.name] = float(np.exp(np.median(ly)))
         angle = np.asarray(
@@ -182,27 +221,60 @@ class PersonalBaseline:
             if irr.size >= 10
             else 0.35,
             n_strides=int(ok.sum()),
+            contact_ref_s=contact_ref,
         )
+        for name in VARIABILITY_FEATURES:
+            if name not in table:
+                continue
+            y = np.asarray(table[name], dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dl = np.diff(np.log(np.where(y > 0, y, np.nan)), n=2)
+            dl = dl[np.isfinite(dl)]
+            if dl.size >= 10:
+                sd = max(1.4826 * float(np.median(np.abs(dl - np.median(dl)))), 1e-3)
+                # calibrate on the clipped second moment the detector uses, so heavier
+                # tails than a normal distribution's do not look like irregularity
+                m2 = float(np.mean(np.minimum((dl / sd) ** 2, STEP_CLIP_SD**2)))
+                base.step_sd[name] = sd * math.sqrt(max(m2, 1e-6) / CLIPPED_NORMAL_M2)
         scores = base.scores(table)[ok]
         scores = scores[np.isfinite(scores)]
         if scores.size >= 10:
             base.score_sd = max(1.4826 * float(np.median(np.abs(scores - np.median(scores)))), 0.3)
         return base
 
+    def contact_log_ratio(self, contact_s: float) -> float:
+        """log(contact / reference contact), 0 when either is unknown."""
+        if self.contact_ref_s is None or not (np.isfinite(contact_s) and contact_s > 0):
+            return 0.0
+        return float(np.log(contact_s / self.contact_ref_s))
+
     def residual_z(
-        self, name: str, value: float, cadence_spm: float, drift_log: float = 0.0
+        self,
+        name: str,
+        value: float,
+        cadence_spm: float,
+        drift_log: float = 0.0,
+        contact_s: float = float("nan"),
     ) -> float:
-        """Signed residual of one feature in baseline SDs (NaN if not modelled)."""
+        """Signed residual of one feature in baseline SDs (NaN if not modelled).
+
+        ``cadence_spm`` and ``contact_s`` are the pace covariates (rolling medians).
+        """
         m = self.models.get(name)
         if m is None or not np.isfinite(value) or value <= 0 or not np.isfinite(cadence_spm):
             return float("nan")
-        return (
-            float(np.log(value)) - m.predict_log(cadence_spm, self.cadence_ref_spm) - drift_log
-        ) / m.sd
+        pred = m.predict_log(cadence_spm, self.cadence_ref_spm, self.contact_log_ratio(contact_s))
+        return (float(np.log(value)) - pred - drift_log) / m.sd
 
     def scores(self, table: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
         """Raw combined guarded-gait score per stride (before ``score_sd`` scaling), vectorised."""
         cad = smoothed_cadence(np.asarray(table["cadence_spm"], dtype=float))
+        ct_s = rolling_median(
+            np.asarray(table.get("contact_time_s", np.full(cad.shape, np.nan)), dtype=float)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lct = np.log(ct_s / self.contact_ref_s) if self.contact_ref_s else np.zeros(cad.shape)
+        lct = np.where(np.isfinite(lct), lct, 0.0)
         total = np.zeros(cad.shape)
         wsum = np.zeros(cad.shape)
         for spec in FEATURES:
@@ -212,7 +284,12 @@ class PersonalBaseline:
             y = np.asarray(table[spec.name], dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = (
-                    np.log(y) - (m.intercept + m.slope_per_spm * (cad - self.cadence_ref_spm))
+                    np.log(y)
+                    - (
+                        m.intercept
+                        + m.slope_per_spm * (cad - self.cadence_ref_spm)
+                        + m.contact_elasticity * lct
+                    )
                 ) / m.sd
             good = np.isfinite(z)
             total[good] += spec.weight * directional(
@@ -252,6 +329,8 @@ class PersonalBaseline:
                 irregularity_log=float(data["irregularity_log"]),
                 irregularity_log_sd=float(data["irregularity_log_sd"]),
                 score_sd=float(data.get("score_sd", 1.0)),
+                step_sd={k: float(v) for k, v in data.get("step_sd", {}).items()},
+                contact_ref_s=data.get("contact_ref_s"),
                 n_strides=int(data.get("n_strides", 0)),
                 source="profile",
             )
@@ -278,6 +357,11 @@ class PersonalBaseline:
         except json.JSONDecodeError as exc:
             raise InputError(f"baseline profile {path} is not valid JSON") from exc
         return cls.from_json(data)
+
+
+def rolling_median(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Causal rolling median over :data:`CADENCE_WINDOW` strides (NaN where the value is NaN)."""
+    return smoothed_cadence(values)
 
 
 def smoothed_cadence(cadence_spm: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -329,4 +413,30 @@ def rolling_irregularity(
     rel = np.abs(np.diff(stride_time_s)) / stride_time_s[1:]
     w = np.lib.stride_tricks.sliding_window_view(rel, window)
     out[window:] = np.median(w, axis=1)
+    return out
+
+
+def jerk_z(
+    current: Mapping[str, float],
+    previous: Mapping[str, float],
+    before: Mapping[str, float],
+    step_sd: Mapping[str, float],
+) -> dict[str, float]:
+    """Per variability feature: this stride's irregularity in baseline SDs.
+
+    How far the feature's log departs from the straight line through the two
+    strides before it (the second difference), divided by its normal SD
+    (``step_sd``). A smooth change of pace or terrain moves three consecutive
+    strides along a line and adds little; an irregular, guarded gait makes
+    consecutive strides differ more. Features missing in any of the three
+    strides are left out.
+    """
+    out: dict[str, float] = {}
+    for name, sd in step_sd.items():
+        a = current.get(name, float("nan"))
+        b = previous.get(name, float("nan"))
+        c = before.get(name, float("nan"))
+        if a is None or b is None or c is None or not (a > 0 and b > 0 and c > 0):
+            continue  # (comparisons are also False for NaN)
+        out[name] = (math.log(a) - 2.0 * math.log(b) + math.log(c)) / sd
     return out

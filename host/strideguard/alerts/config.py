@@ -59,15 +59,23 @@ class GaitChangeConfig:
     max_stride_score_sd
         Cap on any single stride's contribution: one odd stride (a stumble)
         can never raise the alert alone.
+    irregularity_ratio
+        The irregularity the second detector looks for: stride-to-stride
+        variation this many times the runner's normal.
+    irregularity_threshold
+        Log-likelihood evidence (CUSUM) for that irregularity needed, together
+        with the level evidence, to raise the alert.
     end_after_strides
         Normal strides in a row after which a raised alert is reported as ended.
     resume_skip_strides
         Strides ignored after a walking break, stop or data gap.
     """
 
-    cusum_slack_sd: float = 1.25
-    cusum_threshold_sd: float = 16.0
+    cusum_slack_sd: float = 2.5
+    cusum_threshold_sd: float = 8.0
     max_stride_score_sd: float = 4.0
+    irregularity_ratio: float = 2.0
+    irregularity_threshold: float = 8.0
     end_after_strides: int = 40
     resume_skip_strides: int = 8
 
@@ -97,7 +105,7 @@ class OverstrideConfig:
 
     angle_above_reference_deg: float = 5.0
     default_limit_deg: float = 12.0
-    rolling_strides: int = 5
+    rolling_strides: int = 7
     cadence_increase_pct: float = 7.5
     max_cadence_rise_pct: float = 3.0
     reminder_s: float = 90.0
@@ -176,6 +184,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "gait_change.cusum_slack_sd": (0.1, 5),
     "gait_change.cusum_threshold_sd": (2, 200),
     "gait_change.max_stride_score_sd": (1, 20),
+    "gait_change.irregularity_ratio": (1.1, 10),
+    "gait_change.irregularity_threshold": (1, 200),
     "gait_change.end_after_strides": (5, 1000),
     "gait_change.resume_skip_strides": (0, 100),
     "overstride.angle_above_reference_deg": (1, 30),

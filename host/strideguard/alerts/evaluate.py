@@ -90,7 +90,28 @@ class ScenarioSummary:
         }
 
 
-def evaluate_run(
+@dataclass
+class SimulatedRun:
+    """A simulated run after analysis: what the alert policy sees, plus its labels.
+
+    Kept separate from scoring so one simulated run can be scored under
+    several alert configurations.
+    """
+
+    scenario: str
+    seed: int
+    leg: str
+    duration_s: float
+    rows: list[dict[str, Any]]
+    pain_marks_s: list[float]
+    gaps: list[tuple[float, float]]
+    angle_calibrated: bool
+    must_alert: list[dict[str, Any]]
+    must_not_alert: list[str]
+    frames_lost_pct: float = 0.0
+
+
+def simulate_run(
     scenario: str,
     seed: int,
     *,
@@ -98,9 +119,8 @@ def evaluate_run(
     rate_hz: float = 200.0,
     leg: str = "R",
     loss: float = 0.0,
-    config: AlertConfig | None = None,
-) -> RunOutcome:
-    """Simulate one run and score the alerts the file path raises on it.
+) -> SimulatedRun:
+    """Simulate one run and analyse it exactly as a file would be analysed.
 
     Parameters
     ----------
@@ -108,8 +128,6 @@ def evaluate_run(
         Passed to :func:`strideguard.sim.simulate`.
     loss
         Random frame loss (0–1) applied by BLE framing (MTU 247) before analysis.
-    config
-        Alert settings.
     """
     from strideguard.analysis import analyze
     from strideguard.sim import simulate
@@ -132,27 +150,43 @@ def evaluate_run(
             / max(1, decoded.report.samples_lost + decoded.n_samples)
         )
     result = analyze(recording, leg=leg)
-    rows = result.strides.rows()
-    calibrated = bool(result.alignment.calibrated) if result.alignment else False
+    return SimulatedRun(
+        scenario=scenario,
+        seed=seed,
+        leg=leg,
+        duration_s=duration_s,
+        rows=result.strides.rows(),
+        pain_marks_s=[float(t) for t in recording.pain_marks_s],
+        gaps=[(float(a), float(b)) for a, b in recording.gaps],
+        angle_calibrated=bool(result.alignment.calibrated) if result.alignment else False,
+        must_alert=[dict(e) for e in run.truth.must_alert],
+        must_not_alert=[str(k) for k in run.truth.must_not_alert],
+        frames_lost_pct=lost_pct,
+    )
+
+
+def score_run(sim: SimulatedRun, config: AlertConfig | None = None) -> RunOutcome:
+    """Run the file path's alert policy over ``sim`` and score it against its labels."""
+    rows = sim.rows
     policy = alerts_for_strides(
         rows,
-        pain_marks_s=recording.pain_marks_s,
-        gaps=recording.gaps,
+        pain_marks_s=sim.pain_marks_s,
+        gaps=sim.gaps,
         config=config,
-        leg=leg,
-        angle_calibrated=calibrated,
+        leg=sim.leg,
+        angle_calibrated=sim.angle_calibrated,
     )
     raised = [a for a in policy.alerts_ if a.state in (AlertState.RAISED, AlertState.ESCALATED)]
     ic = np.array([r["initial_contact_s"] for r in rows], dtype=float)
     out = RunOutcome(
-        scenario=scenario,
-        seed=seed,
-        leg=leg,
-        hours=duration_s / 3600.0,
+        scenario=sim.scenario,
+        seed=sim.seed,
+        leg=sim.leg,
+        hours=sim.duration_s / 3600.0,
         n_strides=len(rows),
-        frames_lost_pct=lost_pct,
+        frames_lost_pct=sim.frames_lost_pct,
     )
-    for exp in run.truth.must_alert:
+    for exp in sim.must_alert:
         kind = str(exp["alert"])
         if exp.get("this_leg") is False or kind in LIVE_ONLY_ALERTS:
             continue
@@ -162,11 +196,34 @@ def evaluate_run(
             out.delays[kind] = int(np.count_nonzero((ic >= onset) & (ic <= hits[0].time_s)))
         else:
             out.delays[kind] = None
-    for kind in run.truth.must_not_alert:
+    for kind in sim.must_not_alert:
         out.false_alerts[kind] = sum(1 for a in raised if a.kind.value == kind)
     out.stop_alerts = sum(1 for a in raised if a.severity.value == "stop")
     out.overstride_alerts = sum(1 for a in raised if a.kind.value == "overstride")
     return out
+
+
+def evaluate_run(
+    scenario: str,
+    seed: int,
+    *,
+    duration_s: float,
+    rate_hz: float = 200.0,
+    leg: str = "R",
+    loss: float = 0.0,
+    config: AlertConfig | None = None,
+) -> RunOutcome:
+    """Simulate one run and score the alerts the file path raises on it.
+
+    Parameters
+    ----------
+    scenario, seed, duration_s, rate_hz, leg, loss
+        See :func:`simulate_run`.
+    config
+        Alert settings.
+    """
+    sim = simulate_run(scenario, seed, duration_s=duration_s, rate_hz=rate_hz, leg=leg, loss=loss)
+    return score_run(sim, config)
 
 
 def evaluate(

@@ -9,14 +9,16 @@ raises exactly the alerts the live run raised.
 Detectors
 ---------
 Gait changed (stop)
-    Per stride, the guarded-gait score combines the feature residuals from the
-    baseline's cadence model (lower mid-swing peak and late-swing deceleration,
-    longer contact, all *at the cadence the runner is running*), after removing
-    the slow drift the baseline follows (fatigue), plus a stride-time
-    variability term. A one-sided CUSUM accumulates the score; each stride's
-    contribution is capped so one odd stride (a stumble) can never fire it,
-    and walking breaks, stops and data gaps pause it. It ends (hysteresis)
-    after a run of normal strides.
+    Two CUSUMs over strides must both be full: *level* evidence (mid-swing
+    peak and late-swing deceleration below what the baseline predicts at the
+    current cadence and contact time, after the slow drift the baseline
+    follows) and *irregularity* evidence (a likelihood-ratio CUSUM on the
+    stride-to-stride second differences of those features: a guarded gait is
+    less regular, while pace and terrain change strides smoothly). Each
+    stride's contribution is bounded so one odd stride (a stumble) can never
+    fire it; walking breaks, stops and data gaps pause it, and strides that
+    lost samples give no evidence. A pain mark lets the level evidence alone
+    count. It ends (hysteresis) after a run of normal strides.
 Overstriding (coach)
     Rolling median of tibia angle at IC above the personal reference (or an
     absolute default before there is one) while cadence has not risen: the
@@ -40,16 +42,21 @@ import numpy as np
 from strideguard.alerts.baseline import (
     CADENCE_WINDOW,
     FEATURES,
-    VARIABILITY_WINDOW,
+    STEP_CLIP_SD,
+    VARIABILITY_FEATURES,
     PersonalBaseline,
     directional,
+    jerk_z,
 )
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
 RUNNING_CADENCE_MIN_SPM = 130.0  # below this (or duty factor above 0.5) a stride is walking
 RUNNING_DUTY_FACTOR_MAX = 0.5
-VARIABILITY_WEIGHT = 0.25
+GAP_RESET_S = 1.0  # data gaps this long restart the stride-to-stride comparisons
+MISSING_STRIDE_GAP_S = 2.5  # longer between two strides' contacts: strides are missing
+STOP_GAP_S = 5.0  # longer: the runner stopped (or the data did), detection restarts
+OVERSTRIDE_PERSIST_STRIDES = 3  # rolling medians in a row above the limit
 
 
 def _f(stride: Mapping[str, float | None], key: str) -> float:
@@ -88,7 +95,8 @@ class AlertPolicy:
     baseline_
         The baseline in use (``None`` while still learning).
     scores_
-        Per stride: (stride index, gait-change score, CUSUM) for inspection.
+        Per stride: (stride index, level score in SDs, combined evidence,
+        level CUSUM, irregularity CUSUM) for inspection.
     """
 
     config: AlertConfig = field(default_factory=AlertConfig)
@@ -99,17 +107,26 @@ class AlertPolicy:
     def __post_init__(self) -> None:
         self.alerts_: list[Alert] = []
         self.baseline_: PersonalBaseline | None = self.baseline
-        self.scores_: list[tuple[int, float, float]] = []
+        self.scores_: list[tuple[int, float, float, float, float]] = []
         self._active: dict[AlertKind, _Active] = {}
         self._learn: dict[str, list[float]] = {}
+        self._learn_of = -1  # stride collected last for the baseline
         self._run_time_s = 0.0
         self._last_ic_s: float | None = None
         self._first_running_s: float | None = None
         self._skip = 0
         self._cusum = 0.0
         self._drift: dict[str, float] = {}
-        self._stride_times: deque[float] = deque(maxlen=VARIABILITY_WINDOW + 1)
+        self._prev_var: dict[str, float] | None = None
+        self._prev2_var: dict[str, float] | None = None
+        self._var_cusum = 0.0
+        self._snapshot: tuple[int, float, float, float, float] = (-1, 0.0, 0.0, 0.0, 0.0)
+        self._level_watch = 0.0
+        self._recent_z: dict[str, deque[float]] = {}
+        self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
+        self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
+        self._pace_contacts: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._overstride_run = 0
@@ -178,6 +195,10 @@ class AlertPolicy:
         )
         return self._emit(alert)
 
+    def _reset_steps(self) -> None:
+        self._prev_var = None
+        self._prev2_var = None
+
     def is_active(self, kind: AlertKind) -> bool:
         """Whether ``kind`` is currently raised."""
         return kind in self._active
@@ -203,7 +224,11 @@ class AlertPolicy:
         t = _f(stride, "initial_contact_s")
         cad = _f(stride, "cadence_spm")
         out: list[Alert] = []
-        gap = self._last_ic_s is not None and t - self._last_ic_s > 2.5
+        since_s = t - self._last_ic_s if self._last_ic_s is not None else 0.0
+        gap = since_s > STOP_GAP_S  # stopped, or a long data gap
+        if since_s > MISSING_STRIDE_GAP_S:  # strides missing: compare only adjacent ones
+            self._prev_var = None
+            self._prev2_var = None
         self._last_ic_s = t
         duty = _f(stride, "duty_factor")
         running = (
@@ -213,12 +238,21 @@ class AlertPolicy:
         )
         if gap or not running:
             self._skip = self.config.gait_change.resume_skip_strides
-            self._stride_times.clear()
+            self._reset_steps()
             self._pace_cadences.clear()
+            self._pace_contacts.clear()
         if not running:
             return out
         self._pace_cadences.append(cad)
         pace_cad = float(np.median(np.fromiter(self._pace_cadences, float)))
+        ct = _f(stride, "contact_time_s")
+        if math.isfinite(ct):
+            self._pace_contacts.append(ct)
+        pace_ct = (
+            float(np.median(np.fromiter(self._pace_contacts, float)))
+            if self._pace_contacts
+            else float("nan")
+        )
         if self._first_running_s is None:
             self._first_running_s = t
         run_s = t - self._first_running_s
@@ -230,7 +264,7 @@ class AlertPolicy:
                 self._fit_baseline()
         out += self._overstride(stride, i, t, cad)
         if self.baseline_ is not None:
-            out += self._gait_change(stride, i, t, pace_cad)
+            out += self._gait_change(stride, i, t, pace_cad, pace_ct)
             out += self._late_swing_load(stride, i, t)
         return out
 
@@ -254,6 +288,7 @@ class AlertPolicy:
             *(s.name for s in FEATURES),
         ):
             self._learn.setdefault(key, []).append(_f(stride, key))
+        self._learn_of = self._n
 
     def _fit_baseline(self) -> None:
         n = len(self._learn.get("cadence_spm", []))
@@ -268,14 +303,22 @@ class AlertPolicy:
     # ------------------------------------------------------------------ gait change
 
     def _gait_change(
-        self, stride: Mapping[str, float | None], i: int, t: float, cad: float
+        self,
+        stride: Mapping[str, float | None],
+        i: int,
+        t: float,
+        cad: float,
+        contact_s: float,
     ) -> list[Alert]:
         base = self.baseline_
         assert base is not None
         cfg = self.config.gait_change
-        st = _f(stride, "stride_time_s")
-        if np.isfinite(st):
-            self._stride_times.append(st)
+        cur = {name: _f(stride, name) for name in VARIABILITY_FEATURES}
+        jerks: dict[str, float] = {}
+        if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
+            jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
+        self._prev2_var = self._prev_var
+        self._prev_var = cur
         if self._skip > 0:
             self._skip -= 1
             return []
@@ -284,43 +327,79 @@ class AlertPolicy:
         zs: dict[str, float] = {}
         for spec in FEATURES:
             z = base.residual_z(
-                spec.name, _f(stride, spec.name), cad, self._drift.get(spec.name, 0.0)
+                spec.name,
+                _f(stride, spec.name),
+                cad,
+                self._drift.get(spec.name, 0.0),
+                contact_s if spec.name != "contact_time_s" else float("nan"),
             )
             if not math.isfinite(z):
                 continue
             zs[spec.name] = z
-            total += spec.weight * float(
-                directional(max(-6.0, min(6.0, z)), spec.guarded_direction)
-            )
-            wsum += spec.weight
+            if spec.weight > 0:
+                total += spec.weight * float(
+                    directional(max(-6.0, min(6.0, z)), spec.guarded_direction)
+                )
+                wsum += spec.weight
         if wsum == 0:
             return []
-        score = total / wsum / base.score_sd
-        if len(self._stride_times) == VARIABILITY_WINDOW + 1:
-            st_arr = np.fromiter(self._stride_times, float)
-            irr = float(np.median(np.abs(np.diff(st_arr)) / st_arr[1:]))
-            zvar = (math.log(max(irr, 1e-4)) - base.irregularity_log) / base.irregularity_log_sd
-            score = (score + VARIABILITY_WEIGHT * max(-2.0, min(4.0, zvar))) / math.hypot(
-                1.0, VARIABILITY_WEIGHT
-            )
+        level = total / wsum / base.score_sd
+        # irregularity evidence: log-likelihood ratio of "stride-to-stride
+        # variation irregularity_ratio times the normal" against "normal"
+        ratio = cfg.irregularity_ratio
+        k_var = 0.5 * (1.0 - 1.0 / ratio**2)
+        scale = math.sqrt(self._var_scale2)
+        llrs = [
+            k_var * min(abs(z) / scale, STEP_CLIP_SD) ** 2 - math.log(ratio) for z in jerks.values()
+        ]
+        irregular = sum(llrs)
         cap = cfg.max_stride_score_sd
-        threshold = cfg.cusum_threshold_sd * (0.5 if i <= self._pain_boost_until else 1.0)
-        self._cusum = max(0.0, self._cusum + min(score, cap) - cfg.cusum_slack_sd)
-        self.scores_.append((i, score, self._cusum))
+        pain = i <= self._pain_boost_until
+        h_level = cfg.cusum_threshold_sd
+        h_var = cfg.irregularity_threshold
+        self._snapshot = (i, self._level_cusum, self._var_cusum, self._cusum, self._level_watch)
+        self._level_cusum = min(
+            h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
+        )
+        # the same with half the slack: what a pain mark escalates
+        self._level_watch = min(
+            h_level, max(0.0, self._level_watch + min(level, cap) - 0.5 * cfg.cusum_slack_sd)
+        )
+        for name, z in zs.items():
+            self._recent_z.setdefault(name, deque(maxlen=8)).append(z)
+        self._var_cusum = min(h_var, max(0.0, self._var_cusum + irregular))
+        # a guarded gait needs both: the swing slower than the pace explains AND
+        # strides more irregular than normal (an uphill or a deliberate cadence
+        # change gives the first alone, fatigue a little of the second); after a
+        # pain mark the slower swing alone counts, at half the evidence
+        if pain:
+            threshold = 0.5 * h_level
+            self._cusum = self._level_watch
+        else:
+            threshold = h_level
+            self._cusum = h_level * min(self._level_cusum / h_level, self._var_cusum / h_var)
+        self.scores_.append((i, level, self._cusum, self._level_cusum, self._var_cusum))
         # the baseline follows slow drift, but not while a change is building up
-        if self._cusum < 0.25 * cfg.cusum_threshold_sd and not self.is_active(
-            AlertKind.GAIT_CHANGED
-        ):
+        if self._cusum < 0.25 * h_level and not self.is_active(AlertKind.GAIT_CHANGED):
             alpha = 1.0 - 0.5 ** (1.0 / self.config.baseline.drift_half_life_strides)
             for name, z in zs.items():
                 m = base.models[name]
                 d = self._drift.get(name, 0.0)
                 self._drift[name] = d + alpha * max(-3.0, min(3.0, z)) * m.sd
+            if jerks:
+                sq = sum(min(abs(z), STEP_CLIP_SD) ** 2 for z in jerks.values()) / len(jerks)
+                self._var_scale2 += alpha * (sq - self._var_scale2)
+        score = level
         out: list[Alert] = []
         if self._cusum >= threshold:
-            self._cusum = threshold  # bounded: ends promptly once strides are normal again
+            # bounded: ends promptly once strides are normal again
+            self._level_cusum = min(self._level_cusum, h_level)
+            self._var_cusum = min(self._var_cusum, h_var)
+            # the change over the last few strides, not this one stride's noise
             pct = {
-                name: 100.0 * (math.exp(z * base.models[name].sd) - 1.0) for name, z in zs.items()
+                name: 100.0
+                * (math.exp(float(np.mean(self._recent_z[name])) * base.models[name].sd) - 1.0)
+                for name in zs
             }
             parts = []
             if pct.get("peak_midswing_gyr_dps", 0.0) < -4:
@@ -334,6 +413,7 @@ class AlertPolicy:
             numbers: dict[str, float | int | str | None] = {
                 "cadence_spm": round(cad, 1),
                 "score_sd": round(score, 2),
+                "irregularity_evidence": round(self._var_cusum, 1),
             }
             numbers.update({f"{name}_vs_normal_pct": round(v, 1) for name, v in pct.items()})
             what = (
@@ -402,7 +482,7 @@ class AlertPolicy:
             return []
         over = roll_angle > limit and roll_cad <= cad_ref * (1.0 + cfg.max_cadence_rise_pct / 100.0)
         self._overstride_run = self._overstride_run + 1 if over else 0
-        if self._overstride_run >= 2:
+        if self._overstride_run >= OVERSTRIDE_PERSIST_STRIDES:
             target = round(roll_cad * (1.0 + cfg.cadence_increase_pct / 100.0))
             lo = round(roll_cad * 1.05)
             hi = round(roll_cad * 1.10)
@@ -533,9 +613,9 @@ class AlertPolicy:
         """
         cfg = self.config.gait_change
         self._pain_boost_until = self._n + 100
-        developing = self._cusum >= cfg.cusum_threshold_sd / 3 or self.is_active(
-            AlertKind.GAIT_CHANGED
-        )
+        developing = max(
+            self._cusum, self._level_watch
+        ) >= cfg.cusum_threshold_sd / 3 or self.is_active(AlertKind.GAIT_CHANGED)
         if developing:
             return self._raise(
                 AlertKind.GAIT_CHANGED,
@@ -577,10 +657,29 @@ class AlertPolicy:
         return self._emit(alert)
 
     def notice_gap(self, start_s: float, end_s: float) -> list[Alert]:
-        """Samples were lost between ``start_s`` and ``end_s``."""
-        self._skip = self.config.gait_change.resume_skip_strides
-        self._stride_times.clear()
+        """Samples were lost between ``start_s`` and ``end_s``.
+
+        Short losses (a few BLE frames) only blur the stride they fall in, whose
+        contribution is bounded; a gap of :data:`GAP_RESET_S` or more restarts
+        the gait-change detector's stride-to-stride comparisons.
+        """
         dur = end_s - start_s
+        if dur >= GAP_RESET_S:
+            self._skip = self.config.gait_change.resume_skip_strides
+            self._reset_steps()
+        else:
+            # the stride in progress lost samples: it is no evidence, and later
+            # strides are compared only with strides after it
+            if self._snapshot[0] == self._n:
+                _, self._level_cusum, self._var_cusum, self._cusum, self._level_watch = (
+                    self._snapshot
+                )
+            self._prev_var = None
+            self._prev2_var = None
+            if self.baseline_ is None and self._learn_of == self._n:
+                for name in VARIABILITY_FEATURES:
+                    if self._learn.get(name):
+                        self._learn[name][-1] = float("nan")
         if dur < self.config.notices.data_lost_s:
             return []
         alert = Alert(

@@ -1,0 +1,66 @@
+"""The alert engine against simulated labelled runs (reduced scale) and real recordings.
+
+Full scale (>= 10 h of normal running, seeds 1..7) is ``make bench`` / ``strideguard
+eval-alerts``; the defaults were tuned on seeds 100-119, these tests use seeds 1-2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from strideguard.alerts import AlertKind, AlertState, Severity
+from strideguard.alerts.config import config_from_dict
+from strideguard.alerts.evaluate import evaluate, format_table, score_run, simulate_run
+from strideguard.alerts.offline import alerts_for_strides
+from strideguard.analysis import analyze
+from tests.host.analysis_helpers import RBDS, load_rbds
+
+
+def test_guarded_onset_detected_and_normal_runs_do_not_stop() -> None:
+    summaries = evaluate(
+        ["guarded_onset", "steady", "intervals", "walk_breaks"],
+        [1, 2],
+        duration_s=900.0,
+        rate_hz=200.0,
+        loss_every=2,  # seed 2 goes through lossy BLE framing
+    )
+    table = format_table(summaries)
+    by = {s.scenario: s for s in summaries}
+    delays = by["guarded_onset"].delays("gait_changed")
+    # target 30 strides; the engine does not meet it on every run yet (see docs/alerts.md)
+    assert all(d is not None and d <= 60 for d in delays), table
+    for name in ("steady", "intervals", "walk_breaks"):
+        assert sum(r.stop_alerts for r in by[name].runs) == 0, table
+
+
+def test_overstride_episode_detected_within_20_strides() -> None:
+    out = score_run(simulate_run("overstride_episode", 1, duration_s=600.0, rate_hz=200.0))
+    assert out.delays["overstride"] is not None and out.delays["overstride"] <= 20, out
+
+
+def test_real_recordings_never_stop() -> None:
+    # 30 s each: learn the baseline from the first 12 s so the detector runs on the rest
+    cfg = config_from_dict({"baseline": {"skip_s": 0, "duration_s": 20, "min_strides": 10}})
+    for name in RBDS:
+        rec, _, _ = load_rbds(name)
+        leg = "L" if "_L_" in name else "R"
+        rows = analyze(rec, leg=leg).strides.rows()
+        policy = alerts_for_strides(rows, config=cfg, leg=leg, end_time_s=30.0)
+        assert policy.baseline_ is not None, name
+        stops = [a for a in policy.alerts_ if a.severity == Severity.STOP]
+        assert stops == [], (name, [a.one_line() for a in stops])
+        assert AlertKind.GAIT_CHANGED not in [
+            a.kind for a in policy.alerts_ if a.state == AlertState.RAISED
+        ]
+        assert np.isfinite([s[2] for s in policy.scores_]).all()
+
+
+def test_eval_alerts_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from strideguard.cli import main
+
+    assert main(["eval-alerts", "--scenarios", "steady", "--seeds", "1", "--minutes", "4"]) == 0
+    out = capsys.readouterr()
+    assert "steady" in out.out and "normal running" in out.out
+    assert "eval-alerts: steady seed 1" in out.err
+    assert main(["eval-alerts", "--scenarios", "nope"]) == 2
