@@ -51,6 +51,9 @@ from strideguard.alerts.baseline import (
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
+PACE_TRANSITION_SPM = 11.0  # median cadence of 3 strides vs the 3 before
+PACE_TRANSITION_LOG_PEAK = 0.35  # ~40 % change of the median mid-swing peak (a sprint)
+PACE_TRANSITION_SKIP_STRIDES = 3
 RUNNING_CADENCE_MIN_SPM = 130.0  # below this (or duty factor above 0.5) a stride is walking
 RUNNING_DUTY_FACTOR_MAX = 0.5
 GAP_RESET_S = 1.0  # data gaps this long restart the stride-to-stride comparisons
@@ -126,6 +129,7 @@ class AlertPolicy:
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._level_cusum = 0.0
         self._pace_cadences: deque[float] = deque(maxlen=CADENCE_WINDOW)
+        self._recent: deque[tuple[float, float]] = deque(maxlen=6)
         self._pace_contacts: deque[float] = deque(maxlen=CADENCE_WINDOW)
         self._angles: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=self.config.overstride.rolling_strides)
@@ -245,6 +249,11 @@ class AlertPolicy:
             return out
         self._pace_cadences.append(cad)
         pace_cad = float(np.median(np.fromiter(self._pace_cadences, float)))
+        self._recent.append((cad, _f(stride, "peak_midswing_gyr_dps")))
+        if self._pace_transition():
+            # speeding up or slowing down fast (e.g. out of a sprint): the pace covariates lag the
+            # swing for a few strides, so these strides give no gait-change evidence
+            self._skip = max(self._skip, PACE_TRANSITION_SKIP_STRIDES)
         ct = _f(stride, "contact_time_s")
         if math.isfinite(ct):
             self._pace_contacts.append(ct)
@@ -301,6 +310,25 @@ class AlertPolicy:
         self._learn = {}
 
     # ------------------------------------------------------------------ gait change
+
+    def _pace_transition(self) -> bool:
+        """Whether the last three strides differ in pace from the three before.
+
+        Medians of three strides change by more than ``PACE_TRANSITION_SPM`` in
+        cadence or by more than ``PACE_TRANSITION_LOG_PEAK`` in log mid-swing peak:
+        leaving a sprint does this within a few strides; a guarded gait's extra
+        stride-to-stride scatter does not move medians of three that far.
+        """
+        if len(self._recent) < 6:
+            return False
+        arr = np.array(self._recent, dtype=float)
+        old, new = arr[:3], arr[3:]
+        d_cad = abs(float(np.median(new[:, 0]) - np.median(old[:, 0])))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d_peak = abs(float(np.log(np.median(new[:, 1]) / np.median(old[:, 1]))))
+        return d_cad > PACE_TRANSITION_SPM or (
+            math.isfinite(d_peak) and d_peak > PACE_TRANSITION_LOG_PEAK
+        )
 
     def _gait_change(
         self,
@@ -575,15 +603,36 @@ class AlertPolicy:
                     {"clipped_strides": sum(self._clipped)},
                     reminder_s=600.0,
                 )
-        g = np.array([_f(stride, "gravity_x"), _f(stride, "gravity_y"), _f(stride, "gravity_z")])
-        if np.all(np.isfinite(g)) and np.linalg.norm(g) > 0:
-            g = g / np.linalg.norm(g)
+        # The sensor's orientation on the shin, seen two ways (sensor frame, per stride): the mean
+        # specific force (gravity, mostly along the tibia) and the swing axis (the knee's flexion
+        # axis at mid-swing). A twist about the tibia barely moves gravity but turns the swing axis.
+        dirs = []
+        for prefix in ("gravity", "swing_axis"):
+            v = np.array(
+                [_f(stride, f"{prefix}_x"), _f(stride, f"{prefix}_y"), _f(stride, f"{prefix}_z")]
+            )
+            n = float(np.linalg.norm(v)) if np.all(np.isfinite(v)) else 0.0
+            dirs.append(v / n if n > 0 else np.full(3, np.nan))
+        g = np.concatenate(dirs)
+        if np.any(np.isfinite(g)):
             if self._gravity_ref is None or self._gravity_n < 10:
-                self._gravity_ref = g if self._gravity_ref is None else self._gravity_ref + g
+                self._gravity_ref = (
+                    np.nan_to_num(g)
+                    if self._gravity_ref is None
+                    else self._gravity_ref + np.nan_to_num(g)
+                )
                 self._gravity_n += 1
             else:
-                ref = self._gravity_ref / np.linalg.norm(self._gravity_ref)
-                ang = math.degrees(math.acos(max(-1.0, min(1.0, float(ref @ g)))))
+                angles = []
+                for k in (0, 3):
+                    ref_k = self._gravity_ref[k : k + 3]
+                    cur = g[k : k + 3]
+                    if np.all(np.isfinite(cur)) and np.linalg.norm(ref_k) > 0:
+                        ref_k = ref_k / np.linalg.norm(ref_k)
+                        angles.append(
+                            math.degrees(math.acos(max(-1.0, min(1.0, float(ref_k @ cur)))))
+                        )
+                ang = max(angles) if angles else 0.0
                 self._mount_run = self._mount_run + 1 if ang > cfg.mounting_change_deg else 0
                 if self._mount_run >= 5:
                     out += self._raise(
