@@ -520,7 +520,8 @@ class AlertPolicy:
                 t,
                 i,
                 "Overstriding",
-                f"Your shin is tilted {roll_angle:.1f}° forward when your foot lands ({ref_text}) at {roll_cad:.0f} steps/min: your foot lands far ahead of you, which loads the hamstrings.",
+                f"Your shin is at {roll_angle:+.1f}° when your foot lands ({ref_text}; + = ankle ahead of the knee) "
+                f"at {roll_cad:.0f} steps/min: your foot lands further ahead of you than usual, which loads the hamstrings.",
                 f"Shorten your stride: take quicker, lighter steps — aim for about {target} steps/min ({lo}–{hi}).",
                 {
                     "shank_angle_at_ic_deg": round(roll_angle, 1),
