@@ -38,7 +38,7 @@ async def _main() -> dict[str, object]:
         if not holder:
             return
         clock = holder[0].pipelines[0].clock
-        origin = clock._origin_index or 0
+        origin = clock.origin_index
         if isinstance(event, StrideUpdate):
             ic = event.metrics.get("next_initial_contact_s")
             if ic is not None:

@@ -327,29 +327,6 @@ def decode_frames(
     return decode_buffer(joined, offsets, lengths, arrival_s)
 
 
-def sample_times_s(decoded: DecodedFrames) -> npt.NDArray[np.float64]:
-    """Sample times from the board clock, seconds since the first sample.
-
-    A straight line ``t_us = a + b * index`` is fitted to the frames' board
-    timestamps (least squares, then once more without outliers beyond 3 MAD),
-    so the board's true sample rate and clock drift are used, not host arrival
-    times. With a single frame the nominal rate is used.
-
-    Parameters
-    ----------
-    decoded
-        Output of :func:`decode_frames`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` seconds, 0 at the first sample.
-    """
-    fit = fit_timebase(decoded)
-    idx = decoded.sample_index - (decoded.sample_index[0] if decoded.n_samples else 0)
-    return idx * fit.period_s
-
-
 @dataclass(frozen=True)
 class Timebase:
     """Board sample clock estimated from frame timestamps.
@@ -574,6 +551,11 @@ class BoardClock:
                     slope = (self._n * self._sxy - self._sx * self._sy) / den
                     if slope > 0 and 0.9 * rate < 1e6 / slope < 1.1 * rate:
                         self.rate_hz = 1e6 / slope
+
+    @property
+    def origin_index(self) -> int:
+        """Running index of the first sample seen (time 0), 0 before any frame."""
+        return self._origin_index or 0
 
     def time_s(self, index: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Seconds since the first sample seen, for running sample ``index``."""

@@ -93,7 +93,7 @@ def full_loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, LiveRun
     live, dropped, play_index = asyncio.run(main())
     live.finish()
     # live time 0 is the first streamed sample; the simulated run's sample 0 is stream index play_index
-    offset_s = (play_index - live.pipelines[0].clock._origin_index) / 500.0
+    offset_s = (play_index - live.pipelines[0].clock.origin_index) / 500.0
     return run, live, path, dropped, offset_s
 
 

@@ -99,9 +99,7 @@ class LiveRun:
         self._lost_reported.add(stream)
         p = self.pipelines[stream]
         silent = now - self._down_since.get(stream, now)
-        p._emit_alerts(
-            p.policy.notice_sensor_lost(p._last_time_s, max(silent, SENSOR_LOST_AFTER_S))
-        )
+        p.notice_sensor_lost(max(silent, SENSOR_LOST_AFTER_S))
 
     def check_silence(self, now_s: float | None = None) -> None:
         """Report sensors whose link has been down too long."""

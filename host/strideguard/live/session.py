@@ -181,6 +181,15 @@ class SensorPipeline:
             self._emit_alerts(self.policy.notice_battery(battery_pct, self._last_time_s))
         return ev
 
+    @property
+    def last_time_s(self) -> float:
+        """Run time of the newest sample processed."""
+        return self._last_time_s
+
+    def notice_sensor_lost(self, silent_s: float) -> None:
+        """The link has been down too long: raise the sensor-lost notice."""
+        self._emit_alerts(self.policy.notice_sensor_lost(self._last_time_s, silent_s))
+
     def finish(self) -> None:
         """End of the run: report active alerts as ended."""
         self._emit_alerts(self.policy.finish(self._last_time_s))
