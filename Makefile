@@ -12,14 +12,16 @@ FIRMWARE_PY := $(wildcard firmware/*.py)
 
 .PHONY: setup chromium demo test lint typecheck firmware-check bench flash clean
 
-$(STAMP): pyproject.toml
+# the product (with the development tools) and the dev kit beside it (host/devkit)
+$(STAMP): pyproject.toml host/devkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev]' -e host/devkit
 	$(PY) -m pip install -q --upgrade --target $(STUBS) micropython-esp32-stubs==$(ESP32_STUBS_VERSION)
 	@touch $@
 
 setup: $(STAMP)
+	@echo "strideguard is installed in $(VENV): run \`source $(VENV)/bin/activate\` to put it on your PATH"
 
 # headless Chromium for the phone-page test (tests/host/test_web_page.py): installed with apt
 # when missing and we are root (CI, containers) or have password-less sudo; otherwise say how
@@ -43,6 +45,7 @@ chromium: $(CHROMIUM_STAMP)
 
 demo: setup
 	$(PY) -m strideguard demo
+	@echo "(the strideguard command lives in $(VENV): \`source $(VENV)/bin/activate\` first)"
 
 lint: setup
 	$(PY) -m ruff check host tests firmware bench

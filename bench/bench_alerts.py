@@ -9,8 +9,13 @@ from __future__ import annotations
 import sys
 import time
 
-from strideguard.alerts.evaluate import CHANGE_SCENARIOS, NORMAL_SCENARIOS, evaluate, format_table
-from strideguard.commands.eval_alerts import DEFAULT_MINUTES
+from strideguard_devkit.commands.eval_alerts import DEFAULT_MINUTES
+from strideguard_devkit.evaluate_alerts import (
+    CHANGE_SCENARIOS,
+    NORMAL_SCENARIOS,
+    evaluate,
+    format_table,
+)
 
 SEEDS = 14
 

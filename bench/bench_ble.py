@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir
-from strideguard.ble.peripheral import VirtualSensor
 from strideguard.ble.receiver import Receiver, ReconnectPolicy, SensorLink, scan
 from strideguard.frames import encode_frames
 from strideguard.recording import RecordingWriter
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.peripheral import VirtualSensor
 
 RATE_HZ = 500
 

@@ -9,12 +9,12 @@ import time
 import numpy as np
 
 from strideguard.alerts.config import config_from_dict
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.ble.receiver import scan
-from strideguard.live.events import AlertUpdate, LiveEvent, StrideUpdate
 from strideguard.live.runner import LiveRun, run_ble
-from strideguard.sim import simulate
-from strideguard.vboard import VirtualBoard
+from strideguard.live.updates import AlertUpdate, LiveEvent, StrideUpdate
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.sim import simulate
+from strideguard_devkit.vboard import VirtualBoard
 
 DURATION_S = 75.0
 

@@ -7,12 +7,12 @@ import time
 import numpy as np
 
 from strideguard.alerts.config import config_from_dict
-from strideguard.live.events import AlertUpdate, LiveEvent, StrideUpdate
-from strideguard.live.extractor import StreamingAnalyzer
 from strideguard.live.hub import SinkHub
 from strideguard.live.session import SensorPipeline
-from strideguard.sim import simulate, simulate_pair
-from strideguard.sim.transport import LinkFaults, make_frames
+from strideguard.live.streaming import StreamingAnalyzer
+from strideguard.live.updates import AlertUpdate, LiveEvent, StrideUpdate
+from strideguard_devkit.sim import simulate, simulate_pair
+from strideguard_devkit.sim.transport import LinkFaults, make_frames
 
 
 def _cpu_per_second(n_sensors: int, duration_s: float = 240.0) -> float:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from strideguard.frames import decode_frames
-from strideguard.sim import simulate, simulate_pair
-from strideguard.sim.transport import LinkFaults, make_frames
+from strideguard_devkit.sim import simulate, simulate_pair
+from strideguard_devkit.sim.transport import LinkFaults, make_frames
 
 T = TypeVar("T")
 

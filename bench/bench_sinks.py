@@ -21,10 +21,10 @@ import time
 from rich.console import Console
 
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
-from strideguard.live.events import AlertUpdate, LinkUpdate, StrideUpdate
 from strideguard.live.hub import SinkHub
 from strideguard.live.sound import SoundSink
 from strideguard.live.terminal import TerminalSink
+from strideguard.live.updates import AlertUpdate, LinkUpdate, StrideUpdate
 from strideguard.live.web import WebSink
 
 N_EVENTS = 600

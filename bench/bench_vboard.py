@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from strideguard.assembler import SampleBlock
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.ble.receiver import SensorLink
-from strideguard.vboard import VirtualBoard, synthetic_gait
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.vboard import VirtualBoard, synthetic_gait
 
 DATA_CHAR = "7d2e0002-5a4b-4c6f-9e21-53545244474e"
 

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard.imudata import STANDARD_GRAVITY_MPS2
-from strideguard.sim import SensorErrors, SimRun, simulate
-from strideguard.sim.kinematics import GAIT_RUN, GAIT_STAND
-from strideguard.sim.scenarios import Plan, Segment, custom_scenario
+from strideguard_devkit.sim import SensorErrors, SimRun, simulate
+from strideguard_devkit.sim.kinematics import GAIT_RUN, GAIT_STAND
+from strideguard_devkit.sim.scenarios import Plan, Segment, custom_scenario
 
 
 def _find_data() -> Path:
@@ -284,7 +284,7 @@ def demo_plot(path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from strideguard.sim import simulate_pair
+    from strideguard_devkit.sim import simulate_pair
 
     left, right = simulate_pair("demo", duration_s=600, rate_hz=200, seed=0)
     fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True)

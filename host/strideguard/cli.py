@@ -3,7 +3,9 @@
 Each command lives in its own module under :mod:`strideguard.commands` with two
 functions: ``register(subparsers)`` adds its parser and ``run(args) -> int``
 executes it. Modules listed in :data:`COMMANDS` are imported when the parser is
-built, so they keep heavy imports inside ``run``.
+built, so they keep heavy imports inside ``run``. Installed plugins (the dev kit)
+add theirs through the ``strideguard.commands`` entry points
+(:mod:`strideguard.plugins`).
 """
 
 from __future__ import annotations
@@ -14,20 +16,16 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-from strideguard import __version__
+from strideguard import __version__, plugins
 from strideguard.errors import StrideguardError
 
-#: command modules, in the order ``--help`` lists them
+#: the product's command modules, in the order ``--help`` lists them (plugins follow)
 COMMANDS: tuple[str, ...] = (
-    "demo",
     "analyze",
-    "simulate",
-    "eval_alerts",
     "scan",
     "live",
     "replay",
     "export",
-    "virtual_board",
     "flash",
     "protocol_info",  # `strideguard protocol`
 )
@@ -49,13 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"strideguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"strideguard.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"strideguard.commands.{name}":
-                continue  # command not built yet
-            raise
+        module = importlib.import_module(f"strideguard.commands.{name}")
         cast(CommandModule, module).register(sub)
+    extra = plugins.command_modules()
+    for module in extra.values():
+        cast(CommandModule, module).register(sub)
+    plugins.register_missing_devkit_commands(sub, present=set(extra))
     return parser
 
 

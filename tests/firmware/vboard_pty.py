@@ -1,10 +1,10 @@
 """A virtual board behind a pseudo-terminal, for ``mpremote`` deploy tests (no radio bridge).
 
-The pty relay is the product's (:class:`strideguard.vboard.pty.PtyBoard`); here
+The pty relay is the product's (:class:`strideguard_devkit.vboard.pty.PtyBoard`); here
 the simulated hardware is the firmware tests' fakes (``vboard_hw/machine.py``,
 ``fakes/vboard.py``: no ``bluetooth`` module, so ``main.py`` falls back to the
 fake ``vboard``), so no host-side bridge is needed. The product's virtual board
-with the radio bridged to bumble is ``strideguard.vboard.VirtualBoard(pty=True)``.
+with the radio bridged to bumble is ``strideguard_devkit.vboard.VirtualBoard(pty=True)``.
 
 Run it by hand with ``python tests/firmware/vboard_pty.py FLASH_DIR``.
 """
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from strideguard.vboard.pty import PtyBoard
+from strideguard_devkit.vboard.pty import PtyBoard
 
 HERE = Path(__file__).resolve().parent
 HW_DIRS = (HERE / "vboard_hw", HERE / "fakes")

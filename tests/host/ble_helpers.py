@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from strideguard.ble.bumble_backend import VirtualAir
-from strideguard.ble.peripheral import VirtualSensor
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.peripheral import VirtualSensor
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
-from strideguard.live.events import (
+from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
     LinkUpdate,

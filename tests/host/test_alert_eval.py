@@ -11,9 +11,9 @@ import pytest
 
 from strideguard.alerts import AlertKind, AlertState, Severity
 from strideguard.alerts.config import config_from_dict
-from strideguard.alerts.evaluate import evaluate, format_table, score_run, simulate_run
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
+from strideguard_devkit.evaluate_alerts import evaluate, format_table, score_run, simulate_run
 from tests.host.analysis_helpers import RBDS, load_rbds
 
 

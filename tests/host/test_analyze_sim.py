@@ -18,7 +18,7 @@ from strideguard.analysis import analyze
 from strideguard.load import from_imu
 from tests.host.analysis_helpers import match_events
 
-sim = pytest.importorskip("strideguard.sim", reason="simulator (issue 5) not merged yet")
+sim = pytest.importorskip("strideguard_devkit.sim", reason="simulator (issue 5) not merged yet")
 
 SCENARIOS = ("steady", "intervals", "hills", "overstride_episode")
 

@@ -18,8 +18,8 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import AdvertisingEventProperties, AdvertisingParameters
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.frames import decode_frames
+from strideguard_devkit.bumble_backend import VirtualAir
 from tests.host.ble_helpers import run, synth_samples, virtual_sensors
 
 HR_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from strideguard.alerts.config import config_from_dict
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.ble.receiver import scan
-from strideguard.live.events import LiveEvent
-from strideguard.live.extractor import as_arrays
 from strideguard.live.runner import LiveRun, replay, run_ble
+from strideguard.live.streaming import as_arrays
+from strideguard.live.updates import LiveEvent
 from strideguard.recording import RecordingWriter, read_recording
-from strideguard.sim import simulate
-from strideguard.vboard import VirtualBoard
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.sim import simulate
+from strideguard_devkit.vboard import VirtualBoard
 
 DURATION_S = 300.0
 SPEED = 15.0

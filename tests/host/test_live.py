@@ -17,13 +17,13 @@ from strideguard.alerts.config import config_from_dict
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
 from strideguard.frames import decode_frames, to_recording
-from strideguard.live.events import CalibrationUpdate, LiveEvent, StrideUpdate
-from strideguard.live.extractor import StreamingAnalyzer, as_arrays
 from strideguard.live.runner import replay
 from strideguard.live.session import SensorPipeline
+from strideguard.live.streaming import StreamingAnalyzer, as_arrays
+from strideguard.live.updates import CalibrationUpdate, LiveEvent, StrideUpdate
 from strideguard.recording import RecordingWriter, read_recording
-from strideguard.sim import simulate
-from strideguard.sim.transport import make_frames
+from strideguard_devkit.sim import simulate
+from strideguard_devkit.sim.transport import make_frames
 
 
 def short_warmup() -> AlertConfig:

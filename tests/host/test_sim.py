@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-from strideguard.sim import (
+from strideguard_devkit.sim import (
     SCENARIOS,
     SensorErrors,
     SimRun,
@@ -18,8 +18,14 @@ from strideguard.sim import (
     simulate,
     simulate_pair,
 )
-from strideguard.sim.kinematics import GAIT_RUN, GAIT_STAND, RUN_TEMPLATE, WALK_TEMPLATE, warp
-from strideguard.sim.scenarios import STANDING_S, Plan, Segment, custom_scenario
+from strideguard_devkit.sim.kinematics import (
+    GAIT_RUN,
+    GAIT_STAND,
+    RUN_TEMPLATE,
+    WALK_TEMPLATE,
+    warp,
+)
+from strideguard_devkit.sim.scenarios import STANDING_S, Plan, Segment, custom_scenario
 
 G = 9.80665
 

@@ -7,9 +7,9 @@ import pytest
 
 from strideguard import protocol as proto
 from strideguard.frames import decode_frames, fit_timebase, to_recording
-from strideguard.sim import SimRun, simulate
-from strideguard.sim.sensor import ACC_SCALE_MPS2, GYR_SCALE_DPS, quantise, random_mounting
-from strideguard.sim.transport import LinkFaults, make_frames
+from strideguard_devkit.sim import SimRun, simulate
+from strideguard_devkit.sim.sensor import ACC_SCALE_MPS2, GYR_SCALE_DPS, quantise, random_mounting
+from strideguard_devkit.sim.transport import LinkFaults, make_frames
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_mounting_rotation_preserves_norms() -> None:
         m = random_mounting(rng)
         np.testing.assert_allclose(m @ m.T, np.eye(3), atol=1e-12)
         assert np.linalg.det(m) == pytest.approx(1.0)
-    from strideguard.sim import SensorErrors
+    from strideguard_devkit.sim import SensorErrors
 
     a = simulate(
         "steady",
@@ -168,8 +168,8 @@ def test_mounting_rotation_preserves_norms() -> None:
 def test_pain_mark_travels_in_the_frames() -> None:
     from dataclasses import replace
 
-    from strideguard.sim import get_scenario
-    from strideguard.sim.scenarios import custom_scenario
+    from strideguard_devkit.sim import get_scenario
+    from strideguard_devkit.sim.scenarios import custom_scenario
 
     plan = replace(get_scenario("steady").plan(60.0), pain_marks_s=[20.0])
     run = simulate(

@@ -10,11 +10,11 @@ import pytest
 from rich.console import Console
 
 from strideguard.alerts.model import AlertState, Severity
-from strideguard.live.events import LiveEvent, SessionUpdate
 from strideguard.live.hub import SinkHub
-from strideguard.live.preview import main as preview_main
 from strideguard.live.sound import DesktopNotifySink, SoundSink, speech_text
 from strideguard.live.terminal import TerminalSink, format_stride
+from strideguard.live.updates import LiveEvent, SessionUpdate
+from strideguard_devkit.preview import main as preview_main
 
 from .sink_events import (
     LEFT,

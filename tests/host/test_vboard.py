@@ -17,9 +17,9 @@ import pytest
 
 from strideguard import protocol as proto
 from strideguard.assembler import SampleBlock
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.ble.receiver import Receiver, ReconnectPolicy, SensorLink, scan
-from strideguard.vboard import VirtualBoard, synthetic_gait
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.vboard import VirtualBoard, synthetic_gait
 from tests.host.ble_helpers import run
 
 FAST = ReconnectPolicy(scale=0.05, jitter=0.0)
@@ -28,7 +28,7 @@ LED_GPIO = 2  # firmware/config.py DEFAULT_PINS["led"]
 
 
 def _micropython_or_skip() -> None:
-    from strideguard.vboard import micropython_binary
+    from strideguard_devkit.vboard import micropython_binary
 
     try:
         micropython_binary()
@@ -60,7 +60,7 @@ def assert_matches_feed(board: VirtualBoard, index: npt.NDArray[np.int64], raw: 
 
 def test_host_finds_board_and_receives_exactly_the_fed_samples() -> None:
     _micropython_or_skip()
-    from strideguard.sim import simulate
+    from strideguard_devkit.sim import simulate
 
     sim = simulate("steady", duration_s=30, rate_hz=500, seed=3, leg="L")
 
@@ -111,7 +111,7 @@ async def rsc_cadence(air: VirtualAir, link: SensorLink, board_s: float) -> list
 
 def test_rsc_cadence_of_a_simulated_run_matches_its_truth() -> None:
     _micropython_or_skip()
-    from strideguard.sim import simulate
+    from strideguard_devkit.sim import simulate
 
     sim = simulate("steady", duration_s=30, rate_hz=500, seed=3, leg="L")
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from strideguard.ble.bumble_backend import VirtualAir
 from strideguard.ble.receiver import scan
-from strideguard.vboard import VirtualBoard, synthetic_gait
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.vboard import VirtualBoard, synthetic_gait
 from tests.host.ble_helpers import run
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from strideguard.alerts.model import AlertState
-from strideguard.live.events import CalibrationUpdate
 from strideguard.live.hub import SinkHub
+from strideguard.live.updates import CalibrationUpdate
 from strideguard.live.web import WebSink
 
 from .sink_events import (

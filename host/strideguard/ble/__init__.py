@@ -2,9 +2,9 @@
 
 - :mod:`strideguard.ble.receiver` — scanning and :class:`~strideguard.ble.receiver.SensorLink`
   (connect, MTU, subscribe, automatic reconnect, bounded queue, recording) on bleak.
-- :mod:`strideguard.ble.bumble_backend` — a bleak backend over Google's bumble host
+- :mod:`strideguard_devkit.bumble_backend` — a bleak backend over Google's bumble host
   stack on an in-process virtual link (no radio), used by tests, ``--virtual`` and benchmarks.
-- :mod:`strideguard.ble.peripheral` — a virtual sensor serving the strideguard GATT profile.
+- :mod:`strideguard_devkit.peripheral` — a virtual sensor serving the strideguard GATT profile.
 
 The bumble modules import ``bumble`` (a development dependency); the receiver does not.
 """

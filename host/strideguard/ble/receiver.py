@@ -2,7 +2,7 @@
 
 Built on bleak; every entry point takes ``backend=`` (a
 :class:`~strideguard.ble.backend.BleBackend`) so tests and the ``--virtual``
-mode run the same code over bumble (:mod:`strideguard.ble.bumble_backend`).
+mode run the same code over bumble (:mod:`strideguard_devkit.bumble_backend`).
 
 Data path of a :class:`SensorLink`::
 

@@ -14,7 +14,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="analyse a recording: stride events, late swing, overstride, metrics",
         description="Analyse a shin-IMU recording (CSV with time_s, acc_x..z in m/s², gyr_x..z in °/s).",
     )
-    p.add_argument("file", type=Path, metavar="FILE", help="recording (.csv or raw .sgrec)")
+    p.add_argument(
+        "file", type=Path, nargs="?", metavar="FILE", help="recording (.csv or raw .sgrec)"
+    )
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="analyse the sample recording shipped with strideguard (real lab data, right shin)",
+    )
     p.add_argument(
         "--standing", type=Path, metavar="FILE", help="quiet-standing recording for calibration"
     )
@@ -41,6 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(_run=run)
 
 
+#: the sample shipped in the package (``strideguard/samples``, see its README)
+EXAMPLE = "RBDS0041_T25_R_mpu"
+
+
+def example_files() -> tuple[Path, Path]:
+    """The shipped sample recording and its standing-calibration file."""
+    folder = Path(__file__).resolve().parent.parent / "samples"
+    return folder / f"{EXAMPLE}.csv", folder / f"{EXAMPLE}.standing.csv"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
     import numpy as np
@@ -49,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.errors import InputError
     from strideguard.load import load_recording
 
+    if args.example:
+        if args.file is not None:
+            raise InputError("give either FILE or --example, not both")
+        args.file, example_standing = example_files()
+        if args.standing is None:
+            args.standing = example_standing
+            args.leg = args.leg or "R"
+    elif args.file is None:
+        raise InputError("which recording? give FILE (or --example for the shipped sample)")
     rec, report = load_recording(args.file, stream=args.sensor)
     standing = None
     warnings = list(report.warnings)

@@ -49,17 +49,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def firmware_dir(explicit: Path | None) -> Path:
     """The folder holding ``main.py`` and the other firmware modules."""
-    if explicit is not None:
-        candidates = [explicit]
-    else:
-        import strideguard.protocol as proto
-
-        # host/strideguard/protocol.py is a link to firmware/protocol.py
-        candidates = [Path(proto.__file__).resolve().parent]
-    for c in candidates:
-        if (c / "main.py").is_file() and (c / "protocol.py").is_file():
-            return c
-    raise InputError(f"no firmware found in {candidates[0]} (main.py and protocol.py expected)")
+    # the package's firmware/ (a link to the repository's firmware/ in a checkout, a copy in
+    # the wheel)
+    folder = (
+        explicit if explicit is not None else Path(__file__).resolve().parent.parent / "firmware"
+    )
+    if (folder / "main.py").is_file() and (folder / "protocol.py").is_file():
+        return folder
+    raise InputError(f"no firmware found in {folder} (main.py and protocol.py expected)")
 
 
 def config_snippet(leg: str | None, rate_hz: int | None) -> str:

@@ -69,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--virtual",
         metavar="SCENARIO",
         default=None,
-        help="simulated sensors (both legs) on a virtual Bluetooth link, e.g. demo",
+        help="simulated sensors (both legs; --one-leg for the right only) on a virtual "
+        "Bluetooth link, e.g. demo (needs the dev kit)",
     )
     g.add_argument(
         "--virtual-duration",
@@ -171,100 +172,39 @@ async def _real(
 async def _virtual(
     args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
 ) -> tuple[Any, list[str]]:
-    import logging
-
-    import numpy as np
-
-    from strideguard.ble.bumble_backend import VirtualAir
+    from strideguard import plugins
     from strideguard.ble.receiver import scan
     from strideguard.live.runner import run_ble
     from strideguard.recording import RecordingWriter
-    from strideguard.sim import simulate, simulate_pair
 
-    if args.one_leg:
-        runs = {
-            "R": simulate(
-                args.virtual, duration_s=args.virtual_duration, rate_hz=500, seed=args.seed, leg="R"
-            )
-        }
-    else:
-        left, right = simulate_pair(
-            args.virtual, duration_s=args.virtual_duration, rate_hz=500, seed=args.seed
-        )
-        runs = {"L": left, "R": right}
-    logging.getLogger("bumble").setLevel(
-        logging.ERROR
-    )  # the virtual controller is chatty on disconnect
-    air = VirtualAir()
-    sensors: list[Any] = []
-    if args.board == "firmware":
-        from strideguard.vboard import VirtualBoard
-
-        # the real firmware in the MicroPython Unix port; the scenario starts when the host streams
-        for leg, r in runs.items():
-            sensors.append(
-                VirtualBoard(
-                    air,
-                    r,
-                    leg=leg,
-                    rate_hz=500,
-                    speed=args.speed,
-                    loop=False,
-                    paused=True,
-                    play_on_stream=True,
-                )
-            )
-    else:
-        from strideguard.ble.peripheral import VirtualSensor
-
-        for leg, r in runs.items():
-            sensors.append(
-                VirtualSensor(
-                    air,
-                    np.asarray(r.raw),
-                    leg=leg,
-                    rate_hz=500,
-                    speed=args.speed,
-                    loop=False,
-                    run_starts_with_stream=True,
-                )
-            )
-    try:
-        for s in sensors:
-            await s.start()
-        found = await scan(3.0, backend=air.backend)
-        order = {f"StrideGuard-{leg}": k for k, leg in enumerate(runs)}
+    provider = plugins.virtual_sensors("live --virtual")
+    async with provider.for_live(args) as sensors:
+        found = await scan(3.0, backend=sensors.backend)
+        order = {name: k for k, name in enumerate(sensors.names)}
         found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
         names = [f.name for f in found]
-        lengths = [len(r.raw) for r in runs.values()]
+        lengths = sensors.sample_counts
 
         def finished(run: Any) -> bool:
             # the simulated run is over when every sensor's samples have all arrived
-            return all(
+            return lengths is not None and all(
                 p.samples + p.samples_lost >= n - 10
                 for p, n in zip(run.pipelines, lengths, strict=True)
             )
 
-        meta = {
-            "sensors": names,
-            "mode": f"virtual:{args.virtual}:{args.board}",
-            "speed": args.speed,
-        }
+        meta = {"sensors": names, "mode": sensors.mode, "speed": args.speed}
         with RecordingWriter(path, meta) as rec:
             live_run = await run_ble(
                 found,
                 names,
                 hub.handle,
                 recording=rec,
-                backend=air.backend,
+                backend=sensors.backend,
                 duration_s=args.duration,
                 config=config,
                 baseline=baseline,
                 until=finished,
             )
-    finally:
-        for s in sensors:
-            await s.stop()
     return live_run, names
 
 

@@ -57,24 +57,9 @@ async def _scan(args: argparse.Namespace) -> list[SensorInfo]:
 
 
 async def _scan_virtual(args: argparse.Namespace) -> list[SensorInfo]:
-    try:
-        import numpy as np
-
-        from strideguard.ble.bumble_backend import VirtualAir
-        from strideguard.ble.peripheral import VirtualSensor
-    except ImportError as exc:  # bumble is a development dependency
-        raise InputError(f"--virtual needs the bumble package ({exc.name} missing)") from exc
+    from strideguard import plugins
     from strideguard.ble.receiver import scan
 
-    air = VirtualAir()
-    sensors = [
-        VirtualSensor(air, np.zeros((100, 6), np.int16), leg="LR"[i % 2], battery_pct=90 - 7 * i)
-        for i in range(args.virtual)
-    ]
-    for s in sensors:
-        await s.start()
-    try:
-        return await scan(min(args.timeout, 1.0), backend=air.backend)
-    finally:
-        for s in sensors:
-            await s.stop()
+    provider = plugins.virtual_sensors("scan --virtual")
+    async with provider.for_scan(args.virtual) as sensors:
+        return await scan(min(args.timeout, 1.0), backend=sensors.backend)

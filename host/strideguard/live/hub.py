@@ -2,7 +2,7 @@
 
 Example
 -------
->>> from strideguard.live.events import SessionUpdate
+>>> from strideguard.live.updates import SessionUpdate
 >>> class Printer:
 ...     def handle(self, event):
 ...         print(event.message)
@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from strideguard.live.events import LiveEvent, Sink
+from strideguard.live.updates import LiveEvent, Sink
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _stats(values: Iterable[float]) -> LatencyStats:
 
 
 class SinkHub:
-    """A :class:`~strideguard.live.events.Sink` that passes every event to many sinks.
+    """A :class:`~strideguard.live.updates.Sink` that passes every event to many sinks.
 
     One sink raising is logged (once per sink and exception type) and counted in
     :attr:`errors_`; the other sinks still get the event. The hub measures, per

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from strideguard.alerts import AlertConfig, PersonalBaseline
-from strideguard.live.events import LiveEvent, SessionUpdate
-from strideguard.live.extractor import StreamingAnalyzer
 from strideguard.live.session import SensorPipeline
+from strideguard.live.streaming import StreamingAnalyzer
+from strideguard.live.updates import LiveEvent, SessionUpdate
 from strideguard.recording import KIND_FRAME, read_recording
 
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"

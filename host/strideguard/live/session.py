@@ -8,7 +8,7 @@ live path. Per sensor it chains
              → :class:`~strideguard.frames.BoardClock` (board sample clock)
              → stride extractor (streaming analysis: calibration, alignment, events, metrics)
              → :class:`~strideguard.alerts.AlertPolicy`
-             → sink events (:mod:`strideguard.live.events`).
+             → sink events (:mod:`strideguard.live.updates`).
 
 A BLE :class:`~strideguard.ble.receiver.SensorLink` does the first step itself
 and calls :meth:`SensorPipeline.on_samples`; a replay calls :meth:`SensorPipeline.push`.
@@ -28,7 +28,7 @@ from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
 from strideguard.alerts.model import Alert
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
-from strideguard.live.events import (
+from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
     LinkUpdate,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TextIO
 
 from strideguard.alerts.model import Alert, AlertState, Severity
-from strideguard.live.events import AlertUpdate, LiveEvent
+from strideguard.live.updates import AlertUpdate, LiveEvent
 
 #: alert states worth announcing (an ``ended`` alert is shown, not announced)
 ANNOUNCED_STATES = frozenset({AlertState.RAISED, AlertState.ESCALATED, AlertState.REMINDER})
@@ -118,7 +118,7 @@ class _RateLimit:
 
 
 class SoundSink:
-    """Speak alerts (espeak-ng) or ring the bell; a :class:`~strideguard.live.events.Sink`.
+    """Speak alerts (espeak-ng) or ring the bell; a :class:`~strideguard.live.updates.Sink`.
 
     Parameters
     ----------
@@ -208,7 +208,7 @@ class SoundSink:
 
 
 class DesktopNotifySink:
-    """Desktop notifications with ``notify-send``; a :class:`~strideguard.live.events.Sink`.
+    """Desktop notifications with ``notify-send``; a :class:`~strideguard.live.updates.Sink`.
 
     Parameters
     ----------

@@ -9,7 +9,7 @@ Example
 -------
 >>> import io
 >>> from rich.console import Console
->>> from strideguard.live.events import StrideUpdate
+>>> from strideguard.live.updates import StrideUpdate
 >>> sink = TerminalSink(Console(file=io.StringIO(), width=100), live=False)
 >>> sink.handle(StrideUpdate("StrideGuard-L", "L", 0, 12.3, {"cadence_spm": 172.0}))
 >>> "172" in sink.render_text(width=100)
@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from strideguard.alerts.model import AlertState, Severity
-from strideguard.live.events import (
+from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
     LinkUpdate,
@@ -101,7 +101,7 @@ class _SensorState:
 
 
 class TerminalSink:
-    """Show live events in the terminal (a :class:`~strideguard.live.events.Sink`).
+    """Show live events in the terminal (a :class:`~strideguard.live.updates.Sink`).
 
     Parameters
     ----------

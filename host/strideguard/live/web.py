@@ -43,7 +43,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from strideguard.live.events import LiveEvent
+from strideguard.live.updates import LiveEvent
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -188,7 +188,7 @@ class _Client:
 
 
 class WebSink:
-    """Serve the phone page and stream live events to it (a :class:`~strideguard.live.events.Sink`).
+    """Serve the phone page and stream live events to it (a :class:`~strideguard.live.updates.Sink`).
 
     Parameters
     ----------

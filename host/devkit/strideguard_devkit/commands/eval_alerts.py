@@ -55,13 +55,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and print the table (progress on stderr)."""
     from strideguard.alerts.config import load_config
-    from strideguard.alerts.evaluate import (
+    from strideguard_devkit.evaluate_alerts import (
         CHANGE_SCENARIOS,
         NORMAL_SCENARIOS,
         evaluate,
         format_table,
     )
-    from strideguard.sim import SCENARIOS
+    from strideguard_devkit.sim import SCENARIOS
 
     names = (
         [s.strip() for s in args.scenarios.split(",") if s.strip()]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from strideguard.sim.kinematics import (
+from strideguard_devkit.sim.kinematics import (
     FS_PHASES,
     GAIT_RUN,
     GAIT_STAND,
@@ -34,7 +34,7 @@ from strideguard.sim.kinematics import (
     CycleTable,
     warp_knots,
 )
-from strideguard.sim.scenarios import Plan
+from strideguard_devkit.sim.scenarios import Plan
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.duration <= 3600:
         raise InputError("--duration must be between 0 and 3600 seconds")
     try:
-        from strideguard.sim import get_scenario
-        from strideguard.vboard import micropython_binary
+        from strideguard_devkit.sim import get_scenario
+        from strideguard_devkit.vboard import micropython_binary
 
         micropython_binary()
     except (ImportError, FileNotFoundError) as exc:
@@ -87,10 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
-    from strideguard.ble.bumble_backend import VirtualAir
     from strideguard.ble.receiver import Receiver, scan
-    from strideguard.sim import simulate
-    from strideguard.vboard import VirtualBoard
+    from strideguard_devkit.bumble_backend import VirtualAir
+    from strideguard_devkit.sim import simulate
+    from strideguard_devkit.vboard import VirtualBoard
 
     air = VirtualAir()
     legs = list(args.leg)

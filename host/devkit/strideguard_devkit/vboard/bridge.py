@@ -2,7 +2,7 @@
 
 The firmware's ``bluetooth`` stand-in (``hw/bluetooth.py``) sends every GATT
 server call over a local socket; :class:`RadioBridge` replays them on a bumble
-``Device`` on a :class:`~strideguard.ble.bumble_backend.VirtualAir`:
+``Device`` on a :class:`~strideguard_devkit.bumble_backend.VirtualAir`:
 
 ===============================  ==============================================
 firmware call                    bumble side
@@ -51,7 +51,7 @@ from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir
+from strideguard_devkit.bumble_backend import VirtualAir
 
 # board -> host
 MSG_TOKEN = ord("T")

@@ -3,7 +3,7 @@
 No radio and no operating-system Bluetooth: a :class:`VirtualAir` holds a
 ``bumble.link.LocalLink`` with one virtual controller per device. The host side
 is one bumble ``Device`` (the "adapter"), the sensors are other bumble devices
-on the same link (:mod:`strideguard.ble.peripheral`). Real ATT traffic crosses
+on the same link (:mod:`strideguard_devkit.peripheral`). Real ATT traffic crosses
 the link: MTU exchange, service discovery, reads, writes with ATT error
 responses, notifications and disconnections, so the receiver's bleak code runs
 unchanged against them::

@@ -2,7 +2,7 @@
 
 Every GATT server call of the firmware (registration, values, notifications,
 advertising, disconnects, MTU requests) goes over the socket of :mod:`vbhw`
-to a bumble peripheral on the host (``strideguard.vboard.bridge``), which
+to a bumble peripheral on the host (``strideguard_devkit.vboard.bridge``), which
 serves it to real centrals; their connects, disconnects, MTU exchanges and
 writes come back as the firmware's IRQs, delivered while the board sleeps
 (as MicroPython schedules them between the main loop's statements).

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = subparsers.add_parser(
         "demo",
-        help="a simulated 10-minute run with two virtual sensors, live, in about a minute",
+        help="a simulated 10-minute run on one virtual board (right leg; --two-legs for both), live, in about a minute",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -36,15 +36,15 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir
-from strideguard.vboard.bridge import (
+from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.vboard.bridge import (
     HCI_CONNECTION_TIMEOUT,
     MSG_PLAY,
     MSG_TOKEN,
     RadioBridge,
     read_message,
 )
-from strideguard.vboard.samples import as_counts
+from strideguard_devkit.vboard.samples import as_counts
 
 HW_DIR = Path(__file__).resolve().parent / "hw"
 RESET_EXIT_CODE = 75
@@ -82,7 +82,7 @@ class VirtualBoard:
         talks to it through ``air.backend``).
     samples
         What the simulated MPU6050 measures: ``(n, 6)`` int16 counts, a
-        ``strideguard.sim.SimRun`` or an ``ImuRecording`` (converted at ±16 g /
+        ``strideguard_devkit.sim.SimRun`` or an ``ImuRecording`` (converted at ±16 g /
         ±2000 °/s).
     leg
         ``"L"`` or ``"R"``, written to the board's ``strideguard.json``.
@@ -272,7 +272,7 @@ class VirtualBoard:
         port = self._server.sockets[0].getsockname()[1]
         env = self._env(port, samples_path)
         if self.use_pty:
-            from strideguard.vboard.pty import PtyBoard
+            from strideguard_devkit.vboard.pty import PtyBoard
 
             self._pty = PtyBoard(self.flash_dir, micropython_binary(), env).start()
         else:

@@ -43,7 +43,7 @@ def as_counts(samples: Any) -> tuple[Counts, float | None]:
         ``rate_hz`` is ``None`` for a bare array.
     """
     raw = getattr(samples, "raw", None)
-    if raw is not None and hasattr(samples, "nominal_rate_hz"):  # strideguard.sim.SimRun
+    if raw is not None and hasattr(samples, "nominal_rate_hz"):  # strideguard_devkit.sim.SimRun
         return np.asarray(raw, np.int16), float(samples.nominal_rate_hz)
     acc = getattr(samples, "acc_mps2", None)
     if acc is not None:  # ImuRecording
@@ -71,7 +71,7 @@ def synthetic_gait(
 
     A mid-swing burst of ~450 °/s over 40 % of the stride and a ~-300 °/s dip
     after initial contact; ``120 / stride_s`` steps/min. For tests and quick
-    demos; the gait simulator (``strideguard.sim``) is the realistic source.
+    demos; the gait simulator (``strideguard_devkit.sim``) is the realistic source.
     """
     n = round(duration_s * rate_hz)
     t = np.arange(n) / rate_hz

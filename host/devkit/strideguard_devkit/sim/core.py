@@ -12,7 +12,13 @@ import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, ImuRecording, write_csv
-from strideguard.sim.kinematics import (
+from strideguard_devkit.sim.athlete import (
+    RunnerProfile,
+    RunnerTimeline,
+    build_timeline,
+    leg_cycles,
+)
+from strideguard_devkit.sim.kinematics import (
     GAIT_NAMES,
     GAIT_STAND,
     CycleTable,
@@ -20,14 +26,8 @@ from strideguard.sim.kinematics import (
     shank_motion,
     shank_specific_force_mps2,
 )
-from strideguard.sim.runner import (
-    RunnerProfile,
-    RunnerTimeline,
-    build_timeline,
-    leg_cycles,
-)
-from strideguard.sim.scenarios import Plan, Scenario, StrapSlip, get_scenario
-from strideguard.sim.sensor import SensorErrors, apply_sensor, axis_angle, resolve_mounting
+from strideguard_devkit.sim.scenarios import Plan, Scenario, StrapSlip, get_scenario
+from strideguard_devkit.sim.sensor import SensorErrors, apply_sensor, axis_angle, resolve_mounting
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -81,7 +81,7 @@ class SimTruth:
         Labelled change onsets: ``label``, ``onset_s`` and ``onset_stride``
         (index of the first stride at or after the onset).
     must_alert, must_not_alert
-        The scenario's expected alerts (see :mod:`strideguard.sim.scenarios`).
+        The scenario's expected alerts (see :mod:`strideguard_devkit.sim.scenarios`).
     """
 
     initial_contact_s: FloatArray
@@ -478,7 +478,7 @@ def simulate(
     Parameters
     ----------
     scenario
-        Name from :func:`~strideguard.sim.list_scenarios` or a :class:`Scenario`.
+        Name from :func:`~strideguard_devkit.sim.list_scenarios` or a :class:`Scenario`.
     duration_s
         Run length (s), at least 30.
     rate_hz

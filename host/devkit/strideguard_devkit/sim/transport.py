@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard.frames import encode_frames
-from strideguard.sim.core import SimRun
+from strideguard_devkit.sim.core import SimRun
 
 IntArray = npt.NDArray[np.int64]
 
@@ -208,7 +208,7 @@ def make_frames(
     Parameters
     ----------
     run
-        A :class:`~strideguard.sim.SimRun`; its nominal rate must be one the
+        A :class:`~strideguard_devkit.sim.SimRun`; its nominal rate must be one the
         board supports (:data:`strideguard.protocol.SUPPORTED_RATES_HZ`).
     mtu
         Negotiated ATT MTU (23 gives no frames: see ``refused``).

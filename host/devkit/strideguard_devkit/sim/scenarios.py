@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from strideguard.sim.kinematics import GAIT_RUN, GAIT_STAND, GAIT_WALK
+from strideguard_devkit.sim.kinematics import GAIT_RUN, GAIT_STAND, GAIT_WALK
 
 STANDING_S = 5.0
 MIN_DURATION_S = 30.0

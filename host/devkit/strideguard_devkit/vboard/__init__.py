@@ -7,8 +7,8 @@
 See ``docs/virtual-board.md``.
 """
 
-from strideguard.vboard.board import VirtualBoard, micropython_binary
-from strideguard.vboard.samples import as_counts, counts_from_physical, synthetic_gait
+from strideguard_devkit.vboard.board import VirtualBoard, micropython_binary
+from strideguard_devkit.vboard.samples import as_counts, counts_from_physical, synthetic_gait
 
 __all__ = [
     "VirtualBoard",

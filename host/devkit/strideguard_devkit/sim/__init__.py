@@ -2,22 +2,22 @@
 
 Examples
 --------
->>> from strideguard.sim import simulate, list_scenarios
+>>> from strideguard_devkit.sim import simulate, list_scenarios
 >>> run = simulate("steady", duration_s=60, rate_hz=200, seed=1)
 >>> run.recording.acc_mps2.shape[1], run.truth.n_strides > 50
 (3, True)
 >>> "guarded_onset" in [s["name"] for s in list_scenarios()]
 True
 
-Modules: :mod:`~strideguard.sim.kinematics` (shank angle over the gait cycle),
-:mod:`~strideguard.sim.runner` (stride-level model), :mod:`~strideguard.sim.sensor`
-(MPU6050 model), :mod:`~strideguard.sim.scenarios` (named scenarios and their
-expected alerts), :mod:`~strideguard.sim.transport` (protocol frames with link
+Modules: :mod:`~strideguard_devkit.sim.kinematics` (shank angle over the gait cycle),
+:mod:`~strideguard_devkit.sim.athlete` (stride-level model), :mod:`~strideguard_devkit.sim.sensor`
+(MPU6050 model), :mod:`~strideguard_devkit.sim.scenarios` (named scenarios and their
+expected alerts), :mod:`~strideguard_devkit.sim.transport` (protocol frames with link
 faults). See ``docs/simulator.md``.
 """
 
-from strideguard.sim.core import SimRun, SimTruth, simulate, simulate_pair
-from strideguard.sim.scenarios import (
+from strideguard_devkit.sim.core import SimRun, SimTruth, simulate, simulate_pair
+from strideguard_devkit.sim.scenarios import (
     ALERTS,
     SCENARIOS,
     Plan,
@@ -26,7 +26,7 @@ from strideguard.sim.scenarios import (
     get_scenario,
     list_scenarios,
 )
-from strideguard.sim.sensor import SensorErrors
+from strideguard_devkit.sim.sensor import SensorErrors
 
 __all__ = [
     "ALERTS",

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from strideguard.align import Alignment, ShankAligner, quiet_mask
 from strideguard.errors import InputError
 from strideguard.imudata import FloatArray, ImuRecording
-from strideguard.live.events import CalibrationUpdate
+from strideguard.live.updates import CalibrationUpdate
 
 MOVING_GYRO_DPS = 120.0  # a shank rotating faster than this is walking or running
 

@@ -125,19 +125,19 @@ def simulate_run(
     Parameters
     ----------
     scenario, seed, duration_s, rate_hz, leg
-        Passed to :func:`strideguard.sim.simulate`.
+        Passed to :func:`strideguard_devkit.sim.simulate`.
     loss
         Random frame loss (0–1) applied by BLE framing (MTU 247) before analysis.
     """
     from strideguard.analysis import analyze
-    from strideguard.sim import simulate
+    from strideguard_devkit.sim import simulate
 
     run = simulate(scenario, duration_s=duration_s, rate_hz=rate_hz, seed=seed, leg=leg)
     recording = run.recording
     lost_pct = 0.0
     if loss > 0:
         from strideguard.frames import decode_frames, to_recording
-        from strideguard.sim.transport import LinkFaults, make_frames
+        from strideguard_devkit.sim.transport import LinkFaults, make_frames
 
         stream = make_frames(
             run, mtu=247, faults=LinkFaults(loss_rate=loss, burst_rate=loss / 10), seed=seed

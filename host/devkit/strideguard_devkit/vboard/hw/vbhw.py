@@ -1,6 +1,6 @@
 """Shared state of the virtual board's stand-in modules (MicroPython side).
 
-The host (``strideguard.vboard``) starts the MicroPython Unix port with this
+The host (``strideguard_devkit.vboard``) starts the MicroPython Unix port with this
 folder first on ``MICROPYPATH`` and ``STRIDEGUARD_VBOARD`` naming a JSON file:
 ``{"port", "token", "samples", "samples_rate_hz", "loop", "speed", "battery_mv"}``.
 
@@ -41,7 +41,7 @@ class Hub:
     def __init__(self):
         path = os.getenv("STRIDEGUARD_VBOARD")
         if not path:
-            raise OSError("STRIDEGUARD_VBOARD is not set: not started by strideguard.vboard")
+            raise OSError("STRIDEGUARD_VBOARD is not set: not started by strideguard_devkit.vboard")
         with open(path) as f:
             self.cfg = json.load(f)
         self.speed = float(self.cfg.get("speed", 1.0))
@@ -107,7 +107,7 @@ class Hub:
         while self.poller.poll(0):
             chunk = self.sock.recv(4096)
             if not chunk:
-                raise SystemExit("strideguard.vboard: the host closed the link")
+                raise SystemExit("strideguard_devkit.vboard: the host closed the link")
             self._rx += chunk
             got = True
         return self._split() if got else []
@@ -174,7 +174,7 @@ class Hub:
             self.send(MSG_CLOCK, struct.pack(">Q", self.board_us))
             self.flush()
         if self.wdt_timeout_ms and self.board_us - self.wdt_fed_us > self.wdt_timeout_ms * 1000:
-            print("strideguard.vboard: watchdog reset")
+            print("strideguard_devkit.vboard: watchdog reset")
             import machine
 
             machine.reset()

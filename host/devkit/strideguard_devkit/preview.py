@@ -1,6 +1,6 @@
 """Try the terminal view and the phone page without a sensor: scripted events.
 
-Run ``python -m strideguard.live.preview --web 0.0.0.0`` and open the printed URL
+Run ``python -m strideguard_devkit.preview --web 0.0.0.0`` and open the printed URL
 (or scan the QR code) on the phone: it shows a calibration countdown, two legs'
 strides, a coaching cue, a stop alert and its end, then repeats. Same options as
 ``strideguard live`` for the sinks (``--web``, ``--plain``, ``--no-sound``, ``--notify``).
@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
-from strideguard.live.events import (
+from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
     LinkUpdate,
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Play the script through the sinks until interrupted (or ``--once``)."""
     from strideguard.live.sinkargs import add_sink_arguments, open_sinks
 
-    p = argparse.ArgumentParser(prog="python -m strideguard.live.preview", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m strideguard_devkit.preview", description=__doc__)
     add_sink_arguments(p)
     p.add_argument("--speed", type=float, default=1.0, help="play faster (e.g. 4)")
     p.add_argument("--once", action="store_true", help="play the script once, then stop")

@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list(fmt: str, duration_s: float) -> int:
-    from strideguard.sim import list_scenarios
+    from strideguard_devkit.sim import list_scenarios
 
     infos = list_scenarios(duration_s)
     if fmt == "json":
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args.format, args.duration if args.duration >= 30 else 600.0)
     from strideguard import protocol as proto
-    from strideguard.sim import SCENARIOS, simulate, simulate_pair
-    from strideguard.sim.transport import LinkFaults, make_frames, write_frames_file
+    from strideguard_devkit.sim import SCENARIOS, simulate, simulate_pair
+    from strideguard_devkit.sim.transport import LinkFaults, make_frames, write_frames_file
 
     if not args.scenario:
         raise InputError("name a scenario (see `strideguard simulate --list`)")

@@ -55,7 +55,7 @@ from bumble.device import (
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
 from strideguard import protocol as proto
-from strideguard.ble.bumble_backend import VirtualAir, address_str, settle
+from strideguard_devkit.bumble_backend import VirtualAir, address_str, settle
 
 _R = Characteristic.Properties.READ
 _W = Characteristic.Properties.WRITE
@@ -79,7 +79,7 @@ def _write_only(_connection: Connection) -> bytes:
 
 
 class VirtualSensor:
-    """A shin sensor on a :class:`~strideguard.ble.bumble_backend.VirtualAir`.
+    """A shin sensor on a :class:`~strideguard_devkit.bumble_backend.VirtualAir`.
 
     Parameters
     ----------

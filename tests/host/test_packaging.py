@@ -1,0 +1,106 @@
+"""The product installs and runs without the dev kit; the dev kit adds its commands by plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+#: modules a plain product command must never load
+DEVKIT_MODULES = ("bumble", "strideguard_devkit.sim", "strideguard_devkit.vboard")
+
+
+def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload,no-any-return]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (found,) = out.glob("strideguard-*.whl")
+    return found
+
+
+def test_wheel_carries_the_firmware_and_the_sample_but_not_the_devkit(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    firmware = {p.name for p in (REPO / "firmware").glob("*.py")}
+    assert {f"strideguard/firmware/{n}" for n in firmware} <= names
+    assert "strideguard/firmware/package.json" in names
+    assert "strideguard/samples/RBDS0041_T25_R_mpu.csv" in names
+    assert "strideguard/samples/RBDS0041_T25_R_mpu.standing.csv" in names
+    assert "strideguard/web/index.html" in names
+    assert not [n for n in names if n.startswith("strideguard_devkit")]
+    # the links were followed: real file contents, not link text
+    main_py = zipfile.ZipFile(wheel).read("strideguard/firmware/main.py")
+    assert main_py == (REPO / "firmware" / "main.py").read_bytes()
+
+
+@pytest.mark.slow
+def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(
+    wheel: Path, tmp_path: Path
+) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    proc = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    exe = str(env_dir / "bin" / "strideguard")
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # run outside the checkout so nothing is imported from the source tree
+    kw = {"cwd": str(tmp_path), "env": clean_env, "timeout": 120}
+
+    flash = _run([exe, "flash", "--port", "/dev/ttyUSB0", "--leg", "L", "--dry-run"], **kw)
+    assert flash.returncode == 0, flash.stderr
+    assert "mpremote" in flash.stdout and "main.py" in flash.stdout
+    assert str(env_dir) in flash.stdout  # the firmware files come from the installed package
+
+    analyze = _run([exe, "analyze", "--example", "--format", "json"], **kw)
+    assert analyze.returncode == 0, analyze.stderr
+    result = json.loads(analyze.stdout)
+    assert result["summary"]["n_strides"] >= 20
+    assert result["alignment"]["calibrated"] is True
+
+    for cmd in (["demo"], ["simulate", "steady"], ["live", "--virtual", "demo"]):
+        missing = _run([exe, *cmd], **kw)
+        assert missing.returncode == 2, (cmd, missing.stderr)
+        lines = missing.stderr.strip().splitlines()
+        assert len(lines) == 1 and "dev kit" in lines[0] and "pip install" in lines[0], lines
+        assert "Traceback" not in missing.stderr
+
+    bumble = _run([str(py), "-c", "import bumble"], **kw)
+    assert bumble.returncode != 0  # no dev dependency came along
+
+
+def test_product_commands_never_import_the_devkit_machinery(tmp_path: Path) -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from strideguard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['analyze', '--example', '--format', 'json']) == 0\n"
+        "    assert main(['flash', '--port', 'X', '--dry-run']) == 0\n"
+        "    assert main(['protocol']) == 0\n"
+        f"bad = [m for m in sys.modules if m.startswith({DEVKIT_MODULES!r})]\n"
+        "print(bad)\n"
+    )
+    proc = _run([sys.executable, "-c", code], cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_devkit_commands_come_from_the_entry_points() -> None:
+    from strideguard import plugins
+
+    assert set(plugins.command_modules()) == set(plugins.DEVKIT_COMMANDS)
