@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,19 @@ def test_demo_runs_non_interactively(tmp_path: Path) -> None:
     assert r.streams() == [0]
     assert r.header["sensors"] == ["StrideGuard-R"]
     assert r.header["mode"] == "virtual:demo:firmware"
+
+    # the summary's "replay it: ..." hint works as printed, from a shell without the venv on PATH
+    (hint,) = [ln for ln in out.splitlines() if ln.startswith("replay it: ")]
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin)
+    replay = subprocess.run(
+        hint.removeprefix("replay it: ") + " --plain --no-sound --format json",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=dict(os.environ, PATH=path),
+        check=False,
+    )
+    assert replay.returncode == 0, hint + replay.stderr[-2000:]

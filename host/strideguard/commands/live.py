@@ -225,4 +225,26 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
                     f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
                 )
     print(f"recording: {summary['recording']}")
-    print(f"replay it: strideguard replay {summary['recording']} --fast")
+    print(f"replay it: {command_name()} replay {summary['recording']} --fast")
+
+
+def command_name() -> str:
+    """How to call this installation's ``strideguard`` from the current shell.
+
+    ``strideguard`` when it is on PATH, else the script beside this Python
+    (``.venv/bin/strideguard`` after ``make demo``, relative to the current folder).
+    """
+    import os
+    import shutil
+    import sys
+
+    script = Path(sys.executable).with_name("strideguard")
+    on_path = shutil.which("strideguard")
+    if on_path and (not script.exists() or Path(on_path).resolve() == script.resolve()):
+        return "strideguard"
+    if not script.exists():
+        return f"{Path(sys.executable).name} -m strideguard"
+    try:
+        return os.path.relpath(script)
+    except ValueError:
+        return str(script)
