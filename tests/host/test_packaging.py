@@ -49,9 +49,7 @@ def test_wheel_carries_the_firmware_and_the_sample_but_not_the_devkit(wheel: Pat
 
 
 @pytest.mark.slow
-def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(
-    wheel: Path, tmp_path: Path
-) -> None:
+def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
