@@ -32,10 +32,11 @@ from strideguard.align import (
     Alignment,
     ShankAligner,
     estimate_bias_from_strides,
+    shank_signals,
 )
 from strideguard.errors import InputError
-from strideguard.events import StrideDetector
-from strideguard.imudata import FloatArray, ImuRecording
+from strideguard.events import detect_strides
+from strideguard.imudata import ImuRecording
 from strideguard.metrics import (
     EXPORTED_STRIDE_COLUMNS,
     WALKING_DUTY_FACTOR,
@@ -178,48 +179,6 @@ class AnalysisResult:
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)
-
-
-def shank_signals(
-    recording: ImuRecording, alignment: Alignment | None
-) -> tuple[FloatArray | None, FloatArray | None]:
-    """The signals event detection needs, in the shank frame.
-
-    Parameters
-    ----------
-    recording
-        Sensor-frame data.
-    alignment
-        Sensor-to-shank alignment (``None`` without gyroscope).
-
-    Returns
-    -------
-    gyr_sagittal_dps, acc_shank_mps2
-        Bias-free angular velocity about the shank y axis, and the specific
-        force in the shank frame (``None`` where the data or the alignment lack).
-    """
-    if alignment is None or recording.gyr_dps is None:
-        return None, None
-    gyr_sag = (recording.gyr_dps - alignment.gyro_bias_dps) @ alignment.rotation[1]
-    acc = recording.acc_mps2
-    acc_s = None if acc is None else acc @ np.ascontiguousarray(alignment.rotation.T)  # ~10x faster
-    return gyr_sag, acc_s
-
-
-def detect_strides(
-    recording: ImuRecording,
-    gyr_sagittal_dps: FloatArray | None,
-    acc_shank_mps2: FloatArray | None,
-) -> StrideDetector:
-    """Run the event stage on a recording and its shank signals (see :func:`shank_signals`)."""
-    t0 = float(recording.time_s[0])
-    return StrideDetector().detect(
-        gyr_sagittal_dps,
-        recording.acc_mps2,
-        acc_long_up_mps2=None if acc_shank_mps2 is None else -acc_shank_mps2[:, 2],
-        sampling_rate_hz=recording.sampling_rate_hz,
-        gaps_s=[(a - t0, b - t0) for a, b in recording.gaps],
-    )
 
 
 def _check_gait_signature(alignment: Alignment, source: str, *, check_sign: bool) -> None:

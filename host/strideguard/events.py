@@ -44,7 +44,7 @@ from typing import Literal, Self
 import numpy as np
 from scipy.signal import find_peaks
 
-from strideguard.imudata import FloatArray
+from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.sigproc import (
     first_crossing_below,
     local_median,
@@ -608,3 +608,32 @@ class StrideDetector:
         for g0, g1 in gaps_s:
             ok &= ~((ic < g1) & (nxt > g0))
         return ok
+
+
+def detect_strides(
+    recording: ImuRecording,
+    gyr_sagittal_dps: FloatArray | None,
+    acc_shank_mps2: FloatArray | None,
+) -> StrideDetector:
+    """Run :class:`StrideDetector` on a recording and its shank signals.
+
+    Parameters
+    ----------
+    recording
+        The recording (its specific force, rate and gaps are used).
+    gyr_sagittal_dps, acc_shank_mps2
+        From :func:`strideguard.align.shank_signals`.
+
+    Returns
+    -------
+    StrideDetector
+        With the strides found.
+    """
+    t0 = float(recording.time_s[0])
+    return StrideDetector().detect(
+        gyr_sagittal_dps,
+        recording.acc_mps2,
+        acc_long_up_mps2=None if acc_shank_mps2 is None else -acc_shank_mps2[:, 2],
+        sampling_rate_hz=recording.sampling_rate_hz,
+        gaps_s=[(a - t0, b - t0) for a, b in recording.gaps],
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from strideguard.align import ShankAligner, estimate_bias_from_strides
-from strideguard.analysis import analyze, detect_strides, shank_signals
+from strideguard.align import ShankAligner, estimate_bias_from_strides, shank_signals
+from strideguard.analysis import analyze
+from strideguard.events import detect_strides
 from strideguard.imudata import ImuRecording
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard_devkit.sim import simulate

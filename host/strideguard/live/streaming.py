@@ -33,8 +33,10 @@ from strideguard.align import (
     Alignment,
     ShankAligner,
     estimate_bias_from_strides,
+    shank_signals,
 )
 from strideguard.errors import InputError
+from strideguard.events import detect_strides
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.live.updates import CalibrationUpdate
 
@@ -174,8 +176,6 @@ class StreamingAnalyzer:
                 return False  # not a clear gait yet: keep collecting
         if al.bias_source == "none":
             # no still period: the bias from the strides so far, exactly as analyze() does
-            from strideguard.analysis import detect_strides, shank_signals
-
             strides = detect_strides(rec, *shank_signals(rec, al))
             if strides.ic_s_.size:
                 al = estimate_bias_from_strides(rec, al, strides.ic_s_, strides.next_ic_s_)
