@@ -1,78 +1,52 @@
 """The offline analysis pipeline: recording → alignment → events → strides → metrics.
 
-:func:`analyze` is the one entry point used by ``strideguard analyze``; its
-:class:`AnalysisResult` serialises to the JSON schema ``strideguard.analysis/1``
-documented in ``docs/analysis.md``. The per-stride table
-(:class:`~strideguard.metrics.StrideTable`) is what the alert engine consumes.
+:func:`analyze` is the one entry point used by ``strideguard analyze`` and,
+on a sliding window with a fixed alignment, by the live path. It only
+orchestrates; each stage lives in its module:
+
+=====================  ===============================================
+alignment              :class:`~strideguard.align.ShankAligner`
+events (strides)       :class:`~strideguard.events.StrideDetector`
+gyro bias fallback     :func:`~strideguard.align.estimate_bias_from_strides`
+metrics                :func:`~strideguard.metrics.stride_table`
+overstride             :class:`~strideguard.overstride.OverstrideAssessor`
+=====================  ===============================================
+
+Its :class:`AnalysisResult` serialises to the JSON schema
+``strideguard.analysis/1`` documented in ``docs/analysis.md``. The per-stride
+table (:class:`~strideguard.metrics.StrideTable`) is what the alert engine consumes.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from strideguard.align import Alignment, ShankAligner
-from strideguard.errors import InputError
-from strideguard.events import (
-    GyroEventDetector,
-    ImpactDetector,
-    MidSwingDetector,
-    _local_median,
-    _window_argext,
-    impact_onsets,
+from strideguard.align import (
+    MIN_SAGITTAL_SHARE,
+    MIN_SIGN_MARGIN,
+    Alignment,
+    ShankAligner,
+    estimate_bias_from_strides,
+    shank_signals,
 )
-from strideguard.imudata import FloatArray, ImuRecording
+from strideguard.errors import InputError
+from strideguard.events import detect_strides
+from strideguard.imudata import ImuRecording
 from strideguard.metrics import (
-    STRIDE_COLUMNS,
+    EXPORTED_STRIDE_COLUMNS,
+    WALKING_DUTY_FACTOR,
     StrideTable,
-    late_swing_peak_decel,
-    peak_tibial_accel,
-    shank_angle_at_ic,
-    stride_gravity_direction,
+    stride_table,
     summarize,
 )
 from strideguard.overstride import OverstrideAssessor
 
 SCHEMA = "strideguard.analysis/1"
-#: steepest rise of |acc| that counts as a tibial impact (m/s³); marker-derived
-#: or heavily filtered data stay below it (≤ 2300 m/s³ on the lab data) and keep the gyroscope IC
-IMPACT_MIN_SLOPE_MPS3 = 3500.0
-#: gait signature (see :class:`~strideguard.align.Alignment`): running and walking swing the
-#: shank forward faster than back (margin 1.36–1.56 on lab and simulated runs) about one axis
-#: (share ~0.9); noise, cycling or shaking stay near 1.0 / below 0.5
-MIN_SIGN_MARGIN = 1.15
-MIN_SAGITTAL_SHARE = 0.5
-#: largest move of IC from the gyroscope estimate to the impact onset
-IMPACT_MAX_SHIFT_S = 0.04
-#: the per-stride gravity anchor starts this long after IC (after the impact: see metrics.shank_angle_at_ic)
-ANGLE_ANCHOR_DELAY_S = 0.05
-#: JSON stride fields, in order
-JSON_STRIDE_FIELDS = (
-    "initial_contact_s",
-    "toe_off_s",
-    "mid_swing_s",
-    "shank_angle_at_ic_deg",
-    "cadence_spm",
-    "stride_time_s",
-    "contact_time_s",
-    "swing_time_s",
-    "duty_factor",
-    "peak_midswing_gyr_dps",
-    "late_swing_duration_s",
-    "late_swing_peak_decel_dps2",
-    "peak_tibial_accel_g",
-    "peak_tibial_accel_clipped",
-    "overstride",
-    "gravity_x",
-    "gravity_y",
-    "gravity_z",
-    "swing_axis_x",
-    "swing_axis_y",
-    "swing_axis_z",
-)
 
 
 @dataclass
@@ -103,7 +77,10 @@ class AnalysisResult:
     warnings
         Loader and analysis warnings, one line each.
     alerts
-        Filled by the alert engine (later); empty here.
+        Alert events (``Alert.to_dict()``), set by the caller that runs the
+        alert policy on the strides (``strideguard analyze``); empty otherwise.
+    stage_times
+        Wall-clock seconds per stage.
     """
 
     source: str
@@ -123,7 +100,7 @@ class AnalysisResult:
         t = self.strides
         n = len(t)
         stats = summarize(t)
-        walking = int(np.count_nonzero(t["duty_factor"] > 0.5)) if n else 0
+        walking = int(np.count_nonzero(t["duty_factor"] > WALKING_DUTY_FACTOR)) if n else 0
         return {
             "n_strides": n,
             "n_walking_strides": walking,
@@ -136,7 +113,7 @@ class AnalysisResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in schema ``strideguard.analysis/1``."""
         rows = self.strides.rows()
-        strides = [{k: r.get(k) for k in JSON_STRIDE_FIELDS} for r in rows]
+        strides = [{k: r.get(k) for k in EXPORTED_STRIDE_COLUMNS} for r in rows]
         return {
             "schema": SCHEMA,
             "source": self.source,
@@ -204,19 +181,15 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _valid_strides(
-    ic: FloatArray, nxt: FloatArray, gaps_rel: list[tuple[float, float]]
-) -> np.ndarray:
-    """Plausible strides: 0.4–2.5 s, within 0.6–1.6× the local median, no gap inside."""
-    st = nxt - ic
-    ok = np.isfinite(st) & (st > 0.4) & (st < 2.5)
-    if ok.any():
-        med = np.full(st.shape, np.nan)
-        med[ok] = _local_median(st[ok], 5)
-        ok &= (st > 0.6 * med) & (st < 1.6 * med)
-    for g0, g1 in gaps_rel:
-        ok &= ~((ic < g1) & (nxt > g0))
-    return ok
+def _check_gait_signature(alignment: Alignment, source: str, *, check_sign: bool) -> None:
+    """Refuse motion that is not running or walking (a fixed alignment keeps its sign)."""
+    unclear_sign = check_sign and alignment.sign_margin < MIN_SIGN_MARGIN
+    if unclear_sign or alignment.sagittal_share < MIN_SAGITTAL_SHARE:
+        raise InputError(
+            f"{source or 'input'}: the shank rotation does not look like running or walking "
+            f"(forward/backward asymmetry {alignment.sign_margin:.2f}, "
+            f"share about one axis {alignment.sagittal_share:.2f}); is this a shin sensor?"
+        )
 
 
 def analyze(
@@ -258,186 +231,53 @@ def analyze(
     InputError
         If no running strides are found (standing still, too short, not a shin sensor).
     """
-    import time
-
     if leg is not None and leg not in ("L", "R"):
         raise InputError(f"leg must be L or R, not {leg!r}")
-    warns = list(warnings or [])
-    fs = recording.sampling_rate_hz
-    t0 = float(recording.time_s[0])
-    gaps_rel = [(a - t0, b - t0) for a, b in recording.gaps]
-    times = StageTimes()
+    warns, times, fs = list(warnings or []), StageTimes(), recording.sampling_rate_hz
     tic = time.perf_counter()
     fixed_alignment = alignment is not None
-    acc_s: FloatArray | None = None
-    gyr_sag: FloatArray | None = None
-    acc = recording.acc_mps2
     if recording.gyr_dps is not None:
         if alignment is None:
             alignment = ShankAligner().align(recording, standing=standing).alignment_
-        if (
-            not fixed_alignment and alignment.sign_margin < MIN_SIGN_MARGIN
-        ) or alignment.sagittal_share < MIN_SAGITTAL_SHARE:
-            raise InputError(
-                f"{recording.source or 'input'}: the shank rotation does not look like running or walking "
-                f"(forward/backward asymmetry {alignment.sign_margin:.2f}, "
-                f"share about one axis {alignment.sagittal_share:.2f}); is this a shin sensor?"
-            )
-        rot = alignment.rotation
-        gyr_sag = (recording.gyr_dps - alignment.gyro_bias_dps) @ rot[1]
-        if acc is not None:
-            acc_s = acc @ np.ascontiguousarray(rot.T)  # contiguous: ~10x faster
-        if not fixed_alignment:
             warns.extend(alignment.notes)
+        _check_gait_signature(alignment, recording.source, check_sign=not fixed_alignment)
+    gyr_sag, acc_s = shank_signals(recording, alignment)
     times.alignment_s = time.perf_counter() - tic
 
     tic = time.perf_counter()
-    if gyr_sag is not None:
-        ms = MidSwingDetector().detect(gyr_sag, sampling_rate_hz=fs)
-        acc_up = -acc_s[:, 2] if acc_s is not None else None
-        ev = GyroEventDetector().detect(gyr_sag, ms.peaks_, acc_up, sampling_rate_hz=fs)
-        ic_all, to_all, mid_all = ev.ic_s_, ev.to_s_, ms.peak_times_s_
-        events_source = "gyroscope"
-        if acc is not None and ic_all.size:
-            norm = np.sqrt(np.einsum("ij,ij->i", acc, acc))
-            fin = np.isfinite(ic_all)
-            st = np.maximum(0, np.round((ic_all[fin] - 0.03) * fs).astype(np.int64))
-            w = max(3, round(0.11 * fs))
-            slope = np.diff(norm, append=norm[-1]) * fs
-            ks = _window_argext(slope, st, np.full(st.shape, w), mode="max")
-            sharp = slope[ks] >= IMPACT_MIN_SLOPE_MPS3
-            if sharp.any():
-                pk = _window_argext(norm, st[sharp], np.full(int(sharp.sum()), w), mode="max")
-                on = impact_onsets(norm, pk, sampling_rate_hz=fs, rise_search_s=0.08)
-                idx = np.flatnonzero(fin)[sharp]
-                # the two estimates must agree: an onset far from the gyroscope IC is not this contact
-                agree = np.abs(on - ic_all[idx]) <= IMPACT_MAX_SHIFT_S
-                ic_all = ic_all.copy()
-                ic_all[idx[agree]] = on[agree]
-                events_source = "gyroscope+impact"
-        # stride k: IC_k, TO_k, mid-swing k+1, IC_k+1
-        ic = ic_all[:-1]
-        nxt = ic_all[1:]
-        to = to_all[:-1]
-        mid = mid_all[1:]
-        peak_mid = gyr_sag[ms.peaks_[1:]] if ms.peaks_.size > 1 else np.zeros(0)
-        peak_idx = ms.peaks_[1:] if ms.peaks_.size > 1 else np.zeros(0, np.int64)
-        ok = _valid_strides(ic, nxt, gaps_rel)
-        ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
-    elif acc is not None:
-        norm = np.sqrt(np.einsum("ij,ij->i", acc, acc))
-        imp = ImpactDetector().detect(norm, sampling_rate_hz=fs)
-        ic, nxt = imp.ic_s_[:-1], imp.ic_s_[1:]
-        to = np.full(ic.shape, np.nan)
-        mid = np.full(ic.shape, np.nan)
-        peak_mid = np.full(ic.shape, np.nan)
-        peak_idx = np.full(ic.shape, -1, np.int64)
-        ok = _valid_strides(ic, nxt, gaps_rel)
-        events_source = "accelerometer"
+    strides = detect_strides(recording, gyr_sag, acc_s)
+    if strides.events_source_ == "accelerometer":
         warns.append("accelerometer only: no toe-off, swing or shank-angle metrics")
-    else:  # pragma: no cover - the loader requires one of them
-        raise InputError("no sensor data")
     times.events_s = time.perf_counter() - tic
-
-    if not ok.any():
+    if strides.ic_s_.size == 0:
         raise InputError(
             f"{recording.source or 'input'}: no running strides found "
             "(standing still, too short, or not a shin-mounted sensor?)"
         )
+
     tic = time.perf_counter()
-    ic, nxt, to, mid, peak_mid, peak_idx = (
-        ic[ok],
-        nxt[ok],
-        to[ok],
-        mid[ok],
-        peak_mid[ok],
-        peak_idx[ok],
+    if not fixed_alignment and alignment is not None and alignment.bias_source == "none":
+        # no quiet period gave a bias: take it from the strides (only with an accelerometer,
+        # i.e. when a shank angle is measured, which is what the bias matters for)
+        if acc_s is not None:
+            alignment = estimate_bias_from_strides(
+                recording, alignment, strides.ic_s_, strides.next_ic_s_
+            )
+    table = stride_table(
+        strides, recording, alignment, gyr_sagittal_dps=gyr_sag, acc_shank_mps2=acc_s
     )
-    cols: dict[str, FloatArray] = {}
-    stride_time = nxt - ic
-    cols["initial_contact_s"] = ic + t0
-    cols["toe_off_s"] = to + t0
-    cols["mid_swing_s"] = mid + t0
-    cols["next_initial_contact_s"] = nxt + t0
-    cols["stride_time_s"] = stride_time
-    cols["cadence_spm"] = 120.0 / stride_time
-    cols["contact_time_s"] = to - ic
-    cols["swing_time_s"] = nxt - to
-    cols["duty_factor"] = (to - ic) / stride_time
-    cols["peak_midswing_gyr_dps"] = peak_mid.astype(np.float64)
-    cols["late_swing_duration_s"] = nxt - mid
-    nan = np.full(ic.shape, np.nan)
-    if gyr_sag is not None:
-        cols["late_swing_peak_decel_dps2"] = late_swing_peak_decel(
-            gyr_sag, mid, nxt, sampling_rate_hz=fs
-        )
-    else:
-        cols["late_swing_peak_decel_dps2"] = nan.copy()
-    if (
-        gyr_sag is not None
-        and acc_s is not None
-        and alignment is not None
-        and recording.gyr_dps is not None
-    ):
-        if alignment.bias_source == "none" and not fixed_alignment:
-            # no quiet period: from IC to a later IC the shank returns to the same sagittal
-            # angle, so the mean sagittal angular velocity over whole strides is its bias (the
-            # other axes are not estimated: a closed 3-D rotation path has a non-zero mean rate)
-            i0 = round(float(np.nanmin(ic)) * fs)
-            i1 = round(float(np.nanmax(nxt)) * fs)
-            y = alignment.rotation[1]
-            alignment.gyro_bias_dps = float(recording.gyr_dps[i0:i1].mean(axis=0) @ y) * y
-            alignment.bias_source = "sagittal mean over whole strides"
-        gyr_s = (recording.gyr_dps - alignment.gyro_bias_dps) @ np.ascontiguousarray(
-            alignment.rotation.T
-        )
-        # absolute when calibrated: the shank frame's tibia axis already stands at
-        # standing_tibia_angle_deg in the standing posture (do not add it again)
-        ang = shank_angle_at_ic(
-            gyr_s, acc_s, ic, nxt, sampling_rate_hz=fs, anchor_delay_s=ANGLE_ANCHOR_DELAY_S
-        )
-        del gyr_s
-        cols["shank_angle_at_ic_deg"] = ang
-    else:
-        cols["shank_angle_at_ic_deg"] = nan.copy()
-    if acc is not None:
-        peak_g, clipped = peak_tibial_accel(
-            acc, ic, sampling_rate_hz=fs, range_g=recording.acc_range_g
-        )
-    else:
-        peak_g, clipped = nan.copy(), nan.copy()
-    cols["peak_tibial_accel_g"] = peak_g
-    if acc is not None:
-        grav = stride_gravity_direction(acc, ic, nxt, sampling_rate_hz=fs)
-    else:
-        grav = np.full((ic.shape[0], 3), np.nan)
-    cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
-    if (
-        recording.gyr_dps is not None
-        and alignment is not None
-        and peak_idx.size
-        and peak_idx.min() >= 0
-    ):
-        w = recording.gyr_dps[peak_idx] - alignment.gyro_bias_dps
-        swing_axis = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
-    else:
-        swing_axis = np.full((ic.shape[0], 3), np.nan)
-    cols["swing_axis_x"], cols["swing_axis_y"], cols["swing_axis_z"] = swing_axis.T
-    cols["peak_tibial_accel_clipped"] = clipped
-    table = StrideTable({k: cols[k] for k in STRIDE_COLUMNS})
-    # overstriding is a running matter: walking strides (duty factor > 0.5) are left out
-    walking = cols["duty_factor"] > 0.5
+    # overstriding is a running matter: walking strides are left out
+    walking = table["duty_factor"] > WALKING_DUTY_FACTOR
     over = OverstrideAssessor().assess(
-        np.where(walking, np.nan, cols["shank_angle_at_ic_deg"]),
-        np.where(walking, np.nan, cols["cadence_spm"]),
+        np.where(walking, np.nan, table["shank_angle_at_ic_deg"]),
+        np.where(walking, np.nan, table["cadence_spm"]),
         reference_angle_deg=reference_angle_deg,
     )
     table.columns["overstride"] = over.overstride_
     times.metrics_s = time.perf_counter() - tic
-    if np.nansum(clipped) > 0:
-        warns.append(
-            f"tibial acceleration clipped at the sensor's range in {int(np.nansum(clipped))} strides"
-        )
+    n_clipped = int(np.nansum(table["peak_tibial_accel_clipped"]))
+    if n_clipped:
+        warns.append(f"tibial acceleration clipped at the sensor's range in {n_clipped} strides")
     return AnalysisResult(
         source=recording.source,
         sample_rate_hz=fs,
@@ -446,7 +286,7 @@ def analyze(
         alignment=alignment,
         strides=table,
         overstride=over,
-        events_source=events_source,
+        events_source=strides.events_source_,
         warnings=warns,
         stage_times=times,
     )

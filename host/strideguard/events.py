@@ -1,9 +1,13 @@
 """Gait-event detectors on shank signals (gaitmap-style algorithm objects).
 
 Every detector takes signals already in the shank frame (see
-:mod:`strideguard.align`) and returns event times in seconds from the first
+:mod:`strideguard.align`; frames and event definitions in
+``docs/gait-primer.md``) and returns event times in seconds from the first
 sample, with sub-sample precision. They work on any window of data and need
-only a bounded look-ahead, so the live path can run them on a sliding buffer:
+only a bounded look-ahead, so the live path can run them on a sliding buffer.
+Each keeps its parameters (with units) from ``__init__``, has one action
+method ``detect(..., *, sampling_rate_hz) -> Self`` and leaves its results in
+attributes ending in ``_``:
 
 * :class:`MidSwingDetector` – the positive sagittal angular-velocity peak of
   each stride; adaptive height threshold relative to the neighbouring peaks
@@ -12,6 +16,9 @@ only a bounded look-ahead, so the live path can run them on a sliding buffer:
   next toe-off (TO). Needs the next mid-swing peak for TO only.
 * :class:`ImpactDetector` – initial contact from the accelerometer alone: the
   onset of the tibial impact.
+* :class:`StrideDetector` – the stage :func:`strideguard.analysis.analyze`
+  runs: the detectors above for whichever sensors a recording has, IC refined
+  to the impact onset, and only plausible strides kept.
 
 Initial contact (gyroscope). After the mid-swing peak the shank decelerates
 (late swing) and its angular velocity crosses zero (maximal forward angle).
@@ -19,10 +26,10 @@ Ground contact then adds a sudden change in angular *acceleration*: the
 sharpest rise of the angular acceleration (maximum angular jerk) in
 ``ic_search_s`` after the zero crossing marks IC. Where an impact is visible in
 the accelerometer the time is refined to the impact onset (see
-:func:`impact_onsets`).
+:func:`impact_onsets` and :class:`StrideDetector`).
 
 Toe-off. In running TO is not the angular-velocity minimum before swing (that
-walking rule lands ~80 ms late, DESIGN.md §2). When the foot leaves the
+walking rule lands ~80 ms late, docs/gait-primer.md). When the foot leaves the
 ground the tibia is unloaded: the specific force along the tibia drops to its
 minimum. TO = the minimum of the long-axis specific force in the
 ``to_search_s`` before the push-off angular-velocity minimum. Without an
@@ -31,78 +38,57 @@ accelerometer: the steepest descent of the angular velocity into that minimum.
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
+from typing import Literal, Self
 
 import numpy as np
 from scipy.signal import find_peaks
 
-from strideguard.imudata import FloatArray
+from strideguard.imudata import FloatArray, ImuRecording
+from strideguard.sigproc import (
+    first_crossing_below,
+    local_median,
+    moving_mean,
+    parabolic_offset,
+    window_argext,
+)
+
+#: a peak is compared with the median of this many peaks on either side (about
+#: four strides: long enough to ignore one odd stride, short enough to follow a pace change)
+NEIGHBOUR_PEAKS = 4
+
+EventsSource = Literal["gyroscope", "gyroscope+impact", "accelerometer"]
 
 
-def parabolic_offset(y: FloatArray, idx: np.ndarray) -> FloatArray:
-    """Sub-sample offset (−0.5…0.5) of extrema at ``idx`` by a parabola through 3 points."""
-    idx = np.clip(idx, 1, y.shape[0] - 2)
-    a, b, c = y[idx - 1], y[idx], y[idx + 1]
-    d = a - 2 * b + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        off = np.where(np.abs(d) > 1e-12, 0.5 * (a - c) / d, 0.0)
-    return np.clip(off, -0.5, 0.5)
+class _AdaptivePeakDetector:
+    """Shared by the peak-based detectors: one peak per stride, judged by its neighbours.
 
-
-def _local_median(values: FloatArray, half_width: int, *, causal: bool = False) -> FloatArray:
-    """Median of each value's neighbourhood.
-
-    Centred: ``±half_width`` values (edges padded by reflection). Causal: the
-    value and the ``2 * half_width`` values before it (no look-ahead, for the
-    live path; the start is padded with the first values).
+    Candidates are peaks above an absolute floor (with at least that
+    prominence) and at least ``min_stride_s`` apart; a candidate is kept
+    when it reaches ``relative_height`` × the median of the
+    :data:`NEIGHBOUR_PEAKS` candidates on either side (or, causal, before it).
     """
-    if values.size == 0:
-        return values
-    width = 2 * half_width + 1
-    if causal:
-        pad = np.concatenate([np.repeat(values[:1], 2 * half_width), values])
-    elif values.size > 1:
-        pad = np.pad(values, half_width, mode="reflect")
-    else:
-        pad = np.repeat(values, width)
-    win = np.lib.stride_tricks.sliding_window_view(pad, width)
-    return np.median(win, axis=1)
+
+    relative_height: float
+    min_stride_s: float
+
+    def _adaptive_peaks(
+        self, x: FloatArray, floor: float, *, sampling_rate_hz: float, causal: bool = False
+    ) -> np.ndarray:
+        cand, props = find_peaks(
+            x,
+            height=floor,
+            distance=max(1, int(self.min_stride_s * sampling_rate_hz)),
+            prominence=floor,
+        )
+        heights = props["peak_heights"]
+        keep = heights >= self.relative_height * local_median(
+            heights, NEIGHBOUR_PEAKS, causal=causal
+        )
+        return np.asarray(cand[keep], dtype=np.int64)
 
 
-def _window_argext(
-    x: FloatArray, start: np.ndarray, length: np.ndarray, *, mode: str
-) -> np.ndarray:
-    """Index of the max (``mode='max'``) or min of ``x[start:start+length]`` for every window.
-
-    Vectorised: windows are gathered into a padded 2-D array.
-    """
-    n = x.shape[0]
-    if start.size == 0:
-        return start.astype(np.int64)
-    width = int(max(1, length.max()))
-    cols = np.arange(width)
-    idx = start[:, None] + cols[None, :]
-    valid = (cols[None, :] < length[:, None]) & (idx < n) & (idx >= 0)
-    vals = x[np.clip(idx, 0, n - 1)]
-    fill = -np.inf if mode == "max" else np.inf
-    vals = np.where(valid, vals, fill)
-    k = np.argmax(vals, axis=1) if mode == "max" else np.argmin(vals, axis=1)
-    return (start + k).astype(np.int64)
-
-
-def _first_crossing_below(
-    x: FloatArray, start: np.ndarray, max_len: int, level: float = 0.0
-) -> np.ndarray:
-    """First index ``i >= start`` with ``x[i] < level`` within ``max_len`` samples (−1 if none)."""
-    n = x.shape[0]
-    cols = np.arange(max_len)
-    idx = start[:, None] + cols[None, :]
-    below = (x[np.clip(idx, 0, n - 1)] < level) & (idx < n)
-    has = below.any(axis=1)
-    return np.where(has, start + np.argmax(below, axis=1), -1)
-
-
-class MidSwingDetector:
+class MidSwingDetector(_AdaptivePeakDetector):
     """Mid-swing peaks of the sagittal angular velocity.
 
     Parameters
@@ -117,7 +103,7 @@ class MidSwingDetector:
         Moving average applied before peak picking (removes impact ripple).
     causal
         Compare each peak with the peaks before it only (no look-ahead; for
-        the live path). Default: the 4 peaks on either side.
+        the live path). Default: the :data:`NEIGHBOUR_PEAKS` peaks on either side.
 
     Attributes
     ----------
@@ -126,8 +112,12 @@ class MidSwingDetector:
     peak_times_s_
         Their times (sub-sample) in seconds from the first sample.
     peak_values_dps_
-        Peak angular velocity (unsmoothed signal, parabolic interpolation).
+        Angular velocity at each peak sample (unsmoothed signal).
     """
+
+    peaks_: np.ndarray
+    peak_times_s_: FloatArray
+    peak_values_dps_: FloatArray
 
     def __init__(
         self,
@@ -159,18 +149,8 @@ class MidSwingDetector:
         """
         fs = sampling_rate_hz
         g = gyr_sagittal_dps
-        from strideguard.align import moving_mean
-
         gs = moving_mean(g, max(1, round(self.smoothing_s * fs)))
-        cand, props = find_peaks(
-            gs,
-            height=self.min_peak_dps,
-            distance=max(1, int(self.min_stride_s * fs)),
-            prominence=self.min_peak_dps,
-        )
-        heights = props["peak_heights"]
-        keep = heights >= self.relative_height * _local_median(heights, 4, causal=self.causal)
-        peaks = cand[keep]
+        peaks = self._adaptive_peaks(gs, self.min_peak_dps, sampling_rate_hz=fs, causal=self.causal)
         off = parabolic_offset(g, peaks) if peaks.size else np.zeros(0)
         self.peaks_ = peaks
         self.peak_times_s_ = (peaks + off) / fs
@@ -202,6 +182,10 @@ class GyroEventDetector:
     zero_crossing_s_
         Late-swing zero crossing (maximal forward shank angle) per peak.
     """
+
+    ic_s_: FloatArray
+    to_s_: FloatArray
+    zero_crossing_s_: FloatArray
 
     def __init__(
         self,
@@ -243,13 +227,11 @@ class GyroEventDetector:
         -------
         Self
         """
-        from strideguard.align import moving_mean
-
         fs = sampling_rate_hz
         g = gyr_sagittal_dps.astype(np.float64)
         n = g.shape[0]
         p = np.asarray(mid_swing_idx, dtype=np.int64)
-        zc = _first_crossing_below(g, p, max(2, int(self.zero_crossing_max_s * fs)))
+        zc = first_crossing_below(g, p, max(2, int(self.zero_crossing_max_s * fs)))
         ok = zc > 0
         zc_t = np.full(p.shape, np.nan)
         zci = zc[ok]
@@ -258,7 +240,7 @@ class GyroEventDetector:
         d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
         d2 = np.gradient(d1) * fs
         w = max(3, round(self.ic_search_s * fs))
-        k = _window_argext(d2, zci, np.full(zci.shape, w), mode="max")
+        k = window_argext(d2, zci, np.full(zci.shape, w), mode="max")
         ic = np.full(p.shape, np.nan)
         ic[ok] = (k + parabolic_offset(d2, k)) / fs
 
@@ -276,15 +258,15 @@ class GyroEventDetector:
             lo = (ic[sel] * fs + gap).astype(np.int64)
             length = np.maximum(1, hi - lo)
             # push-off minimum = lowest angular velocity before the next swing peak
-            dip = _window_argext(g, lo, length, mode="min")
+            dip = window_argext(g, lo, length, mode="min")
             wt = max(3, round(self.to_search_s * fs))
             st = np.maximum(lo, dip - wt)
             if acc_long_up_mps2 is not None:
                 a = acc_long_up_mps2.astype(np.float64)
-                q = _window_argext(a, st, dip - st + 1, mode="min")
+                q = window_argext(a, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(a, q)) / fs
             else:
-                q = _window_argext(d1, st, dip - st + 1, mode="min")
+                q = window_argext(d1, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(d1, q)) / fs
             to[sel] = t
         self.ic_s_ = ic
@@ -334,7 +316,7 @@ def impact_onsets(
     slope[: n - span] = (a[span:] - a[:-span]) * fs / span
     st = np.maximum(0, peak_idx - w)
     length = np.maximum(1, peak_idx - st)
-    kmax = _window_argext(slope, st, length, mode="max")
+    kmax = window_argext(slope, st, length, mode="max")
     # the first segment that rises at least half as steeply as the steepest one:
     # a later, larger spike (e.g. a second impact) does not move the onset
     cols = np.arange(int(length.max()) if length.size else 1)
@@ -347,7 +329,7 @@ def impact_onsets(
         k = np.where(slope[nxt] > slope[k], nxt, k)
     # pre-impact level: the lowest value shortly before the rise
     wb = max(2, round(0.015 * fs)) + span
-    base_i = _window_argext(a, np.maximum(0, k - wb), np.full(k.shape, wb + 1), mode="min")
+    base_i = window_argext(a, np.maximum(0, k - wb), np.full(k.shape, wb + 1), mode="min")
     base_i = np.minimum(base_i, k)
     base = a[base_i]
     s = np.maximum(slope[k], 1e-9)
@@ -358,7 +340,7 @@ def impact_onsets(
     return np.maximum(onset, base_i) / fs
 
 
-class ImpactDetector:
+class ImpactDetector(_AdaptivePeakDetector):
     """Initial contact from the accelerometer alone (tibial impact onset).
 
     Parameters
@@ -381,6 +363,10 @@ class ImpactDetector:
     ic_s_
         Impact onset times (= IC) in seconds from the first sample.
     """
+
+    peaks_: np.ndarray
+    peak_values_mps2_: FloatArray
+    ic_s_: FloatArray
 
     def __init__(
         self,
@@ -412,16 +398,242 @@ class ImpactDetector:
         fs = sampling_rate_hz
         a = acc_norm_mps2.astype(np.float64)
         base = float(np.median(a))
-        cand, props = find_peaks(
-            a - base,
-            height=self.min_impact_mps2,
-            distance=max(1, int(self.min_stride_s * fs)),
-            prominence=self.min_impact_mps2,
-        )
-        h = props["peak_heights"]
-        keep = h >= self.relative_height * _local_median(h, 4)
-        peaks = cand[keep]
+        peaks = self._adaptive_peaks(a - base, self.min_impact_mps2, sampling_rate_hz=fs)
         self.peaks_ = peaks
         self.peak_values_mps2_ = a[peaks]
         self.ic_s_ = impact_onsets(a, peaks, sampling_rate_hz=fs, rise_search_s=self.rise_search_s)
         return self
+
+
+class StrideDetector:
+    """Strides (one leg's cycle, IC to the next IC) with their TO and mid-swing.
+
+    The event-detection stage of :func:`strideguard.analysis.analyze`, for
+    whichever sensors a recording has:
+
+    * **gyroscope** (with or without accelerometer): mid-swing peaks
+      (:class:`MidSwingDetector`), IC and TO (:class:`GyroEventDetector`).
+      Stride *k* runs from IC *k* over TO *k* and mid-swing peak *k + 1* to
+      IC *k + 1*, so its late swing is ``mid_swing_s_ → next_ic_s_``. Where
+      the accelerometer shows a real tibial impact near a gyroscope IC (a rise
+      of |a| steeper than ``impact_min_slope_mps3``), IC moves to the impact
+      onset (:func:`impact_onsets`) if the two agree within
+      ``impact_max_shift_s``;
+    * **accelerometer only**: IC from the impact onsets
+      (:class:`ImpactDetector`); no TO, no mid-swing.
+
+    A stride is kept when it is plausible: ``min_stride_time_s`` to
+    ``max_stride_time_s`` long, within ``min_share_of_local_median`` to
+    ``max_share_of_local_median`` of the median of the
+    ``local_median_strides`` strides on either side, not across a gap in the
+    data, and (gyroscope) with its events in order IC < TO < mid-swing < next IC.
+
+    Parameters
+    ----------
+    impact_min_slope_mps3
+        Steepest rise of |a| that counts as a tibial impact. Marker-derived or
+        heavily filtered data stay below it (≤ 2300 m/s³ on the lab data) and
+        keep the gyroscope IC.
+    impact_max_shift_s
+        Largest move of IC from the gyroscope estimate to the impact onset: an
+        onset further away belongs to another event than this contact.
+    impact_search_before_ic_s, impact_search_s
+        The impact is searched from ``impact_search_before_ic_s`` before the
+        gyroscope IC for ``impact_search_s`` (−30 … +80 ms by default: the
+        impact peak follows contact by 10–50 ms, docs/gait-primer.md).
+    impact_rise_search_s
+        See :func:`impact_onsets`.
+    min_stride_time_s, max_stride_time_s
+        Plausible stride duration: 0.4 s is 300 steps/min, faster than any
+        sprint cadence; 2.5 s is 48 steps/min, slower than slow walking
+        (longer intervals are stops, not strides).
+    local_median_strides
+        Half width, in strides, of the local median stride time.
+    min_share_of_local_median, max_share_of_local_median
+        A missed contact makes a stride ~2× the local median and a spurious
+        contact one ≤ 0.5×; both fall outside 0.6–1.6, while a pace change
+        over a few strides stays inside.
+
+    Attributes
+    ----------
+    ic_s_, to_s_, mid_swing_s_, next_ic_s_
+        Per kept stride: IC, TO, mid-swing peak and the next IC, in seconds
+        from the first sample (TO and mid-swing NaN without gyroscope).
+    mid_swing_idx_
+        Sample index of each stride's mid-swing peak (−1 without gyroscope).
+    peak_midswing_gyr_dps_
+        Sagittal angular velocity at that peak (NaN without gyroscope).
+    events_source_
+        ``"gyroscope"``, ``"gyroscope+impact"`` (an impact was seen) or
+        ``"accelerometer"``.
+    """
+
+    ic_s_: FloatArray
+    to_s_: FloatArray
+    mid_swing_s_: FloatArray
+    next_ic_s_: FloatArray
+    mid_swing_idx_: np.ndarray
+    peak_midswing_gyr_dps_: FloatArray
+    events_source_: EventsSource
+
+    def __init__(
+        self,
+        impact_min_slope_mps3: float = 3500.0,
+        impact_max_shift_s: float = 0.04,
+        impact_search_before_ic_s: float = 0.03,
+        impact_search_s: float = 0.11,
+        impact_rise_search_s: float = 0.08,
+        min_stride_time_s: float = 0.4,
+        max_stride_time_s: float = 2.5,
+        local_median_strides: int = 5,
+        min_share_of_local_median: float = 0.6,
+        max_share_of_local_median: float = 1.6,
+    ) -> None:
+        self.impact_min_slope_mps3 = impact_min_slope_mps3
+        self.impact_max_shift_s = impact_max_shift_s
+        self.impact_search_before_ic_s = impact_search_before_ic_s
+        self.impact_search_s = impact_search_s
+        self.impact_rise_search_s = impact_rise_search_s
+        self.min_stride_time_s = min_stride_time_s
+        self.max_stride_time_s = max_stride_time_s
+        self.local_median_strides = local_median_strides
+        self.min_share_of_local_median = min_share_of_local_median
+        self.max_share_of_local_median = max_share_of_local_median
+
+    def detect(
+        self,
+        gyr_sagittal_dps: FloatArray | None,
+        acc_mps2: FloatArray | None,
+        *,
+        acc_long_up_mps2: FloatArray | None = None,
+        sampling_rate_hz: float,
+        gaps_s: Sequence[tuple[float, float]] = (),
+    ) -> Self:
+        """Detect the strides.
+
+        Parameters
+        ----------
+        gyr_sagittal_dps
+            Angular velocity about the shank y axis, shape ``(n,)``, or ``None``.
+        acc_mps2
+            Specific force in any frame, shape ``(n, 3)``, or ``None``; its
+            magnitude shows the impacts.
+        acc_long_up_mps2
+            Specific force along the tibia, positive up (for TO, see
+            :class:`GyroEventDetector`).
+        sampling_rate_hz
+            Sampling rate.
+        gaps_s
+            ``(start, end)`` of gaps in the data, seconds from the first sample.
+
+        Returns
+        -------
+        Self
+
+        Raises
+        ------
+        ValueError
+            If neither signal is given.
+        """
+        fs = sampling_rate_hz
+        source: EventsSource
+        norm = np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) if acc_mps2 is not None else None
+        if gyr_sagittal_dps is not None:
+            g = gyr_sagittal_dps
+            ms = MidSwingDetector().detect(g, sampling_rate_hz=fs)
+            ev = GyroEventDetector().detect(g, ms.peaks_, acc_long_up_mps2, sampling_rate_hz=fs)
+            ic_all, source = ev.ic_s_, "gyroscope"
+            if norm is not None and ic_all.size:
+                ic_all, impact_seen = self._refine_to_impact(ic_all, norm, fs)
+                source = "gyroscope+impact" if impact_seen else source
+            # stride k: IC_k, TO_k, mid-swing k+1, IC_k+1
+            ic, nxt = ic_all[:-1], ic_all[1:]
+            to, mid = ev.to_s_[:-1], ms.peak_times_s_[1:]
+            peak_idx = ms.peaks_[1:] if ms.peaks_.size > 1 else np.zeros(0, np.int64)
+            peak_dps = ms.peak_values_dps_[1:] if ms.peaks_.size > 1 else np.zeros(0)
+            ok = self._plausible(ic, nxt, gaps_s)
+            ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
+        elif norm is not None:
+            imp = ImpactDetector().detect(norm, sampling_rate_hz=fs)
+            ic, nxt, source = imp.ic_s_[:-1], imp.ic_s_[1:], "accelerometer"
+            to = mid = peak_dps = np.full(ic.shape, np.nan)
+            peak_idx = np.full(ic.shape, -1, np.int64)
+            ok = self._plausible(ic, nxt, gaps_s)
+        else:
+            raise ValueError("need the sagittal angular velocity or the specific force")
+        self.ic_s_, self.next_ic_s_ = ic[ok], nxt[ok]
+        self.to_s_, self.mid_swing_s_ = to[ok], mid[ok]
+        self.mid_swing_idx_ = peak_idx[ok]
+        self.peak_midswing_gyr_dps_ = np.asarray(peak_dps[ok], dtype=np.float64)
+        self.events_source_ = source
+        return self
+
+    def _refine_to_impact(
+        self, ic_s: FloatArray, acc_norm_mps2: FloatArray, fs: float
+    ) -> tuple[FloatArray, bool]:
+        """IC moved to the impact onset where a sharp impact agrees with it; whether any was sharp."""
+        fin = np.isfinite(ic_s)
+        st = np.maximum(
+            0, np.round((ic_s[fin] - self.impact_search_before_ic_s) * fs).astype(np.int64)
+        )
+        w = max(3, round(self.impact_search_s * fs))
+        slope = np.diff(acc_norm_mps2, append=acc_norm_mps2[-1]) * fs
+        ks = window_argext(slope, st, np.full(st.shape, w), mode="max")
+        sharp = slope[ks] >= self.impact_min_slope_mps3
+        if not sharp.any():
+            return ic_s, False
+        pk = window_argext(acc_norm_mps2, st[sharp], np.full(int(sharp.sum()), w), mode="max")
+        on = impact_onsets(
+            acc_norm_mps2, pk, sampling_rate_hz=fs, rise_search_s=self.impact_rise_search_s
+        )
+        idx = np.flatnonzero(fin)[sharp]
+        # the two estimates must agree: an onset far from the gyroscope IC is not this contact
+        agree = np.abs(on - ic_s[idx]) <= self.impact_max_shift_s
+        out = ic_s.copy()
+        out[idx[agree]] = on[agree]
+        return out, True
+
+    def _plausible(
+        self, ic: FloatArray, nxt: FloatArray, gaps_s: Sequence[tuple[float, float]]
+    ) -> np.ndarray:
+        """Strides of plausible length, like their neighbours, not across a gap."""
+        st = nxt - ic
+        ok = np.isfinite(st) & (st > self.min_stride_time_s) & (st < self.max_stride_time_s)
+        if ok.any():
+            med = np.full(st.shape, np.nan)
+            med[ok] = local_median(st[ok], self.local_median_strides)
+            ok &= (st > self.min_share_of_local_median * med) & (
+                st < self.max_share_of_local_median * med
+            )
+        for g0, g1 in gaps_s:
+            ok &= ~((ic < g1) & (nxt > g0))
+        return ok
+
+
+def detect_strides(
+    recording: ImuRecording,
+    gyr_sagittal_dps: FloatArray | None,
+    acc_shank_mps2: FloatArray | None,
+) -> StrideDetector:
+    """Run :class:`StrideDetector` on a recording and its shank signals.
+
+    Parameters
+    ----------
+    recording
+        The recording (its specific force, rate and gaps are used).
+    gyr_sagittal_dps, acc_shank_mps2
+        From :func:`strideguard.align.shank_signals`.
+
+    Returns
+    -------
+    StrideDetector
+        With the strides found.
+    """
+    t0 = float(recording.time_s[0])
+    return StrideDetector().detect(
+        gyr_sagittal_dps,
+        recording.acc_mps2,
+        acc_long_up_mps2=None if acc_shank_mps2 is None else -acc_shank_mps2[:, 2],
+        sampling_rate_hz=recording.sampling_rate_hz,
+        gaps_s=[(a - t0, b - t0) for a, b in recording.gaps],
+    )

@@ -1,71 +1,125 @@
-"""Per-stride metrics (units in every name) and variability summaries.
+"""Per-stride metrics (units in every name), the stride table and variability summaries.
 
-A stride is one leg's cycle from initial contact (IC) to the next IC. The
-columns of :class:`StrideTable` (all NumPy arrays of equal length, NaN where a
-value cannot be measured):
-
-=============================  ==============================================
-``initial_contact_s``          IC time (recording clock)
-``toe_off_s``                  TO after this IC
-``mid_swing_s``                mid-swing peak before the next IC
-``next_initial_contact_s``     end of the stride
-``stride_time_s``              IC to next IC
-``cadence_spm``                steps per minute, both legs: 2 × 60 / stride time
-``contact_time_s``             IC to TO
-``swing_time_s``               TO to next IC
-``duty_factor``                contact time / stride time
-``peak_midswing_gyr_dps``      sagittal angular velocity at mid-swing
-``late_swing_duration_s``      mid-swing peak to next IC
-``late_swing_peak_decel_dps2`` largest shank angular deceleration in late swing
-``shank_angle_at_ic_deg``      tibia angle at IC (see :func:`shank_angle_at_ic`)
-``peak_tibial_accel_g``        largest |specific force| from IC to IC + 100 ms
-``peak_tibial_accel_clipped`` 1.0 if that peak is at the sensor's range
-``gravity_x/y/z``              mean specific-force direction over the stride
-                               in the **sensor** frame (≈ gravity: the mean
-                               linear acceleration of a stride is zero); a
-                               change means the sensor turned on its strap
-``swing_axis_x/y/z``           direction of the angular velocity at the
-                               mid-swing peak in the **sensor** frame (the
-                               knee's flexion axis as the sensor sees it); it
-                               turns with the sensor when the strap slips
-                               about the tibia, which gravity hardly shows
-=============================  ==============================================
+A stride is one leg's cycle from initial contact (IC) to the next IC
+(definitions in ``docs/gait-primer.md``). :func:`stride_table` measures every
+stride the event stage (:class:`~strideguard.events.StrideDetector`) found and
+returns a :class:`StrideTable`: NumPy arrays of equal length, NaN where a
+value cannot be measured, one per entry of :data:`STRIDE_COLUMNS` — the one
+list of stride columns, their meaning, which are exported (JSON, CSV) and
+which are summarised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from strideguard.events import _window_argext
-from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray
+from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
+from strideguard.sigproc import moving_mean, window_argext
 
-STRIDE_COLUMNS: tuple[str, ...] = (
-    "initial_contact_s",
-    "toe_off_s",
-    "mid_swing_s",
-    "next_initial_contact_s",
-    "stride_time_s",
-    "cadence_spm",
-    "contact_time_s",
-    "swing_time_s",
-    "duty_factor",
-    "peak_midswing_gyr_dps",
-    "late_swing_duration_s",
-    "late_swing_peak_decel_dps2",
-    "shank_angle_at_ic_deg",
-    "peak_tibial_accel_g",
-    "peak_tibial_accel_clipped",
-    "gravity_x",
-    "gravity_y",
-    "gravity_z",
-    "swing_axis_x",
-    "swing_axis_y",
-    "swing_axis_z",
+if TYPE_CHECKING:
+    from strideguard.align import Alignment
+    from strideguard.events import StrideDetector
+
+#: the per-stride gravity anchor of the shank angle starts this long after IC
+#: (after the impact; see :func:`shank_angle_at_ic`)
+ANGLE_ANCHOR_DELAY_S = 0.05
+#: a stride on the ground for more than half its time has double support: walking
+#: (running has a flight phase, so its duty factor stays below one half)
+WALKING_DUTY_FACTOR = 0.5
+#: cadence counts steps of both legs; a stride is one leg's cycle
+STEPS_PER_STRIDE = 2
+SECONDS_PER_MINUTE = 60.0
+
+
+@dataclass(frozen=True)
+class StrideColumn:
+    """One column of the stride table.
+
+    Attributes
+    ----------
+    name
+        Column name (unit in the name).
+    description
+        What it holds.
+    flag
+        A yes/no value stored as 1.0/0.0: rows and JSON give ``true``/``false``.
+    exported
+        Part of the JSON strides and ``strides.csv``.
+    summarized
+        Part of the run summary statistics (:func:`summarize`).
+    """
+
+    name: str
+    description: str
+    flag: bool = False
+    exported: bool = True
+    summarized: bool = False
+
+
+#: every stride column, in output order
+STRIDE_COLUMNS: tuple[StrideColumn, ...] = (
+    StrideColumn("initial_contact_s", "IC time (recording clock)"),
+    StrideColumn("toe_off_s", "TO after this IC"),
+    StrideColumn("mid_swing_s", "mid-swing peak before the next IC"),
+    StrideColumn("next_initial_contact_s", "end of the stride", exported=False),
+    StrideColumn(
+        "shank_angle_at_ic_deg",
+        "tibia angle at IC (see shank_angle_at_ic)",
+        summarized=True,
+    ),
+    StrideColumn(
+        "cadence_spm", "steps per minute, both legs: 2 × 60 / stride time", summarized=True
+    ),
+    StrideColumn("stride_time_s", "IC to next IC", summarized=True),
+    StrideColumn("contact_time_s", "IC to TO", summarized=True),
+    StrideColumn("swing_time_s", "TO to next IC", summarized=True),
+    StrideColumn("duty_factor", "contact time / stride time", summarized=True),
+    StrideColumn(
+        "peak_midswing_gyr_dps", "sagittal angular velocity at mid-swing", summarized=True
+    ),
+    StrideColumn("late_swing_duration_s", "mid-swing peak to next IC", summarized=True),
+    StrideColumn(
+        "late_swing_peak_decel_dps2",
+        "largest shank angular deceleration in late swing",
+        summarized=True,
+    ),
+    StrideColumn(
+        "peak_tibial_accel_g", "largest |specific force| from IC to IC + 100 ms", summarized=True
+    ),
+    StrideColumn("peak_tibial_accel_clipped", "that peak is at the sensor's range", flag=True),
+    StrideColumn(
+        "overstride",
+        "lands more than the threshold ahead of the runner's reference (OverstrideAssessor)",
+        flag=True,
+    ),
+    *(
+        StrideColumn(
+            f"gravity_{axis}",
+            "mean specific-force direction over the stride in the sensor frame (≈ gravity: "
+            "the mean linear acceleration of a stride is zero); a change means the sensor "
+            "turned on its strap",
+        )
+        for axis in "xyz"
+    ),
+    *(
+        StrideColumn(
+            f"swing_axis_{axis}",
+            "direction of the angular velocity at the mid-swing peak in the sensor frame (the "
+            "knee's flexion axis as the sensor sees it); it turns with the sensor when the "
+            "strap slips about the tibia, which gravity hardly shows",
+        )
+        for axis in "xyz"
+    ),
 )
+#: the columns in the JSON strides and ``strides.csv``, in order
+EXPORTED_STRIDE_COLUMNS: tuple[str, ...] = tuple(c.name for c in STRIDE_COLUMNS if c.exported)
+#: the metrics :func:`summarize` describes, in order
+SUMMARY_METRICS: tuple[str, ...] = tuple(c.name for c in STRIDE_COLUMNS if c.summarized)
+_FLAG_COLUMNS = frozenset(c.name for c in STRIDE_COLUMNS if c.flag)
 
 
 @dataclass
@@ -75,8 +129,8 @@ class StrideTable:
     Attributes
     ----------
     columns
-        ``{name: array}`` with the names of :data:`STRIDE_COLUMNS` (and any
-        extra columns such as overstride flags), all of equal length.
+        ``{name: array}`` with the names of :data:`STRIDE_COLUMNS`, all of
+        equal length.
     """
 
     columns: dict[str, FloatArray] = field(default_factory=dict)
@@ -88,36 +142,21 @@ class StrideTable:
         return self.columns[name]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per stride, NaN as ``None`` (JSON ``null``)."""
+        """One dict per stride, NaN as ``None`` (JSON ``null``), flags as booleans."""
         names = list(self.columns)
         out: list[dict[str, Any]] = []
         for i in range(len(self)):
             row: dict[str, Any] = {}
             for n in names:
                 v = self.columns[n][i]
-                if n == "peak_tibial_accel_clipped":
-                    row[n] = None if not np.isfinite(v) else bool(v)
-                elif n == "overstride":
-                    row[n] = None if not np.isfinite(v) else bool(v)
+                if not np.isfinite(v):
+                    row[n] = None
+                elif n in _FLAG_COLUMNS:
+                    row[n] = bool(v)
                 else:
-                    row[n] = None if not np.isfinite(v) else round(float(v), 4)
+                    row[n] = round(float(v), 4)
             out.append(row)
         return out
-
-
-def quat_mul(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Hamilton product of quaternion arrays ``(..., 4)`` stored as (w, x, y, z)."""
-    aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
 
 
 def quat_rotate(q: FloatArray, v: FloatArray) -> FloatArray:
@@ -337,8 +376,6 @@ def late_swing_peak_decel(
     numpy.ndarray
         Peak deceleration per stride (NaN when the window is unknown).
     """
-    from strideguard.align import moving_mean
-
     fs = sampling_rate_hz
     d1 = -np.gradient(gyr_sagittal_dps.astype(np.float64)) * fs
     d1 = moving_mean(d1, max(1, round(smoothing_s * fs)))
@@ -347,7 +384,7 @@ def late_swing_peak_decel(
     if ok.any():
         st = np.round(mid_swing_s[ok] * fs).astype(np.int64)
         en = np.round(ic_s[ok] * fs).astype(np.int64)
-        k = _window_argext(d1, st, np.maximum(1, en - st + 1), mode="max")
+        k = window_argext(d1, st, np.maximum(1, en - st + 1), mode="max")
         out[ok] = d1[k]
     return out
 
@@ -439,6 +476,96 @@ def stride_gravity_direction(
     return out
 
 
+def stride_table(
+    strides: StrideDetector,
+    recording: ImuRecording,
+    alignment: Alignment | None,
+    *,
+    gyr_sagittal_dps: FloatArray | None,
+    acc_shank_mps2: FloatArray | None,
+    angle_anchor_delay_s: float = ANGLE_ANCHOR_DELAY_S,
+) -> StrideTable:
+    """Measure every stride: the columns of :data:`STRIDE_COLUMNS`.
+
+    Parameters
+    ----------
+    strides
+        The detected strides (times in seconds from the first sample).
+    recording
+        The recording they come from (sensor frame).
+    alignment
+        Sensor-to-shank alignment with the gyroscope bias (``None`` without gyroscope).
+    gyr_sagittal_dps
+        Sagittal angular velocity the events were detected on (``None`` without gyroscope).
+    acc_shank_mps2
+        Specific force in the shank frame (``None`` without accelerometer or gyroscope).
+    angle_anchor_delay_s
+        See :func:`shank_angle_at_ic`.
+
+    Returns
+    -------
+    StrideTable
+        Times on the recording's clock; ``overstride`` is NaN (filled by the
+        overstride assessment).
+    """
+    fs = recording.sampling_rate_hz
+    t0 = float(recording.time_s[0])
+    ic, to, mid, nxt = strides.ic_s_, strides.to_s_, strides.mid_swing_s_, strides.next_ic_s_
+    acc, gyr = recording.acc_mps2, recording.gyr_dps
+    nan = np.full(ic.shape, np.nan)
+    stride_time = nxt - ic
+    cols: dict[str, FloatArray] = {
+        "initial_contact_s": ic + t0,
+        "toe_off_s": to + t0,
+        "mid_swing_s": mid + t0,
+        "next_initial_contact_s": nxt + t0,
+        "stride_time_s": stride_time,
+        "cadence_spm": STEPS_PER_STRIDE * SECONDS_PER_MINUTE / stride_time,
+        "contact_time_s": to - ic,
+        "swing_time_s": nxt - to,
+        "duty_factor": (to - ic) / stride_time,
+        "peak_midswing_gyr_dps": strides.peak_midswing_gyr_dps_,
+        "late_swing_duration_s": nxt - mid,
+        "overstride": nan.copy(),
+    }
+    cols["late_swing_peak_decel_dps2"] = (
+        late_swing_peak_decel(gyr_sagittal_dps, mid, nxt, sampling_rate_hz=fs)
+        if gyr_sagittal_dps is not None
+        else nan.copy()
+    )
+    if gyr is not None and acc_shank_mps2 is not None and alignment is not None:
+        # absolute when calibrated: the shank frame's tibia axis already stands at
+        # standing_tibia_angle_deg in the standing posture (do not add it again)
+        cols["shank_angle_at_ic_deg"] = shank_angle_at_ic(
+            (gyr - alignment.gyro_bias_dps) @ np.ascontiguousarray(alignment.rotation.T),
+            acc_shank_mps2,
+            ic,
+            nxt,
+            sampling_rate_hz=fs,
+            anchor_delay_s=angle_anchor_delay_s,
+        )
+    else:
+        cols["shank_angle_at_ic_deg"] = nan.copy()
+    if acc is not None:
+        peak_g, clipped = peak_tibial_accel(
+            acc, ic, sampling_rate_hz=fs, range_g=recording.acc_range_g
+        )
+        grav = stride_gravity_direction(acc, ic, nxt, sampling_rate_hz=fs)
+    else:
+        peak_g, clipped = nan.copy(), nan.copy()
+        grav = np.full((ic.shape[0], 3), np.nan)
+    cols["peak_tibial_accel_g"], cols["peak_tibial_accel_clipped"] = peak_g, clipped
+    cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
+    peak_idx = strides.mid_swing_idx_
+    if gyr is not None and alignment is not None and peak_idx.size and peak_idx.min() >= 0:
+        w = gyr[peak_idx] - alignment.gyro_bias_dps
+        swing_axis = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
+    else:
+        swing_axis = np.full((ic.shape[0], 3), np.nan)
+    cols["swing_axis_x"], cols["swing_axis_y"], cols["swing_axis_z"] = swing_axis.T
+    return StrideTable({c.name: cols[c.name] for c in STRIDE_COLUMNS})
+
+
 def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, Any]:
     """Mean, SD, coefficient of variation and median of the main metrics.
 
@@ -456,18 +583,7 @@ def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, A
         where a metric was not measured.
     """
     out: dict[str, Any] = {}
-    for name in (
-        "stride_time_s",
-        "cadence_spm",
-        "contact_time_s",
-        "swing_time_s",
-        "duty_factor",
-        "peak_midswing_gyr_dps",
-        "late_swing_duration_s",
-        "late_swing_peak_decel_dps2",
-        "shank_angle_at_ic_deg",
-        "peak_tibial_accel_g",
-    ):
+    for name in SUMMARY_METRICS:
         v = table[name] if name in table.columns else np.zeros(0)
         if mask is not None and v.size:
             v = v[mask]

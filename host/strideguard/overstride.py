@@ -6,7 +6,7 @@ median of the first ``reference_strides`` strides of the run, or a stored
 value from the runner's profile. A stride overstrides when it lands more than
 ``threshold_deg`` (default 5°) further ahead. Why 5°: runners with hamstring
 injuries showed a ~5° larger overstride angle than uninjured runners
-(Sugimoto 2019, DESIGN.md §2), and 5° is well above the stride-to-stride
+(Sugimoto 2019, docs/gait-primer.md), and 5° is well above the stride-to-stride
 spread of the angle in steady running (SD ≈ 1° in the shared lab data) and
 above the method's error, so it flags a real change of technique, not noise.
 The remedy is a quicker step: raising step rate by 5–10 % reduces
@@ -20,8 +20,8 @@ from typing import Any, Self
 
 import numpy as np
 
-from strideguard.events import _local_median
 from strideguard.imudata import FloatArray
+from strideguard.sigproc import local_median
 
 
 class OverstrideAssessor:
@@ -110,7 +110,7 @@ class OverstrideAssessor:
         self.delta_deg_ = delta
         roll = np.full(ang.shape, np.nan)
         if fin.any() and ref is not None:
-            roll[fin] = _local_median(delta[fin], self.rolling_strides // 2)
+            roll[fin] = local_median(delta[fin], self.rolling_strides // 2)
         self.rolling_delta_deg_ = roll
         flag = np.where(np.isfinite(delta), (delta > self.threshold_deg).astype(np.float64), np.nan)
         self.overstride_ = flag

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strideguard.analysis import JSON_STRIDE_FIELDS, SCHEMA, analyze
+from strideguard.analysis import SCHEMA, analyze
 from strideguard.cli import main
 from strideguard.errors import InputError
 from strideguard.imudata import ImuRecording, write_csv
+from strideguard.metrics import EXPORTED_STRIDE_COLUMNS
 from tests.host.analysis_helpers import DATA, RBDS, load_rbds
 
 SNAPSHOTS = DATA / "snapshots"
@@ -53,7 +54,7 @@ def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["leg"] == "R" and doc["alerts"] == []
     assert doc["alignment"]["calibrated"] is True
     assert len(doc["strides"]) >= 37
-    assert list(doc["strides"][0]) == list(JSON_STRIDE_FIELDS)
+    assert list(doc["strides"][0]) == list(EXPORTED_STRIDE_COLUMNS)
     s = doc["summary"]["metrics"]
     assert s["cadence_spm"]["mean"] == pytest.approx(157.5, abs=1.5)
     assert s["contact_time_s"]["mean"] == pytest.approx(0.3015, abs=0.02)

@@ -7,6 +7,9 @@ import pytest
 
 from strideguard.imudata import STANDARD_GRAVITY_MPS2
 from strideguard.metrics import (
+    EXPORTED_STRIDE_COLUMNS,
+    STRIDE_COLUMNS,
+    SUMMARY_METRICS,
     StrideTable,
     late_swing_peak_decel,
     peak_tibial_accel,
@@ -108,6 +111,35 @@ def test_summary_statistics() -> None:
     assert s["stride_time_s"]["n"] == 2
     assert s["stride_time_s"]["mean"] == pytest.approx(0.75)
     assert s["contact_time_s"] is None
+
+
+def test_rows_give_flags_as_booleans_and_nan_as_none() -> None:
+    tab = StrideTable(
+        {
+            "cadence_spm": np.array([160.123456, np.nan, 1.0]),
+            "peak_tibial_accel_clipped": np.array([1.0, 0.0, np.nan]),
+            "overstride": np.array([0.0, 1.0, np.nan]),
+        }
+    )
+    assert tab.rows() == [
+        {"cadence_spm": 160.1235, "peak_tibial_accel_clipped": True, "overstride": False},
+        {"cadence_spm": None, "peak_tibial_accel_clipped": False, "overstride": True},
+        {"cadence_spm": 1.0, "peak_tibial_accel_clipped": None, "overstride": None},
+    ]
+
+
+def test_the_one_column_list_names_the_table() -> None:
+    from strideguard.analysis import analyze
+    from tests.host.analysis_helpers import load_rbds
+
+    rec, st, _ = load_rbds("RBDS0041_T25_L_mpu")
+    res = analyze(rec, standing=st)
+    assert list(res.strides.columns) == [c.name for c in STRIDE_COLUMNS]
+    doc = res.to_dict()
+    assert list(doc["strides"][0]) == list(EXPORTED_STRIDE_COLUMNS)
+    assert "next_initial_contact_s" not in EXPORTED_STRIDE_COLUMNS
+    assert list(doc["summary"]["metrics"]) == list(SUMMARY_METRICS)
+    assert all(doc["summary"]["metrics"][m] is not None for m in SUMMARY_METRICS)
 
 
 def test_overstride_flags_and_cadence_advice() -> None:

@@ -46,7 +46,7 @@ class FeatureSpec:
     prior_slope_per_spm
         Prior d log(feature) / d cadence (1/(steps/min)): rising pace raises
         cadence by ~10 steps/min from 2.5 to 3.5 m/s while the mid-swing peak
-        rises ~20 % (DESIGN.md §2) and contact time falls ~25 %.
+        rises ~20 % (docs/gait-primer.md) and contact time falls ~25 %.
     weight
         Weight in the combined gait-change score.
     contact_elasticity

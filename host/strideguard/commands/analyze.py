@@ -62,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
     import numpy as np
 
-    from strideguard.analysis import JSON_STRIDE_FIELDS, analyze
+    from strideguard.analysis import analyze
     from strideguard.errors import InputError
     from strideguard.load import load_recording
+    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS
 
     if args.example:
         if args.file is not None:
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
             cols = result.strides.columns
-            names = [n for n in JSON_STRIDE_FIELDS if n in cols]
+            names = list(EXPORTED_STRIDE_COLUMNS)
             table = np.column_stack([cols[n] for n in names])
             np.savetxt(
                 args.out / "strides.csv",

@@ -26,8 +26,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from strideguard.align import Alignment, ShankAligner, quiet_mask
+from strideguard import protocol as proto
+from strideguard.align import (
+    MIN_SAGITTAL_SHARE,
+    MIN_SIGN_MARGIN,
+    Alignment,
+    ShankAligner,
+    estimate_bias_from_strides,
+    shank_signals,
+)
 from strideguard.errors import InputError
+from strideguard.events import detect_strides
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.live.updates import CalibrationUpdate
 
@@ -162,17 +171,14 @@ class StreamingAnalyzer:
             al = ShankAligner().align(rec).alignment_
         except InputError:
             return False
-        from strideguard.analysis import MIN_SAGITTAL_SHARE, MIN_SIGN_MARGIN
-
         if al.sign_margin < MIN_SIGN_MARGIN or al.sagittal_share < MIN_SAGITTAL_SHARE:
             if self._t[-1] - (self._moving_since_s or 0.0) < 4 * self.align_after_s:
                 return False  # not a clear gait yet: keep collecting
         if al.bias_source == "none":
-            # no still period: over whole strides the sagittal angular velocity averages to its bias
-            moving = ~quiet_mask(self._acc, self._gyr, rec.sampling_rate_hz)
-            y = al.rotation[1]
-            al.gyro_bias_dps = float(self._gyr[moving].mean(axis=0) @ y) * y
-            al.bias_source = "sagittal mean while moving (live)"
+            # no still period: the bias from the strides so far, exactly as analyze() does
+            strides = detect_strides(rec, *shank_signals(rec, al))
+            if strides.ic_s_.size:
+                al = estimate_bias_from_strides(rec, al, strides.ic_s_, strides.next_ic_s_)
         self.alignment = al
         if al.calibrated:
             msg = f"Calibrated from standing still ({al.calibration_source}): tibia angles are absolute."
@@ -205,8 +211,8 @@ class StreamingAnalyzer:
             self._gyr[i0:],
             self._rate_hz(t[i0:]),
             source=self.sensor,
-            acc_range_g=16.0,
-            gyr_range_dps=2000.0,
+            acc_range_g=float(proto.ACC_RANGE_G),
+            gyr_range_dps=float(proto.GYR_RANGE_DPS),
         )
         try:
             res = analyze(rec, leg=self.leg, alignment=self.alignment)

@@ -33,18 +33,6 @@ INT16_MAX = 32767
 TYPICAL_MOUNTING = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
 
-def rot_x(a_rad: float) -> FloatArray:
-    """Rotation matrix about x."""
-    c, s = np.cos(a_rad), np.sin(a_rad)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
-def rot_y(a_rad: float) -> FloatArray:
-    """Rotation matrix about y."""
-    c, s = np.cos(a_rad), np.sin(a_rad)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
 def rot_z(a_rad: float) -> FloatArray:
     """Rotation matrix about z."""
     c, s = np.cos(a_rad), np.sin(a_rad)
