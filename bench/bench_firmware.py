@@ -10,12 +10,11 @@ loop divided by the frames it produced), with a scaled ESP32 estimate.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from strideguard import protocol
+from strideguard_devkit.mp import MP_DIR, micropython_binary, micropython_env
 
 ROOT = Path(__file__).resolve().parents[1]
 MTU = 247
@@ -34,13 +33,9 @@ def i2c_bits(n_bytes: int, n_transactions: int) -> int:
 
 def measure() -> list[dict[str, int]]:
     """Run the app loop under MicroPython for every rate."""
-    binary = Path(sys.executable).parent / "micropython"
-    env = dict(os.environ)
-    env["MICROPYPATH"] = ":".join(
-        [str(ROOT / "firmware"), str(ROOT / "tests" / "firmware" / "fakes"), ".frozen"]
-    )
+    env = micropython_env([ROOT / "firmware", ROOT / "tests" / "firmware" / "fakes", MP_DIR])
     out = subprocess.run(
-        [str(binary), str(ROOT / "bench" / "mp_bench_firmware.py"), str(SECONDS)],
+        [micropython_binary(), str(ROOT / "bench" / "mp_bench_firmware.py"), str(SECONDS)],
         capture_output=True,
         text=True,
         env=env,

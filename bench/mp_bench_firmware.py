@@ -9,9 +9,8 @@ import time
 
 import config
 import protocol
-import vboard
 from app import App
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
 
 seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
@@ -28,7 +27,7 @@ def reference_loop():
 for rate in protocol.SUPPORTED_RATES_HZ:
     cfg = config.defaults()
     cfg["rate_hz"] = rate
-    hw = FakeHW(vboard.gait_samples(rate=rate))
+    hw = FakeHW(gait_samples(rate=rate))
     hw.i2c.fast = True
     hw.ble.record = False
     app = App(hw, cfg, True, "", cfg_path="/nonexistent-dir/cfg.json")

@@ -7,31 +7,25 @@ Hardware comes in through one ``hw`` object (see ``board.Board``): ``i2c``,
 runs on the ESP32 and, with fakes, under the MicroPython Unix port.
 """
 
-try:
-    from micropython import const  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # CPython
-
-    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
-        return x
-
-
 import config
 import protocol
 from ble_server import BleServer
+from micropython import const
 from mpu6050 import MPU6050, MPU6050Error
 from sampler import Sampler
 from stride_cue import StrideCue
 
-LOOP_MS = const(10)
-STATUS_MS = const(1000)
-BATTERY_MS = const(10000)
-CONSOLE_MS = const(5000)
-CUE_PULSE_MS = const(400)
-SENSOR_RETRY_MS = const(2000)
-LOW_BATTERY_PCT = const(15)
+_LOOP_MS = const(10)  # main-loop sleep: the 1024-byte FIFO holds 85 ms at 1 kHz
+_STATUS_MS = const(1000)  # status record refresh and notification
+_BATTERY_MS = const(10000)  # battery ADC reading
+_CONSOLE_MS = const(5000)  # status line on the serial console
+_CUE_PULSE_MS = const(400)  # one haptic/buzzer cue pulse
+_SENSOR_RETRY_MS = const(2000)  # retry opening a missing sensor
+_LOW_BATTERY_PCT = const(15)  # FLAG_LOW_BATTERY / STATE_LOW_BATTERY at or below
+_IDENTIFY_BLINK_MS = const(250)  # identify: LED and haptic toggle this often
 
 # LiPo open-circuit voltage (mV) -> charge (%), piecewise linear
-BATTERY_CURVE = (
+_BATTERY_CURVE = (
     (3300, 0),
     (3600, 10),
     (3700, 30),
@@ -47,12 +41,12 @@ def battery_pct(mv):
     """State of charge (0..100) from cell voltage in mV; 255 when unknown."""
     if mv <= 0:
         return 255
-    if mv <= BATTERY_CURVE[0][0]:
+    if mv <= _BATTERY_CURVE[0][0]:
         return 0
-    for i in range(1, len(BATTERY_CURVE)):
-        v1, p1 = BATTERY_CURVE[i]
+    for i in range(1, len(_BATTERY_CURVE)):
+        v1, p1 = _BATTERY_CURVE[i]
         if mv <= v1:
-            v0, p0 = BATTERY_CURVE[i - 1]
+            v0, p0 = _BATTERY_CURVE[i - 1]
             return p0 + (p1 - p0) * (mv - v0) // (v1 - v0)
     return 100
 
@@ -87,7 +81,7 @@ class App:
         self._rsc = bytearray(4)
         now = hw.ticks_ms()
         self._t_status = now
-        self._t_battery = now - BATTERY_MS
+        self._t_battery = now - _BATTERY_MS
         self._t_console = now
         self._t_sensor = now
         self._t_uptime = now
@@ -115,8 +109,7 @@ class App:
                 self.sampler = Sampler(self.imu, hw.ticks_us, hw.ticks_diff, self.stride)
             self.sampler.start(self.rate_hz)
             return True
-        except (OSError, MPU6050Error) as exc:
-            self.sensor_error = str(exc)
+        except (OSError, MPU6050Error):
             return False
 
     @property
@@ -129,7 +122,7 @@ class App:
         hw = self.hw
         while True:
             self.step()
-            hw.sleep_ms(LOOP_MS)
+            hw.sleep_ms(_LOOP_MS)
 
     def step(self):
         """One pass: BLE events, control writes, drain the FIFO, housekeeping."""
@@ -147,7 +140,7 @@ class App:
                 self.sampler.mark(protocol.FLAG_PAIN_MARK)
         sampler = self.sampler
         if sampler is None or not sampler.running:
-            if hw.ticks_diff(now, self._t_sensor) >= SENSOR_RETRY_MS:
+            if hw.ticks_diff(now, self._t_sensor) >= _SENSOR_RETRY_MS:
                 self._t_sensor = now
                 self._open_sensor()
         else:
@@ -195,10 +188,10 @@ class App:
 
     def _housekeeping(self, now):
         hw = self.hw
-        if self._cue_on and hw.ticks_diff(now, self._cue_t) >= CUE_PULSE_MS:
+        if self._cue_on and hw.ticks_diff(now, self._cue_t) >= _CUE_PULSE_MS:
             self._cue_on = False
             hw.set_haptic(False)
-        if self._identify_left > 0 and hw.ticks_diff(now, self._t_identify) >= 250:
+        if self._identify_left > 0 and hw.ticks_diff(now, self._t_identify) >= _IDENTIFY_BLINK_MS:
             self._t_identify = now
             self._identify_left -= 1
             on = self._identify_left % 2 == 1
@@ -210,14 +203,14 @@ class App:
             self._uptime_ms += d
             self.uptime_s += self._uptime_ms // 1000
             self._uptime_ms %= 1000
-        if hw.ticks_diff(now, self._t_battery) >= BATTERY_MS:
+        if hw.ticks_diff(now, self._t_battery) >= _BATTERY_MS:
             self._t_battery = now
             self._read_battery()
-        if hw.ticks_diff(now, self._t_status) >= STATUS_MS:
+        if hw.ticks_diff(now, self._t_status) >= _STATUS_MS:
             self._t_status = now
             # every second: the value, and a notification to the streaming centrals
             self.server.set_status(self.status(), notify=True, streaming_only=True)
-        if hw.ticks_diff(now, self._t_console) >= CONSOLE_MS:
+        if hw.ticks_diff(now, self._t_console) >= _CONSOLE_MS:
             self._t_console = now
             print(self.status_line())
 
@@ -231,7 +224,7 @@ class App:
         self.battery_mv = mv
         self.battery_pct = pct
         if self.sampler is not None:
-            low = pct <= LOW_BATTERY_PCT
+            low = pct <= _LOW_BATTERY_PCT
             self.sampler.sticky_flags = protocol.FLAG_LOW_BATTERY if low else 0
         if pct <= 100:  # unknown (no ADC reading): leave the Battery Level alone
             self.server.set_battery(pct, notify=changed)
@@ -247,7 +240,7 @@ class App:
             s |= protocol.STATE_CONFIG_DEFAULTS
         if self.mtu_too_small:
             s |= protocol.STATE_MTU_TOO_SMALL
-        if self.battery_pct <= LOW_BATTERY_PCT:
+        if self.battery_pct <= _LOW_BATTERY_PCT:
             s |= protocol.STATE_LOW_BATTERY
         if not self.sensor_ok:
             s |= protocol.STATE_SENSOR_FAULT
@@ -361,7 +354,7 @@ class App:
                 return P.RESULT_OPERATION_FAILED
             self.stride.start_calibration(value)
         elif op == P.OP_IDENTIFY:
-            self._identify_left = value * 4
+            self._identify_left = value * 1000 // _IDENTIFY_BLINK_MS
         elif op == P.OP_RESET_COUNTERS:
             if self.sampler is not None:
                 self.sampler.reset_counters()

@@ -19,39 +19,32 @@ with the 23-byte default no sample fits, so none is sent and the status says
 MTU too small.
 """
 
-try:
-    from micropython import const  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # CPython
-
-    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
-        return x
-
-
 import binascii
 
 import protocol
+from micropython import const
 
-IRQ_CENTRAL_CONNECT = const(1)
-IRQ_CENTRAL_DISCONNECT = const(2)
-IRQ_GATTS_WRITE = const(3)
-IRQ_MTU_EXCHANGED = const(21)
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
 
-FLAG_READ = const(0x0002)
-FLAG_WRITE_NO_RESPONSE = const(0x0004)
-FLAG_WRITE = const(0x0008)
-FLAG_NOTIFY = const(0x0010)
+_FLAG_READ = const(0x0002)
+_FLAG_WRITE_NO_RESPONSE = const(0x0004)
+_FLAG_WRITE = const(0x0008)
+_FLAG_NOTIFY = const(0x0010)
 
-ADV_TYPE_FLAGS = const(0x01)
-ADV_TYPE_UUID16_COMPLETE = const(0x03)
-ADV_TYPE_UUID128_COMPLETE = const(0x07)
-ADV_TYPE_NAME_COMPLETE = const(0x09)
-ADV_TYPE_APPEARANCE = const(0x19)
-APPEARANCE_RSC = const(0x0440)  # "Generic Running Walking Sensor"
-ADV_INTERVAL_US = const(250000)
+_ADV_TYPE_FLAGS = const(0x01)
+_ADV_TYPE_UUID16_COMPLETE = const(0x03)
+_ADV_TYPE_UUID128_COMPLETE = const(0x07)
+_ADV_TYPE_NAME_COMPLETE = const(0x09)
+_ADV_TYPE_APPEARANCE = const(0x19)
+_APPEARANCE_RSC = const(0x0440)  # "Generic Running Walking Sensor"
+_ADV_INTERVAL_US = const(250000)  # found within a second or two, a small share of the radio
 
-MAX_CONNECTIONS = const(3)
-WRITE_QUEUE = const(8)
-WRITE_MAX = const(20)
+_MAX_CONNECTIONS = const(3)  # phone/laptop + a watch + one spare; advertise while below
+_WRITE_QUEUE = const(8)  # control writes held between two main-loop passes
+_WRITE_MAX = const(20)  # longest control write kept (the longest valid one has 3 bytes)
 
 
 def uuid128_le(text):
@@ -67,16 +60,16 @@ def adv_field(kind, payload):
 def advertising_payload():
     """Flags, the stream service UUID and the RSC service (<= 31 bytes)."""
     return (
-        adv_field(ADV_TYPE_FLAGS, b"\x06")
-        + adv_field(ADV_TYPE_UUID128_COMPLETE, uuid128_le(protocol.SERVICE_UUID))
-        + adv_field(ADV_TYPE_UUID16_COMPLETE, bytes((0x14, 0x18)))
+        adv_field(_ADV_TYPE_FLAGS, b"\x06")
+        + adv_field(_ADV_TYPE_UUID128_COMPLETE, uuid128_le(protocol.SERVICE_UUID))
+        + adv_field(_ADV_TYPE_UUID16_COMPLETE, bytes((0x14, 0x18)))
     )
 
 
 def scan_response_payload(name):
     """Complete local name and appearance (the scan response)."""
-    return adv_field(ADV_TYPE_NAME_COMPLETE, name.encode()) + adv_field(
-        ADV_TYPE_APPEARANCE, bytes((APPEARANCE_RSC & 0xFF, APPEARANCE_RSC >> 8))
+    return adv_field(_ADV_TYPE_NAME_COMPLETE, name.encode()) + adv_field(
+        _ADV_TYPE_APPEARANCE, bytes((_APPEARANCE_RSC & 0xFF, _APPEARANCE_RSC >> 8))
     )
 
 
@@ -108,9 +101,9 @@ class BleServer:
         self.advertising = False
         self.notify_errors = 0
         self.connects = 0
-        self._wq_data = [bytearray(WRITE_MAX) for _ in range(WRITE_QUEUE)]
-        self._wq_len = [0] * WRITE_QUEUE
-        self._wq_conn = [0] * WRITE_QUEUE
+        self._wq_data = [bytearray(_WRITE_MAX) for _ in range(_WRITE_QUEUE)]
+        self._wq_len = [0] * _WRITE_QUEUE
+        self._wq_conn = [0] * _WRITE_QUEUE
         self._wq_head = 0
         self._wq_count = 0
         self.writes_dropped = 0
@@ -124,32 +117,32 @@ class BleServer:
         stream = (
             uuid(protocol.SERVICE_UUID),
             (
-                (uuid(protocol.DATA_CHAR_UUID), FLAG_NOTIFY),
+                (uuid(protocol.DATA_CHAR_UUID), _FLAG_NOTIFY),
                 (
                     uuid(protocol.CONTROL_CHAR_UUID),
-                    FLAG_WRITE | FLAG_WRITE_NO_RESPONSE | FLAG_NOTIFY,
+                    _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY,
                 ),
-                (uuid(protocol.STATUS_CHAR_UUID), FLAG_READ | FLAG_NOTIFY),
+                (uuid(protocol.STATUS_CHAR_UUID), _FLAG_READ | _FLAG_NOTIFY),
             ),
         )
         dis = (
             uuid(protocol.DEVICE_INFO_SERVICE_UUID16),
             (
-                (uuid(protocol.MANUFACTURER_NAME_UUID16), FLAG_READ),
-                (uuid(protocol.MODEL_NUMBER_UUID16), FLAG_READ),
-                (uuid(protocol.FIRMWARE_REVISION_UUID16), FLAG_READ),
+                (uuid(protocol.MANUFACTURER_NAME_UUID16), _FLAG_READ),
+                (uuid(protocol.MODEL_NUMBER_UUID16), _FLAG_READ),
+                (uuid(protocol.FIRMWARE_REVISION_UUID16), _FLAG_READ),
             ),
         )
         bas = (
             uuid(protocol.BATTERY_SERVICE_UUID16),
-            ((uuid(protocol.BATTERY_LEVEL_UUID16), FLAG_READ | FLAG_NOTIFY),),
+            ((uuid(protocol.BATTERY_LEVEL_UUID16), _FLAG_READ | _FLAG_NOTIFY),),
         )
         rsc = (
             uuid(protocol.RSC_SERVICE_UUID16),
             (
-                (uuid(protocol.RSC_MEASUREMENT_UUID16), FLAG_NOTIFY),
-                (uuid(protocol.RSC_FEATURE_UUID16), FLAG_READ),
-                (uuid(protocol.SENSOR_LOCATION_UUID16), FLAG_READ),
+                (uuid(protocol.RSC_MEASUREMENT_UUID16), _FLAG_NOTIFY),
+                (uuid(protocol.RSC_FEATURE_UUID16), _FLAG_READ),
+                (uuid(protocol.SENSOR_LOCATION_UUID16), _FLAG_READ),
             ),
         )
         handles = ble.gatts_register_services((stream, dis, bas, rsc))
@@ -157,7 +150,7 @@ class BleServer:
         h_manuf, h_model, h_fw = handles[1]
         self.h_battery = handles[2][0]
         self.h_rsc, h_feature, h_location = handles[3]
-        ble.gatts_set_buffer(self.h_control, WRITE_MAX)
+        ble.gatts_set_buffer(self.h_control, _WRITE_MAX)
         ble.gatts_write(h_manuf, protocol.MANUFACTURER_NAME.encode())
         ble.gatts_write(h_model, protocol.MODEL_NUMBER.encode())
         ble.gatts_write(h_fw, protocol.FIRMWARE_VERSION.encode())
@@ -168,14 +161,14 @@ class BleServer:
 
     # ------------------------------------------------------------ IRQ (minimal)
     def _irq(self, event, data):
-        if event == IRQ_CENTRAL_CONNECT:
+        if event == _IRQ_CENTRAL_CONNECT:
             conn = data[0]  # addr (data[2]) is a view into a stack buffer: not kept
             self.conns[conn] = protocol.DEFAULT_MTU
             self._exchange.append(conn)
             self.connects += 1
             self.advertising = False
             self._adv_needed = True
-        elif event == IRQ_CENTRAL_DISCONNECT:
+        elif event == _IRQ_CENTRAL_DISCONNECT:
             conn = data[0]
             if conn in self.conns:
                 del self.conns[conn]
@@ -185,23 +178,23 @@ class BleServer:
                 self._exchange.remove(conn)
             self.advertising = False
             self._adv_needed = True
-        elif event == IRQ_GATTS_WRITE:
+        elif event == _IRQ_GATTS_WRITE:
             conn, handle = data[0], data[1]
             if handle == self.h_control:
                 self._queue_write(conn, self._ble.gatts_read(handle))
-        elif event == IRQ_MTU_EXCHANGED:
+        elif event == _IRQ_MTU_EXCHANGED:
             conn, mtu = data[0], data[1]
             if conn in self.conns:
                 self.conns[conn] = mtu
 
     def _queue_write(self, conn, value):
-        if self._wq_count == WRITE_QUEUE:
+        if self._wq_count == _WRITE_QUEUE:
             self.writes_dropped += 1
             return
-        i = (self._wq_head + self._wq_count) % WRITE_QUEUE
+        i = (self._wq_head + self._wq_count) % _WRITE_QUEUE
         n = len(value)
-        if n > WRITE_MAX:
-            n = WRITE_MAX + 1  # marks "too long": answered with a length error
+        if n > _WRITE_MAX:
+            n = _WRITE_MAX + 1  # marks "too long": answered with a length error
         else:
             self._wq_data[i][:n] = value
         self._wq_len[i] = n
@@ -217,13 +210,13 @@ class BleServer:
                 self._ble.gattc_exchange_mtu(conn)
             except OSError:
                 pass  # the central may have started the exchange itself
-        if self._adv_needed and len(self.conns) < MAX_CONNECTIONS:
+        if self._adv_needed and len(self.conns) < _MAX_CONNECTIONS:
             self.advertise()
 
     def advertise(self):
         """Start (or restart) connectable advertising."""
         self._ble.gap_advertise(
-            ADV_INTERVAL_US,
+            _ADV_INTERVAL_US,
             adv_data=advertising_payload(),
             resp_data=scan_response_payload(device_name(self.leg)),
             connectable=True,
@@ -235,7 +228,7 @@ class BleServer:
         """Rename the device for ``leg`` (advertising restarts with the new name)."""
         self.leg = leg
         self._ble.config(gap_name=device_name(leg))
-        if len(self.conns) < MAX_CONNECTIONS:
+        if len(self.conns) < _MAX_CONNECTIONS:
             self.advertise()
 
     def next_write(self):
@@ -243,11 +236,11 @@ class BleServer:
         if self._wq_count == 0:
             return None
         i = self._wq_head
-        self._wq_head = (i + 1) % WRITE_QUEUE
+        self._wq_head = (i + 1) % _WRITE_QUEUE
         self._wq_count -= 1
         n = self._wq_len[i]
-        if n > WRITE_MAX:
-            return self._wq_conn[i], b"\x00" * (WRITE_MAX + 1)
+        if n > _WRITE_MAX:
+            return self._wq_conn[i], b"\x00" * (_WRITE_MAX + 1)
         return self._wq_conn[i], memoryview(self._wq_data[i])[:n]
 
     def respond(self, conn, opcode, result):

@@ -114,8 +114,27 @@ def pack_frame_header(
     buf: bytearray, flags: int, seq: int, first_index: int, t_us: int, rate_hz: int, count: int
 ) -> None:
     """Write a frame header into ``buf`` (no allocation)."""
-    # u32 fields are written as two u16 halves: on the ESP32 (31-bit small ints)
-    # "x & 0xFFFFFFFF" would allocate a big int on every frame.
+    pack_frame_header_halves(
+        buf, flags, seq, first_index, (t_us >> 16) & 0xFFFF, t_us & 0xFFFF, rate_hz, count
+    )
+
+
+def pack_frame_header_halves(
+    buf: bytearray,
+    flags: int,
+    seq: int,
+    first_index: int,
+    t_us_hi: int,
+    t_us_lo: int,
+    rate_hz: int,
+    count: int,
+) -> None:
+    """:func:`pack_frame_header` with ``t_us`` given as its high and low 16-bit halves.
+
+    The board keeps its u32 microsecond clock as two halves: on the ESP32 (31-bit
+    small ints) a u32 value, and ``x & 0xFFFFFFFF``, would allocate a big int on
+    every frame. The u32 fields are written as u16 halves for the same reason.
+    """
     struct.pack_into(
         FRAME_HEADER_PACK_FORMAT,
         buf,
@@ -125,8 +144,8 @@ def pack_frame_header(
         seq & 0xFFFF,
         (first_index >> 16) & 0xFFFF,
         first_index & 0xFFFF,
-        (t_us >> 16) & 0xFFFF,
-        t_us & 0xFFFF,
+        t_us_hi & 0xFFFF,
+        t_us_lo & 0xFFFF,
         rate_hz,
         count,
         0,

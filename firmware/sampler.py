@@ -11,21 +11,14 @@ microsecond clock (32-bit, kept as two 16-bit halves so the ESP32 never needs
 a big integer) at the estimated sampling time of the first sample.
 """
 
-try:
-    from micropython import const  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # CPython
-
-    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
-        return x
-
-
 import protocol
+from micropython import const
 from mpu6050 import FIFO_SIZE, SAMPLE_BYTES
 from stride_cue import SCAN_CUE, SCAN_SATURATED
 
-HEADER = const(16)
-RECOVER_BACKOFF_MS = const(200)
-STALL_US = const(500000)  # no sample for this long while running: recover the sensor
+_RECOVER_BACKOFF_MS = const(200)  # wait between recovery attempts of a sensor that fails
+_STALL_US = const(500000)  # no sample for this long while running: recover the sensor
+_CAP_HI = const(0x1000)  # elapsed-time cap in high halves: 2**28 us (~4.5 min)
 
 
 class Sampler:
@@ -80,7 +73,8 @@ class Sampler:
         n = protocol.samples_per_frame(mtu)
         if n != self.n:
             self.n = n
-            self._payload = self._mv[HEADER : HEADER + SAMPLE_BYTES * n]
+            head = protocol.FRAME_HEADER_SIZE
+            self._payload = self._mv[head : head + SAMPLE_BYTES * n]
             self._frame = self._mv[: protocol.frame_size(n)]
         return n
 
@@ -114,15 +108,10 @@ class Sampler:
         self._t_hi = (self._t_hi + (lo >> 16)) & 0xFFFF
         self._t_lo = lo & 0xFFFF
 
-    def now_us_halves(self):
-        """The board clock as ``(high, low)`` 16-bit halves of a u32."""
-        self._tick()
-        return self._t_hi, self._t_lo
-
     def _elapsed_since_last_sample(self):
         hd = (self._t_hi - self._last_sample_hi) & 0xFFFF
-        if hd >= 0x1000:  # more than ~4.5 min: cap (keeps it a small int)
-            return 1 << 28
+        if hd >= _CAP_HI:  # more than ~4.5 min: cap (keeps it a small int)
+            return _CAP_HI << 16
         return (hd << 16) + self._t_lo - self._last_sample_lo
 
     # ------------------------------------------------------------ hot path
@@ -134,7 +123,7 @@ class Sampler:
         if not self.running or self.n == 0:
             return None
         if self.fault:
-            if self._ticks_diff(now_ms, self._fault_ms) < RECOVER_BACKOFF_MS:
+            if self._ticks_diff(now_ms, self._fault_ms) < _RECOVER_BACKOFF_MS:
                 return None
             return self._recover(now_ms)
         imu = self._imu
@@ -148,7 +137,7 @@ class Sampler:
             avail = count // SAMPLE_BYTES
             n = self.n
             if avail < n:
-                if self._elapsed_since_last_sample() > STALL_US:
+                if self._elapsed_since_last_sample() > _STALL_US:
                     # no data for too long: the sensor was reset (brown-out) or hangs
                     self.i2c_errors += 1
                     return self._recover(now_ms)
@@ -168,19 +157,16 @@ class Sampler:
         flags = self.pending_flags | self.sticky_flags
         self.pending_flags = 0
         if self.stride is not None:
-            r = self.stride.scan(self._buf, HEADER, n)
+            r = self.stride.scan(self._buf, protocol.FRAME_HEADER_SIZE, n)
             if r & SCAN_SATURATED:
                 flags |= protocol.FLAG_SATURATED
             if r & SCAN_CUE:
                 flags |= protocol.FLAG_CUE
             if self.stride.calibrating:
                 flags |= protocol.FLAG_CALIBRATING
-        buf = self._buf
-        protocol.pack_frame_header(buf, flags, self.seq, self.index, 0, self.rate_hz, n)
-        buf[8] = hi >> 8
-        buf[9] = hi & 0xFF
-        buf[10] = lo >> 8
-        buf[11] = lo & 0xFF
+        protocol.pack_frame_header_halves(
+            self._buf, flags, self.seq, self.index, hi, lo, self.rate_hz, n
+        )
         self.seq = (self.seq + 1) & 0xFFFF
         self.index += n
         self.frames += 1

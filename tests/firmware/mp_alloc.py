@@ -12,21 +12,20 @@ import sys
 import config
 import micropython
 import protocol
-import vboard
 from app import App
 from fake_clock import FakeClock
-from fake_hw import FakeHW
-from fake_mpu6050 import FakeMPU6050I2C
+from fake_hw import FakeHW, gait_samples
 from mpu6050 import MPU6050
+from mpu6050_model import MPU6050Model
 from sampler import Sampler
 from stride_cue import StrideCue
 
 rate = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-samples = vboard.gait_samples(rate=rate)
+samples = gait_samples(rate=rate)
 
 # ---- 1. sampler alone
 clock = FakeClock((1 << 30) - 200000)
-bus = FakeMPU6050I2C(samples, lambda: clock.t_us)
+bus = MPU6050Model(samples, lambda: clock.t_us)
 imu = MPU6050(bus, sleep_ms=clock.sleep_ms)
 s = Sampler(imu, clock.ticks_us, clock.ticks_diff, StrideCue(rate))
 s.start(rate)

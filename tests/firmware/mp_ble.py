@@ -1,10 +1,9 @@
 """MicroPython: GATT profile, advertising, MTU handling, reconnects, notify failures."""
 
 import protocol
-import vboard
 from app import App
 from ble_server import advertising_payload, scan_response_payload, uuid128_le
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
 
 
 def run(app, hw, ms):
@@ -21,7 +20,7 @@ def status(app):
     return protocol.unpack_status(app.status())
 
 
-hw = FakeHW(vboard.gait_samples())
+hw = FakeHW(gait_samples())
 app = App(hw, cfg_path="/nonexistent-dir/cfg.json")
 ble = hw.ble
 
@@ -145,7 +144,7 @@ run(app, hw, 10100)
 assert status(app)["state"] & protocol.STATE_LOW_BATTERY
 assert data_frames(hw, app, 3)[-1][1] & protocol.FLAG_LOW_BATTERY
 # ---- no sensor at boot: the radio still works, status says sensor fault, it recovers
-hw = FakeHW(vboard.gait_samples())
+hw = FakeHW(gait_samples())
 hw.i2c.fail_forever = True
 app = App(hw, cfg_path="/nonexistent-dir/cfg.json")
 assert hw.ble.adverts, "advertise even without a sensor"

@@ -6,9 +6,8 @@ import sys
 
 import config
 import protocol
-import vboard
 from app import App
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
 
 d = sys.argv[1]
 path = d + "/strideguard.json"
@@ -58,7 +57,7 @@ for text, why in cases:
 
 # a corrupt file: the app runs on defaults and the status says so
 write('{"leg": "R", "rate_hz": 50')
-hw = FakeHW(vboard.gait_samples())
+hw = FakeHW(gait_samples())
 app = App(hw, cfg_path=path)
 assert status_state(app) & protocol.STATE_CONFIG_DEFAULTS
 assert app.leg == protocol.LEG_LEFT and app.rate_hz == protocol.DEFAULT_RATE_HZ
@@ -70,7 +69,7 @@ cfg, ok, reason = config.load(path)
 assert ok and reason == "", reason
 assert cfg["leg"] == "R" and cfg["rate_hz"] == 1000
 assert cfg["pins"]["haptic"] == 26 and cfg["pins"]["i2c_sda"] == 21
-hw = FakeHW(vboard.gait_samples())
+hw = FakeHW(gait_samples())
 app = App(hw, cfg_path=path)
 assert not status_state(app) & protocol.STATE_CONFIG_DEFAULTS
 assert hw.ble.cfg["gap_name"] == "StrideGuard-R"

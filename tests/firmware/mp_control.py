@@ -12,13 +12,12 @@ import json
 import random
 import sys
 
-import vboard
 from app import App
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
 
 seed, n, cfg_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 random.seed(seed)
-hw = FakeHW(vboard.gait_samples())
+hw = FakeHW(gait_samples())
 app = App(hw, cfg_path=cfg_path)
 ble = hw.ble
 ble.record = "last"

@@ -2,15 +2,15 @@
 
 import mpu6050
 from fake_clock import FakeClock
-from fake_mpu6050 import FakeMPU6050I2C
 from mpu6050 import MPU6050, MPU6050Error
+from mpu6050_model import MPU6050Model
 
 clock = FakeClock()
 still = bytes((0, 10, 0, 20, 8, 0, 0, 5, 255, 250, 0, 3))  # one constant sample
 
 
 def bus(**kw):
-    b = FakeMPU6050I2C(still, lambda: clock.t_us, **kw)
+    b = MPU6050Model(still, lambda: clock.t_us, **kw)
     return b
 
 
@@ -58,12 +58,49 @@ buf = bytearray(48)
 imu.read_fifo_into(buf)
 assert bytes(buf) == still * 4
 
-# self-test: all six axes pass on a healthy part, a dead axis fails alone
+# factory trim (register map RM-MPU-6000A-00 rev 4.2, §4.1) against values worked out by
+# hand from its formulas, not by the driver:
+#   gyro  FT = 25 * 131 * 1.046 ** (XG_TEST - 1)          (0 for a code of 0)
+#   accel FT = 4096 * 0.34 * (0.92 / 0.34) ** ((XA_TEST - 1) / 30), 0.92 / 0.34 = 2.7058824
+GYRO_FT = (
+    (0, 0.0),
+    (1, 3275.0),  # 25 * 131 = 3275
+    (5, 3920.47),  # 3275 * 1.046 ** 4 = 3275 * 1.1970898
+    (10, 4909.04),  # 3275 * 1.046 ** 9 = 3275 * 1.4989431
+    (19, 7358.37),  # 3275 * 1.046 ** 18 = 3275 * 2.2468306
+    (31, 12622.98),  # 3275 * 1.046 ** 30 = 3275 * 3.8543446
+)
+ACCEL_FT = (
+    (0, 0.0),
+    (1, 1392.64),  # 4096 * 0.34 = 1392.64
+    (10, 1877.29),  # 1392.64 * 2.7058824 ** 0.3 = 1392.64 * 1.3480086
+    (13, 2073.78),  # 1392.64 * 2.7058824 ** 0.4 = 1392.64 * 1.4890990
+    (19, 2530.60),  # 1392.64 * 2.7058824 ** 0.6 = 1392.64 * 1.8171273
+    (31, 3768.32),  # 1392.64 * 2.7058824 = 4096 * 0.92
+)
+for code, want in GYRO_FT:
+    got = mpu6050.factory_trim_gyro(code)
+    assert abs(got - want) < 0.01, ("gyro", code, got, want)
+for code, want in ACCEL_FT:
+    got = mpu6050.factory_trim_accel(code)
+    assert abs(got - want) < 0.01, ("accel", code, got, want)
+
+# self-test: all six axes pass on a healthy part (the model's response is the trim of its
+# codes, worked out by hand: see mpu6050_model.ST_RESPONSE), a dead axis fails alone
 imu.configure(500)
 assert imu.self_test() == (True,) * 6
 assert b.regs[0x19] == 1 and b.regs[0x1B] == 0x18  # back to streaming settings
 b.broken_axis = 4
 r = imu.self_test()
 assert r == (True, True, True, True, False, True), r
-assert mpu6050.factory_trim_gyro(0) == 0.0
+b.broken_axis = -1
+# an axis passes within ±14 % of its trim: +10 % passes, +20 % fails; gyro Y's trim is negative
+healthy = list(b.st_response)
+for axis in range(6):
+    for scale, ok in ((1.10, True), (0.90, True), (1.20, False), (0.80, False), (-1.0, False)):
+        b.st_response = list(healthy)
+        b.st_response[axis] = int(healthy[axis] * scale)
+        r = imu.self_test()
+        want = tuple(ok if a == axis else True for a in range(6))
+        assert r == want, (axis, scale, r)
 print("mpu ok")

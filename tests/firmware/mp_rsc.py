@@ -3,9 +3,9 @@
 import binascii
 
 import protocol
-import vboard
 from app import App
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
+from mpu6050_model import SampleBytes
 
 buf = bytearray(4)
 for name, speed, cadence, running in (
@@ -17,7 +17,7 @@ for name, speed, cadence, running in (
     print(name, binascii.hexlify(buf[:n]).decode())
 
 # end to end: 0.7 s strides played at 500 Hz = 85.7 strides/min = 171 steps/min
-hw = FakeHW(vboard.gait_samples(seconds=2.8, stride_s=0.7, rate=500))
+hw = FakeHW(gait_samples(seconds=2.8, stride_s=0.7, rate=500))
 app = App(hw, cfg_path="/nonexistent-dir/cfg.json")
 hw.ble.connect(5)
 for _ in range(600):
@@ -34,7 +34,7 @@ print(
     binascii.hexlify(hw.ble.values[hw.ble.handle_of(protocol.SENSOR_LOCATION_UUID16)]).decode(),
 )
 # the runner stops: cadence 0 is sent once, "walking"
-hw.i2c.samples = bytearray(len(hw.i2c.samples))
+hw.i2c.source = SampleBytes(bytearray(12))
 for _ in range(300):
     hw.clock.sleep_ms(10)
     app.step()

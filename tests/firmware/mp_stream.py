@@ -14,8 +14,8 @@ import json
 import sys
 
 from fake_clock import FakeClock
-from fake_mpu6050 import FakeMPU6050I2C
 from mpu6050 import MPU6050
+from mpu6050_model import MPU6050Model
 from sampler import Sampler
 from stride_cue import StrideCue
 
@@ -27,7 +27,7 @@ with open(spec_path) as f:
 
 for sc in spec:
     clock = FakeClock(sc.get("start_us", 0))
-    bus = FakeMPU6050I2C(samples, lambda: clock.t_us)
+    bus = MPU6050Model(samples, lambda: clock.t_us)
     imu = MPU6050(bus, sleep_ms=clock.sleep_ms)
     stride = StrideCue(sc["rate"])
     t_create = clock.t_us
@@ -36,7 +36,7 @@ for sc in spec:
     s._t_hi = sc.get("clock_hi", 0)
     t_create -= sc.get("clock_hi", 0) << 16
     s.start(sc["rate"])
-    k0 = bus.k
+    k0 = bus.pos
     t_k0 = bus.t_next
     events = sc.get("events", [])
     ev = 0

@@ -4,9 +4,8 @@ import sys
 
 import config
 import protocol
-import vboard
 from app import App
-from fake_hw import FakeHW
+from fake_hw import FakeHW, gait_samples
 from stride_cue import StrideCue
 
 
@@ -21,7 +20,7 @@ def make(rate, stride_s, **cfg_over):
     cfg["rate_hz"] = rate
     for k in cfg_over:
         cfg[k] = cfg_over[k]
-    hw = FakeHW(vboard.gait_samples(seconds=4 * stride_s, stride_s=stride_s, rate=rate))
+    hw = FakeHW(gait_samples(seconds=4 * stride_s, stride_s=stride_s, rate=rate))
     app = App(hw, cfg, True, "", cfg_path="/nonexistent-dir/cfg.json")
     hw.ble.connect(1)
     hw.ble.exchange_mtu(1, 247)
@@ -43,7 +42,7 @@ for rate in (100, 200, 500, 1000):
 
 # ---- bounded work, integer state: scanning never changes the samples
 s = StrideCue(500)
-buf = bytearray(vboard.gait_samples(rate=500))
+buf = bytearray(gait_samples(rate=500))
 copy = bytes(buf)
 s.scan(buf, 0, len(buf) // 12)
 assert bytes(buf) == copy

@@ -132,13 +132,14 @@ def test_mtu_23_streams_nothing_and_says_so() -> None:
                     response=True,
                 )
                 await asyncio.sleep(0.2)
-                assert answers == [
-                    bytes([0x80, proto.OP_START_STREAM, proto.RESULT_OPERATION_FAILED])
-                ]
+                # accepted, as by the firmware; nothing fits, so nothing is sent
+                assert answers == [bytes([0x80, proto.OP_START_STREAM, proto.RESULT_SUCCESS])]
                 assert frames == []
                 status = proto.unpack_status(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
                 assert status["state"] & proto.STATE_MTU_TOO_SMALL
+                assert status["state"] & proto.STATE_STREAMING
                 assert status["mtu"] == 23
+                assert status["samples_dropped"] > 0
 
     run(main())
 

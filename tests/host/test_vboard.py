@@ -28,7 +28,7 @@ LED_GPIO = 2  # firmware/config.py DEFAULT_PINS["led"]
 
 
 def _micropython_or_skip() -> None:
-    from strideguard_devkit.vboard import micropython_binary
+    from strideguard_devkit.mp import micropython_binary
 
     try:
         micropython_binary()

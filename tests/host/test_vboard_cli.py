@@ -22,8 +22,14 @@ def test_virtual_board_command_streams_two_boards() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [b["name"] for b in summary["boards"]] == ["StrideGuard-L", "StrideGuard-R"]
+    assert summary["board_s"] == 6
     for b in summary["boards"]:
-        assert b["samples"] >= 6 * 500 and b["gaps"] == 0 and b["board_samples_lost"] == 0
+        assert b["gaps"] == 0 and b["board_samples_lost"] == 0
+        # --duration 6 is 6 board seconds of the scenario from its start, no more: the
+        # standing wait before it is counted apart (it was in the count, ~41 s for 30 s)
+        assert b["samples"] == 6 * 500
+        assert b["samples_expected"] == 6 * 500
+        assert b["standing_samples"] > 0
 
 
 def test_virtual_board_command_rejects_bad_input_in_one_line() -> None:

@@ -6,7 +6,11 @@ battery level as Battery service data), serves the table of
 Battery, Running Speed and Cadence), validates every control write with
 ``protocol.parse_control`` and answers ``[0x80, opcode, result]`` on the
 control point, and streams frames of the given int16 samples sized to the
-negotiated MTU.
+negotiated MTU. It answers the control point the way the firmware
+(``firmware/app.py``) does where the host can tell: ``OP_START_STREAM`` succeeds at
+any MTU; at an MTU that carries no sample (23) the stream sends nothing, counts
+the samples as dropped and the status says ``STATE_MTU_TOO_SMALL`` until the MTU
+grows (``tests/firmware/test_firmware_vs_model.py`` compares the two).
 
 Timing: bumble has no radio clock, so the sensor paces itself with asyncio.
 Its sample clock runs from power-on at ``rate_hz × speed`` samples per wall
@@ -62,6 +66,8 @@ _W = Characteristic.Properties.WRITE
 _N = Characteristic.Properties.NOTIFY
 _PERM = Characteristic.READABLE | Characteristic.WRITEABLE
 _MAX_CONTROL_LEN = 1 + max(proto.CONTROL_PARAM_LENGTHS.values())
+#: board seconds between looks at the MTU while it is too small to carry a sample
+MTU_WAIT_S = 0.05
 HCI_REMOTE_USER_TERMINATED = 0x13
 HCI_CONNECTION_TIMEOUT = 0x08
 
@@ -266,9 +272,10 @@ class VirtualSensor:
 
     def status_bytes(self) -> bytes:
         """The current status record (``protocol.STATUS_FORMAT``)."""
-        state = proto.STATE_STREAMING if self._pacer is not None else 0
-        if self._connection is not None and proto.samples_per_frame(self.mtu) == 0:
-            state |= proto.STATE_MTU_TOO_SMALL
+        streaming = self._pacer is not None
+        state = proto.STATE_STREAMING if streaming else 0
+        if streaming and proto.samples_per_frame(self.mtu) == 0:
+            state |= proto.STATE_MTU_TOO_SMALL  # as the firmware: only while asked to stream
         if self.calibrating:
             state |= proto.STATE_CALIBRATING
         elif self.calibrated:
@@ -428,8 +435,7 @@ class VirtualSensor:
 
     async def _apply(self, op: int, value: int) -> int:
         if op == proto.OP_START_STREAM:
-            if proto.samples_per_frame(self.mtu) == 0:
-                return proto.RESULT_OPERATION_FAILED
+            # accepted at any MTU, like the firmware (too small: nothing is sent, see _pace)
             self.streaming = True
             if self.run_starts_with_stream and not self._run_started:
                 self._run_started = True
@@ -439,6 +445,8 @@ class VirtualSensor:
             self.streaming = False
             await self._stop_pacer()
         elif op == proto.OP_SET_RATE:
+            if self.calibrating:
+                return proto.RESULT_BUSY  # as the firmware: the calibration counts samples
             now_index = self.samples_produced()
             self._clock_us0, self._clock_i0 = self._t_us(now_index), now_index
             self._clock_t0, self.rate_hz = time.monotonic(), value
@@ -532,8 +540,12 @@ class VirtualSensor:
         end = None if self.loop else self.samples_be.shape[0]
         while connection is not None and self._connection is connection:
             per = proto.samples_per_frame(connection.att_mtu)
-            if per == 0:
-                break
+            if per == 0:  # no sample fits: the firmware counts them as dropped
+                produced = self.samples_produced()
+                self.samples_dropped += max(produced - self._next_send, 0)
+                self._next_send = max(produced, self._next_send)
+                await asyncio.sleep(MTU_WAIT_S / self.speed)
+                continue
             produced = self.samples_produced()
             while produced - self._next_send >= per or (
                 produced == end and self._next_send < produced

@@ -4,8 +4,10 @@ Boots one or two virtual boards (the ``firmware/`` code in the MicroPython
 Unix port with a simulated MPU6050 playing a simulator scenario, radio bridged
 to a bumble peripheral), connects the host's receiver to them over the bumble
 backend exactly as to real boards, starts the scenario (the sensors stand
-still until then), streams ``--duration`` seconds of it and prints what
-arrived. ``--pty`` also puts each board's console on a
+still until then), streams ``--duration`` board seconds of it and prints what
+arrived. The duration counts from the scenario's start: each board's report
+covers stream samples ``play_index .. play_index + duration × rate`` (the
+samples of the standing wait before it are reported apart). ``--pty`` also puts each board's console on a
 pseudo-terminal for ``mpremote`` / ``make flash PORT=...`` and keeps running
 until Ctrl-C.
 """
@@ -16,9 +18,12 @@ import argparse
 import asyncio
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strideguard.errors import InputError
+
+if TYPE_CHECKING:
+    from strideguard.assembler import SampleBlock, StreamAssembler
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--speed", type=float, default=1.0, help="board time / wall time (default 1)")
     p.add_argument("--rate", type=int, default=500, dest="rate_hz", help="sample rate in Hz")
     p.add_argument(
-        "--duration", type=float, default=10.0, metavar="S", help="board seconds to stream"
+        "--duration",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="board seconds of the scenario to stream, counted from its start (default 10)",
     )
     p.add_argument("--seed", type=int, default=0, help="simulator seed")
     p.add_argument(
@@ -61,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.duration <= 3600:
         raise InputError("--duration must be between 0 and 3600 seconds")
     try:
+        from strideguard_devkit.mp import micropython_binary
         from strideguard_devkit.sim import get_scenario
-        from strideguard_devkit.vboard import micropython_binary
 
         micropython_binary()
     except (ImportError, FileNotFoundError) as exc:
@@ -77,16 +86,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         for b in summary["boards"]:
             print(
-                f"{b['name']}: {b['samples']} samples in {b['frames']} frames, "
-                f"{b['gaps']} gaps ({b['samples_missing']} missing), board lost "
-                f"{b['board_samples_lost']}, RSC cadence (median while running) "
-                f"{b['rsc_cadence_spm']} steps/min"
+                f"{b['name']}: {b['samples']} of {b['samples_expected']} samples of the scenario's "
+                f"first {summary['board_s']:g} s, {b['gaps']} gaps ({b['samples_missing']} "
+                f"missing); {b['standing_samples']} standing samples before it; "
+                f"{b['frames']} frames; board lost {b['board_samples_lost']}; RSC cadence "
+                f"(median while running) {b['rsc_cadence_spm']} steps/min"
             )
-        print(f"board time {summary['board_s']:g} s in {summary['wall_s']:.1f} s wall")
+        print(
+            f"{summary['board_s']:g} board seconds of the scenario in {summary['wall_s']:.1f} s wall"
+        )
     return 0 if all(b["samples"] > 0 for b in summary["boards"]) else 1
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    """Boot, connect, play, stream ``args.duration`` board seconds of the scenario; summarise.
+
+    Per board: ``samples`` received of the scenario's stream indices ``play_index ..
+    play_index + samples_expected`` (``samples_missing`` of them in ``gaps``),
+    ``standing_samples`` received before the scenario started, ``frames`` in all.
+    """
     from strideguard.ble.receiver import Receiver, scan
     from strideguard_devkit.bumble_backend import VirtualAir
     from strideguard_devkit.sim import simulate
@@ -115,11 +133,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         if b.port is not None:
             print(f"{b.name}: make flash PORT={b.port} LEG={b.leg}", flush=True)
     rsc: dict[int, list[int]] = {i: [] for i in range(len(boards))}
+    first_index: dict[int, int] = {}  # stream -> index of its first received sample
+
+    def on_samples(block: SampleBlock) -> None:
+        if block.n_samples:
+            first_index.setdefault(block.stream, int(block.sample_index[0]))
+
     out: list[dict[str, Any]] = []
+    n_scenario = round(args.duration * args.rate_hz)
     t0 = time.monotonic()
     try:
         sensors = await scan(1.0, backend=air.backend)
-        async with Receiver(sensors, backend=air.backend) as rx:
+        async with Receiver(sensors, backend=air.backend, on_samples=on_samples) as rx:
             for i, link in enumerate(rx.links):
                 client = link._client
                 if client is not None:
@@ -129,26 +154,31 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             if args.pty:
                 while True:
                     await asyncio.sleep(3600)
+            timeout_s = args.duration / args.speed * 3 + 30
             await asyncio.gather(
                 *(
-                    link.wait_samples(
-                        b.play_index + int(args.duration * args.rate_hz),
-                        args.duration / args.speed * 3 + 30,
-                    )
+                    _wait_index(link.assembler, b.play_index + n_scenario, timeout_s, link.label)
                     for b, link in zip(boards, rx.links, strict=True)
                 )
             )
             statuses = [await link.read_status() for link in rx.links]
             out = []
-            for i, link in enumerate(rx.links):
+            for i, (b, link) in enumerate(zip(boards, rx.links, strict=True)):
                 a = link.assembler
+                window = (b.play_index, b.play_index + n_scenario)
+                first = first_index.get(link.stream, window[0])
+                holes = [g for g in a.gaps if _overlap((g[0], g[0] + g[1]), window) > 0]
+                missing = sum(_overlap((g[0], g[0] + g[1]), window) for g in holes)
+                before = sum(_overlap((g[0], g[0] + g[1]), (first, window[0])) for g in a.gaps)
                 out.append(
                     {
                         "name": link.name,
-                        "samples": int(a.samples),
+                        "samples": _overlap((first, window[1]), window) - missing,
+                        "samples_expected": n_scenario,
+                        "gaps": len(holes),
+                        "samples_missing": missing,
+                        "standing_samples": max(window[0] - first, 0) - before,
                         "frames": int(link.stats.notifications),
-                        "gaps": len(a.gaps),
-                        "samples_missing": a.samples_lost,
                         "board_samples_lost": statuses[i]["samples_dropped"],
                         "rsc_cadence_spm": _median_running(rsc[i]),
                     }
@@ -157,6 +187,20 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         for b in boards:
             await b.stop()
     return {"board_s": args.duration, "wall_s": time.monotonic() - t0, "boards": out}
+
+
+async def _wait_index(assembler: StreamAssembler, index: int, timeout_s: float, label: str) -> None:
+    """Wait until the stream has reached sample ``index`` (received, or lost in a gap)."""
+    deadline = time.monotonic() + timeout_s
+    while assembler.next_index is None or assembler.next_index < index:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: stream index {assembler.next_index} of {index}")
+        await asyncio.sleep(0.005)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Length of the overlap of two half-open index ranges."""
+    return max(min(a[1], b[1]) - max(a[0], b[0]), 0)
 
 
 def _median_running(cadences: list[int]) -> int:

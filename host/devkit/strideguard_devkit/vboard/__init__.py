@@ -7,13 +7,12 @@
 See ``docs/virtual-board.md``.
 """
 
-from strideguard_devkit.vboard.board import VirtualBoard, micropython_binary
+from strideguard_devkit.vboard.board import VirtualBoard
 from strideguard_devkit.vboard.samples import as_counts, counts_from_physical, synthetic_gait
 
 __all__ = [
     "VirtualBoard",
     "as_counts",
     "counts_from_physical",
-    "micropython_binary",
     "synthetic_gait",
 ]

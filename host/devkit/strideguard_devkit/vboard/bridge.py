@@ -1,7 +1,7 @@
 """Host side of the virtual board's radio: a bumble peripheral driven by the firmware.
 
 The firmware's ``bluetooth`` stand-in (``hw/bluetooth.py``) sends every GATT
-server call over a local socket; :class:`RadioBridge` replays them on a bumble
+server call over a local socket (messages: :mod:`strideguard_devkit.mp.vbwire`); :class:`RadioBridge` replays them on a bumble
 ``Device`` on a :class:`~strideguard_devkit.bumble_backend.VirtualAir`:
 
 ===============================  ==============================================
@@ -26,7 +26,6 @@ and writes from a central (the value stored for ``gatts_read``).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import json
 import struct
@@ -52,29 +51,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from strideguard import protocol as proto
 from strideguard_devkit.bumble_backend import VirtualAir
-
-# board -> host
-MSG_TOKEN = ord("T")
-MSG_REGISTER = ord("R")
-MSG_CONFIG = ord("C")
-MSG_VALUE = ord("V")
-MSG_NOTIFY = ord("N")
-MSG_ADVERTISE = ord("A")
-MSG_DISCONNECT = ord("D")
-MSG_EXCHANGE_MTU = ord("M")
-MSG_BUFFER = ord("B")
-MSG_PIN = ord("P")
-MSG_FIRST = ord("F")
-MSG_CLOCK = ord("K")
-MSG_PLAYING = ord("G")
-# host -> board
-MSG_HANDLES = ord("H")
-MSG_CONNECTED = ord("c")
-MSG_DISCONNECTED = ord("d")
-MSG_WRITTEN = ord("w")
-MSG_MTU = ord("m")
-MSG_BUTTON = ord("b")
-MSG_PLAY = ord("g")
+from strideguard_devkit.mp import vbwire as W
 
 FLAG_READ = 0x0002
 FLAG_WRITE_NO_RESPONSE = 0x0004
@@ -83,19 +60,13 @@ FLAG_NOTIFY = 0x0010
 FLAG_INDICATE = 0x0020
 HCI_REMOTE_USER_TERMINATED = 0x13
 HCI_CONNECTION_TIMEOUT = 0x08
-DEFAULT_BUFFER = 20  # MicroPython's default attribute buffer
 EXCHANGE_MTU_DELAY_S = 0.3  # let the central exchange first (it usually does)
-
-
-def encode(kind: int, payload: bytes = b"") -> bytes:
-    """One wire message: type, u16 big-endian length, payload."""
-    return struct.pack(">BH", kind, len(payload)) + payload
+CLOCK_HISTORY_MAX = 200000  # board-clock readings kept (halved when full): ~2.8 h at 50 ms
 
 
 async def read_message(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     """Read one wire message; ``asyncio.IncompleteReadError`` at the end of the stream."""
-    head = await reader.readexactly(3)
-    kind, n = struct.unpack(">BH", head)
+    kind, n = W.decode_header(await reader.readexactly(W.HEADER_SIZE))
     return kind, await reader.readexactly(n) if n else b""
 
 
@@ -171,7 +142,7 @@ class RadioBridge:
     def send(self, kind: int, payload: bytes = b"") -> None:
         """Queue a message to the firmware (dropped once the session ended)."""
         if not self.closed and not self.writer.is_closing():
-            self.writer.write(encode(kind, payload))
+            self.writer.write(W.encode(kind, payload))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -211,20 +182,22 @@ class RadioBridge:
     # ------------------------------------------------------------ firmware -> bumble
     async def handle(self, kind: int, p: bytes) -> None:
         """Act on one message from the firmware."""
-        if kind == MSG_NOTIFY:
-            conn, handle, how = struct.unpack_from(">HHB", p)
-            value = p[5:] if how != 1 else self.values.get(handle, b"")
+        if kind == W.MSG_NOTIFY:
+            conn, handle, how = struct.unpack_from(W.FORMAT_NOTIFY, p)
+            head = struct.calcsize(W.FORMAT_NOTIFY)
+            value = p[head:] if how != W.NOTIFY_VALUE else self.values.get(handle, b"")
             await self._notify(conn, handle, value)
-        elif kind == MSG_VALUE:
-            handle, update = struct.unpack_from(">HB", p)
-            self.values[handle] = p[3:]
+        elif kind == W.MSG_VALUE:
+            handle, update = struct.unpack_from(W.FORMAT_VALUE, p)
+            value = p[struct.calcsize(W.FORMAT_VALUE) :]
+            self.values[handle] = value
             if update and handle in self.chars and self.device is not None:
                 for connection in list(self.conns.values()):
                     with contextlib.suppress(Exception):
-                        await self.device.notify_subscriber(connection, self.chars[handle], p[3:])
-        elif kind == MSG_REGISTER:
+                        await self.device.notify_subscriber(connection, self.chars[handle], value)
+        elif kind == W.MSG_REGISTER:
             await self._register(json.loads(p))
-        elif kind == MSG_CONFIG:
+        elif kind == W.MSG_CONFIG:
             cfg = json.loads(p)
             if "gap_name" in cfg:
                 self.name = str(cfg["gap_name"])
@@ -234,32 +207,33 @@ class RadioBridge:
                 self.max_mtu = int(cfg["mtu"])
                 if self.device is not None:
                     self.device.gatt_server.max_mtu = self.max_mtu
-        elif kind == MSG_ADVERTISE:
+        elif kind == W.MSG_ADVERTISE:
             await self._advertise(json.loads(p))
-        elif kind == MSG_DISCONNECT:
-            (conn,) = struct.unpack(">H", p)
+        elif kind == W.MSG_DISCONNECT:
+            (conn,) = struct.unpack(W.FORMAT_CONN, p)
             link = self.conns.get(conn)
             if link is not None:
                 self._spawn(self._disconnect(link, HCI_REMOTE_USER_TERMINATED))
-        elif kind == MSG_EXCHANGE_MTU:
-            (conn,) = struct.unpack(">H", p)
+        elif kind == W.MSG_EXCHANGE_MTU:
+            (conn,) = struct.unpack(W.FORMAT_CONN, p)
             self._spawn(self._exchange_mtu(conn))
-        elif kind == MSG_BUFFER:
-            handle, n = struct.unpack(">HH", p)
+        elif kind == W.MSG_BUFFER:
+            handle, n = struct.unpack(W.FORMAT_BUFFER, p)
             self.buffers[handle] = n
-        elif kind == MSG_CLOCK:
-            self.clock.append((struct.unpack(">Q", p)[0], time.monotonic()))
-            if len(self.clock) > 200000:
-                del self.clock[:100000]
-        elif kind == MSG_PLAYING:
-            self.play_index = struct.unpack(">IQ", p)[0]
+        elif kind == W.MSG_CLOCK:
+            self.clock.append((struct.unpack(W.FORMAT_CLOCK, p)[0], time.monotonic()))
+            if len(self.clock) > CLOCK_HISTORY_MAX:
+                del self.clock[: CLOCK_HISTORY_MAX // 2]
+        elif kind == W.MSG_PLAYING:
+            self.play_index = struct.unpack(W.FORMAT_SAMPLE_AT, p)[0]
             self.playing.set()
-        elif kind == MSG_FIRST:
-            self.first_sample, self.first_sample_board_us = struct.unpack(">IQ", p)
-        elif kind == MSG_PIN:
-            self.pins.append((time.monotonic(), p[0], p[1]))
+        elif kind == W.MSG_FIRST:
+            self.first_sample, self.first_sample_board_us = struct.unpack(W.FORMAT_SAMPLE_AT, p)
+        elif kind == W.MSG_PIN:
+            gpio, level = struct.unpack(W.FORMAT_PIN, p)
+            self.pins.append((time.monotonic(), gpio, level))
             if self.on_pin is not None:
-                self.on_pin(p[0], p[1])
+                self.on_pin(gpio, level)
 
     async def _notify(self, conn: int, handle: int, value: bytes) -> None:
         connection = self.conns.get(conn)
@@ -328,7 +302,7 @@ class RadioBridge:
         if self.device is None:
             await device.power_on()
             self.device = device
-        self.send(MSG_HANDLES, json.dumps(handles).encode())
+        self.send(W.MSG_HANDLES, json.dumps(handles).encode())
 
     def _characteristic(self, uuid_text: str, flags: int) -> Characteristic:
         readable = bool(flags & FLAG_READ)
@@ -340,16 +314,18 @@ class RadioBridge:
 
         def write(connection: Connection, value: bytes) -> None:
             handle = holder[0].handle
-            value = bytes(value)[: self.buffers.get(handle, DEFAULT_BUFFER)]
+            value = bytes(value)[: self.buffers.get(handle, W.DEFAULT_BUFFER)]
             self.values[handle] = value
-            self.send(MSG_WRITTEN, struct.pack(">HH", connection.handle, handle) + value)
+            self.send(
+                W.MSG_WRITTEN, struct.pack(W.FORMAT_WRITTEN, connection.handle, handle) + value
+            )
             if (
                 self.play_on_stream
                 and value[:1] == bytes((proto.OP_START_STREAM,))
                 and self.uuids.get(handle) == proto.CONTROL_CHAR_UUID
             ):
                 self.play_on_stream = False  # the scripted run starts with the first stream
-                self.send(MSG_PLAY)
+                self.send(W.MSG_PLAY)
 
         perms = (Characteristic.READABLE if readable else 0) | (
             Characteristic.WRITEABLE if writable else 0
@@ -407,14 +383,14 @@ class RadioBridge:
         self.advertising.clear()
         peer = connection.peer_address
         addr = bytes(reversed(bytes(peer)))
-        self.send(MSG_CONNECTED, struct.pack(">HB", conn, peer.address_type) + addr)
+        self.send(W.MSG_CONNECTED, struct.pack(W.FORMAT_PEER, conn, peer.address_type) + addr)
         connection.on(
             Connection.EVENT_DISCONNECTION,
             lambda reason: self._on_disconnection(conn, connection),
         )
         connection.on(
             Connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
-            lambda: self.send(MSG_MTU, struct.pack(">HH", conn, connection.att_mtu)),
+            lambda: self.send(W.MSG_MTU, struct.pack(W.FORMAT_MTU, conn, connection.att_mtu)),
         )
 
     def _on_disconnection(self, conn: int, connection: Connection) -> None:
@@ -422,20 +398,7 @@ class RadioBridge:
             del self.conns[conn]
         peer = connection.peer_address
         addr = bytes(reversed(bytes(peer)))
-        self.send(MSG_DISCONNECTED, struct.pack(">HB", conn, peer.address_type) + addr)
-
-    def wall_time_s(self, board_us: int) -> float | None:
-        """``time.monotonic()`` at which the board clock read ``board_us`` (None: no reading yet).
-
-        Interpolated from the board's clock messages (board time runs at ``speed``
-        between them); accurate to the socket's delivery time (~1 ms).
-        """
-        clock = self.clock
-        if not clock:
-            return None
-        i = bisect.bisect_right(clock, (board_us, float("inf"))) - 1
-        b0, w0 = clock[max(i, 0)]
-        return w0 + (board_us - b0) / 1e6 / self.speed
+        self.send(W.MSG_DISCONNECTED, struct.pack(W.FORMAT_PEER, conn, peer.address_type) + addr)
 
     async def drop_links(self, reason: int = HCI_CONNECTION_TIMEOUT) -> int:
         """Drop every link from the board's side (out of range); return how many."""
@@ -453,4 +416,4 @@ class RadioBridge:
 
     def press_button(self, pin: int = 0) -> None:
         """Press the BOOT button (GPIO ``pin``): the firmware's pin IRQ runs."""
-        self.send(MSG_BUTTON, bytes((pin,)))
+        self.send(W.MSG_BUTTON, struct.pack(W.FORMAT_BUTTON, pin))

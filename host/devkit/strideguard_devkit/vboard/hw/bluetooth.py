@@ -1,74 +1,32 @@
-"""``bluetooth`` for the virtual board: the BLE API, forwarded to the host.
+"""``bluetooth`` for the virtual board: the BLE model, forwarded to the host.
 
-Every GATT server call of the firmware (registration, values, notifications,
-advertising, disconnects, MTU requests) goes over the socket of :mod:`vbhw`
-to a bumble peripheral on the host (``strideguard_devkit.vboard.bridge``), which
-serves it to real centrals; their connects, disconnects, MTU exchanges and
-writes come back as the firmware's IRQs, delivered while the board sleeps
-(as MicroPython schedules them between the main loop's statements).
-Handles are assigned by the host's GATT server and returned by
-:meth:`BLE.gatts_register_services`. Only the peripheral role is provided.
+The radio is :class:`ble_model.BLE` (the model the firmware tests use) with its
+transport replaced: every GATT server call of the firmware (registration,
+values, notifications, advertising, disconnects, MTU requests) goes over the
+socket of :mod:`vbhw` to a bumble peripheral on the host
+(``strideguard_devkit.vboard.bridge``), which serves it to real centrals; their
+connects, disconnects, MTU exchanges and writes come back as the firmware's
+IRQs, delivered while the board sleeps (as MicroPython schedules them between
+the main loop's statements). Handles are assigned by the host's GATT server.
+Messages: :mod:`vbwire`.
 """
 
 import binascii
 import json
 import struct
 
+import ble_model
 import vbhw
-
-FLAG_BROADCAST = 0x0001
-FLAG_READ = 0x0002
-FLAG_WRITE_NO_RESPONSE = 0x0004
-FLAG_WRITE = 0x0008
-FLAG_NOTIFY = 0x0010
-FLAG_INDICATE = 0x0020
-
-# board -> host
-MSG_REGISTER = 0x52  # R: services JSON -> H reply
-MSG_CONFIG = 0x43  # C: JSON
-MSG_VALUE = 0x56  # V: handle, send_update, data
-MSG_NOTIFY = 0x4E  # N: conn, handle, kind (0 notify with data, 1 current value, 2 indicate), data
-MSG_ADVERTISE = 0x41  # A: JSON (null: stop)
-MSG_DISCONNECT = 0x44  # D: conn
-MSG_EXCHANGE_MTU = 0x4D  # M: conn
-MSG_BUFFER = 0x42  # B: handle, size
-# host -> board
-MSG_HANDLES = 0x48  # H: JSON
-MSG_CONNECTED = 0x63  # c: conn, addr_type, addr
-MSG_DISCONNECTED = 0x64  # d: conn, addr_type, addr
-MSG_WRITTEN = 0x77  # w: conn, handle, data
-MSG_MTU = 0x6D  # m: conn, mtu
-
-IRQ_CENTRAL_CONNECT = 1
-IRQ_CENTRAL_DISCONNECT = 2
-IRQ_GATTS_WRITE = 3
-IRQ_MTU_EXCHANGED = 21
-
-ENOTCONN = 107
-EINVAL = 22
-DEFAULT_BUFFER = 20
-
-
-class UUID:
-    def __init__(self, value):
-        if isinstance(value, str):
-            value = value.lower()
-        self.value = value
-
-    def text(self):
-        if isinstance(self.value, int):
-            return "0x%04x" % self.value
-        return self.value
-
-    def __eq__(self, other):
-        return isinstance(other, UUID) and other.value == self.value
-
-    def __hash__(self):
-        return hash(self.value)
-
-    def __repr__(self):
-        return "UUID(%r)" % (self.value,)
-
+import vbwire as W
+from ble_model import (  # noqa: F401  (the bluetooth module's names)
+    FLAG_BROADCAST,
+    FLAG_INDICATE,
+    FLAG_NOTIFY,
+    FLAG_READ,
+    FLAG_WRITE,
+    FLAG_WRITE_NO_RESPONSE,
+    UUID,
+)
 
 _ble = None
 
@@ -77,115 +35,60 @@ def BLE():
     """The one radio (``bluetooth.BLE()`` returns the same object every time)."""
     global _ble
     if _ble is None:
-        _ble = _BLE()
+        _ble = _BridgedBLE()
     return _ble
 
 
-class _BLE:
+class _BridgedBLE(ble_model.BLE):
     def __init__(self):
+        super().__init__()
+        self.record = False
         self._hub = vbhw.hub()
-        self._active = False
-        self._cfg = {"gap_name": "MPY BTSTACK", "mtu": 23, "mac": (0, b"\x00" * 6)}
-        self._handler = None
-        self._values = {}
-        self._buffers = {}
-        self._conns = {}  # conn -> mtu
         h = self._hub.handlers
-        h[MSG_CONNECTED] = self._on_connected
-        h[MSG_DISCONNECTED] = self._on_disconnected
-        h[MSG_WRITTEN] = self._on_written
-        h[MSG_MTU] = self._on_mtu
+        h[W.MSG_CONNECTED] = self._rx_connected
+        h[W.MSG_DISCONNECTED] = self._rx_disconnected
+        h[W.MSG_WRITTEN] = self._rx_written
+        h[W.MSG_MTU] = self._rx_mtu
 
-    # ------------------------------------------------------------ IRQs from the host
-    def _irq(self, event, data):
-        if self._handler is not None:
-            self._handler(event, data)
+    # ------------------------------------------------------------ host -> IRQs
+    def _rx_connected(self, p):
+        conn, addr_type = struct.unpack_from(W.FORMAT_PEER, p)
+        self.connect(conn, addr_type, p[3 : 3 + W.PEER_ADDRESS_SIZE])
 
-    def _on_connected(self, p):
-        conn = (p[0] << 8) | p[1]
-        self._conns[conn] = 23
-        self._irq(IRQ_CENTRAL_CONNECT, (conn, p[2], memoryview(bytes(p[3:9]))))
+    def _rx_disconnected(self, p):
+        conn, addr_type = struct.unpack_from(W.FORMAT_PEER, p)
+        self.disconnect(conn, addr_type, p[3 : 3 + W.PEER_ADDRESS_SIZE])
 
-    def _on_disconnected(self, p):
-        conn = (p[0] << 8) | p[1]
-        self._conns.pop(conn, None)
-        self._irq(IRQ_CENTRAL_DISCONNECT, (conn, p[2], memoryview(bytes(p[3:9]))))
+    def _rx_written(self, p):
+        conn, handle = struct.unpack_from(W.FORMAT_WRITTEN, p)
+        self.write(conn, handle, p[4:])
 
-    def _on_written(self, p):
-        conn = (p[0] << 8) | p[1]
-        handle = (p[2] << 8) | p[3]
-        n = self._buffers.get(handle, DEFAULT_BUFFER)
-        self._values[handle] = bytes(p[4 : 4 + n])
-        self._irq(IRQ_GATTS_WRITE, (conn, handle))
+    def _rx_mtu(self, p):
+        conn, mtu = struct.unpack(W.FORMAT_MTU, p)
+        self.exchange_mtu(conn, mtu)
 
-    def _on_mtu(self, p):
-        conn, mtu = struct.unpack(">HH", p)
-        if conn in self._conns:
-            self._conns[conn] = mtu
-        self._irq(IRQ_MTU_EXCHANGED, (conn, mtu))
+    # ------------------------------------------------------------ transport: to the host
+    def tx_register(self, desc):
+        reply = self._hub.request(W.MSG_REGISTER, json.dumps(desc).encode(), W.MSG_HANDLES)
+        return json.loads(reply)
 
-    # ------------------------------------------------------------ the BLE API
-    def active(self, on=None):
-        if on is not None:
-            self._active = bool(on)
-        return self._active
+    def tx_config(self, kwargs):
+        self._hub.send(W.MSG_CONFIG, json.dumps(kwargs).encode())
 
-    def config(self, *args, **kwargs):
-        if args:
-            return self._cfg[args[0]]
-        for k in kwargs:
-            self._cfg[k] = kwargs[k]
-        self._hub.send(MSG_CONFIG, json.dumps(kwargs).encode())
-        return None
+    def tx_buffer(self, handle, n):
+        self._hub.send(W.MSG_BUFFER, struct.pack(W.FORMAT_BUFFER, handle, n))
 
-    def irq(self, handler):
-        self._handler = handler
+    def tx_value(self, handle, data, send_update):
+        head = struct.pack(W.FORMAT_VALUE, handle, 1 if send_update else 0)
+        self._hub.send(W.MSG_VALUE, head + data)
 
-    def gatts_register_services(self, services):
-        desc = []
-        for svc in services:
-            chars = []
-            for ch in svc[1]:
-                chars.append([ch[0].text(), ch[1]])
-            desc.append([svc[0].text(), chars])
-        reply = self._hub.request(MSG_REGISTER, json.dumps(desc).encode(), MSG_HANDLES)
-        handles = json.loads(reply)
-        out = []
-        for hs in handles:
-            for h in hs:
-                self._values[h] = b""
-            out.append(tuple(hs))
-        return tuple(out)
+    def tx_notify(self, conn, handle, data, kind):
+        if kind == W.NOTIFY_INDICATE and data is None:
+            data = self.values.get(handle, b"")
+        head = struct.pack(W.FORMAT_NOTIFY, conn, handle, kind)
+        self._hub.send(W.MSG_NOTIFY, head + (bytes(data) if data is not None else b""))
 
-    def gatts_set_buffer(self, handle, n, append=False):
-        self._buffers[handle] = n
-        self._hub.send(MSG_BUFFER, struct.pack(">HH", handle, n))
-
-    def gatts_write(self, handle, data, send_update=False):
-        if handle not in self._values:
-            raise OSError(EINVAL)
-        data = bytes(data)
-        self._values[handle] = data
-        self._hub.send(MSG_VALUE, struct.pack(">HB", handle, 1 if send_update else 0) + data)
-
-    def gatts_read(self, handle):
-        if handle not in self._values:
-            raise OSError(EINVAL)
-        return self._values[handle]
-
-    def _notify(self, conn, handle, data, kind):
-        if conn not in self._conns:
-            raise OSError(ENOTCONN)
-        payload = struct.pack(">HHB", conn, handle, kind)
-        self._hub.send(MSG_NOTIFY, payload + (bytes(data) if data is not None else b""))
-
-    def gatts_notify(self, conn, handle, data=None):
-        self._notify(conn, handle, data, 1 if data is None else 0)
-
-    def gatts_indicate(self, conn, handle, data=None):
-        self._notify(conn, handle, data if data is not None else self._values.get(handle), 2)
-
-    def gap_advertise(self, interval_us, adv_data=None, resp_data=None, connectable=True):
+    def tx_advertise(self, interval_us, adv_data, resp_data, connectable):
         if interval_us is None:
             desc = None
         else:
@@ -195,21 +98,10 @@ class _BLE:
                 "resp": binascii.hexlify(bytes(resp_data or b"")).decode(),
                 "connectable": bool(connectable),
             }
-        self._hub.send(MSG_ADVERTISE, json.dumps(desc).encode())
+        self._hub.send(W.MSG_ADVERTISE, json.dumps(desc).encode())
 
-    def gap_disconnect(self, conn):
-        if conn not in self._conns:
-            return False
-        self._hub.send(MSG_DISCONNECT, struct.pack(">H", conn))
-        return True
+    def tx_disconnect(self, conn):
+        self._hub.send(W.MSG_DISCONNECT, struct.pack(W.FORMAT_CONN, conn))
 
-    def gattc_exchange_mtu(self, conn):
-        if conn not in self._conns:
-            raise OSError(ENOTCONN)
-        self._hub.send(MSG_EXCHANGE_MTU, struct.pack(">H", conn))
-
-    def gap_scan(self, *args, **kwargs):
-        raise OSError(EINVAL)  # the virtual board is a peripheral only
-
-    def gap_connect(self, *args, **kwargs):
-        raise OSError(EINVAL)
+    def tx_exchange_mtu(self, conn):
+        self._hub.send(W.MSG_EXCHANGE_MTU, struct.pack(W.FORMAT_CONN, conn))

@@ -1,6 +1,6 @@
 """``machine`` for the virtual board (overrides the Unix port's built-in one).
 
-What ``board.py`` uses: ``I2C`` (the simulated MPU6050 of :mod:`mpu6050_sim`,
+What ``board.py`` uses: ``I2C`` (the MPU6050 model of :mod:`mpu6050_model`,
 fed from the samples file), ``Pin`` (outputs reported to the host; the BOOT
 button's IRQ fired by the host), ``ADC`` (the battery), ``WDT`` (enforced in
 board time), and ``reset()``: the interpreter exits with ``RESET_EXIT_CODE``
@@ -11,24 +11,18 @@ import struct
 import sys
 
 import vbhw
-
-RESET_EXIT_CODE = 75
-MSG_PIN = 0x50  # "P": pin, value
-MSG_BUTTON = 0x62  # "b": press the BOOT button (from the host)
-MSG_PLAY = 0x67  # "g": start playing the samples (from the host)
-MSG_PLAYING = 0x47  # "G": u32 FIFO sample count at the start, u64 board us
-MSG_FIRST = 0x46  # "F": u32 index in the samples, u64 board us of the first FIFO sample
+import vbwire as W
 
 _i2c = None
 _pin_irqs = {}
 
 
 def reset():
-    sys.exit(RESET_EXIT_CODE)
+    sys.exit(W.RESET_EXIT_CODE)
 
 
 def soft_reset():
-    sys.exit(RESET_EXIT_CODE)
+    sys.exit(W.RESET_EXIT_CODE)
 
 
 def freq(*args):
@@ -46,7 +40,7 @@ def idle():
 def _play(payload):
     hub = vbhw.hub()
     n = _i2c.play()
-    hub.send(MSG_PLAYING, struct.pack(">IQ", n, hub.board_us))
+    hub.send(W.MSG_PLAYING, struct.pack(W.FORMAT_SAMPLE_AT, n, hub.board_us))
     hub.flush()
 
 
@@ -78,7 +72,7 @@ class Pin:
         v = 1 if v else 0
         if Pin._levels.get(self.id) != v:
             Pin._levels[self.id] = v
-            vbhw.hub().send(MSG_PIN, bytes((self.id & 0xFF, v)))
+            vbhw.hub().send(W.MSG_PIN, struct.pack(W.FORMAT_PIN, self.id & 0xFF, v))
         return None
 
     def on(self):
@@ -93,22 +87,25 @@ class Pin:
     def irq(self, handler=None, trigger=IRQ_FALLING):
         hub = vbhw.hub()
         _pin_irqs[self.id] = handler
-        hub.handlers[MSG_BUTTON] = _press
+        hub.handlers[W.MSG_BUTTON] = _press
 
 
 def I2C(id=0, scl=None, sda=None, freq=400000):
     """The bus with the simulated MPU6050 (one per board)."""
     global _i2c
     if _i2c is None:
-        from mpu6050_sim import MPU6050Sim, SampleFile
+        from mpu6050_model import MPU6050Model, SampleFile
 
         hub = vbhw.hub()
         cfg = hub.cfg
         source = SampleFile(cfg["samples"], cfg.get("loop", True))
-        _i2c = MPU6050Sim(source, cfg["samples_rate_hz"], lambda: hub.board_us)
-        _i2c.on_first = lambda k, t_us: hub.send(MSG_FIRST, struct.pack(">IQ", k, t_us))
+        _i2c = MPU6050Model(source, lambda: hub.board_us, cfg["samples_rate_hz"])
+        _i2c.fast = True
+        _i2c.on_first = lambda k, t_us: hub.send(
+            W.MSG_FIRST, struct.pack(W.FORMAT_SAMPLE_AT, k, t_us)
+        )
         _i2c.paused = bool(cfg.get("paused", False))
-        hub.handlers[MSG_PLAY] = _play
+        hub.handlers[W.MSG_PLAY] = _play
     return _i2c
 
 

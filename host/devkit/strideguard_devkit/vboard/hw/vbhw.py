@@ -1,8 +1,9 @@
 """Shared state of the virtual board's stand-in modules (MicroPython side).
 
 The host (``strideguard_devkit.vboard``) starts the MicroPython Unix port with this
-folder first on ``MICROPYPATH`` and ``STRIDEGUARD_VBOARD`` naming a JSON file:
-``{"port", "token", "samples", "samples_rate_hz", "loop", "speed", "battery_mv"}``.
+folder first on ``MICROPYPATH`` (then ``strideguard_devkit/mp``) and
+``STRIDEGUARD_VBOARD`` naming a JSON file:
+``{"port", "token", "samples", "samples_rate_hz", "loop", "speed", "battery_mv", "paused"}``.
 
 Board clock: it advances only when the firmware sleeps (``time.sleep_ms``),
 paced so that board time runs ``speed`` times faster than wall time. When the
@@ -11,8 +12,7 @@ firmware, the FIFO model and the frame timestamps all read this one clock, so
 they stay consistent). While it sleeps the board polls the socket to the host
 and runs the Bluetooth IRQ handler for the events that arrived.
 
-Wire format (both ways): ``type`` (1 byte) + payload length (u16 big-endian) +
-payload. See ``strideguard/vboard/wire.py`` for the message types.
+Wire format (both ways, one module for both runtimes): :mod:`vbwire`.
 """
 
 import json
@@ -22,26 +22,24 @@ import socket
 import struct
 
 import utime
+import vbwire as W
 
 TICKS_PERIOD = 1 << 30
 TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
 MAX_LAG_US = 100000  # wall lag beyond which the pacing re-anchors (board time slows)
-REANCHOR_US = 60000000
-CLOCK_EVERY_US = 50000  # wall time between board-clock messages to the host
-MSG_CLOCK = 0x4B  # "K": u64 board microseconds
+REANCHOR_US = 60000000  # re-anchor the pacing this often (far from the 2**29 us ticks_diff wrap)
 SOL_SOCKET = 1  # Linux values (the Unix port's socket module lacks the names)
 SO_SNDBUF = 7
-SOCKET_BUFFER = 16384
 
 
 class Hub:
     """Board clock + socket to the host + event dispatch."""
 
     def __init__(self):
-        path = os.getenv("STRIDEGUARD_VBOARD")
+        path = os.getenv(W.SETTINGS_ENV)
         if not path:
-            raise OSError("STRIDEGUARD_VBOARD is not set: not started by strideguard_devkit.vboard")
+            raise OSError(W.SETTINGS_ENV + " is not set: not started by strideguard_devkit.vboard")
         with open(path) as f:
             self.cfg = json.load(f)
         self.speed = float(self.cfg.get("speed", 1.0))
@@ -65,14 +63,14 @@ class Hub:
         addr = socket.getaddrinfo("127.0.0.1", int(self.cfg["port"]))[0][-1]
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:  # small buffers: a busy host slows the board down soon, instead of lagging behind
-            s.setsockopt(SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER)
+            s.setsockopt(SOL_SOCKET, SO_SNDBUF, W.SOCKET_BUFFER)
         except OSError:
             pass
         s.connect(addr)
         self.sock = s
         self.poller = select.poll()
         self.poller.register(s, select.POLLIN)
-        self.send(ord("T"), self.cfg["token"].encode())
+        self.send(W.MSG_TOKEN, self.cfg["token"].encode())
         self.flush()
 
     def send(self, kind, payload=b""):
@@ -83,10 +81,10 @@ class Hub:
         notification it already got: sending one step's messages in one batch
         keeps that order.)
         """
-        n = len(payload)
-        self._out.append(bytes((kind, n >> 8, n & 0xFF)) + bytes(payload))
-        self._out_bytes += 3 + n
-        if self._out_bytes > 16384:
+        msg = W.encode(kind, payload)
+        self._out.append(msg)
+        self._out_bytes += len(msg)
+        if self._out_bytes > W.SOCKET_BUFFER:
             self.flush()
 
     def flush(self):
@@ -110,18 +108,9 @@ class Hub:
                 raise SystemExit("strideguard_devkit.vboard: the host closed the link")
             self._rx += chunk
             got = True
-        return self._split() if got else []
-
-    def _split(self):
-        out = []
-        rx = self._rx
-        while len(rx) >= 3:
-            n = (rx[1] << 8) | rx[2]
-            if len(rx) < 3 + n:
-                break
-            out.append((rx[0], rx[3 : 3 + n]))
-            rx = rx[3 + n :]
-        self._rx = rx
+        if not got:
+            return []
+        out, self._rx = W.split(self._rx)
         return out
 
     def request(self, kind, payload, reply_kind):
@@ -168,10 +157,10 @@ class Hub:
                 self.poller.poll(int(rem // 1000) - 1)
             else:
                 utime.sleep_us(int(rem))
-        if utime.ticks_diff(utime.ticks_us(), self._clock_sent) >= CLOCK_EVERY_US:
+        if utime.ticks_diff(utime.ticks_us(), self._clock_sent) >= W.CLOCK_EVERY_US:
             # board time now: the host maps board times to its wall clock with these
             self._clock_sent = utime.ticks_us()
-            self.send(MSG_CLOCK, struct.pack(">Q", self.board_us))
+            self.send(W.MSG_CLOCK, struct.pack(W.FORMAT_CLOCK, self.board_us))
             self.flush()
         if self.wdt_timeout_ms and self.board_us - self.wdt_fed_us > self.wdt_timeout_ms * 1000:
             print("strideguard_devkit.vboard: watchdog reset")
@@ -189,7 +178,3 @@ def hub():
     if _hub is None:
         _hub = Hub()
     return _hub
-
-
-def pack_u16(*values):
-    return struct.pack(">" + "H" * len(values), *values)
