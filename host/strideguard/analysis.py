@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from strideguard.alerts.config import AlertConfig
 from strideguard.align import Alignment, ShankAligner
 from strideguard.errors import InputError
 from strideguard.events import (
@@ -227,6 +228,7 @@ def analyze(
     reference_angle_deg: float | None = None,
     warnings: list[str] | None = None,
     alignment: Alignment | None = None,
+    alert_config: AlertConfig | None = None,
 ) -> AnalysisResult:
     """Analyse a run: alignment, gait events, per-stride metrics, overstride.
 
@@ -248,6 +250,9 @@ def analyze(
         path fixes the alignment after calibration and analyses a sliding
         window with it, and ``analyze`` given the same alignment finds the
         same strides.
+    alert_config
+        Alert settings (``--alert-config``); the overstride summary uses their
+        ``overstride`` section, like the live overstride cue. Default: the defaults.
 
     Returns
     -------
@@ -427,7 +432,7 @@ def analyze(
     table = StrideTable({k: cols[k] for k in STRIDE_COLUMNS})
     # overstriding is a running matter: walking strides (duty factor > 0.5) are left out
     walking = cols["duty_factor"] > 0.5
-    over = OverstrideAssessor().assess(
+    over = OverstrideAssessor((alert_config or AlertConfig()).overstride).assess(
         np.where(walking, np.nan, cols["shank_angle_at_ic_deg"]),
         np.where(walking, np.nan, cols["cadence_spm"]),
         reference_angle_deg=reference_angle_deg,

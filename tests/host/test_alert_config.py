@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +149,25 @@ def test_docs_list_every_setting() -> None:
     for section, f in settings_fields():
         assert f"`{section}.{f.name}`" in table.group(1)
 
+
+# ---------------------------------------------------------------------- one overstride config
+
+
+def test_alert_config_reaches_the_analysis_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from strideguard.cli import main
+
+    def summary(*extra: str) -> dict[str, Any]:
+        assert main(["analyze", "--example", "--format", "json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)["summary"]["overstride"]
+
+    default = summary()
+    assert default["threshold_deg"] == OverstrideConfig().angle_above_reference_deg
+    cfg = tmp_path / "alerts.toml"
+    cfg.write_text("[overstride]\nangle_above_reference_deg = 1.0\n")
+    tuned = summary("--alert-config", str(cfg))
+    assert tuned["threshold_deg"] == 1.0
+    assert tuned["overstride_share"] > default["overstride_share"]
+    cfg.write_text("[overstride]\nreference_strides = 5\n")
+    assert summary("--alert-config", str(cfg))["reference_source"] == "first 5 strides"
