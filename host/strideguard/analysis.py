@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from strideguard.alerts.config import AlertConfig
 from strideguard.align import (
     MIN_SAGITTAL_SHARE,
     MIN_SIGN_MARGIN,
@@ -200,6 +201,7 @@ def analyze(
     reference_angle_deg: float | None = None,
     warnings: list[str] | None = None,
     alignment: Alignment | None = None,
+    alert_config: AlertConfig | None = None,
 ) -> AnalysisResult:
     """Analyse a run: alignment, gait events, per-stride metrics, overstride.
 
@@ -221,6 +223,9 @@ def analyze(
         path fixes the alignment after calibration and analyses a sliding
         window with it, and ``analyze`` given the same alignment finds the
         same strides.
+    alert_config
+        Alert settings (``--alert-config``); the overstride summary uses their
+        ``overstride`` section, like the live overstride cue. Default: the defaults.
 
     Returns
     -------
@@ -268,7 +273,7 @@ def analyze(
     )
     # overstriding is a running matter: walking strides are left out
     walking = table["duty_factor"] > WALKING_DUTY_FACTOR
-    over = OverstrideAssessor().assess(
+    over = OverstrideAssessor((alert_config or AlertConfig()).overstride).assess(
         np.where(walking, np.nan, table["shank_angle_at_ic_deg"]),
         np.where(walking, np.nan, table["cadence_spm"]),
         reference_angle_deg=reference_angle_deg,

@@ -4,14 +4,19 @@ No validated universal cut-off exists (Souza 2016), so the assessment is
 personal: each stride's shank angle at IC is compared with a reference — the
 median of the first ``reference_strides`` strides of the run, or a stored
 value from the runner's profile. A stride overstrides when it lands more than
-``threshold_deg`` (default 5°) further ahead. Why 5°: runners with hamstring
-injuries showed a ~5° larger overstride angle than uninjured runners
-(Sugimoto 2019, docs/gait-primer.md), and 5° is well above the stride-to-stride
-spread of the angle in steady running (SD ≈ 1° in the shared lab data) and
-above the method's error, so it flags a real change of technique, not noise.
-The remedy is a quicker step: raising step rate by 5–10 % reduces
-overstriding and braking load (Heiderscheit 2011); the advice names the
-target cadence range computed from the runner's own cadence.
+``angle_above_reference_deg`` (default 5°) further ahead. Why 5°: runners
+with hamstring injuries showed a ~5° larger overstride angle than uninjured
+runners (Sugimoto 2019, docs/gait-primer.md), and 5° is well above the
+stride-to-stride spread of the angle in steady running (SD ≈ 1° in the shared
+lab data) and above the method's error, so it flags a real change of
+technique, not noise. The remedy is a quicker step: raising step rate by
+5–10 % reduces overstriding and braking load (Heiderscheit 2011); the advice
+names the target cadence range computed from the runner's own cadence.
+
+The settings are the live overstride cue's
+(:class:`~strideguard.alerts.config.OverstrideConfig`), so the analysis
+summary and the alerts judge overstriding alike, and ``--alert-config``
+changes both.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from typing import Any, Self
 
 import numpy as np
 
+from strideguard.alerts.config import OverstrideConfig
+from strideguard.alerts.detectors.overstride import cadence_targets_spm
+from strideguard.alerts.texts import overstride_summary
 from strideguard.imudata import FloatArray
 from strideguard.sigproc import local_median
 
@@ -29,16 +37,13 @@ class OverstrideAssessor:
 
     Parameters
     ----------
-    threshold_deg
-        Angle above the reference that counts as overstriding.
-    reference_strides
-        Strides at the start of the run forming the reference.
-    rolling_strides
-        Window of the rolling median.
-    advice_share
-        Share of overstriding strides (or a rolling episode) that triggers advice.
-    cadence_raise_percent
-        Suggested cadence increase range.
+    config
+        The overstride settings shared with the live cue (default: the
+        defaults): ``angle_above_reference_deg`` (threshold),
+        ``reference_strides``, ``rolling_strides``, ``summary_share`` (share
+        of overstriding strides that triggers advice, unless a rolling
+        episode does) and ``cadence_target_low_pct``/``cadence_target_high_pct``
+        (suggested cadence increase).
 
     Attributes
     ----------
@@ -58,19 +63,13 @@ class OverstrideAssessor:
         Coaching text (empty if none needed).
     """
 
-    def __init__(
-        self,
-        threshold_deg: float = 5.0,
-        reference_strides: int = 20,
-        rolling_strides: int = 10,
-        advice_share: float = 0.25,
-        cadence_raise_percent: tuple[float, float] = (5.0, 10.0),
-    ) -> None:
-        self.threshold_deg = threshold_deg
-        self.reference_strides = reference_strides
-        self.rolling_strides = rolling_strides
-        self.advice_share = advice_share
-        self.cadence_raise_percent = cadence_raise_percent
+    def __init__(self, config: OverstrideConfig | None = None) -> None:
+        self.config = config if config is not None else OverstrideConfig()
+
+    @property
+    def threshold_deg(self) -> float:
+        """Angle above the reference that counts as overstriding."""
+        return self.config.angle_above_reference_deg
 
     def assess(
         self,
@@ -94,14 +93,15 @@ class OverstrideAssessor:
         -------
         Self
         """
+        cfg = self.config
         ang = np.asarray(shank_angle_at_ic_deg, dtype=np.float64)
         fin = np.isfinite(ang)
         if reference_angle_deg is not None:
             ref: float | None = float(reference_angle_deg)
             self.reference_source_ = "profile"
         elif fin.sum() >= 3:
-            ref = float(np.median(ang[fin][: self.reference_strides]))
-            self.reference_source_ = f"first {min(self.reference_strides, int(fin.sum()))} strides"
+            ref = float(np.median(ang[fin][: cfg.reference_strides]))
+            self.reference_source_ = f"first {min(cfg.reference_strides, int(fin.sum()))} strides"
         else:
             ref = None
             self.reference_source_ = "none"
@@ -110,7 +110,7 @@ class OverstrideAssessor:
         self.delta_deg_ = delta
         roll = np.full(ang.shape, np.nan)
         if fin.any() and ref is not None:
-            roll[fin] = local_median(delta[fin], self.rolling_strides // 2)
+            roll[fin] = local_median(delta[fin], cfg.rolling_strides // 2)
         self.rolling_delta_deg_ = roll
         flag = np.where(np.isfinite(delta), (delta > self.threshold_deg).astype(np.float64), np.nan)
         self.overstride_ = flag
@@ -118,27 +118,19 @@ class OverstrideAssessor:
         self.share_ = float(np.nansum(flag) / n) if n else None
         cad = cadence_spm[np.isfinite(cadence_spm)]
         base = float(np.median(cad)) if cad.size else None
-        lo, hi = self.cadence_raise_percent
-        self.cadence_target_spm_ = (
-            (round(base * (1 + lo / 100)), round(base * (1 + hi / 100)))
-            if base is not None
-            else None
-        )
+        lo, hi = cfg.cadence_target_low_pct, cfg.cadence_target_high_pct
+        self.cadence_target_spm_ = cadence_targets_spm(base, cfg)[1:] if base is not None else None
         episode = bool(np.nanmax(roll) > self.threshold_deg) if np.isfinite(roll).any() else False
         self.episode_ = episode
         advice = ""
         if (
             self.share_ is not None
-            and (self.share_ >= self.advice_share or episode)
+            and (self.share_ >= cfg.summary_share or episode)
             and base is not None
         ):
             t = self.cadence_target_spm_
             assert t is not None
-            advice = (
-                f"Your shin landed more than {self.threshold_deg:.0f}° further ahead than at your reference "
-                f"on {100 * self.share_:.0f} % of strides: take quicker, shorter steps — raise your cadence "
-                f"by {lo:.0f}–{hi:.0f} % from {base:.0f} to {t[0]}–{t[1]} steps/min."
-            )
+            advice = overstride_summary(self.threshold_deg, self.share_, (lo, hi), base, t)
         self.advice_ = advice
         return self
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from typing import Any
+
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
     LinkUpdate,
+    LiveEvent,
     SessionUpdate,
     StrideUpdate,
 )
@@ -87,3 +92,32 @@ def stand_still(sensor: str = LEFT, seconds_left: float = 4.0) -> CalibrationUpd
 def session(message: str = "Run started with 2 sensors") -> SessionUpdate:
     """A session line."""
     return SessionUpdate("running", message)
+
+
+@functools.cache
+def strap_slip_run() -> tuple[tuple[LiveEvent, ...], Mapping[str, Any]]:
+    """A real run through the live pipeline: the sensor slips on its strap half-way.
+
+    A simulated 60-s run (right shin) is framed as over BLE and pushed through
+    :class:`~strideguard.live.session.SensorPipeline` (streaming analysis and
+    the alert policy), so it raises "sensor moved" and ends it at once.
+
+    Returns
+    -------
+    events, summary
+        Every event the pipeline sent to its sinks, in order, and the
+        pipeline's run summary (what the end-of-run report lists).
+    """
+    from strideguard.live.session import SensorPipeline
+    from strideguard.live.streaming import StreamingAnalyzer
+    from strideguard_devkit.sim import simulate
+    from strideguard_devkit.sim.transport import make_frames
+
+    run = simulate("strap_slip", duration_s=60.0, rate_hz=200.0, seed=3, leg="R")
+    frames = make_frames(run, mtu=247, seed=3)
+    events: list[LiveEvent] = []
+    pipe = SensorPipeline(RIGHT, "R", StreamingAnalyzer(RIGHT, "R"), events.append)
+    for i in range(0, len(frames.payloads), 4):
+        pipe.push(frames.payloads[i : i + 4], list(frames.arrival_s[i : i + 4]))
+    pipe.finish()
+    return tuple(events), pipe.summary()

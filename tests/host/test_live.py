@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,6 +154,33 @@ def test_replay_reproduces_the_live_alerts(tmp_path: Path) -> None:
         as_arrays(pipe.strides, "initial_contact_s"),
         atol=1e-9,
     )
+
+
+def test_run_summary_counts_the_alert_events_it_lists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from strideguard.cli import main
+
+    # 6 min with an overstride episode long enough for a reminder: raised, reminder, ended
+    run = simulate("overstride_episode", duration_s=360, rate_hz=200, seed=5, leg="R")
+    frames = make_frames(run, mtu=247, seed=5)
+    path = tmp_path / "run.sgrec"
+    with RecordingWriter(path, {"sensors": ["StrideGuard-R"]}) as rec:
+        for pl, a in zip(frames.payloads, frames.arrival_s, strict=True):
+            rec.append_frame(pl, arrival_s=float(a))
+    config = tmp_path / "alerts.toml"
+    config.write_text("[baseline]\nskip_s = 20\nduration_s = 60\n")
+    argv = ["replay", str(path), "--fast", "--plain", "--no-sound", "--alert-config", str(config)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out.split("=== run summary ===")[1]
+    again = replay(path, lambda e: None, config=short_warmup())
+    states = [a["state"] for a in again.finish()["sensors"][0]["alerts"]]
+    assert "reminder" in states
+    header, *rest = text.strip().splitlines()
+    listed = [ln for ln in rest if ln.startswith("  ")]
+    count = int(re.search(r"(\d+) alert events", header).group(1))  # type: ignore[union-attr]
+    assert count == len(listed) == len([s for s in states if s != "reminder"])
+    assert re.search(rf"and {states.count('reminder')} reminders?, not listed", header)
 
 
 @pytest.mark.slow

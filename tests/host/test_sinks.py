@@ -24,6 +24,7 @@ from .sink_events import (
     overstride_alert,
     session,
     stand_still,
+    strap_slip_run,
     stride,
 )
 
@@ -103,6 +104,28 @@ def test_render_stop_banner_alerts_and_calibration() -> None:
     text = sink.render_text(width=100)
     assert "GAIT CHANGED — STOP" not in text
     assert "ended Gait changed" in text
+
+
+def test_terminal_shows_every_alert_event_the_summary_lists() -> None:
+    # the sensor slips on its strap: "sensor moved" is raised and ended at once; the runner must
+    # see the end too, or the terminal keeps showing the notice as on for the rest of the run
+    events, summary = strap_slip_run()
+    listed = summary["alerts"]
+    assert [(a["kind"], a["state"]) for a in listed] == [
+        ("sensor_moved", "raised"),
+        ("sensor_moved", "ended"),
+    ]
+    sink, out = plain_sink(live=None)
+    for event in events:
+        sink.handle(event)
+    text = sink.render_text(width=120)
+    sink.close()
+    alert_lines = [ln for ln in out.getvalue().splitlines() if ": ALERT " in ln]
+    assert len(alert_lines) == len(listed)
+    for line, a in zip(alert_lines, listed, strict=True):
+        assert f" {a['state']} " in line and a["title"] in line
+    assert "ended Sensor moved" in text  # in the recent alerts
+    assert "Sensor moved: The sensor turned" not in text  # no longer shown as on
 
 
 def test_render_in_colour_marks_stop_red() -> None:

@@ -28,6 +28,7 @@ from .sink_events import (
     overstride_alert,
     session,
     stand_still,
+    strap_slip_run,
     stride,
 )
 
@@ -175,6 +176,30 @@ def test_sse_delivers_an_event_pushed_through_the_hub(lan_web: WebSink) -> None:
         client.close()
     hub.close()
     assert hub.errors_ == {}
+
+
+def test_phone_gets_every_alert_event_the_summary_lists(local_web: WebSink) -> None:
+    # the sensor slips on its strap: "sensor moved" is raised and ended at once
+    events, summary = strap_slip_run()
+    listed = [(a["kind"], a["state"], a["time_s"]) for a in summary["alerts"]]
+    assert ("sensor_moved", "ended", listed[0][2]) in listed
+    hub = SinkHub([local_web])
+    client = SSE(local_web.port)
+    try:
+        assert client.next()[1] == {"type": "reset"}
+        for event in events:
+            hub.handle(event)
+        shown = []
+        while len(shown) < len(listed):
+            d = client.until_type("alert")
+            shown.append((d["kind"], d["state"], d["time_s"]))
+        # a phone that (re)connects now is not shown the ended notice as on
+        state = json.loads(get(local_web.port, "/state")[1])
+    finally:
+        client.close()
+    hub.close()
+    assert shown == listed
+    assert [a["kind"] for a in state["alerts"]] == []
 
 
 def test_late_client_gets_the_latest_state(local_web: WebSink) -> None:

@@ -95,7 +95,8 @@ class SimulatedRun:
     """A simulated run after analysis: what the alert policy sees, plus its labels.
 
     Kept separate from scoring so one simulated run can be scored under
-    several alert configurations.
+    several alert configurations (derive them with ``dataclasses.replace``:
+    settings are immutable, so scoring never changes them).
     """
 
     scenario: str
@@ -166,7 +167,11 @@ def simulate_run(
 
 
 def score_run(sim: SimulatedRun, config: AlertConfig | None = None) -> RunOutcome:
-    """Run the file path's alert policy over ``sim`` and score it against its labels."""
+    """Run the file path's alert policy over ``sim`` and score it against its labels.
+
+    ``config`` (default: the defaults) is immutable, so one object serves any
+    number of runs and each run sees exactly these settings, whatever ran before.
+    """
     rows = sim.rows
     policy = alerts_for_strides(
         rows,
@@ -240,8 +245,10 @@ def evaluate(
     """Run :func:`evaluate_run` over scenarios × seeds.
 
     Every ``loss_every``-th seed goes through BLE framing with ``loss`` random
-    frame loss; legs alternate between seeds.
+    frame loss; legs alternate between seeds. Every run is scored with the
+    same (immutable) ``config``.
     """
+    config = config if config is not None else AlertConfig()
     summaries = []
     for name in scenarios:
         runs = []

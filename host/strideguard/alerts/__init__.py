@@ -1,7 +1,10 @@
-"""Alert engine: personal baseline, change detection and the one alert policy.
+"""Alert engine: personal baseline, one detector per module, and the one alert policy.
 
-:class:`AlertPolicy` is used identically by ``strideguard analyze`` (offline)
-and by the live path, so a recording gives the same alerts it gave live.
+:class:`AlertPolicy` (``policy.py``: wiring and the alert life cycle) is used
+identically by ``strideguard analyze`` (offline) and by the live path, so a
+recording gives the same alerts it gave live. The detectors live in
+:mod:`strideguard.alerts.detectors`, the words in :mod:`strideguard.alerts.texts`
+and every setting in :mod:`strideguard.alerts.config`.
 """
 
 from strideguard.alerts.baseline import PersonalBaseline

@@ -75,6 +75,9 @@ CADENCE_WINDOW = 7
 #: features whose stride-to-stride changes make the variability channel
 VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2")
 STEP_CLIP_SD = 3.0
+#: a feature's residual counts at most this many SDs in the combined score (one wild value, e.g.
+#: a mis-detected stride, cannot dominate it); the score SD of a baseline is calibrated with it
+Z_CLIP_SD = 6.0
 CLIPPED_NORMAL_M2 = 0.9707  # E[min(z², 9)] for a standard normal z
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
@@ -293,7 +296,7 @@ class PersonalBaseline:
                 ) / m.sd
             good = np.isfinite(z)
             total[good] += spec.weight * directional(
-                np.clip(z[good], -6, 6), spec.guarded_direction
+                np.clip(z[good], -Z_CLIP_SD, Z_CLIP_SD), spec.guarded_direction
             )
             wsum[good] += spec.weight
         with np.errstate(invalid="ignore", divide="ignore"):

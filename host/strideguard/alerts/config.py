@@ -1,7 +1,11 @@
-"""Alert policy configuration: documented defaults, TOML or JSON files, validation.
+"""Alert settings: every number that changes what the alerts do, with its range and unit.
 
-Every setting has a default that the README and ``docs/alerts.md`` explain.
-A config file only needs the settings it changes, grouped in sections::
+Each setting is a field of a frozen dataclass, one section per detector. Its
+default, allowed range, unit and meaning are stated once, on the field
+(:func:`setting`); loading a file (:func:`load_config`), building a section
+and the table in ``docs/alerts.md`` (:func:`settings_table`) all read them
+from there. A config file only needs the settings it changes, grouped in
+sections::
 
     [baseline]
     skip_s = 60
@@ -9,156 +13,407 @@ A config file only needs the settings it changes, grouped in sections::
 
     [overstride]
     angle_above_reference_deg = 5.0
+
+Settings are immutable: a derived setting is a new object
+(``dataclasses.replace(cfg.baseline, duration_s=180.0)``), so one config
+can be shared by both legs and by many runs without one changing another.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Iterator
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from strideguard.errors import ConfigError
 
+_N = TypeVar("_N", int, float)
 
-@dataclass
+
+def setting(default: _N, lo: float, hi: float, unit: str, doc: str) -> _N:
+    """A config field with its allowed range ``[lo, hi]``, unit and one-line meaning.
+
+    Parameters
+    ----------
+    default
+        The default value; an ``int`` default makes the setting a whole number.
+    lo, hi
+        Allowed range (inclusive); values outside are a :class:`ConfigError`.
+    unit
+        Unit of the value (``"s"``, ``"strides"``, ``"SD"``, ``"°"``, ``"%"``, …; ``""`` for none).
+    doc
+        What the setting does, in one sentence (shown in ``docs/alerts.md``).
+    """
+    meta = {"range": (lo, hi), "unit": unit, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+def _check(section: object) -> None:
+    """Refuse values outside each field's declared range (any section type)."""
+    for f in fields(section):  # type: ignore[arg-type]
+        value = getattr(section, f.name)
+        lo, hi = f.metadata["range"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{f.name} must be a number, got {value!r}")
+        if not lo <= value <= hi:
+            raise ConfigError(f"{f.name} = {value} is out of range [{lo}, {hi}]")
+
+
+@dataclass(frozen=True)
 class BaselineConfig:
-    """How the personal baseline is learned.
+    """How the personal baseline is learned (see ``docs/alerts.md``)."""
 
-    Attributes
-    ----------
-    skip_s
-        Running time ignored at the start (warm-up) before learning begins.
-    duration_s
-        Running time the baseline is learned from.
-    min_strides
-        Fewest running strides a usable baseline needs.
-    drift_half_life_strides
-        The baseline follows slow changes (fatigue drift over a long run) with
-        this half-life; abrupt changes stand out against it.
-    """
+    skip_s: float = setting(
+        60.0, 0, 3600, "s", "Running time ignored at the start (warm-up) before learning begins."
+    )
+    duration_s: float = setting(120.0, 20, 3600, "s", "Running time the baseline is learned from.")
+    min_strides: int = setting(60, 10, 5000, "strides", "Fewest running strides a baseline needs.")
+    extend_s: float = setting(
+        30.0,
+        5,
+        600,
+        "s",
+        "When the learning time held fewer than `min_strides` running strides (walking breaks), "
+        "learning goes on for this much more running time, as often as needed.",
+    )
+    drift_half_life_strides: float = setting(
+        150.0,
+        20,
+        100000,
+        "strides",
+        "Half-life with which the baseline follows slow changes (fatigue over a long run); "
+        "abrupt changes stand out against it.",
+    )
 
-    skip_s: float = 60.0
-    duration_s: float = 120.0
-    min_strides: int = 60
-    drift_half_life_strides: float = 150.0
+    def __post_init__(self) -> None:
+        _check(self)
 
 
-@dataclass
+@dataclass(frozen=True)
+class RunningConfig:
+    """Which strides are running: only those reach the detectors."""
+
+    min_cadence_spm: float = setting(
+        130.0,
+        60,
+        200,
+        "steps/min",
+        "Strides below this cadence are walking: the detectors skip them and gait-change "
+        "detection pauses.",
+    )
+    max_duty_factor: float = setting(
+        0.5,
+        0.3,
+        0.9,
+        "",
+        "Strides with a longer share of ground contact are walking (running has a flight "
+        "phase, so its duty factor stays below 0.5).",
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+@dataclass(frozen=True)
 class GaitChangeConfig:
-    """The "gait changed — stop and get checked" detector (CUSUM over strides).
+    """The "gait changed — stop and get checked" detector (two CUSUMs over strides)."""
 
-    Attributes
-    ----------
-    cusum_slack_sd
-        Per-stride allowance (in baseline SDs of the combined score) before
-        evidence accumulates.
-    cusum_threshold_sd
-        Accumulated evidence that raises the alert.
-    max_stride_score_sd
-        Cap on any single stride's contribution: one odd stride (a stumble)
-        can never raise the alert alone.
-    irregularity_ratio
-        The irregularity the second detector looks for: stride-to-stride
-        variation this many times the runner's normal.
-    irregularity_threshold
-        Log-likelihood evidence (CUSUM) for that irregularity needed, together
-        with the level evidence, to raise the alert.
-    end_after_strides
-        Normal strides in a row after which a raised alert is reported as ended.
-    resume_skip_strides
-        Strides ignored after a walking break, stop or data gap.
-    """
+    cusum_slack_sd: float = setting(
+        2.5,
+        0.1,
+        5,
+        "SD",
+        "Per-stride allowance of the level evidence (baseline SDs of the combined score) "
+        "before it accumulates.",
+    )
+    cusum_threshold_sd: float = setting(
+        8.0, 2, 200, "SD", "Accumulated level evidence that, with the irregularity, says stop."
+    )
+    max_stride_score_sd: float = setting(
+        4.0,
+        1,
+        20,
+        "SD",
+        "Cap on one stride's level evidence: one odd stride (a stumble) never fires it alone.",
+    )
+    irregularity_ratio: float = setting(
+        2.0,
+        1.1,
+        10,
+        "×",
+        "The irregularity looked for: stride-to-stride variation this many times the normal.",
+    )
+    irregularity_threshold: float = setting(
+        8.0,
+        1,
+        200,
+        "log LR",
+        "Accumulated log-likelihood evidence for that irregularity needed with the level evidence.",
+    )
+    end_after_strides: int = setting(
+        40, 5, 1000, "strides", "Quiet strides in a row after which a raised alert ends."
+    )
+    quiet_share: float = setting(
+        0.25,
+        0.05,
+        0.9,
+        "",
+        "Evidence below this share of the threshold is quiet: such strides count towards the "
+        "end, and only then does the baseline follow slow drift.",
+    )
+    reminder_s: float = setting(
+        60.0, 5, 3600, "s", "Least time between two reminders while the alert stays on."
+    )
+    resume_skip_strides: int = setting(
+        8,
+        0,
+        100,
+        "strides",
+        "Strides ignored after a walking break, stop, data gap or sensor move.",
+    )
+    drift_step_max_sd: float = setting(
+        3.0, 0.5, 10, "SD", "Cap on one stride's pull on the slow-drift tracker."
+    )
+    report_strides: int = setting(
+        8,
+        1,
+        100,
+        "strides",
+        "Strides the change named in the alert (e.g. '12 % slower') is averaged over.",
+    )
+    pace_window_strides: int = setting(
+        3,
+        2,
+        20,
+        "strides",
+        "A pace transition compares the medians of this many strides with the same many before.",
+    )
+    pace_transition_spm: float = setting(
+        11.0,
+        2,
+        50,
+        "steps/min",
+        "Median cadence change that is a pace transition (e.g. out of a sprint).",
+    )
+    pace_transition_log_peak: float = setting(
+        0.35,
+        0.05,
+        2,
+        "log",
+        "Change of log median mid-swing peak that is a pace transition (0.35 ≈ 40 %).",
+    )
+    pace_transition_skip_strides: int = setting(
+        3,
+        0,
+        50,
+        "strides",
+        "Strides without evidence after a pace transition (the pace covariates lag the swing).",
+    )
+    gap_reset_s: float = setting(
+        1.0,
+        0.1,
+        60,
+        "s",
+        "Data gaps this long pause detection; shorter ones only void the stride they hit.",
+    )
+    missing_strides_gap_s: float = setting(
+        2.5,
+        1,
+        60,
+        "s",
+        "More than this between two contacts means strides are missing: consecutive-stride "
+        "comparisons restart.",
+    )
+    stop_gap_s: float = setting(
+        5.0,
+        1,
+        600,
+        "s",
+        "More than this between two contacts: the runner stopped (or the data did); "
+        "detection pauses.",
+    )
+    pain_boost_strides: int = setting(
+        100,
+        1,
+        10000,
+        "strides",
+        "After a pain mark, for this many strides the level evidence alone counts.",
+    )
+    pain_slack_share: float = setting(
+        0.5, 0, 1, "", "Share of `cusum_slack_sd` the level evidence uses after a pain mark."
+    )
+    pain_threshold_share: float = setting(
+        0.5, 0.1, 1, "", "Share of `cusum_threshold_sd` that says stop after a pain mark."
+    )
+    pain_developing_share: float = setting(
+        1.0 / 3.0,
+        0.05,
+        1,
+        "",
+        "A pain mark says stop at once when the evidence (with the pain slack) is at least "
+        "this share of the threshold.",
+    )
 
-    cusum_slack_sd: float = 2.5
-    cusum_threshold_sd: float = 8.0
-    max_stride_score_sd: float = 4.0
-    irregularity_ratio: float = 2.0
-    irregularity_threshold: float = 8.0
-    end_after_strides: int = 40
-    resume_skip_strides: int = 8
+    def __post_init__(self) -> None:
+        _check(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class OverstrideConfig:
-    """Overstride coaching.
+    """Overstride coaching, live and in the analysis summary."""
 
-    Attributes
-    ----------
-    angle_above_reference_deg
-        Rolling tibia angle at IC this far above the runner's reference is
-        overstriding (≈ the 5° difference Sugimoto 2019 found in injured runners).
-    default_limit_deg
-        Absolute limit used before a personal reference exists (calibrated
-        angles only): no validated universal cut-off exists (Souza 2016).
-    rolling_strides
-        Strides in the rolling median.
-    cadence_increase_pct
-        Suggested cadence increase (Heiderscheit 2011: +5–10 %).
-    max_cadence_rise_pct
-        Above this rise over the reference cadence the runner is speeding up,
-        not overstriding.
-    reminder_s
-        Least time between two cues while overstriding continues.
-    """
+    angle_above_reference_deg: float = setting(
+        5.0,
+        1,
+        30,
+        "°",
+        "Tibia angle at IC this far above the runner's reference is overstriding "
+        "(≈ the 5° Sugimoto 2019 found in injured runners).",
+    )
+    default_limit_deg: float = setting(
+        12.0,
+        0,
+        40,
+        "°",
+        "Absolute limit before a personal reference exists (calibrated angles only; "
+        "no validated universal cut-off exists, Souza 2016).",
+    )
+    reference_strides: int = setting(
+        20,
+        3,
+        500,
+        "strides",
+        "Without a baseline (analysis summary, or after the sensor moved) the reference angle "
+        "is the median of this many strides.",
+    )
+    rolling_strides: int = setting(
+        7, 3, 101, "strides", "Strides in the rolling median of the angle and the cadence."
+    )
+    persist_strides: int = setting(
+        3, 1, 50, "strides", "Rolling medians in a row above the limit that raise the cue."
+    )
+    max_cadence_rise_pct: float = setting(
+        3.0,
+        0,
+        30,
+        "%",
+        "Above this rise over the reference cadence the runner is speeding up, not overstriding.",
+    )
+    cadence_increase_pct: float = setting(
+        7.5, 1, 20, "%", "Cadence increase the cue names as the target (Heiderscheit 2011)."
+    )
+    cadence_target_low_pct: float = setting(
+        5.0, 0, 20, "%", "Low end of the cadence range the cue and the summary name."
+    )
+    cadence_target_high_pct: float = setting(
+        10.0, 1, 30, "%", "High end of that range (Heiderscheit 2011: +5–10 %)."
+    )
+    end_after_windows: int = setting(
+        2,
+        1,
+        20,
+        "windows",
+        "The cue ends after this many rolling windows (`rolling_strides` each) of strides "
+        "without it, counted since the last one: the rolling median is clean of it by then.",
+    )
+    reminder_s: float = setting(
+        90.0, 5, 3600, "s", "Least time between two cues while overstriding continues."
+    )
+    summary_share: float = setting(
+        0.25,
+        0.01,
+        1,
+        "",
+        "Analysis summary: coaching advice when this share of strides overstride "
+        "(or a rolling episode occurred).",
+    )
 
-    angle_above_reference_deg: float = 5.0
-    default_limit_deg: float = 12.0
-    rolling_strides: int = 7
-    cadence_increase_pct: float = 7.5
-    max_cadence_rise_pct: float = 3.0
-    reminder_s: float = 90.0
+    def __post_init__(self) -> None:
+        _check(self)
+        if self.cadence_target_low_pct > self.cadence_target_high_pct:
+            raise ConfigError(
+                "cadence_target_low_pct must not be above cadence_target_high_pct "
+                f"({self.cadence_target_low_pct} > {self.cadence_target_high_pct})"
+            )
 
 
-@dataclass
+@dataclass(frozen=True)
 class LateSwingLoadConfig:
-    """High late-swing load caution.
+    """High late-swing load caution."""
 
-    Attributes
-    ----------
-    ratio_above_normal
-        Late-swing deceleration or mid-swing peak this many times the runner's
-        normal is "high".
-    strides_of_last_5
-        How many of the last five strides must be high.
-    reminder_s
-        Least time between two cautions.
-    """
+    ratio_above_normal: float = setting(
+        1.35,
+        1.05,
+        5,
+        "×",
+        "Late-swing deceleration or mid-swing peak this many times the runner's normal is high.",
+    )
+    window_strides: int = setting(5, 1, 50, "strides", "The recent strides that are looked at.")
+    min_high_strides: int = setting(
+        3, 1, 50, "strides", "High strides among those that raise the caution."
+    )
+    end_after_calm_strides: int = setting(
+        10,
+        1,
+        1000,
+        "strides",
+        "Strides with no high stride in the window, counted since the last caution, after "
+        "which it ends.",
+    )
+    reminder_s: float = setting(120.0, 5, 3600, "s", "Least time between two cautions.")
 
-    ratio_above_normal: float = 1.35
-    strides_of_last_5: int = 3
-    reminder_s: float = 120.0
+    def __post_init__(self) -> None:
+        _check(self)
+        if self.min_high_strides > self.window_strides:
+            raise ConfigError(
+                f"min_high_strides ({self.min_high_strides}) must not exceed "
+                f"window_strides ({self.window_strides})"
+            )
 
 
-@dataclass
+@dataclass(frozen=True)
 class NoticeConfig:
-    """Sensor and link notices.
+    """Sensor and link notices."""
 
-    Attributes
-    ----------
-    clipped_share
-        Share of the last 20 strides whose shock clipped the sensor range.
-    battery_low_pct
-        Battery level that raises "battery low".
-    data_lost_s
-        Gap length that is reported.
-    mounting_change_deg
-        Change of the gravity direction in the sensor frame (at stance) that
-        means the sensor moved on the strap.
-    """
+    clipped_window_strides: int = setting(
+        20, 5, 500, "strides", "Recent strides the clipped share is taken over."
+    )
+    clipped_share: float = setting(
+        0.25, 0.01, 1, "", "Share of those strides whose shock clipped the sensor range."
+    )
+    clipping_reminder_s: float = setting(
+        600.0, 5, 3600, "s", "Least time between two clipping notices."
+    )
+    battery_low_pct: int = setting(15, 1, 99, "%", "Battery level that raises 'battery low'.")
+    data_lost_s: float = setting(2.0, 0.1, 600, "s", "Data gaps this long are reported.")
+    mounting_change_deg: float = setting(
+        12.0,
+        2,
+        90,
+        "°",
+        "Turn of the gravity direction or swing axis in the sensor frame that means the "
+        "sensor moved on the strap.",
+    )
+    mounting_reference_strides: int = setting(
+        10, 3, 200, "strides", "Strides the sensor's orientation reference is averaged over."
+    )
+    mounting_persist_strides: int = setting(
+        5, 1, 100, "strides", "Strides in a row beyond the turn that report the move."
+    )
 
-    clipped_share: float = 0.25
-    battery_low_pct: int = 15
-    data_lost_s: float = 2.0
-    mounting_change_deg: float = 12.0
+    def __post_init__(self) -> None:
+        _check(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class AlertConfig:
-    """All alert settings."""
+    """All alert settings, one section per detector (immutable)."""
 
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    running: RunningConfig = field(default_factory=RunningConfig)
     gait_change: GaitChangeConfig = field(default_factory=GaitChangeConfig)
     overstride: OverstrideConfig = field(default_factory=OverstrideConfig)
     late_swing_load: LateSwingLoadConfig = field(default_factory=LateSwingLoadConfig)
@@ -167,41 +422,54 @@ class AlertConfig:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Settings as nested dicts."""
         return {
-            f.name: {
-                g.name: getattr(getattr(self, f.name), g.name)
-                for g in fields(getattr(self, f.name))
-            }
-            for f in fields(self)
+            section: {f.name: getattr(values, f.name) for f in fields(values)}
+            for section, values in self.sections()
         }
 
+    def sections(self) -> Iterator[tuple[str, Any]]:
+        """``(name, section)`` pairs in file order."""
+        for f in fields(self):
+            yield f.name, getattr(self, f.name)
 
-#: (min, max) allowed per setting; outside is a ConfigError
-LIMITS: dict[str, tuple[float, float]] = {
-    "baseline.skip_s": (0, 3600),
-    "baseline.duration_s": (20, 3600),
-    "baseline.min_strides": (10, 5000),
-    "baseline.drift_half_life_strides": (20, 100000),
-    "gait_change.cusum_slack_sd": (0.1, 5),
-    "gait_change.cusum_threshold_sd": (2, 200),
-    "gait_change.max_stride_score_sd": (1, 20),
-    "gait_change.irregularity_ratio": (1.1, 10),
-    "gait_change.irregularity_threshold": (1, 200),
-    "gait_change.end_after_strides": (5, 1000),
-    "gait_change.resume_skip_strides": (0, 100),
-    "overstride.angle_above_reference_deg": (1, 30),
-    "overstride.default_limit_deg": (0, 40),
-    "overstride.rolling_strides": (3, 101),
-    "overstride.cadence_increase_pct": (1, 20),
-    "overstride.max_cadence_rise_pct": (0, 30),
-    "overstride.reminder_s": (5, 3600),
-    "late_swing_load.ratio_above_normal": (1.05, 5),
-    "late_swing_load.strides_of_last_5": (1, 5),
-    "late_swing_load.reminder_s": (5, 3600),
-    "notices.clipped_share": (0.01, 1),
-    "notices.battery_low_pct": (1, 99),
-    "notices.data_lost_s": (0.1, 600),
-    "notices.mounting_change_deg": (2, 90),
-}
+
+def settings_fields() -> Iterator[tuple[str, Field[Any]]]:
+    """Every setting as ``(section name, dataclass field)``, in file order."""
+    for section, values in AlertConfig().sections():
+        for f in fields(values):
+            yield section, f
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (``docs/alerts.md`` holds it; a test compares)."""
+
+    def num(v: float) -> str:
+        return f"{v:g}"
+
+    lines = [
+        "| setting | default | range | unit | what it does |",
+        "|---|---|---|---|---|",
+    ]
+    defaults = AlertConfig().to_dict()
+    for section, f in settings_fields():
+        lo, hi = f.metadata["range"]
+        default = defaults[section][f.name]
+        shown = f"{default:.3g}" if isinstance(default, float) else str(default)
+        lines.append(
+            f"| `{section}.{f.name}` | {shown} | {num(lo)}–{num(hi)} | {f.metadata['unit'] or '—'} "
+            f"| {f.metadata['doc']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def defaults_toml() -> str:
+    """Every setting with its default, as a TOML file (``docs/alerts.md`` holds it)."""
+    out: list[str] = []
+    for section, values in AlertConfig().to_dict().items():
+        if out:
+            out.append("")
+        out.append(f"[{section}]")
+        out += [f"{name} = {value!r}" for name, value in values.items()]
+    return "\n".join(out) + "\n"
 
 
 def config_from_dict(data: dict[str, Any], *, origin: str = "config") -> AlertConfig:
@@ -219,37 +487,39 @@ def config_from_dict(data: dict[str, Any], *, origin: str = "config") -> AlertCo
     ConfigError
         Unknown section or setting, wrong type, or a value out of range.
     """
-    cfg = AlertConfig()
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a table of sections")
-    sections = {f.name for f in fields(cfg)}
+    cfg = AlertConfig()
+    current = dict(cfg.sections())
+    changed: dict[str, Any] = {}
     for section, values in data.items():
-        if section not in sections:
+        if section not in current:
             raise ConfigError(
-                f"{origin}: unknown section [{section}] (known: {', '.join(sorted(sections))})"
+                f"{origin}: unknown section [{section}] (known: {', '.join(current)})"
             )
-        target = getattr(cfg, section)
-        assert is_dataclass(target)
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table")
+        target = current[section]
         known = {f.name: f for f in fields(target)}
+        typed: dict[str, int | float] = {}
         for key, value in values.items():
             if key not in known:
-                raise ConfigError(f"{origin}: unknown setting {section}.{key}")
+                raise ConfigError(
+                    f"{origin}: unknown setting {section}.{key} (known: {', '.join(known)})"
+                )
             default = getattr(target, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{origin}: {section}.{key} must be a number, got {value!r}")
             if isinstance(default, int) and not float(value).is_integer():
                 raise ConfigError(
                     f"{origin}: {section}.{key} must be a whole number, got {value!r}"
                 )
-            lo, hi = LIMITS[f"{section}.{key}"]
-            if not lo <= value <= hi:
-                raise ConfigError(
-                    f"{origin}: {section}.{key} = {value} is out of range [{lo}, {hi}]"
-                )
-            setattr(target, key, type(default)(value))
-    return cfg
+            typed[key] = type(default)(value)
+        try:
+            changed[section] = replace(target, **typed)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {section}.{exc}") from None
+    return replace(cfg, **changed)
 
 
 def load_config(path: str | Path | None) -> AlertConfig:

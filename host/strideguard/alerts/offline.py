@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from strideguard.alerts.baseline import PersonalBaseline
 from strideguard.alerts.config import AlertConfig
-from strideguard.alerts.model import Alert
 from strideguard.alerts.policy import AlertPolicy
 
 
@@ -48,7 +47,7 @@ def alerts_for_strides(
         The policy after the run; ``policy.alerts_`` holds the alerts.
     """
     policy = AlertPolicy(
-        config=config or AlertConfig(),
+        config=config,
         baseline=baseline,
         leg=leg,
         angle_calibrated=angle_calibrated,
@@ -78,8 +77,3 @@ def alerts_for_strides(
     if end_time_s is not None:
         policy.finish(end_time_s)
     return policy
-
-
-def alert_dicts(alerts: Iterable[Alert]) -> list[dict[str, object]]:
-    """Alerts as JSON-ready dicts."""
-    return [a.to_dict() for a in alerts]

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.alert_config)
     baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
-    result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings)
+    result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
     # the same policy the live path runs, stride by stride
     policy = alerts_for_strides(
         result.strides.rows(),

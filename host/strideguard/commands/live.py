@@ -208,6 +208,10 @@ async def _virtual(
     return live_run, names
 
 
+#: alert states the text summary lists (reminders repeat an alert already listed)
+LISTED_ALERT_STATES = ("raised", "escalated", "ended")
+
+
 def _print_summary(summary: dict[str, Any], fmt: str) -> None:
     import json
 
@@ -216,16 +220,27 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
         return
     print("\n=== run summary ===")
     for s in summary["sensors"]:
+        listed = [a for a in s["alerts"] if a["state"] in LISTED_ALERT_STATES]
+        reminders = len(s["alerts"]) - len(listed)
         print(
-            f"{s['sensor']}: {s['strides']} strides, {s['samples']} samples ({s['loss_pct']} % lost), {len(s['alerts'])} alert events"
+            f"{s['sensor']}: {s['strides']} strides, {s['samples']} samples ({s['loss_pct']} % lost), "
+            f"{len(listed)} alert events"
+            + (
+                f" (and {reminders} {_plural(reminders, 'reminder')}, not listed)"
+                if reminders
+                else ""
+            )
         )
-        for a in s["alerts"]:
-            if a["state"] in ("raised", "escalated", "ended"):
-                print(
-                    f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
-                )
+        for a in listed:
+            print(
+                f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
+            )
     print(f"recording: {summary['recording']}")
     print(f"replay it: {command_name()} replay {summary['recording']} --fast")
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 def command_name() -> str:

@@ -1,0 +1,149 @@
+"""Sensor and link notices (info): clipping, sensor moved, data lost, sensor lost, battery low.
+
+Per stride: landings beyond the accelerometer's full scale, and the sensor's
+orientation on the shin seen two ways in the sensor frame — the stance
+gravity direction (mostly along the tibia) and the swing axis (the knee's
+flexion axis at mid-swing). A twist about the tibia barely moves gravity but
+turns the swing axis, so either turning beyond ``mounting_change_deg`` for
+``mounting_persist_strides`` strides means the sensor moved on the strap.
+Per event: lost data, a silent sensor, a low battery. Settings:
+:class:`~strideguard.alerts.config.NoticeConfig`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from strideguard.alerts import texts
+from strideguard.alerts.config import NoticeConfig
+from strideguard.alerts.detectors.common import Decision, End, Raise, Stride, value
+from strideguard.alerts.model import AlertKind, Severity
+
+#: per-stride unit vectors in the sensor frame that together give the sensor's orientation
+ORIENTATION_VECTORS = ("gravity", "swing_axis")
+
+
+class NoticeDetector:
+    """Sensor and link notices (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        The notices' settings.
+    """
+
+    def __init__(self, config: NoticeConfig) -> None:
+        self.config = config
+        self._clipped: deque[bool] = deque(maxlen=config.clipped_window_strides)
+        self._orientation_ref: np.ndarray | None = None
+        self._orientation_n = 0
+        self._turned_run = 0
+
+    def update(self, stride: Stride) -> list[Decision]:
+        """Check a running stride for clipping and a moved sensor."""
+        return self._clipping(stride) + self._mounting(stride)
+
+    def _clipping(self, stride: Stride) -> list[Decision]:
+        cfg = self.config
+        clipped = stride.get("peak_tibial_accel_clipped")
+        if clipped is None:
+            return []
+        self._clipped.append(bool(clipped))
+        n = sum(self._clipped)
+        if len(self._clipped) < cfg.clipped_window_strides or n / len(self._clipped) < (
+            cfg.clipped_share
+        ):
+            return []
+        return [
+            Raise(
+                AlertKind.CLIPPING,
+                Severity.INFO,
+                texts.clipping(n, len(self._clipped)),
+                {"clipped_strides": n},
+                reminder_s=cfg.clipping_reminder_s,
+            )
+        ]
+
+    def _mounting(self, stride: Stride) -> list[Decision]:
+        cfg = self.config
+        dirs = []
+        for prefix in ORIENTATION_VECTORS:
+            v = np.array([value(stride, f"{prefix}_{axis}") for axis in "xyz"])
+            n = float(np.linalg.norm(v)) if np.all(np.isfinite(v)) else 0.0
+            dirs.append(v / n if n > 0 else np.full(3, np.nan))
+        g = np.concatenate(dirs)
+        if not np.any(np.isfinite(g)):
+            return []
+        if self._orientation_ref is None or self._orientation_n < cfg.mounting_reference_strides:
+            self._orientation_ref = (
+                np.nan_to_num(g)
+                if self._orientation_ref is None
+                else self._orientation_ref + np.nan_to_num(g)
+            )
+            self._orientation_n += 1
+            return []
+        angles = []
+        for k in (0, 3):
+            ref_k = self._orientation_ref[k : k + 3]
+            cur = g[k : k + 3]
+            if np.all(np.isfinite(cur)) and np.linalg.norm(ref_k) > 0:
+                ref_k = ref_k / np.linalg.norm(ref_k)
+                angles.append(math.degrees(math.acos(max(-1.0, min(1.0, float(ref_k @ cur))))))
+        ang = max(angles) if angles else 0.0
+        self._turned_run = self._turned_run + 1 if ang > cfg.mounting_change_deg else 0
+        if self._turned_run < cfg.mounting_persist_strides:
+            return []
+        self._orientation_ref, self._orientation_n, self._turned_run = None, 0, 0
+        return [
+            Raise(
+                AlertKind.SENSOR_MOVED,
+                Severity.INFO,
+                texts.sensor_moved(ang),
+                {"rotation_deg": round(ang, 1)},
+            ),
+            End(AlertKind.SENSOR_MOVED, texts.SENSOR_MOVED_REREFERENCED),
+        ]
+
+    # ------------------------------------------------------------------ events
+
+    def notice_gap(self, duration_s: float) -> list[Decision]:
+        """Samples were lost for ``duration_s``: report it when it is ``data_lost_s`` or more."""
+        if duration_s < self.config.data_lost_s:
+            return []
+        return [
+            Raise(
+                AlertKind.DATA_LOST,
+                Severity.INFO,
+                texts.data_lost(duration_s),
+                {"lost_s": round(duration_s, 2)},
+                one_off=True,
+            )
+        ]
+
+    def notice_battery(self, percent: int) -> list[Decision]:
+        """The sensor reported its battery level."""
+        if percent > self.config.battery_low_pct:
+            return []
+        return [
+            Raise(
+                AlertKind.BATTERY_LOW,
+                Severity.INFO,
+                texts.battery_low(percent),
+                {"battery_pct": percent},
+            )
+        ]
+
+    @staticmethod
+    def notice_sensor_lost(silent_s: float) -> list[Decision]:
+        """The sensor has sent nothing for ``silent_s`` and the link did not come back."""
+        return [
+            Raise(
+                AlertKind.SENSOR_LOST,
+                Severity.INFO,
+                texts.sensor_lost(silent_s),
+                {"silent_s": round(silent_s, 1)},
+            )
+        ]

@@ -1,0 +1,118 @@
+"""Overstriding (coach): the foot lands further ahead than the runner's own normal.
+
+The rolling median of the tibia angle at initial contact is compared with the
+personal reference (the baseline's, or one re-learned after the sensor moved;
+before either exists, an absolute default with calibrated angles only). It
+must stay above the limit for ``persist_strides`` rolling medians while the
+cadence has not risen (speeding up raises the angle too). The cue names a
+cadence target. Settings: :class:`~strideguard.alerts.config.OverstrideConfig`,
+shared with the analysis summary's :class:`~strideguard.overstride.OverstrideAssessor`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from strideguard.alerts import texts
+from strideguard.alerts.config import OverstrideConfig
+from strideguard.alerts.detectors.common import Decision, End, Raise, Stride, StrideContext, value
+from strideguard.alerts.model import AlertKind, Severity
+
+KIND = AlertKind.OVERSTRIDE
+
+
+def cadence_targets_spm(cadence_spm: float, config: OverstrideConfig) -> tuple[int, int, int]:
+    """The cadence the cue names and its range: (target, low, high) in steps/min."""
+    return (
+        round(cadence_spm * (1.0 + config.cadence_increase_pct / 100.0)),
+        round(cadence_spm * (1.0 + config.cadence_target_low_pct / 100.0)),
+        round(cadence_spm * (1.0 + config.cadence_target_high_pct / 100.0)),
+    )
+
+
+class OverstrideDetector:
+    """Rolling tibia angle at IC against the personal reference (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        The detector's settings.
+    """
+
+    def __init__(self, config: OverstrideConfig) -> None:
+        self.config = config
+        self._angles: deque[float] = deque(maxlen=config.rolling_strides)
+        self._cadences: deque[float] = deque(maxlen=config.rolling_strides)
+        self._run = 0
+        self._calm = 0
+        self._reference_learning: list[float] | None = None
+        self._reference_override_deg: float | None = None
+
+    def re_reference(self) -> None:
+        """The sensor moved: drop the rolling angles and learn the reference angle again."""
+        self._angles.clear()
+        self._reference_learning = []
+
+    def update(self, stride: Stride, ctx: StrideContext) -> list[Decision]:
+        """Add a running stride; decide raise or end."""
+        cfg = self.config
+        ang = value(stride, "shank_angle_at_ic_deg")
+        if not math.isfinite(ang):
+            return []
+        if self._reference_learning is not None:
+            self._reference_learning.append(ang)
+            if len(self._reference_learning) < cfg.reference_strides:
+                return []
+            self._reference_override_deg = float(np.median(self._reference_learning))
+            self._reference_learning = None
+        self._angles.append(ang)
+        self._cadences.append(value(stride, "cadence_spm"))
+        if len(self._angles) < cfg.rolling_strides:
+            return []
+        roll_angle = float(np.median(np.fromiter(self._angles, float)))
+        roll_cad = float(np.median(np.fromiter(self._cadences, float)))
+        base = ctx.baseline
+        ref = (
+            self._reference_override_deg
+            if self._reference_override_deg is not None
+            else (base.shank_angle_ref_deg if base else None)
+        )
+        if base is not None and ref is not None:
+            limit = ref + cfg.angle_above_reference_deg
+            cad_ref = base.cadence_ref_spm
+        elif ctx.angle_calibrated:
+            limit = cfg.default_limit_deg
+            cad_ref = roll_cad
+            ref = None
+        else:
+            return []
+        over = roll_angle > limit and roll_cad <= cad_ref * (1.0 + cfg.max_cadence_rise_pct / 100.0)
+        self._run = self._run + 1 if over else 0
+        if self._run >= cfg.persist_strides:
+            self._calm = 0
+            target, lo, hi = cadence_targets_spm(roll_cad, cfg)
+            text = texts.overstride(
+                roll_angle,
+                roll_cad,
+                target,
+                (lo, hi),
+                above_reference_deg=cfg.angle_above_reference_deg,
+                reference_deg=ref,
+                default_limit_deg=cfg.default_limit_deg,
+            )
+            numbers: dict[str, float | int | str | None] = {
+                "shank_angle_at_ic_deg": round(roll_angle, 1),
+                "limit_deg": round(limit, 1),
+                "cadence_spm": round(roll_cad, 1),
+                "cadence_target_spm": target,
+                "angle_calibrated": "yes" if ctx.angle_calibrated else "relative",
+            }
+            return [Raise(KIND, Severity.COACH, text, numbers, reminder_s=cfg.reminder_s)]
+        if ctx.is_active(KIND):
+            self._calm += 1
+            if self._calm >= cfg.end_after_windows * cfg.rolling_strides:
+                return [End(KIND, texts.overstride_ended(roll_angle))]
+        return []

@@ -1,0 +1,79 @@
+"""Learning the personal baseline from the runner's own strides after the warm-up.
+
+:class:`BaselineLearner` collects running strides from ``skip_s`` to
+``skip_s + duration_s`` of running time and then fits a
+:class:`~strideguard.alerts.baseline.PersonalBaseline`. When walking breaks
+left fewer than ``min_strides`` running strides, it goes on learning for
+``extend_s`` more, as often as needed. The extension is the learner's own
+state: the settings (:class:`~strideguard.alerts.config.BaselineConfig`) stay
+as they are, so another leg or another run with the same settings starts afresh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from strideguard.alerts.baseline import FEATURES, VARIABILITY_FEATURES, PersonalBaseline
+from strideguard.alerts.config import BaselineConfig
+from strideguard.alerts.detectors.common import Stride, value
+
+#: per-stride values the baseline is fitted to
+LEARNED_KEYS = (
+    "cadence_spm",
+    "stride_time_s",
+    "shank_angle_at_ic_deg",
+    *(s.name for s in FEATURES),
+)
+
+
+class BaselineLearner:
+    """Collect running strides and fit the baseline (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        How long to skip and learn, and how many strides are needed.
+
+    Attributes
+    ----------
+    duration_s_
+        Running time learned from so far, including extensions.
+    """
+
+    def __init__(self, config: BaselineConfig) -> None:
+        self.config = config
+        self.duration_s_ = config.duration_s
+        self._table: dict[str, list[float]] = {}
+        self._last_index = -1  # the stride collected last
+
+    def add(self, stride: Stride, run_s: float, index: int) -> None:
+        """Collect stride ``index`` if ``run_s`` (running time so far) is in the learning window."""
+        cfg = self.config
+        if not cfg.skip_s <= run_s <= cfg.skip_s + self.duration_s_:
+            return
+        for key in LEARNED_KEYS:
+            self._table.setdefault(key, []).append(value(stride, key))
+        self._last_index = index
+
+    def due(self, run_s: float) -> bool:
+        """Whether the learning window has passed at ``run_s``."""
+        return run_s > self.config.skip_s + self.duration_s_
+
+    def fit(self, *, angle_calibrated: bool) -> PersonalBaseline | None:
+        """Fit the baseline, or extend the window (``None``) when too few strides were collected."""
+        n = len(self._table.get("cadence_spm", []))
+        if n < self.config.min_strides:
+            # not enough steady running yet: keep learning from what follows
+            self.duration_s_ += self.config.extend_s
+            return None
+        table = {k: np.asarray(v, float) for k, v in self._table.items()}
+        self._table = {}
+        return PersonalBaseline.fit(table, angle_calibrated=angle_calibrated)
+
+    def void_swing_of(self, index: int) -> None:
+        """Stride ``index`` lost samples: its swing features are not learned from."""
+        if self._last_index != index:
+            return
+        for name in VARIABILITY_FEATURES:
+            if self._table.get(name):
+                self._table[name][-1] = float("nan")

@@ -1,0 +1,208 @@
+"""Every word an alert says to the runner, in one place to review and, later, translate.
+
+The detectors decide *whether* and *with which numbers*; the functions here
+turn those numbers into a title (a few words for a banner), a reason (why, in
+words a runner understands) and advice (what to do now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from strideguard import protocol as proto
+
+#: a feature must differ from the normal by more than this (%) to be named in the gait-change reason
+NAMED_CHANGE_MIN_PCT = 4.0
+
+STOP_ADVICE_DOCTOR = "pain for more than a day deserves a doctor"
+RUN_ENDED = "The run ended."
+
+
+@dataclass(frozen=True)
+class AlertText:
+    """What an alert says.
+
+    Attributes
+    ----------
+    title
+        A few words for a banner.
+    reason
+        Why, in plain words.
+    advice
+        What to do now (empty for an ended alert).
+    """
+
+    title: str
+    reason: str
+    advice: str = ""
+
+
+# ---------------------------------------------------------------- gait changed
+
+
+def gait_changed(cadence_spm: float, change_pct: Mapping[str, float]) -> AlertText:
+    """The stop alert; ``change_pct`` is each feature's recent change from the normal (%)."""
+    parts = []
+    named = NAMED_CHANGE_MIN_PCT
+    if change_pct.get("peak_midswing_gyr_dps", 0.0) < -named:
+        parts.append(f"your leg swings {abs(change_pct['peak_midswing_gyr_dps']):.0f} % slower")
+    if change_pct.get("late_swing_peak_decel_dps2", 0.0) < -named:
+        parts.append("it brakes less before landing")
+    if change_pct.get("contact_time_s", 0.0) > named:
+        parts.append("your foot stays longer on the ground")
+    elif change_pct.get("contact_time_s", 0.0) < -named:
+        parts.append("you leave the ground sooner")
+    what = ", ".join(parts) if parts else "your stride pattern is different and less regular"
+    return AlertText(
+        "Gait changed — stop and get checked",
+        f"Your running has changed from your normal at the same cadence ({cadence_spm:.0f} "
+        f"steps/min): {what}.",
+        "Stop running and walk. If anything hurts or the change stays, get it checked; "
+        f"{STOP_ADVICE_DOCTOR}.",
+    )
+
+
+GAIT_NORMAL_AGAIN = "Your strides look like your normal again."
+
+
+def pain_and_gait_change() -> AlertText:
+    """A pain mark while a gait change develops: stop at once."""
+    return AlertText(
+        "Pain and a changed gait — stop",
+        "You marked pain and your running pattern has been changing.",
+        f"Stop running now and get it checked; {STOP_ADVICE_DOCTOR}.",
+    )
+
+
+PAIN_WHILE_CHANGED = "You marked pain while your gait is changed."
+
+
+def pain_marked() -> AlertText:
+    """A pain mark with a normal-looking gait."""
+    return AlertText(
+        "Pain marked",
+        "You marked pain. Your gait looks normal so far.",
+        "If the pain grows, or changes the way you run, stop and get checked.",
+    )
+
+
+# ---------------------------------------------------------------- overstride
+
+
+def overstride(
+    angle_deg: float,
+    cadence_spm: float,
+    target_spm: int,
+    target_range_spm: tuple[int, int],
+    *,
+    above_reference_deg: float | None,
+    reference_deg: float | None,
+    default_limit_deg: float,
+) -> AlertText:
+    """The coaching cue.
+
+    ``reference_deg`` is the runner's own reference (``None`` when the absolute
+    ``default_limit_deg`` applies).
+    """
+    if reference_deg is not None and above_reference_deg is not None:
+        against = f"{above_reference_deg:.0f}° more than your normal {reference_deg:.1f}°"
+    else:
+        against = f"above the default limit of {default_limit_deg:.0f}°"
+    lo, hi = target_range_spm
+    return AlertText(
+        "Overstriding",
+        f"Your shin is at {angle_deg:+.1f}° when your foot lands ({against}; + = ankle ahead of "
+        f"the knee) at {cadence_spm:.0f} steps/min: your foot lands further ahead of you than "
+        "usual, which loads the hamstrings.",
+        f"Shorten your stride: take quicker, lighter steps — aim for about {target_spm} "
+        f"steps/min ({lo}–{hi}).",
+    )
+
+
+def overstride_ended(angle_deg: float) -> str:
+    """Why the overstride cue ended."""
+    return f"Your foot lands closer under you again ({angle_deg:.1f}°)."
+
+
+def overstride_summary(
+    threshold_deg: float,
+    share: float,
+    range_pct: tuple[float, float],
+    cadence_spm: float,
+    target_range_spm: tuple[int, int],
+) -> str:
+    """The analysis summary's coaching advice."""
+    lo, hi = range_pct
+    return (
+        f"Your shin landed more than {threshold_deg:.0f}° further ahead than at your reference "
+        f"on {100 * share:.0f} % of strides: take quicker, shorter steps — raise your cadence "
+        f"by {lo:.0f}–{hi:.0f} % from {cadence_spm:.0f} to {target_range_spm[0]}–"
+        f"{target_range_spm[1]} steps/min."
+    )
+
+
+# ---------------------------------------------------------------- late-swing load
+
+
+def late_swing_load(ratio: float) -> AlertText:
+    """The caution; ``ratio`` is the highest of this stride's load ratios to the normal."""
+    return AlertText(
+        "High hamstring load",
+        f"Your shin swings and brakes {100 * (ratio - 1):.0f} % harder than your normal before "
+        "landing — late swing is when hamstrings strain.",
+        "Fine for a planned sprint; ease off if you are tired or feel the back of your thigh.",
+    )
+
+
+LATE_SWING_NORMAL_AGAIN = "Late-swing load is back to your normal."
+
+
+# ---------------------------------------------------------------- notices
+
+
+def clipping(clipped: int, strides: int) -> AlertText:
+    """Landings beyond the accelerometer's full scale."""
+    return AlertText(
+        "Shock above sensor range",
+        f"{clipped} of the last {strides} landings exceeded the sensor's ±{proto.ACC_RANGE_G} g "
+        "range, so peak shock is underestimated.",
+        "Check that the sensor sits tight on the shin; hard landings also cause this.",
+    )
+
+
+def sensor_moved(rotation_deg: float) -> AlertText:
+    """The sensor turned on the strap."""
+    return AlertText(
+        "Sensor moved",
+        f"The sensor turned about {rotation_deg:.0f}° on your shin.",
+        "Tighten the strap when you can; strideguard re-learns your reference angle.",
+    )
+
+
+SENSOR_MOVED_REREFERENCED = "Measuring from the sensor's new position now."
+
+
+def data_lost(lost_s: float) -> AlertText:
+    """Samples did not arrive."""
+    return AlertText(
+        "Data lost",
+        f"{lost_s:.1f} s of sensor data did not arrive.",
+        "Keep the phone or laptop within a few metres; check the sensor battery.",
+    )
+
+
+def sensor_lost(silent_s: float) -> AlertText:
+    """The link stayed down."""
+    return AlertText(
+        "Sensor lost",
+        f"No data from the sensor for {silent_s:.0f} s.",
+        "Check the sensor's battery and strap; the run so far is saved.",
+    )
+
+
+def battery_low(percent: int) -> AlertText:
+    """The sensor's battery is low."""
+    return AlertText(
+        "Sensor battery low", f"The sensor battery is at {percent} %.", "Charge it after this run."
+    )
