@@ -144,7 +144,7 @@ async def _real(
 ) -> tuple[Any, list[str]]:
     from strideguard.ble.receiver import scan
     from strideguard.errors import InputError
-    from strideguard.live.runner import run_ble
+    from strideguard.live.run import run_ble
     from strideguard.recording import RecordingWriter
 
     targets: list[Any] = list(args.sensor)
@@ -174,7 +174,7 @@ async def _virtual(
 ) -> tuple[Any, list[str]]:
     from strideguard import plugins
     from strideguard.ble.receiver import scan
-    from strideguard.live.runner import run_ble
+    from strideguard.live.run import run_ble
     from strideguard.recording import RecordingWriter
 
     provider = plugins.virtual_sensors("live --virtual")

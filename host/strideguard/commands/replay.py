@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.alerts import PersonalBaseline, load_config
     from strideguard.commands.live import _print_summary
     from strideguard.errors import InputError
-    from strideguard.live.runner import replay
+    from strideguard.live.run import replay
     from strideguard.live.sinkargs import open_sinks
 
     if args.speed is not None and args.speed <= 0:

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from strideguard.errors import InputError
 from strideguard.live.hub import SinkHub
-from strideguard.live.web import DEFAULT_PORT
+from strideguard.live.web_server import DEFAULT_PORT
 
 
 def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,9 +109,10 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     InputError
         If the phone page's address cannot be bound.
     """
+    from strideguard.live.announce import announce_phone_page
     from strideguard.live.sound import DesktopNotifySink, SoundSink
     from strideguard.live.terminal import TerminalSink
-    from strideguard.live.web import WebSink, announce
+    from strideguard.live.web_sink import WebSink
 
     console = console if console is not None else Console()
     hub = SinkHub()
@@ -125,7 +126,12 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
             raise InputError(
                 f"cannot serve the phone page on {host}:{port}: {exc.strerror or exc}"
             ) from None
-        console.print(announce(web), markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            announce_phone_page(web.url, local_only=web.local_only),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         hub.add(web)
     terminal = TerminalSink(
         console,
