@@ -13,6 +13,8 @@ Example
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TextIO
 
 from rich.console import Console
 
@@ -89,15 +91,25 @@ def parse_web_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str,
     return host, port
 
 
+def view_stream(args: argparse.Namespace) -> TextIO:
+    """Where the runner's view goes: stdout, or stderr when stdout carries ``--format json``.
+
+    Machine-readable output is alone on stdout, so ``... --format json > run.json``
+    (or a pipe into ``jq``) gets only the JSON while the view stays on the terminal.
+    """
+    return sys.stderr if getattr(args, "format", "text") == "json" else sys.stdout
+
+
 def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> SinkHub:
     """Build the sinks the options ask for, start the web server, print its URL.
 
     Parameters
     ----------
     args
-        Parsed options from :func:`add_sink_arguments`.
+        Parsed options from :func:`add_sink_arguments` (and ``format``, if the
+        command has one: see :func:`view_stream`).
     console
-        Terminal console (default: stdout).
+        Terminal console (default: on :func:`view_stream`).
 
     Returns
     -------
@@ -114,7 +126,8 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     from strideguard.live.terminal import TerminalSink
     from strideguard.live.web_sink import WebSink
 
-    console = console if console is not None else Console()
+    stream = view_stream(args)
+    console = console if console is not None else Console(stderr=stream is sys.stderr)
     hub = SinkHub()
     web: WebSink | None = None
     if getattr(args, "web", None):
@@ -142,7 +155,7 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
         terminal.footer = f"phone page: {web.url}"
     hub.add(terminal)
     if not getattr(args, "no_sound", False):
-        hub.add(SoundSink())
+        hub.add(SoundSink(bell_stream=stream))
     if getattr(args, "notify", False):
         hub.add(DesktopNotifySink())
     return hub

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from strideguard.commands import live
     from strideguard.errors import InputError
+    from strideguard.live.sinkargs import view_stream
 
     if not 0 < args.speed <= 50:
         raise InputError("--speed must be in (0, 50]")
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         f"Story: stand still 5 s (calibration) · warm-up · steady · overstriding from {0.4 * minutes:.0f}:00 "
         f"(coaching cue) · recovery · guarded gait on the right leg from {0.7 * minutes:.0f}:00 "
         '("stop and get checked").',
+        file=view_stream(args),
         flush=True,
     )
     ns = argparse.Namespace(**vars(args))
