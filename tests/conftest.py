@@ -12,7 +12,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def micropython_binary() -> str:
