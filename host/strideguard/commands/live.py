@@ -62,7 +62,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="save the baseline learned in this run",
     )
     p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     g = p.add_argument_group("without hardware")
     g.add_argument(

@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--record", default=None, metavar="FILE", help="where to save the recording")
     p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     add_sink_arguments(p)
     p.set_defaults(_run=run, web="127.0.0.1")
