@@ -10,7 +10,7 @@ import numpy as np
 
 from strideguard.alerts.config import config_from_dict
 from strideguard.ble.receiver import scan
-from strideguard.live.runner import LiveRun, run_ble
+from strideguard.live.run import LiveRun, run_ble
 from strideguard.live.updates import AlertUpdate, LiveEvent, StrideUpdate
 from strideguard_devkit.bumble_backend import VirtualAir
 from strideguard_devkit.sim import simulate

@@ -8,7 +8,7 @@ import numpy as np
 
 from strideguard.alerts.config import config_from_dict
 from strideguard.live.hub import SinkHub
-from strideguard.live.session import SensorPipeline
+from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import AlertUpdate, LiveEvent, StrideUpdate
 from strideguard_devkit.sim import simulate, simulate_pair

@@ -25,7 +25,7 @@ from strideguard.live.hub import SinkHub
 from strideguard.live.sound import SoundSink
 from strideguard.live.terminal import TerminalSink
 from strideguard.live.updates import AlertUpdate, LinkUpdate, StrideUpdate
-from strideguard.live.web import WebSink
+from strideguard.live.web_sink import WebSink
 
 N_EVENTS = 600
 RATE_HZ = 100.0  # far above a real run (~6 strides/s for two legs), to load the path

@@ -11,7 +11,6 @@ from strideguard_devkit.mp import micropython_binary, micropython_env
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def run_micropython(code: str, *, path: list[Path] | None = None, timeout_s: float = 60.0) -> str:

@@ -1,9 +1,11 @@
-"""The on-board stride detector on real-shaped data (RBDS virtual MPU6050, force-plate truth)."""
+"""The on-board stride detector on real-shaped data (RBDS virtual MPU6050, force-plate truth).
+
+The RBDS files ship in ``tests/data`` (CC BY 4.0), so these tests never skip.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,17 +13,7 @@ import numpy as np
 import pytest
 
 MpRunner = Callable[..., str]
-REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_data() -> Path:
-    candidates = [REPO.parent / "shared" / "data"]
-    if os.environ.get("STRIDEGUARD_SHARED_DATA"):
-        candidates.insert(0, Path(os.environ["STRIDEGUARD_SHARED_DATA"]))
-    for c in candidates:
-        if (c / "RBDS0041_T25_R_mpu.csv").exists():
-            return c
-    pytest.skip("../shared/data (RBDS recordings) not found next to the repository")
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def to_fifo_bytes(csv_path: Path, rotation_seed: int | None) -> tuple[bytes, int]:
@@ -47,7 +39,7 @@ def to_fifo_bytes(csv_path: Path, rotation_seed: int | None) -> tuple[bytes, int
 def test_onboard_detector_counts_one_stride_per_gait_cycle(
     run_mp: MpRunner, tmp_path: Path, leg: str, rotation_seed: int | None
 ) -> None:
-    base = shared_data() / f"RBDS0041_T25_{leg}_mpu"
+    base = DATA / f"RBDS0041_T25_{leg}_mpu"
     truth = json.loads(base.with_suffix(".truth.json").read_text())
     data, rate = to_fifo_bytes(base.with_suffix(".csv"), rotation_seed)
     (tmp_path / "s.bin").write_bytes(data)
@@ -71,7 +63,7 @@ def test_recording_through_fifo_and_app_gives_rsc_cadence(
     run_mp: MpRunner, tmp_path: Path, leg: str
 ) -> None:
     """The recorded CSV played by the MPU6050 model, read by the app, sent as RSC."""
-    base = shared_data() / f"RBDS0041_T25_{leg}_mpu"
+    base = DATA / f"RBDS0041_T25_{leg}_mpu"
     truth = json.loads(base.with_suffix(".truth.json").read_text())
     data, rate = to_fifo_bytes(base.with_suffix(".csv"), None)
     (tmp_path / "s.bin").write_bytes(data)

@@ -17,15 +17,18 @@ DATA = REPO / "tests" / "data"
 RBDS = ("RBDS0041_T25_R_clean", "RBDS0041_T25_L_clean", "RBDS0041_T25_R_mpu", "RBDS0041_T25_L_mpu")
 
 
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` relative to the repository root (or an ancestor's ``shared/data``)."""
+def shared_data_file(name: str) -> Path | None:
+    """A file of the project's shared data folder that is not redistributed here (BACH), or ``None``.
+
+    The folder is ``$STRIDEGUARD_SHARED_DATA`` when set, else ``shared/data`` beside the
+    repository or beside one of its ancestors (worktrees). Data that ships in
+    ``tests/data`` is read from there, never from this folder.
+    """
     env = os.environ.get("STRIDEGUARD_SHARED_DATA")
-    if env:
-        return Path(env) if Path(env).is_dir() else None
-    for base in REPO.parents:
-        cand = base / "shared" / "data"
-        if (cand / "README.md").is_file():
-            return cand
+    folders = [Path(env)] if env else [base / "shared" / "data" for base in REPO.parents]
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
     return None
 
 

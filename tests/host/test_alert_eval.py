@@ -13,7 +13,14 @@ from strideguard.alerts import AlertKind, AlertState, Severity
 from strideguard.alerts.config import config_from_dict
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
-from strideguard_devkit.evaluate_alerts import evaluate, format_table, score_run, simulate_run
+from strideguard_devkit.evaluate_alerts import (
+    RunOutcome,
+    ScenarioSummary,
+    evaluate,
+    format_table,
+    score_run,
+    simulate_run,
+)
 from tests.host.analysis_helpers import RBDS, load_rbds
 
 
@@ -32,6 +39,32 @@ def test_guarded_onset_detected_and_normal_runs_do_not_stop() -> None:
     assert all(d is not None and d <= 60 for d in delays), table
     for name in ("steady", "intervals", "walk_breaks"):
         assert sum(r.stop_alerts for r in by[name].runs) == 0, table
+
+
+def test_table_reports_targets_met_or_not_without_pass_fail() -> None:
+    """``make bench`` prints numbers against targets; the README promises no pass/fail."""
+
+    def outcome(seed: int, **delays: int | None) -> RunOutcome:
+        return RunOutcome("x", seed, "R", 0.25, 600, delays=dict(delays))
+
+    table = format_table(
+        [
+            ScenarioSummary(
+                "guarded_onset", [outcome(1, gait_changed=20), outcome(2, gait_changed=45)]
+            ),
+            ScenarioSummary(
+                "overstride_episode", [outcome(1, overstride=12), outcome(2, overstride=15)]
+            ),
+            ScenarioSummary(
+                "strap_slip", [outcome(1, sensor_moved=5), outcome(2, sensor_moved=None)]
+            ),
+        ]
+    )
+    lines = {ln.split()[0]: ln for ln in table.splitlines() if ln}
+    assert "max 45 strides (target <= 30: not met)" in lines["guarded_onset"]
+    assert "max 15 strides (target <= 20: met)" in lines["overstride_episode"]
+    assert lines["strap_slip"].endswith("sensor_moved: delay median 5, max 5 strides, MISSED 1")
+    assert "FAIL" not in table
 
 
 def test_overstride_episode_detected_within_20_strides() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,20 @@ def test_python_dash_m() -> None:
     )
     assert proc.returncode == 0
     assert "demo" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--virtual", "nonsense"], "unknown scenario 'nonsense'"),
+        (["--virtual", "steady", "--virtual-duration", "20"], "at least 30 s"),
+    ],
+)
+def test_live_virtual_bad_scenario_is_one_line(
+    option: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["live", *option, "--no-sound", "--record", str(tmp_path / "r.sgrec")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("strideguard: error: live --virtual: ") and message in err
+    assert len(err.splitlines()) == 1

@@ -22,7 +22,7 @@ from tests.host.analysis_helpers import (
     match_events,
     random_rotation,
     rotated,
-    shared_data_dir,
+    shared_data_file,
 )
 
 
@@ -111,20 +111,18 @@ def test_rotation_does_not_change_the_events() -> None:
     )
 
 
-SHARED = shared_data_dir()
-
-
-@pytest.mark.skipif(
-    SHARED is None,
-    reason="shared data folder ../shared/data not present (BACH files are not copied)",
-)
 @pytest.mark.parametrize("name", ["BACH_T01", "BACH_T07"])
 def test_accelerometer_only_initial_contact(name: str) -> None:
     import json
 
-    assert SHARED is not None
-    rec, _ = read_csv(SHARED / f"{name}.csv")
-    truth = json.loads((SHARED / f"{name}.truth.json").read_text())
+    csv, truth_file = shared_data_file(f"{name}.csv"), shared_data_file(f"{name}.truth.json")
+    if csv is None or truth_file is None:
+        pytest.skip(
+            f"{name}.csv/.truth.json not found: the BACH files (GPL-3.0) are not redistributed in "
+            "tests/data; put the shared data folder at ../shared/data or set STRIDEGUARD_SHARED_DATA"
+        )
+    rec, _ = read_csv(csv)
+    truth = json.loads(truth_file.read_text())
     res = analyze(rotated(rec, random_rotation(np.random.default_rng(7))))
     assert res.events_source == "accelerometer"
     ic_t = np.array([s["initial_contact_s"] for s in truth["strides"]])

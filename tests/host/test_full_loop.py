@@ -18,7 +18,7 @@ import pytest
 
 from strideguard.alerts.config import config_from_dict
 from strideguard.ble.receiver import scan
-from strideguard.live.runner import LiveRun, replay, run_ble
+from strideguard.live.run import LiveRun, replay, run_ble
 from strideguard.live.streaming import as_arrays
 from strideguard.live.updates import LiveEvent
 from strideguard.recording import RecordingWriter, read_recording

@@ -18,8 +18,8 @@ from strideguard.alerts.config import config_from_dict
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
 from strideguard.frames import decode_frames, to_recording
-from strideguard.live.runner import replay
-from strideguard.live.session import SensorPipeline
+from strideguard.live.pipeline import SensorPipeline
+from strideguard.live.run import replay
 from strideguard.live.streaming import StreamingAnalyzer, as_arrays
 from strideguard.live.updates import CalibrationUpdate, LiveEvent, StrideUpdate
 from strideguard.recording import RecordingWriter, read_recording
@@ -37,17 +37,17 @@ def streamed() -> tuple[object, SensorPipeline, list[LiveEvent], list[float], ob
     run = simulate("overstride_episode", duration_s=240, rate_hz=200, seed=5, leg="R")
     frames = make_frames(run, mtu=247, seed=5)
     events: list[LiveEvent] = []
-    extractor = StreamingAnalyzer("S-R", "R")
-    pipe = SensorPipeline("S-R", "R", extractor, events.append, config=short_warmup())
+    analyzer = StreamingAnalyzer("S-R", "R")
+    pipe = SensorPipeline("S-R", "R", analyzer, events.append, config=short_warmup())
     data_end_at_emit: list[float] = []
-    original = extractor.push
+    original = analyzer.push
 
     def push(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[dict[str, float | None]]:
         out = original(t, acc, gyr)
         data_end_at_emit.extend([float(t[-1])] * len(out))
         return out
 
-    extractor.push = push  # type: ignore[method-assign]
+    analyzer.push = push  # type: ignore[method-assign]
     p = frames.payloads
     for i in range(0, len(p), 2):
         pipe.push(p[i : i + 2], list(frames.arrival_s[i : i + 2]))
@@ -57,7 +57,7 @@ def streamed() -> tuple[object, SensorPipeline, list[LiveEvent], list[float], ob
 def test_stream_gives_the_offline_strides(streamed: tuple) -> None:
     _run, pipe, _events, _ends, frames = streamed
     rec = to_recording(decode_frames(frames.payloads, frames.arrival_s))
-    offline = analyze(rec, leg="R", alignment=pipe.extractor.alignment)
+    offline = analyze(rec, leg="R", alignment=pipe.analyzer.alignment)
     ic_off = np.asarray(offline.strides["initial_contact_s"])
     ic_live = as_arrays(pipe.strides, "initial_contact_s")
     fs = rec.sampling_rate_hz
@@ -113,14 +113,14 @@ def test_no_standing_means_relative_angles() -> None:
     run = simulate("steady", duration_s=60, rate_hz=200, seed=2, leg="L")
     rec = run.recording
     keep = rec.time_s > 8.0  # the runner starts without standing still
-    extractor = StreamingAnalyzer("S-L", "L")
+    analyzer = StreamingAnalyzer("S-L", "L")
     t = rec.time_s[keep] - rec.time_s[keep][0]
     assert rec.acc_mps2 is not None and rec.gyr_dps is not None
     for a in range(0, t.size, 50):
-        extractor.push(t[a : a + 50], rec.acc_mps2[keep][a : a + 50], rec.gyr_dps[keep][a : a + 50])
-    states = [c.state for c in extractor.calibration_events()]
+        analyzer.push(t[a : a + 50], rec.acc_mps2[keep][a : a + 50], rec.gyr_dps[keep][a : a + 50])
+    states = [c.state for c in analyzer.calibration_events()]
     assert states == ["stand_still", "skipped"]
-    assert not extractor.angle_calibrated
+    assert not analyzer.angle_calibrated
 
 
 def test_replay_reproduces_the_live_alerts(tmp_path: Path) -> None:

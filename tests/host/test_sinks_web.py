@@ -15,10 +15,12 @@ from rich.console import Console
 
 from strideguard.alerts.model import AlertState
 from strideguard.errors import InputError
+from strideguard.live.announce import announce_phone_page, terminal_qr
 from strideguard.live.hub import SinkHub
 from strideguard.live.sinkargs import add_sink_arguments, open_sinks, parse_web_address
 from strideguard.live.terminal import TerminalSink
-from strideguard.live.web import WebSink, announce, is_loopback, terminal_qr
+from strideguard.live.web_server import is_loopback
+from strideguard.live.web_sink import WebSink
 
 from .sink_events import (
     LEFT,
@@ -295,17 +297,18 @@ def test_close_ends_streams_and_frees_the_port() -> None:
 
 
 def test_announce_prints_url_and_qr_for_lan(lan_web: WebSink, local_web: WebSink) -> None:
-    text = announce(lan_web).plain
+    assert not lan_web.local_only and local_web.local_only
+    lan = announce_phone_page(lan_web.url, local_only=lan_web.local_only)
+    local = announce_phone_page(local_web.url, local_only=local_web.local_only).plain
+    text = lan.plain
     assert lan_web.url in text
     qr_lines = [ln for ln in text.splitlines() if set(ln) <= set("█▀▄ ") and ln]
     assert len(qr_lines) >= 12
     assert len({len(ln) for ln in qr_lines}) == 1  # a square block
-    assert "█" not in announce(local_web).plain and "0.0.0.0" in announce(local_web).plain
+    assert local_web.url in local and "█" not in local and "0.0.0.0" in local
     # drawn white on black on a terminal, so it scans on light and dark themes
     out = io.StringIO()
-    Console(file=out, force_terminal=True, color_system="standard", width=120).print(
-        announce(lan_web)
-    )
+    Console(file=out, force_terminal=True, color_system="standard", width=120).print(lan)
     assert "\x1b[97;40m█" in out.getvalue()
     assert terminal_qr("x")
 

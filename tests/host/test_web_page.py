@@ -21,7 +21,7 @@ import pytest
 from strideguard.alerts.model import AlertState
 from strideguard.live.hub import SinkHub
 from strideguard.live.updates import CalibrationUpdate
-from strideguard.live.web import WebSink
+from strideguard.live.web_sink import WebSink
 
 from .sink_events import (
     LEFT,

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from strideguard.errors import InputError
 from strideguard.plugins import VirtualSensors
 from strideguard_devkit.bumble_backend import VirtualAir
 from strideguard_devkit.peripheral import VirtualSensor
-from strideguard_devkit.sim import simulate, simulate_pair
+from strideguard_devkit.sim import SimRun, simulate, simulate_pair
 from strideguard_devkit.vboard import VirtualBoard
 
 #: sample rate of the simulated sensors (Hz)
@@ -33,21 +34,10 @@ async def for_live(args: argparse.Namespace) -> AsyncIterator[VirtualSensors]:
     ``speed`` and ``board`` (``"firmware"``: the real firmware on a virtual board;
     ``"model"``: the pure-Python sensor model).
     """
-    if args.one_leg:
-        runs = {
-            "R": simulate(
-                args.virtual,
-                duration_s=args.virtual_duration,
-                rate_hz=RATE_HZ,
-                seed=args.seed,
-                leg="R",
-            )
-        }
-    else:
-        left, right = simulate_pair(
-            args.virtual, duration_s=args.virtual_duration, rate_hz=RATE_HZ, seed=args.seed
-        )
-        runs = {"L": left, "R": right}
+    try:
+        runs = _simulated_runs(args)
+    except (KeyError, ValueError) as exc:  # unknown scenario, too short a run
+        raise InputError(f"live --virtual: {exc.args[0] if exc.args else exc}") from None
     # the virtual controller is chatty on disconnect
     logging.getLogger("bumble").setLevel(logging.ERROR)
     air = VirtualAir()
@@ -114,3 +104,21 @@ async def for_scan(count: int) -> AsyncIterator[VirtualSensors]:
     finally:
         for s in sensors:
             await s.stop()
+
+
+def _simulated_runs(args: argparse.Namespace) -> dict[str, SimRun]:
+    """The simulated run of each leg (the right one only with ``--one-leg``)."""
+    if args.one_leg:
+        return {
+            "R": simulate(
+                args.virtual,
+                duration_s=args.virtual_duration,
+                rate_hz=RATE_HZ,
+                seed=args.seed,
+                leg="R",
+            )
+        }
+    left, right = simulate_pair(
+        args.virtual, duration_s=args.virtual_duration, rate_hz=RATE_HZ, seed=args.seed
+    )
+    return {"L": left, "R": right}

@@ -1,12 +1,14 @@
-"""Bluetooth Low Energy: the host receiver, and a radio-free test bench.
+"""Bluetooth Low Energy: the host's receiver.
 
 - :mod:`strideguard.ble.receiver` — scanning and :class:`~strideguard.ble.receiver.SensorLink`
   (connect, MTU, subscribe, automatic reconnect, bounded queue, recording) on bleak.
-- :mod:`strideguard_devkit.bumble_backend` — a bleak backend over Google's bumble host
-  stack on an in-process virtual link (no radio), used by tests, ``--virtual`` and benchmarks.
-- :mod:`strideguard_devkit.peripheral` — a virtual sensor serving the strideguard GATT profile.
+- :mod:`strideguard.ble.backend` — which bleak backend classes every entry point uses.
 
-The bumble modules import ``bumble`` (a development dependency); the receiver does not.
+The radio-free test bench is in the dev kit, which the product never imports:
+``strideguard_devkit.bumble_backend`` (a bleak backend over Google's bumble host stack
+on an in-process virtual link) and ``strideguard_devkit.peripheral`` (a virtual sensor
+serving the strideguard GATT profile); tests, ``--virtual`` and benchmarks pass its
+backend as ``backend=``.
 """
 
 from __future__ import annotations

@@ -287,7 +287,6 @@ class LinkStats:
     disconnects: int = 0
     failed_attempts: int = 0
     consumer_errors: int = 0
-    last_error: str = ""
     mtu: int = 0
     status: dict[str, int] = field(default_factory=dict)
 
@@ -511,7 +510,6 @@ class SensorLink:
                 await self._discard_client()
                 kind = classify_error(exc)
                 self.stats.failed_attempts += 1
-                self.stats.last_error = f"{kind}: {_one_line(exc)}"
                 attempt += 1
                 give_up = kind is LinkErrorKind.FATAL or (
                     self.policy.max_attempts is not None and attempt >= self.policy.max_attempts

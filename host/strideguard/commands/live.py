@@ -62,7 +62,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="save the baseline learned in this run",
     )
     p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     g = p.add_argument_group("without hardware")
     g.add_argument(
@@ -144,7 +147,7 @@ async def _real(
 ) -> tuple[Any, list[str]]:
     from strideguard.ble.receiver import scan
     from strideguard.errors import InputError
-    from strideguard.live.runner import run_ble
+    from strideguard.live.run import run_ble
     from strideguard.recording import RecordingWriter
 
     targets: list[Any] = list(args.sensor)
@@ -174,7 +177,7 @@ async def _virtual(
 ) -> tuple[Any, list[str]]:
     from strideguard import plugins
     from strideguard.ble.receiver import scan
-    from strideguard.live.runner import run_ble
+    from strideguard.live.run import run_ble
     from strideguard.recording import RecordingWriter
 
     provider = plugins.virtual_sensors("live --virtual")

@@ -16,16 +16,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Feed a .sgrec recording frame by frame through the live pipeline (decoding, streaming "
         "analysis, alert policy, sinks): it raises the alerts the live run raised.",
     )
-    p.add_argument("recording", type=Path)
+    p.add_argument("recording", type=Path, help="a .sgrec recording (what `live` writes)")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument(
         "--speed", type=float, default=None, metavar="N", help="play N times faster than recorded"
     )
     speed.add_argument("--fast", action="store_true", help="as fast as possible (default)")
-    p.add_argument("--alert-config", type=Path, default=None, metavar="FILE")
-    p.add_argument("--baseline", type=Path, default=None, metavar="FILE")
     p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+        "--alert-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="alert settings (TOML or JSON, see docs/alerts.md)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="stored personal baseline profile (JSON)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     add_sink_arguments(p)
     p.set_defaults(_run=run)
@@ -36,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.alerts import PersonalBaseline, load_config
     from strideguard.commands.live import _print_summary
     from strideguard.errors import InputError
-    from strideguard.live.runner import replay
+    from strideguard.live.run import replay
     from strideguard.live.sinkargs import open_sinks
 
     if args.speed is not None and args.speed <= 0:

@@ -13,12 +13,14 @@ Example
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TextIO
 
 from rich.console import Console
 
 from strideguard.errors import InputError
 from strideguard.live.hub import SinkHub
-from strideguard.live.web import DEFAULT_PORT
+from strideguard.live.web_server import DEFAULT_PORT
 
 
 def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,15 +91,25 @@ def parse_web_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str,
     return host, port
 
 
+def view_stream(args: argparse.Namespace) -> TextIO:
+    """Where the runner's view goes: stdout, or stderr when stdout carries ``--format json``.
+
+    Machine-readable output is alone on stdout, so ``... --format json > run.json``
+    (or a pipe into ``jq``) gets only the JSON while the view stays on the terminal.
+    """
+    return sys.stderr if getattr(args, "format", "text") == "json" else sys.stdout
+
+
 def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> SinkHub:
     """Build the sinks the options ask for, start the web server, print its URL.
 
     Parameters
     ----------
     args
-        Parsed options from :func:`add_sink_arguments`.
+        Parsed options from :func:`add_sink_arguments` (and ``format``, if the
+        command has one: see :func:`view_stream`).
     console
-        Terminal console (default: stdout).
+        Terminal console (default: on :func:`view_stream`).
 
     Returns
     -------
@@ -109,11 +121,13 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     InputError
         If the phone page's address cannot be bound.
     """
+    from strideguard.live.announce import announce_phone_page
     from strideguard.live.sound import DesktopNotifySink, SoundSink
     from strideguard.live.terminal import TerminalSink
-    from strideguard.live.web import WebSink, announce
+    from strideguard.live.web_sink import WebSink
 
-    console = console if console is not None else Console()
+    stream = view_stream(args)
+    console = console if console is not None else Console(stderr=stream is sys.stderr)
     hub = SinkHub()
     web: WebSink | None = None
     if getattr(args, "web", None):
@@ -125,7 +139,12 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
             raise InputError(
                 f"cannot serve the phone page on {host}:{port}: {exc.strerror or exc}"
             ) from None
-        console.print(announce(web), markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            announce_phone_page(web.url, local_only=web.local_only),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         hub.add(web)
     terminal = TerminalSink(
         console,
@@ -136,7 +155,7 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
         terminal.footer = f"phone page: {web.url}"
     hub.add(terminal)
     if not getattr(args, "no_sound", False):
-        hub.add(SoundSink())
+        hub.add(SoundSink(bell_stream=stream))
     if getattr(args, "notify", False):
         hub.add(DesktopNotifySink())
     return hub

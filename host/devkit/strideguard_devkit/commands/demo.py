@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--record", default=None, metavar="FILE", help="where to save the recording")
     p.add_argument(
-        "--format", choices=("text", "json"), default="text", help="end-of-run summary format"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     add_sink_arguments(p)
     p.set_defaults(_run=run, web="127.0.0.1")
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from strideguard.commands import live
     from strideguard.errors import InputError
+    from strideguard.live.sinkargs import view_stream
 
     if not 0 < args.speed <= 50:
         raise InputError("--speed must be in (0, 50]")
@@ -79,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         f"Story: stand still 5 s (calibration) · warm-up · steady · overstriding from {0.4 * minutes:.0f}:00 "
         f"(coaching cue) · recovery · guarded gait on the right leg from {0.7 * minutes:.0f}:00 "
         '("stop and get checked").',
+        file=view_stream(args),
         flush=True,
     )
     ns = argparse.Namespace(**vars(args))

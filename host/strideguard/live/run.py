@@ -1,7 +1,7 @@
-"""Running a live session: BLE sensors (real or virtual) or a replayed recording.
+"""One live run, driven by BLE sensors (real or virtual) or by a replayed recording.
 
-Both entry points build the same :class:`LiveRun` — one
-:class:`~strideguard.live.session.SensorPipeline` per sensor, fed with the
+Both drivers, :func:`run_ble` and :func:`replay`, build the same :class:`LiveRun` —
+one :class:`~strideguard.live.pipeline.SensorPipeline` per sensor, fed with the
 same decoded blocks — so ``strideguard replay`` reproduces what the runner saw
 live.
 """
@@ -9,6 +9,7 @@ live.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,18 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from strideguard.alerts import AlertConfig, PersonalBaseline
-from strideguard.live.session import SensorPipeline
+from strideguard.assembler import StreamAssembler
+from strideguard.ble.receiver import Receiver, leg_from_name
+from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import LiveEvent, SessionUpdate
 from strideguard.recording import KIND_FRAME, read_recording
 
+log = logging.getLogger(__name__)
+
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
-
-
-def leg_of(name: str) -> str | None:
-    """``"L"``/``"R"`` from a sensor name like ``StrideGuard-L``."""
-    tail = name.rsplit("-", 1)[-1].upper() if "-" in name else ""
-    return tail if tail in ("L", "R") else None
 
 
 @dataclass
@@ -42,24 +41,31 @@ class LiveRun:
         Event sink (usually ``SinkHub.handle``).
     config, baseline
         Alert settings and an optional stored profile.
+    assemblers
+        The assembler decoding each sensor's frames when someone else feeds them
+        (a BLE link's own); ``None``: each pipeline decodes in its own.
     """
 
     sensors: Sequence[str]
     emit: Callable[[LiveEvent], None]
     config: AlertConfig | None = None
     baseline: PersonalBaseline | None = None
+    assemblers: Sequence[StreamAssembler] | None = None
     pipelines: list[SensorPipeline] = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.assemblers is not None and len(self.assemblers) != len(self.sensors):
+            raise ValueError("one assembler per sensor")
         self.pipelines = [
             SensorPipeline(
                 name,
-                leg_of(name),
-                StreamingAnalyzer(name, leg_of(name)),
+                leg_from_name(name),
+                StreamingAnalyzer(name, leg_from_name(name)),
                 self.emit,
                 config=self.config,
                 baseline=self.baseline,
                 stream=i,
+                assembler=None if self.assemblers is None else self.assemblers[i],
             )
             for i, name in enumerate(self.sensors)
         ]
@@ -219,10 +225,12 @@ async def run_ble(
         Set it to end the run.
     until
         Checked every ``status_every_s``/4: the run ends when it returns true.
-    """
-    from strideguard.ble.receiver import Receiver
 
-    run = LiveRun(names, emit, config=config, baseline=baseline)
+    Returns
+    -------
+    LiveRun
+        After the links are closed; call :meth:`LiveRun.finish` for the summary.
+    """
 
     def on_samples(block: Any) -> None:
         run.pipelines[block.stream].on_samples(block)
@@ -230,10 +238,18 @@ async def run_ble(
     def on_event(stream: int, event: dict[str, Any]) -> None:
         run.on_link_event(stream, event)
 
-    emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
     receiver = Receiver(
         targets, recording=recording, backend=backend, on_samples=on_samples, on_event=on_event
     )
+    # each link decodes its own frames: its assembler's counts are the sensor's
+    run = LiveRun(
+        names,
+        emit,
+        config=config,
+        baseline=baseline,
+        assemblers=[link.assembler for link in receiver.links],
+    )
+    emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
     stop = stop or asyncio.Event()
     t0 = time.monotonic()
     try:
@@ -244,8 +260,9 @@ async def run_ble(
                 run.on_link_event(
                     link.stream, {"event": "battery", "pct": st.get("battery_pct", 255)}
                 )
-            except Exception:
-                pass
+            except Exception as exc:  # best effort: the run goes on without the level
+                reason = str(exc) or type(exc).__name__
+                log.warning("%s: battery level not read at the start: %s", link.label, reason)
         while not stop.is_set():
             if duration_s is not None and time.monotonic() - t0 >= duration_s:
                 break

@@ -1,21 +1,25 @@
-"""The phone page: a small HTTP server with a Server-Sent Events stream of live events.
+"""The phone page's server: a small HTTP server with a Server-Sent Events stream.
 
-:class:`WebSink` runs its own asyncio loop in a background thread (standard
-library only), so a slow phone never delays the analysis; :meth:`WebSink.handle`
-may be called from any thread. It serves
+:class:`PhonePageServer` runs its own asyncio loop in a background thread
+(standard library only), so a slow phone never delays the analysis;
+:meth:`PhonePageServer.publish` may be called from any thread. It serves
 
 ``/``
     the page (``strideguard/web/index.html``),
 ``/app.js``, ``/style.css``
     the page's script and style (public package files, served without token),
 ``/events``
-    the SSE stream: every event's ``to_dict()`` as JSON; on connect first
-    ``{"type": "reset"}`` and a replay of the latest state (last stride, link and
-    calibration per sensor, the session and the active alerts, each marked
-    ``"replay": true``), then live events, and a ``ping`` event every few seconds
-    so the page notices a dead connection,
+    the SSE stream: every published dict as JSON; on connect first
+    ``{"type": "reset"}`` and the catch-up events of its :class:`CatchUpState`
+    (each marked ``"replay": true``), then live events, and a ``ping`` event every
+    few seconds so the page notices a dead connection,
 ``/state``
-    the latest state as one JSON object.
+    the catch-up state as one JSON object.
+
+What a late client needs to catch up (the last stride, link and calibration per
+sensor, the active alerts) is the sink's business
+(:class:`~strideguard.live.web_sink.ReplayState`); the server only keeps it
+consistent with what it sends.
 
 Security: it binds to ``127.0.0.1`` by default (and then only answers requests
 whose ``Host`` is a loopback name, against DNS rebinding). Binding to any other
@@ -38,15 +42,9 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
-
-from strideguard.live.updates import LiveEvent
-
-if TYPE_CHECKING:
-    from rich.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -120,54 +118,17 @@ def encode_event(
     return f"{head}data: {text}\n\n".encode()
 
 
-@dataclass
-class ReplayState:
-    """The latest state a new client needs (fed with event dicts)."""
+class CatchUpState(Protocol):
+    """What a newly connected client is sent before the live events."""
 
-    session: dict[str, Any] | None = None
-    links: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    strides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-
-    def update(self, d: dict[str, Any]) -> None:
-        """Fold one event dict into the state."""
-        kind = d.get("type")
-        if kind == "stride":
-            self.strides[d["sensor"]] = d
-        elif kind == "link":
-            self.links[d["sensor"]] = d
-        elif kind == "calibration":
-            self.calibrations[d["sensor"]] = d
-        elif kind == "session":
-            self.session = d
-        elif kind == "alert":
-            key = (str(d.get("sensor")), str(d.get("kind")))
-            if d.get("state") == "ended":
-                self.alerts.pop(key, None)
-            else:
-                self.alerts[key] = d
+    def update(self, data: dict[str, Any]) -> None:
+        """Fold one published dict into the state."""
 
     def events(self) -> list[dict[str, Any]]:
-        """The state as events in a sensible order, each marked ``"replay": true``."""
-        out: list[dict[str, Any]] = []
-        if self.session is not None:
-            out.append(self.session)
-        out += self.links.values()
-        out += self.calibrations.values()
-        out += self.strides.values()
-        out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
-        return [{**d, "replay": True} for d in out]
+        """The state as event dicts in the order a new client gets them, each marked ``"replay": true``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready snapshot (``/state``)."""
-        return {
-            "session": self.session,
-            "links": self.links,
-            "calibrations": self.calibrations,
-            "strides": self.strides,
-            "alerts": list(self.alerts.values()),
-        }
 
 
 class _Client:
@@ -187,11 +148,14 @@ class _Client:
             self.outbox.append(payload)
 
 
-class WebSink:
-    """Serve the phone page and stream live events to it (a :class:`~strideguard.live.updates.Sink`).
+class PhonePageServer:
+    """Serve the phone page and stream published dicts to it as Server-Sent Events.
 
     Parameters
     ----------
+    state
+        The catch-up state: fed with every published dict, sent to each new
+        client and served as ``/state``.
     host
         Address to bind; ``127.0.0.1`` (default) or e.g. ``0.0.0.0`` for the LAN,
         which requires a token.
@@ -219,6 +183,7 @@ class WebSink:
 
     def __init__(
         self,
+        state: CatchUpState,
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         *,
@@ -237,7 +202,7 @@ class WebSink:
         self.max_queue = max_queue
         self.heartbeat_s = heartbeat_s
         self.retry_ms = retry_ms
-        self.state = ReplayState()
+        self.state = state
         self.events_ = 0
         self.clients_dropped_ = 0
         self._seq = 0
@@ -330,7 +295,7 @@ class WebSink:
         thread.join(timeout=5.0)
         self._thread = None
 
-    def __enter__(self) -> WebSink:
+    def __enter__(self) -> PhonePageServer:
         self.start()
         return self
 
@@ -361,6 +326,11 @@ class WebSink:
         return self._with_token(f"http://{host}:{self.port}")
 
     @property
+    def local_only(self) -> bool:
+        """Bound to a loopback address: only this computer can open the page."""
+        return is_loopback(self.host)
+
+    @property
     def clients(self) -> int:
         """Connected SSE clients."""
         with self._lock:
@@ -368,12 +338,11 @@ class WebSink:
 
     # ------------------------------------------------------------------ events
 
-    def handle(self, event: LiveEvent) -> None:
-        """Record ``event`` for the replay and queue it for every client (any thread)."""
-        self.publish(event.to_dict())
-
     def publish(self, data: dict[str, Any]) -> None:
-        """Send an event dict (with a ``"type"`` key) to every client."""
+        """Fold an event dict (with a ``"type"`` key) into the state and queue it for every client.
+
+        May be called from any thread.
+        """
         with self._lock:
             self.state.update(data)
             self._seq += 1
@@ -568,53 +537,3 @@ class WebSink:
 def _wake_all(clients: list[_Client]) -> None:
     for c in clients:
         c.wake.set()
-
-
-def terminal_qr(text: str) -> str:
-    """``text`` as a QR code drawn with Unicode half blocks (scannable from a terminal).
-
-    Returns an empty string if the :mod:`qrcode` package is missing.
-    """
-    try:
-        import qrcode
-    except ImportError:  # pragma: no cover - it is a dependency
-        return ""
-    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_L)
-    qr.add_data(text)
-    qr.make(fit=True)
-    m = qr.get_matrix()
-    if len(m) % 2:
-        m.append([False] * len(m[0]))
-    # dark modules drawn as spaces on a light background scan best on dark and light terminals
-    chars = {(False, False): "█", (True, False): "▄", (False, True): "▀", (True, True): " "}
-    lines = []
-    for top, bottom in zip(m[0::2], m[1::2], strict=True):
-        lines.append("".join(chars[(bool(t), bool(b))] for t, b in zip(top, bottom, strict=True)))
-    return "\n".join(lines)
-
-
-def announce(sink: WebSink) -> Text:
-    """Tell the runner how to open the page: URL, and a QR code when on the LAN.
-
-    Returns a :class:`rich.text.Text`; on a terminal the QR code is drawn white on
-    black whatever the terminal's colours (``.plain`` gives the bare text).
-    """
-    from rich.text import Text
-
-    out = Text()
-    out.append(f"Phone page: {sink.url}\n", style="bold")
-    if is_loopback(sink.host):
-        out.append(
-            "(only this computer can open it; use --web 0.0.0.0 for a phone on the same Wi-Fi)"
-        )
-        return out
-    out.append("Scan with the phone (same Wi-Fi), then tap 'Enable sound & vibration':\n")
-    qr = terminal_qr(sink.url)
-    if qr:
-        for line in qr.splitlines():
-            out.append(line, style="bright_white on black")
-            out.append("\n")
-    out.append(
-        "Anyone with this URL (and on this network) can see the run; the token changes every run."
-    )
-    return out

@@ -1,4 +1,4 @@
-"""One live run: frames in, strides and alerts out to the sinks, everything recorded.
+"""One sensor's live pipeline: frames in, strides and alerts out to the sinks.
 
 The same :class:`SensorPipeline` serves a BLE sensor, a replayed recording and
 the simulator, so ``strideguard replay`` runs a recording through exactly the
@@ -6,58 +6,33 @@ live path. Per sensor it chains
 
     payloads → :class:`~strideguard.assembler.StreamAssembler` (decode, gaps, running index)
              → :class:`~strideguard.frames.BoardClock` (board sample clock)
-             → stride extractor (streaming analysis: calibration, alignment, events, metrics)
+             → :class:`~strideguard.live.streaming.StreamingAnalyzer` (calibration,
+               alignment, events, metrics)
              → :class:`~strideguard.alerts.AlertPolicy`
              → sink events (:mod:`strideguard.live.updates`).
 
-A BLE :class:`~strideguard.ble.receiver.SensorLink` does the first step itself
-and calls :meth:`SensorPipeline.on_samples`; a replay calls :meth:`SensorPipeline.push`.
+A BLE :class:`~strideguard.ble.receiver.SensorLink` does the first step with its
+own assembler (handed to the pipeline, so the run summary counts what it
+rejected) and calls :meth:`SensorPipeline.on_samples`; a replay calls
+:meth:`SensorPipeline.push`. :class:`~strideguard.live.run.LiveRun` holds the
+pipelines of one run.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
 from strideguard.alerts.model import Alert
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
-from strideguard.live.updates import (
-    AlertUpdate,
-    CalibrationUpdate,
-    LinkUpdate,
-    LiveEvent,
-    StrideUpdate,
-)
-
-
-class StrideExtractor(Protocol):
-    """Streaming analysis of one sensor: samples in, finished strides out."""
-
-    def push(
-        self,
-        time_s: npt.NDArray[np.float64],
-        acc_mps2: npt.NDArray[np.float64],
-        gyr_dps: npt.NDArray[np.float64],
-    ) -> list[dict[str, float | None]]:
-        """Add contiguous samples; return strides completed by them (metrics with units in keys)."""
-
-    def reset(self) -> None:
-        """A gap broke the signal: drop partial strides."""
-
-    def calibration_events(self) -> list[CalibrationUpdate]:
-        """Calibration prompts/results produced since the last call."""
-
-    @property
-    def angle_calibrated(self) -> bool:
-        """Whether tibia angles are absolute (standing calibration done)."""
-
+from strideguard.live.streaming import StreamingAnalyzer
+from strideguard.live.updates import AlertUpdate, LinkUpdate, LiveEvent, StrideUpdate
 
 Emit = Callable[[LiveEvent], None]
 
@@ -71,32 +46,37 @@ class SensorPipeline:
         Label (e.g. ``"StrideGuard-L"``).
     leg
         ``"L"``/``"R"``/``None``.
-    extractor
-        Streaming analysis.
+    analyzer
+        Streaming analysis of this sensor's samples.
     emit
         Where events go (usually :meth:`SinkHub.handle`).
     config, baseline
         For the :class:`AlertPolicy`.
     stream
         Sensor number (0, 1) in a two-sensor run.
+    assembler
+        The assembler that decodes this sensor's notifications: a BLE link's own
+        (:attr:`SensorLink.assembler <strideguard.ble.receiver.SensorLink.assembler>`);
+        by default a new one, fed by :meth:`push`.
     """
 
     def __init__(
         self,
         sensor: str,
         leg: str | None,
-        extractor: StrideExtractor,
+        analyzer: StreamingAnalyzer,
         emit: Emit,
         *,
         config: AlertConfig | None = None,
         baseline: PersonalBaseline | None = None,
         stream: int = 0,
+        assembler: StreamAssembler | None = None,
     ) -> None:
         self.sensor = sensor
         self.leg = leg
-        self.extractor = extractor
+        self.analyzer = analyzer
         self.emit = emit
-        self.assembler = StreamAssembler(stream)
+        self.assembler = assembler if assembler is not None else StreamAssembler(stream)
         self.clock = BoardClock()
         self.policy = AlertPolicy(config=config or AlertConfig(), baseline=baseline, leg=leg)
         self.strides: list[dict[str, float | None]] = []
@@ -134,21 +114,21 @@ class SensorPipeline:
             self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
         acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
         gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
-        # split at gaps so the extractor only ever sees contiguous samples
+        # split at gaps so the analyzer only ever sees contiguous samples
         breaks = np.flatnonzero(np.diff(block.sample_index) > 1) + 1
         bounds = [0, *breaks.tolist(), block.n_samples]
         first = int(block.sample_index[0])
         gap_before = any(a + n == first for a, n in block.gaps)
         for k, (a, b) in enumerate(itertools.pairwise(bounds)):
             if k > 0 or gap_before:
-                self.extractor.reset()
-            self._strides(self.extractor.push(t[a:b], acc[a:b], gyr[a:b]))
+                self.analyzer.reset()
+            self._strides(self.analyzer.push(t[a:b], acc[a:b], gyr[a:b]))
         self._last_time_s = float(t[-1])
-        for ev in self.extractor.calibration_events():
+        for ev in self.analyzer.calibration_events():
             self.emit(ev)
 
     def _strides(self, strides: list[dict[str, float | None]]) -> None:
-        self.policy.angle_calibrated = self.extractor.angle_calibrated
+        self.policy.angle_calibrated = self.analyzer.angle_calibrated
         for stride in strides:
             self.strides.append(stride)
             self.emit(
@@ -181,11 +161,6 @@ class SensorPipeline:
             self._emit_alerts(self.policy.notice_battery(battery_pct, self._last_time_s))
         return ev
 
-    @property
-    def last_time_s(self) -> float:
-        """Run time of the newest sample processed."""
-        return self._last_time_s
-
     def notice_sensor_lost(self, silent_s: float) -> None:
         """The link has been down too long: raise the sensor-lost notice."""
         self._emit_alerts(self.policy.notice_sensor_lost(self._last_time_s, silent_s))
@@ -208,5 +183,5 @@ class SensorPipeline:
             "loss_pct": round(100.0 * lost / total, 2) if total else 0.0,
             "frames_rejected": dict(self.assembler.rejected),
             "rate_hz": round(self.clock.rate_hz, 3),
-            "angle_calibrated": self.extractor.angle_calibrated,
+            "angle_calibrated": self.analyzer.angle_calibrated,
         }

@@ -1,0 +1,109 @@
+"""The phone page as a live sink: every live event goes to the phone as it happens.
+
+:class:`WebSink` is a :class:`~strideguard.live.web_server.PhonePageServer`
+(HTTP and Server-Sent Events) that takes :class:`~strideguard.live.updates.LiveEvent`
+objects and keeps a :class:`ReplayState`, so a phone that connects late, or
+reconnects after a Wi-Fi drop, first sees the current numbers and the active
+alerts (marked ``"replay": true``: shown, not spoken again).
+
+Example
+-------
+>>> from strideguard.live.updates import SessionUpdate
+>>> with WebSink("127.0.0.1", 0) as web:
+...     web.handle(SessionUpdate("started", "Run started"))
+...     web.state.session["message"]
+'Run started'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strideguard.live.updates import LiveEvent
+from strideguard.live.web_server import DEFAULT_PORT, PhonePageServer
+
+
+@dataclass
+class ReplayState:
+    """What a phone that connects late needs: the latest state, fed with event dicts.
+
+    The session, the last link, calibration and stride of each sensor, and the
+    active alerts (an alert leaves when it ends). A :class:`CatchUpState
+    <strideguard.live.web_server.CatchUpState>`.
+    """
+
+    session: dict[str, Any] | None = None
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def update(self, d: dict[str, Any]) -> None:
+        """Fold one event dict into the state."""
+        kind = d.get("type")
+        if kind == "stride":
+            self.strides[d["sensor"]] = d
+        elif kind == "link":
+            self.links[d["sensor"]] = d
+        elif kind == "calibration":
+            self.calibrations[d["sensor"]] = d
+        elif kind == "session":
+            self.session = d
+        elif kind == "alert":
+            key = (str(d.get("sensor")), str(d.get("kind")))
+            if d.get("state") == "ended":
+                self.alerts.pop(key, None)
+            else:
+                self.alerts[key] = d
+
+    def events(self) -> list[dict[str, Any]]:
+        """The state as events in a sensible order, each marked ``"replay": true``."""
+        out: list[dict[str, Any]] = []
+        if self.session is not None:
+            out.append(self.session)
+        out += self.links.values()
+        out += self.calibrations.values()
+        out += self.strides.values()
+        out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
+        return [{**d, "replay": True} for d in out]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready snapshot (``/state``)."""
+        return {
+            "session": self.session,
+            "links": self.links,
+            "calibrations": self.calibrations,
+            "strides": self.strides,
+            "alerts": list(self.alerts.values()),
+        }
+
+
+class WebSink(PhonePageServer):
+    """Serve the phone page and stream live events to it (a :class:`~strideguard.live.updates.Sink`).
+
+    Parameters
+    ----------
+    host, port
+        Address to bind (``127.0.0.1`` by default; e.g. ``0.0.0.0`` for the LAN,
+        which requires a token) and TCP port (0 picks a free one).
+    **server_options
+        ``token``, ``max_clients``, ``max_queue``, ``heartbeat_s``, ``retry_ms``
+        of :class:`~strideguard.live.web_server.PhonePageServer`.
+
+    Attributes
+    ----------
+    state
+        The :class:`ReplayState` a new client gets first.
+    """
+
+    state: ReplayState
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **server_options: Any
+    ) -> None:
+        super().__init__(ReplayState(), host, port, **server_options)
+
+    def handle(self, event: LiveEvent) -> None:
+        """Record ``event`` for late clients and queue it for every client (any thread)."""
+        self.publish(event.to_dict())
