@@ -99,7 +99,7 @@ def strap_slip_run() -> tuple[tuple[LiveEvent, ...], Mapping[str, Any]]:
     """A real run through the live pipeline: the sensor slips on its strap half-way.
 
     A simulated 60-s run (right shin) is framed as over BLE and pushed through
-    :class:`~strideguard.live.session.SensorPipeline` (streaming analysis and
+    :class:`~strideguard.live.pipeline.SensorPipeline` (streaming analysis and
     the alert policy), so it raises "sensor moved" and ends it at once.
 
     Returns
@@ -108,7 +108,7 @@ def strap_slip_run() -> tuple[tuple[LiveEvent, ...], Mapping[str, Any]]:
         Every event the pipeline sent to its sinks, in order, and the
         pipeline's run summary (what the end-of-run report lists).
     """
-    from strideguard.live.session import SensorPipeline
+    from strideguard.live.pipeline import SensorPipeline
     from strideguard.live.streaming import StreamingAnalyzer
     from strideguard_devkit.sim import simulate
     from strideguard_devkit.sim.transport import make_frames

@@ -20,7 +20,7 @@ from strideguard.alerts.config import (
 )
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.errors import ConfigError
-from strideguard.live.runner import LiveRun
+from strideguard.live.run import LiveRun
 from tests.conftest import REPO
 from tests.host.test_alert_policy import strides
 
