@@ -53,10 +53,11 @@ def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(wheel: Path, tmp_p
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    proc = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], timeout=600)
+    # nothing of the development environment leaks in (a PYTHONPATH would hide the install)
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    proc = _run([str(py), "-m", "pip", "install", "-q", str(wheel)], env=clean_env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     exe = str(env_dir / "bin" / "strideguard")
-    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     # run outside the checkout so nothing is imported from the source tree
     kw = {"cwd": str(tmp_path), "env": clean_env, "timeout": 120}
 

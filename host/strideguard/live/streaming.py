@@ -89,9 +89,6 @@ class StreamingAnalyzer:
         self._moving_since_s: float | None = None
         self._events: list[CalibrationUpdate] = []
         self._prompted = False
-        self._calibration_reported = False
-        self._quiet_s = 0.0
-        self.strides_emitted = 0
 
     # ------------------------------------------------------------ protocol
 
@@ -243,7 +240,6 @@ class StreamingAnalyzer:
         j = int(np.searchsorted(t, keep_from))
         if j > 0:
             self._t, self._acc, self._gyr = t[j:], self._acc[j:], self._gyr[j:]
-        self.strides_emitted += len(out)
         return out
 
 
