@@ -80,7 +80,10 @@ class AlertPolicy:
         self.baseline_: PersonalBaseline | None = baseline
         cfg = self.config
         self._learner = BaselineLearner(cfg.baseline)
-        self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline)
+        self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline, cfg.symmetry)
+        self._gait.leg = leg
+        self._moved_left = 0  # running strides until the moved sensor is measured again
+        self._ctx: StrideContext | None = None
         self._overstride = OverstrideDetector(cfg.overstride)
         self._load = LateSwingLoadDetector(cfg.late_swing_load)
         self._notices = NoticeDetector(cfg.notices)
@@ -120,7 +123,7 @@ class AlertPolicy:
         t = value(stride, "initial_contact_s")
         since_s = t - self._last_ic_s if self._last_ic_s is not None else 0.0
         self._last_ic_s = t
-        running = self._is_running(stride)
+        running = self.is_running(stride)
         self._gait.track_pace(stride, since_s, running)
         if not running:
             return []
@@ -128,24 +131,69 @@ class AlertPolicy:
             self._first_running_s = t
         run_s = t - self._first_running_s
 
+        out: list[Alert] = []
+        if self._moved_left > 0:
+            self._moved_left -= 1
+            if self._moved_left == 0:
+                out += self._end(AlertKind.SENSOR_MOVED, t, self._n, texts.SENSOR_MOVED_REANCHORED)
         notices = self._notices.update(stride)
-        out = self._apply(notices, t, self._n)
+        out += self._apply(notices, t, self._n)
         if any(isinstance(d, Raise) and d.kind is AlertKind.SENSOR_MOVED for d in notices):
-            # angles and swing features are measured in a new sensor position from here on
-            self._overstride.re_reference()
-            self._gait.pause()
+            self._sensor_moved()
         if self.baseline_ is None:
             self._learner.add(stride, run_s, self._n)
             if self._learner.due(run_s):
                 self.baseline_ = self._learner.fit(angle_calibrated=self.angle_calibrated)
         ctx = StrideContext(self._n, t, self.baseline_, self.angle_calibrated, self.is_active)
+        self._ctx = ctx
         out += self._apply(self._overstride.update(stride, ctx), t, self._n)
         if self.baseline_ is not None:
             out += self._apply(self._gait.update(stride, ctx), t, self._n)
             out += self._apply(self._load.update(stride, ctx), t, self._n)
         return out
 
-    def _is_running(self, stride: Stride) -> bool:
+    def _sensor_moved(self) -> None:
+        """The sensor turned on the strap: angles and swing features now come from a new position."""
+        n = self.config.notices.mounting_reanchor_strides
+        self._moved_left = n
+        self._overstride.re_reference()
+        if self.baseline_ is not None:
+            self._gait.begin_reanchor(n)
+        else:
+            self._learner.restart()  # what was collected so far is not comparable any more
+
+    @property
+    def reanchoring(self) -> bool:
+        """Whether this leg's numbers are being measured again after the sensor moved."""
+        return self._moved_left > 0
+
+    @property
+    def evidence_paused(self) -> bool:
+        """Whether this leg gives no gait-change evidence now (break, transition, re-anchoring)."""
+        return self._moved_left > 0 or self._gait.paused
+
+    def update_symmetry(self, score: float, deviation: dict[str, float]) -> list[Alert]:
+        """One stride pair's evidence that this leg changed against the other (two sensors).
+
+        Parameters
+        ----------
+        score
+            One-sided score of the pair in SDs of the runner's normal balance
+            (positive: this leg looks guarded next to the other).
+        deviation
+            Per paired feature: this leg against the other, minus the normal balance.
+        """
+        ctx = self._ctx
+        if ctx is None or self.baseline_ is None or self._moved_left > 0:
+            return []
+        return self._apply(self._gait.update_symmetry(score, deviation, ctx), ctx.time_s, ctx.index)
+
+    @property
+    def gait_evidence_share(self) -> float:
+        """The gait-change evidence now, as a share of what says stop (0 … 1)."""
+        return self._gait.evidence_share
+
+    def is_running(self, stride: Stride) -> bool:
         """Running, not walking: cadence high enough and a flight phase (duty factor)."""
         cfg = self.config.running
         cad = value(stride, "cadence_spm")

@@ -7,6 +7,7 @@ words a runner understands) and advice (what to do now).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,6 +65,44 @@ def gait_changed(cadence_spm: float, change_pct: Mapping[str, float]) -> AlertTe
 
 
 GAIT_NORMAL_AGAIN = "Your strides look like your normal again."
+
+LEG_NAMES = {"L": "left", "R": "right"}
+
+
+def _pct(log_change: float) -> float:
+    return 100.0 * (math.exp(log_change) - 1.0)
+
+
+def gait_changed_one_side(leg: str | None, change: Mapping[str, float]) -> AlertText:
+    """The stop alert from a one-sided change.
+
+    ``change`` holds, per paired feature, this leg against the other compared
+    with the runner's normal balance: a log ratio (degrees for the angle).
+    """
+    this = LEG_NAMES.get(leg or "", "one")
+    other = {"left": "right", "right": "left"}.get(this, "other")
+    parts = []
+    named = NAMED_CHANGE_MIN_PCT
+    peak = _pct(change.get("peak_midswing_gyr_dps", 0.0))
+    if peak < -named:
+        parts.append(f"it swings {abs(peak):.0f} % slower")
+    if _pct(change.get("late_swing_peak_decel_dps2", 0.0)) < -named:
+        parts.append("it brakes less before landing")
+    contact = _pct(change.get("contact_time_s", 0.0))
+    if contact < -named:
+        parts.append(f"it leaves the ground {abs(contact):.0f} % sooner")
+    elif contact > named:
+        parts.append(f"it stays {contact:.0f} % longer on the ground")
+    if _pct(change.get("peak_tibial_accel_g", 0.0)) < -3 * named:
+        parts.append("it lands more softly")
+    what = ", ".join(parts) if parts else "its stride pattern has changed"
+    return AlertText(
+        f"Gait changed — your {this} leg — stop and get checked",
+        f"Your {this} leg has changed against your {other} leg, compared with your normal "
+        f"balance: {what}. Hills, pace and tiredness change both legs alike; this is one-sided.",
+        f"Stop running and walk. If your {this} leg hurts or the change stays, get it checked; "
+        f"{STOP_ADVICE_DOCTOR}.",
+    )
 
 
 def pain_and_gait_change() -> AlertText:
@@ -171,16 +210,20 @@ def clipping(clipped: int, strides: int) -> AlertText:
     )
 
 
-def sensor_moved(rotation_deg: float) -> AlertText:
-    """The sensor turned on the strap."""
+def sensor_moved(rotation_deg: float, reanchor_strides: int) -> AlertText:
+    """The sensor turned on the strap: gait-change detection waits until it is re-measured."""
     return AlertText(
         "Sensor moved",
-        f"The sensor turned about {rotation_deg:.0f}° on your shin.",
-        "Tighten the strap when you can; strideguard re-learns your reference angle.",
+        f"The sensor turned about {rotation_deg:.0f}° on your shin. Your numbers are measured "
+        f"again from its new position over the next {reanchor_strides} strides; until then "
+        "this leg cannot say whether your gait changed.",
+        "Tighten the strap when you can and keep running normally for half a minute.",
     )
 
 
-SENSOR_MOVED_REREFERENCED = "Measuring from the sensor's new position now."
+SENSOR_MOVED_REANCHORED = (
+    "Measuring from the sensor's new position now: gait-change detection is back on this leg."
+)
 
 
 def data_lost(lost_s: float) -> AlertText:

@@ -36,7 +36,7 @@ MIN_RATE_HZ = 100.0
 MAX_RATE_HZ = 1000.0
 
 # independent random streams per purpose (same seed -> same runner for both legs)
-_STREAM = {"runner": 1, "leg": 10, "mount": 20, "errors": 30, "noise": 40}
+_STREAM = {"runner": 1, "leg": 10, "mount": 20, "errors": 30, "noise": 40, "asymmetry": 50}
 _LEG_NO = {"R": 0, "L": 1}
 
 
@@ -355,7 +355,7 @@ def _prepare(scenario: str | Scenario, duration_s: float, seed: int) -> tuple[Pl
     sc = get_scenario(scenario) if isinstance(scenario, str) else scenario
     plan = sc.plan(duration_s)
     rng = _rng(seed, "runner")
-    profile = RunnerProfile.draw(rng)
+    profile = RunnerProfile.draw(rng, _rng(seed, "asymmetry"))
     return plan, build_timeline(plan, profile, rng)
 
 

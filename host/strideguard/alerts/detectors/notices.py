@@ -5,8 +5,9 @@ orientation on the shin seen two ways in the sensor frame — the stance
 gravity direction (mostly along the tibia) and the swing axis (the knee's
 flexion axis at mid-swing). A twist about the tibia barely moves gravity but
 turns the swing axis, so either turning beyond ``mounting_change_deg`` for
-``mounting_persist_strides`` strides means the sensor moved on the strap.
-Per event: lost data, a silent sensor, a low battery. Settings:
+``mounting_persist_strides`` strides means the sensor moved on the strap
+(the notice stays on until the policy has measured the levels again from the
+new position). Per event: lost data, a silent sensor, a low battery. Settings:
 :class:`~strideguard.alerts.config.NoticeConfig`.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from strideguard.alerts import texts
 from strideguard.alerts.config import NoticeConfig
-from strideguard.alerts.detectors.common import Decision, End, Raise, Stride, value
+from strideguard.alerts.detectors.common import Decision, Raise, Stride, value
 from strideguard.alerts.model import AlertKind, Severity
 
 #: per-stride unit vectors in the sensor frame that together give the sensor's orientation
@@ -97,14 +98,17 @@ class NoticeDetector:
         if self._turned_run < cfg.mounting_persist_strides:
             return []
         self._orientation_ref, self._orientation_n, self._turned_run = None, 0, 0
+        # on until the policy has measured the levels again from the new position
         return [
             Raise(
                 AlertKind.SENSOR_MOVED,
                 Severity.INFO,
-                texts.sensor_moved(ang),
-                {"rotation_deg": round(ang, 1)},
-            ),
-            End(AlertKind.SENSOR_MOVED, texts.SENSOR_MOVED_REREFERENCED),
+                texts.sensor_moved(ang, cfg.mounting_reanchor_strides),
+                {
+                    "rotation_deg": round(ang, 1),
+                    "reanchor_strides": cfg.mounting_reanchor_strides,
+                },
+            )
         ]
 
     # ------------------------------------------------------------------ events
