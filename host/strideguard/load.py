@@ -374,7 +374,7 @@ def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, 
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         report = LoadReport(parser="sgrec")
-        return from_imu(load_imu(path, stream), report), report
+        return from_imu(load_imu(path, stream, report.warnings), report), report
     if path.suffix.lower() in (".csv", ".txt", ""):
         return read_csv(path)
     raise InputError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .sgrec)")

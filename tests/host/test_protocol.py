@@ -215,13 +215,14 @@ def test_gaps_duplicates_and_reordering_are_reported() -> None:
 
 def test_bad_frames_rejected_with_reasons() -> None:
     good = encode_frames(make_raw(19), rate_hz=500, mtu=247)[0]
+    good_v1 = encode_frames(make_raw(19), rate_hz=500, mtu=247, version=1)[0]
     bad = {
         "truncated": good[:10],
         "bad_version": bytes([9]) + good[1:],
         "bad_count": good[:14] + bytes([0, 0]) + good[16:],
         "length_mismatch": good[:-1],
         "bad_rate": good[:12] + (333).to_bytes(2, "big") + good[14:],
-        "bad_reserved": good[:15] + b"\x01" + good[16:],
+        "bad_reserved": good_v1[:15] + b"\x01" + good_v1[16:],  # version 1: byte 15 is 0
     }
     d = decode_frames([*bad.values(), good])
     assert d.report.rejected == dict.fromkeys(bad, 1)
