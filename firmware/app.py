@@ -65,7 +65,7 @@ class App:
         cfg_ok=True,
         cfg_reason="",
         cfg_path=config.CONFIG_PATH,
-        ring_bytes=backfill.RING_BYTES,
+        ring_bytes=None,
     ):
         self.hw = hw
         self.cfg_path = cfg_path
@@ -109,6 +109,8 @@ class App:
         self._was_calibrating = False
         self._start_pending = False
         self._open_sensor()
+        if ring_bytes is None:
+            ring_bytes = cfg.get("backfill_bytes", backfill.RING_BYTES)
         self.backfill = self._make_backfill(ring_bytes)
         self.server.advertise()
 
@@ -119,7 +121,7 @@ class App:
         shortens the backfill span (see docs/firmware.md), never the firmware.
         """
         size = want
-        while size >= backfill.RING_BYTES_MIN:
+        while size >= backfill.RING_BYTES_MIN:  # 0 (off) never enters
             gc.collect()
             try:
                 ring = backfill.Backfill(size)
@@ -130,7 +132,7 @@ class App:
                 if gc.mem_free() >= _HEAP_RESERVE:
                     return ring
                 ring = None
-            size = size * 3 // 4
+            size -= 4096
         gc.collect()
         return None
 

@@ -52,8 +52,9 @@ class BackfillPlanner:
     max_attempts
         Requests per hole before it is given up.
     outage_give_up_s
-        A hole still pending after the link has been down this long is given up
-        (the board's ring holds seconds, not minutes).
+        A hole still pending while the link has been down this long is given up
+        (the board's ring holds seconds, not minutes), so what waits behind it
+        reaches the analysis; holes found after the link is back are asked for.
     busy_retry_s
         Wait after a ``RESULT_BUSY`` answer.
     """
@@ -84,7 +85,7 @@ class BackfillPlanner:
             a.answered = False
 
     def link_up(self) -> None:
-        """The link is back and streaming: void requests go out again."""
+        """The link is back (frames arrive): void requests go out again."""
         self._down_since_s = None
 
     # ------------------------------------------------------------------ answers
@@ -123,7 +124,8 @@ class BackfillPlanner:
         out = BackfillPlan()
         ranges = [(a, a + n) for a, n in holes if n > 0]
         if (
-            self._down_since_s is not None
+            not connected
+            and self._down_since_s is not None
             and now_s - self._down_since_s >= self.outage_give_up_s
             and ranges
         ):

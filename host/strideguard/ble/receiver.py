@@ -700,6 +700,7 @@ class SensorLink:
         kind, payload, t = entry
         self._record(kind, payload, t)
         if kind == _FRAME:
+            self.planner.link_up()  # frames arrive: the link is up, whatever the supervisor knows
             payloads.append(payload)
             arrivals.append(t - self._t_offset)
         elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:

@@ -201,6 +201,17 @@ class VirtualBoard:
         return clock[j, 1] + (board_us - clock[j, 0]) / 1e6 / self.speed
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the running MicroPython interpreter (None between boots, or with a pty)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    @property
+    def notify_lost(self) -> int:
+        """Data notifications the loss model took on the air (this boot)."""
+        return self.bridge.notify_lost if self.bridge is not None else 0
+
+    @property
     def pins(self) -> list[tuple[float, int, int]]:
         """Output pin changes ``(monotonic_s, gpio, level)`` (LED, haptic) this boot."""
         return list(self.bridge.pins) if self.bridge is not None else []
