@@ -30,7 +30,7 @@ from strideguard.live.run import replay
 from strideguard.live.streaming import as_arrays
 from strideguard.load import load_recording
 from strideguard_devkit.linkloss import NotificationLoss
-from strideguard_devkit.linksim import LinkScenario, LinkResult, simulate_link
+from strideguard_devkit.linksim import LinkResult, LinkScenario, simulate_link
 from strideguard_devkit.sim import simulate
 
 DURATION_S = 600.0
@@ -54,12 +54,18 @@ def _found(ic: np.ndarray, truth: np.ndarray) -> np.ndarray:
     if ic.size == 0:
         return np.zeros(truth.size, bool)
     ic = np.sort(ic)
-    j = np.clip(np.searchsorted(ic, truth), 1, ic.size - 1) if ic.size > 1 else np.zeros(truth.size, int)
+    j = (
+        np.clip(np.searchsorted(ic, truth), 1, ic.size - 1)
+        if ic.size > 1
+        else np.zeros(truth.size, int)
+    )
     near = np.minimum(np.abs(ic[j] - truth), np.abs(ic[np.maximum(j - 1, 0)] - truth))
     return near <= MATCH_S
 
 
-def _one(scenario_name: str, name: str, link: LinkScenario, tmp: Path, seed: int) -> dict[str, object]:
+def _one(
+    scenario_name: str, name: str, link: LinkScenario, tmp: Path, seed: int
+) -> dict[str, object]:
     run = simulate(scenario_name, duration_s=DURATION_S, rate_hz=RATE_HZ, seed=seed, leg="R")
     path = tmp / f"{scenario_name}-{seed}-{abs(hash(name))}.sgrec"
     t0 = time.perf_counter()
@@ -160,7 +166,9 @@ def cost() -> None:
             both = np.concatenate([ls, la])
             p95 = 1000 * np.percentile(both, 95)
             verdict = "met" if p95 <= 150 else "not met"
-            print(f"  IC -> alert p95 without loss (strides and alerts) {p95:.0f} ms: target <= 150 ms {verdict}")
+            print(
+                f"  IC -> alert p95 without loss (strides and alerts) {p95:.0f} ms: target <= 150 ms {verdict}"
+            )
 
 
 def run() -> None:

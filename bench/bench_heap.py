@@ -32,9 +32,7 @@ def _compile(dest: Path) -> None:
     sources += list((ROOT / "tests" / "firmware" / "fakes").glob("*.py"))
     sources += [p for p in MP_DIR.glob("*.py") if p.stem != "__init__"]
     for src in sources:
-        subprocess.run(
-            [str(mpy_cross), "-o", str(dest / f"{src.stem}.mpy"), str(src)], check=True
-        )
+        subprocess.run([str(mpy_cross), "-o", str(dest / f"{src.stem}.mpy"), str(src)], check=True)
 
 
 def _measure(folder: Path, heap: int | str) -> dict[str, int] | str:

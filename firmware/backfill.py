@@ -106,7 +106,9 @@ class Backfill:
         self._hdr = bytearray(protocol.FRAME_HEADER_SIZE)
         self._out = bytearray(big)
         mv = memoryview(self._out)
-        self._views = [mv[: protocol.frame_size(k)] for k in range(protocol.MAX_SAMPLES_PER_FRAME + 1)]
+        self._views = [
+            mv[: protocol.frame_size(k)] for k in range(protocol.MAX_SAMPLES_PER_FRAME + 1)
+        ]
         self._resp = bytearray(protocol.RESEND_RESPONSE_SIZE)
         # the waiting requests: a slot is free when its conn is -1
         self._rq_conn = [-1] * MAX_REQUESTS
@@ -145,7 +147,10 @@ class Backfill:
         cap = self.capacity
         if self._head + length > cap:
             # the frames in the unused tail are the oldest: they go, the next frame starts at 0
-            while self._oldest < self._next and self._pos[self._oldest % self.max_frames] >= self._head:
+            while (
+                self._oldest < self._next
+                and self._pos[self._oldest % self.max_frames] >= self._head
+            ):
                 self._oldest += 1
             self._head = 0
         end = self._head + length
@@ -157,7 +162,9 @@ class Backfill:
         if self._next - self._oldest >= self.max_frames:
             self._oldest += 1
         slot = self._next % self.max_frames
-        self._first[slot] = ((frame[4] & 0x3F) << 24) | (frame[5] << 16) | (frame[6] << 8) | frame[7]
+        self._first[slot] = (
+            ((frame[4] & 0x3F) << 24) | (frame[5] << 16) | (frame[6] << 8) | frame[7]
+        )
         self._count[slot] = frame[14]
         self._pos[slot] = self._head
         self._store.seek(self._head)
@@ -340,7 +347,9 @@ class Backfill:
             out[j] = h[j]
         out[0] = protocol.FRAME_VERSION
         out[1] = h[1] & ~protocol.FLAG_STREAM_START & 0xFF
-        out[protocol.FRAME_FLAGS2_OFFSET] = h[protocol.FRAME_FLAGS2_OFFSET] | protocol.FLAG2_BACKFILL
+        out[protocol.FRAME_FLAGS2_OFFSET] = (
+            h[protocol.FRAME_FLAGS2_OFFSET] | protocol.FLAG2_BACKFILL
+        )
         out[14] = n
         if off:
             _add_u32(out, 4, off)

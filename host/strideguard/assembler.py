@@ -191,7 +191,9 @@ class StreamAssembler:
         self.rejected.update(parsed.rejected)
         h = parsed.header
         if h.size:
-            raw, _within, frame_of = _gather_samples(buf, parsed.offset, h["count"].astype(np.int64))
+            raw, _within, _frame_of = _gather_samples(
+                buf, parsed.offset, h["count"].astype(np.int64)
+            )
             starts = np.concatenate(([0], np.cumsum(h["count"].astype(np.int64))))
             rates = h["rate_hz"].astype(np.int64)
             v2 = h["version"] >= proto.FRAME_VERSION

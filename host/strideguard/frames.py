@@ -68,6 +68,7 @@ WRAP_32 = 1 << 32
 CLOCK_TOL_BASE_US = 20_000
 CLOCK_TOL_REL = 0.05
 
+
 class RejectReason(StrEnum):
     """Why a frame was not used."""
 

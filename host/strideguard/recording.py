@@ -373,8 +373,11 @@ def _read_header_v2(data: bytes, path: str | Path) -> tuple[dict[str, Any], int,
         if h2 is not None and n2 == n1:
             return _check_schema(h1, path), b + HEADER_BLOCK.size + n2, []
         # the copy is damaged: the records start where an intact copy would end
-        start = b + HEADER_BLOCK.size + n1
-        return _check_schema(h1, path), start, ["second header copy damaged: the first is used"]
+        return (
+            _check_schema(h1, path),
+            b + HEADER_BLOCK.size + n1,
+            ["second header copy damaged: the first is used"],
+        )
     # the first copy is damaged, maybe its length too: find the second by its own length
     limit = min(len(data) - HEADER_BLOCK.size, a + HEADER_BLOCK.size + MAX_HEADER_BYTES)
     for b in range(a + HEADER_BLOCK.size, limit + 1):
@@ -393,8 +396,8 @@ def _read_header_v2(data: bytes, path: str | Path) -> tuple[dict[str, Any], int,
     else:
         header = {"schema": SCHEMA, "sensors": []}
         note = "header unreadable (both copies damaged): defaults used, sensor names unknown"
-    start = _resync_v2(data, a)
-    return header, len(data) if start is None else start, [note]
+    found = _resync_v2(data, a)
+    return header, len(data) if found is None else found, [note]
 
 
 def _record_v2(data: bytes, mv: memoryview, pos: int) -> int:

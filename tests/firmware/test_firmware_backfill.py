@@ -41,7 +41,7 @@ def read(path: Path) -> list[tuple[int, bytes]]:
 
 
 def parse(frame: bytes) -> dict[str, Any]:
-    v, flags, seq, first, t_us, rate, count = protocol.unpack_frame_header(frame)
+    v, flags, _seq, first, t_us, rate, count = protocol.unpack_frame_header(frame)
     samples = np.frombuffer(frame, ">i2", 6 * count, 16).reshape(count, 6).astype(np.int16)
     return {
         "version": v,
@@ -112,7 +112,13 @@ def test_resent_frames_are_the_originals(scenarios: dict[str, Any]) -> None:
     assert response(info["resp0"]) == (protocol.RESULT_SUCCESS, live[0]["first"], 19)
     # the stored frames, cut to the range; then the stream's first frame again
     assert [f["count"] for f in resent] == [14, 19, 19, 5, 19]
-    assert [f["first"] for f in resent] == [first, first + 14, first + 33, first + 52, live[0]["first"]]
+    assert [f["first"] for f in resent] == [
+        first,
+        first + 14,
+        first + 33,
+        first + 52,
+        live[0]["first"],
+    ]
     assert_resent_match(live, resent)
 
 

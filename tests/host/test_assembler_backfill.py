@@ -78,7 +78,9 @@ def test_an_unavailable_range_becomes_a_gap_and_a_late_resend_is_counted() -> No
     out.append(asm.feed([resent(frames, 4)]))
     idx, _, gaps = collect(out)
     assert gaps == [(3 * PER, PER)]
-    np.testing.assert_array_equal(idx, np.concatenate([np.arange(3 * PER), np.arange(4 * PER, 8 * PER)]))
+    np.testing.assert_array_equal(
+        idx, np.concatenate([np.arange(3 * PER), np.arange(4 * PER, 8 * PER)])
+    )
     assert asm.feed([resent(frames, 3)]) is None  # after all: too late, counted
     assert asm.late == PER and asm.duplicates == 0
 
@@ -87,7 +89,12 @@ def test_busy_settles_nothing_and_giving_up_releases() -> None:
     frames = encode_frames(make_raw(PER * 6), rate_hz=500)
     asm = held_assembler()
     asm.feed(frames[:2] + frames[3:6])
-    busy = {"event": "backfill_answer", "first_index": 2 * PER, "n": PER, "result": proto.RESULT_BUSY}
+    busy = {
+        "event": "backfill_answer",
+        "first_index": 2 * PER,
+        "n": PER,
+        "result": proto.RESULT_BUSY,
+    }
     assert asm.apply_event(busy) is None and asm.pending_holes() == [(2 * PER, PER)]
     block = asm.apply_event({"event": "backfill_gave_up", "first_index": 2 * PER, "n": PER})
     assert block is not None and block.gaps == [(2 * PER, PER)] and block.n_samples == 3 * PER
@@ -155,7 +162,9 @@ def test_a_corrupt_first_frame_does_not_anchor_the_stream() -> None:
 def test_a_rate_change_and_a_reboot_are_steps_not_corruption() -> None:
     a = encode_frames(make_raw(PER * 5, 1), rate_hz=500, first_index=100, t0_us=10_000)
     # the rate changes: the index goes on, the clock goes on at the new period
-    b = encode_frames(make_raw(PER * 5, 2), rate_hz=250, first_index=100 + 5 * PER, t0_us=10_000 + 5 * PER * 2000)
+    b = encode_frames(
+        make_raw(PER * 5, 2), rate_hz=250, first_index=100 + 5 * PER, t0_us=10_000 + 5 * PER * 2000
+    )
     # a reboot: index and clock start again (stream start flag on the first frame)
     flags = np.zeros(PER * 5, np.uint8)
     flags[0] = proto.FLAG_STREAM_START
@@ -179,7 +188,9 @@ def test_batching_never_changes_what_is_released(data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             arrivals.insert(where, ("f", resent(frames, k)))
         else:
-            arrivals.insert(where, ("e", {"event": "backfill_gave_up", "first_index": k * PER, "n": PER}))
+            arrivals.insert(
+                where, ("e", {"event": "backfill_gave_up", "first_index": k * PER, "n": PER})
+            )
 
     def play(cuts: list[int]) -> tuple[np.ndarray, list]:
         asm = held_assembler()
@@ -225,7 +236,9 @@ def test_offline_decoding_rejects_a_flipped_index(bit: int) -> None:
 
 def test_offline_decoding_keeps_steps_and_resends() -> None:
     a = encode_frames(make_raw(PER * 5, 1), rate_hz=500, first_index=100, t0_us=10_000)
-    b = encode_frames(make_raw(PER * 5, 2), rate_hz=250, first_index=100 + 5 * PER, t0_us=10_000 + 5 * PER * 2000)
+    b = encode_frames(
+        make_raw(PER * 5, 2), rate_hz=250, first_index=100 + 5 * PER, t0_us=10_000 + 5 * PER * 2000
+    )
     frames = a + b
     order = frames[:3] + frames[4:] + [resent(frames, 3)]  # frame 3 resent at the end
     d = decode_frames(order)

@@ -224,7 +224,7 @@ def test_format_1_files_still_read(tmp_path: Path) -> None:
 
 def test_format_1_with_a_flipped_index_bit_stays_small(tmp_path: Path) -> None:
     """The reported failure: one flipped index bit made `analyze` grow to 24 GB."""
-    raw, records = v1_run(400)
+    _raw, records = v1_run(400)
     kind, stream, t, frame = records[150]
     bad = bytearray(frame)
     bad[4] ^= 0x40  # bit 30 of the running index
@@ -237,7 +237,7 @@ def test_format_1_with_a_flipped_index_bit_stays_small(tmp_path: Path) -> None:
 
 
 def test_format_1_with_a_flipped_length_resynchronises(tmp_path: Path) -> None:
-    raw, records = v1_run(100)
+    _raw, records = v1_run(100)
     path = tmp_path / "old.sgrec"
     write_v1(path, {"schema": "strideguard.recording/1", "sensors": ["StrideGuard-L"]}, records)
     data = bytearray(path.read_bytes())

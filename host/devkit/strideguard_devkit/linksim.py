@@ -145,9 +145,7 @@ class _Board:
         self.per = per
         self.rate = rate
         bf = firmware_module("backfill")
-        self.ring = (
-            bf.Backfill(scenario.ring_bytes or bf.RING_BYTES) if scenario.backfill else None
-        )
+        self.ring = bf.Backfill(scenario.ring_bytes or bf.RING_BYTES) if scenario.backfill else None
         self.next_frame = 0
         self.connections = 0
         self.conn = 0  # the current connection's handle (0: none)
@@ -162,7 +160,7 @@ class _Board:
 
     def ready_until(self, t: float) -> int:
         """Frames whose last sample exists at board time ``t``."""
-        n = int(math.floor(t * self.rate + 1e-9)) // self.per
+        n = math.floor(t * self.rate + 1e-9) // self.per
         return min(n, len(self.frames))
 
 
@@ -227,7 +225,9 @@ def simulate_link(
 
     to_board: list[tuple[float, bytes, int]] = []  # control writes in flight (arrive, data, conn)
 
-    with RecordingWriter(path, {"sensors": [sensor], "source": "linksim", "mode": "simulated"}) as rec:
+    with RecordingWriter(
+        path, {"sensors": [sensor], "source": "linksim", "mode": "simulated"}
+    ) as rec:
 
         def record_event(ev: dict[str, Any], t: float) -> None:
             rec.append_event({"sensor": sensor, **ev}, arrival_s=t)
@@ -258,7 +258,9 @@ def simulate_link(
                 )
                 planner.sent(first, n, t)
                 result.requests += 1
-                to_board.append((t + scenario.control_rtt_s / 2, proto.encode_resend(b, n), board.conn))
+                to_board.append(
+                    (t + scenario.control_rtt_s / 2, proto.encode_resend(b, n), board.conn)
+                )
 
         t_board = 0.0
         next_tick = 0.0
@@ -293,7 +295,11 @@ def simulate_link(
                 board.conn = board.connections  # a new handle: old requests are void
                 board.conns = {board.conn: mtu}
                 board.start_pending = True
-                for name, ev in (("connect", {}), ("mtu", {"mtu": mtu}), ("stream_start", {"result": 1})):
+                for name, ev in (
+                    ("connect", {}),
+                    ("mtu", {"mtu": mtu}),
+                    ("stream_start", {"result": 1}),
+                ):
                     at(t_board + scenario.control_rtt_s, "event", {"event": name, **ev})
             elif not is_up and board.conn != 0:
                 board.conn = 0
@@ -308,7 +314,9 @@ def simulate_link(
                 if conn == 0 or conn != board.conn or not is_up:
                     continue  # the link dropped under it: the host times out and asks again
                 if board.ring is None:
-                    resp = bytes((proto.RESPONSE_CODE, proto.OP_RESEND, proto.RESULT_OP_NOT_SUPPORTED))
+                    resp = bytes(
+                        (proto.RESPONSE_CODE, proto.OP_RESEND, proto.RESULT_OP_NOT_SUPPORTED)
+                    )
                 else:
                     resp = bytes(board.ring.request(conn, data))
                 at(t_board + scenario.control_rtt_s / 2, "answer", _answer(asm, data, resp))
@@ -336,15 +344,15 @@ def simulate_link(
             if live_ok and is_up and board.ring is not None and board.ring.pending():
                 board.out = []
                 board.ring.serve(board)
-                for _t, frame in board.out:
+                for _t, resent in board.out:
                     result.notifications += 1
                     result.resent_frames += 1
                     if loss.drop():
                         result.lost_notifications += 1
                         continue
-                    at(arrival(t_board), "frame", frame)
-                    first = int.from_bytes(frame[4:8], "big")
-                    delivered[first : first + frame[14]] = True
+                    at(arrival(t_board), "frame", resent)
+                    first = int.from_bytes(resent[4:8], "big")
+                    delivered[first : first + resent[14]] = True
             t_board = round(t_board + LOOP_S, 6)
         # the run ends: the host closes (what is held is released at finish by the pipeline)
         record_event({"event": "disconnect", "reason": "closed"}, t_board)

@@ -443,9 +443,9 @@ class VirtualSensor:
         if op == proto.OP_RESEND and not self.backfill:
             result = proto.RESULT_OP_NOT_SUPPORTED  # an older board does not know it
         if op == proto.OP_RESEND and result == proto.RESULT_SUCCESS:
-            response = self._resend_request(bytes(data))
-            self.controls.append((op, value, response[2]))
-            self._spawn(self._notify(connection, self.control_char, response))
+            resend = self._resend_request(bytes(data))
+            self.controls.append((op, value, resend[2]))
+            self._spawn(self._notify(connection, self.control_char, resend))
             return
         if result == proto.RESULT_SUCCESS:
             try:
@@ -502,7 +502,9 @@ class VirtualSensor:
         now = self.samples_produced() if self._pacer is None else self._next_send
         oldest = max(0, now - int(self.ring_s * self.rate_hz))
         a, b = max(first, oldest), min(first + count, now)
-        result = proto.RESULT_SUCCESS if (a, b) == (first, first + count) else proto.RESULT_NOT_AVAILABLE
+        result = (
+            proto.RESULT_SUCCESS if (a, b) == (first, first + count) else proto.RESULT_NOT_AVAILABLE
+        )
         if b <= a:
             a = b = 0
         else:

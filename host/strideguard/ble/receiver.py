@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -638,7 +639,8 @@ class SensorLink:
             while not self._queue.empty() and len(batch) < 512:
                 batch.append(self._queue.get_nowait())
             done = None in batch
-            self._guarded(lambda: self._process([e for e in batch if e is not None]))
+            entries = [e for e in batch if e is not None]
+            self._guarded(functools.partial(self._process, entries))
             if done:
                 if self.recording is not None:
                     self.recording.flush()
