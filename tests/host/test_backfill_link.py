@@ -28,7 +28,7 @@ from strideguard_devkit.linksim import LinkScenario, simulate_link
 from strideguard_devkit.sim import SimRun, simulate
 from strideguard_devkit.vboard import VirtualBoard
 
-DURATION_S = 75.0
+DURATION_S = 50.0
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def played(run: SimRun, scenario: LinkScenario, path: Path) -> tuple[LiveRun, ob
     [
         LinkScenario(loss_rate=0.01),
         LinkScenario(loss_rate=0.02, burst_mean_frames=5),
-        LinkScenario(disconnects=((20.0, 2.0), (45.0, 4.0))),
+        LinkScenario(disconnects=((20.0, 2.0), (35.0, 4.0))),
     ],
     ids=["random-1pct", "bursty-2pct", "disconnects-2s-4s"],
 )
@@ -81,12 +81,12 @@ def test_backfill_makes_the_loss_invisible(
 def test_a_long_outage_costs_exactly_what_the_ring_no_longer_had(
     steady: SimRun, tmp_path: Path
 ) -> None:
-    live, result = played(steady, LinkScenario(disconnects=((30.0, 20.0),)), tmp_path / "r.sgrec")
+    live, result = played(steady, LinkScenario(disconnects=((20.0, 20.0),)), tmp_path / "r.sgrec")
     never = result.never_delivered  # type: ignore[attr-defined]
     p = live.pipelines[0]
     assert len(never) == 1
     ((first, n),) = never
-    assert 30 * 500 <= first < 31 * 500  # lost from the outage's start ...
+    assert 20 * 500 - 19 <= first < 21 * 500  # lost from the outage's start (its frame) ...
     assert 0.5 * 20 * 500 < n < 20 * 500  # ... the ring gave back its last seconds
     assert p.assembler.gaps == never  # the gap, marked exactly
     assert p.samples_lost == n and p.assembler.backfilled >= 5 * 500
@@ -116,7 +116,7 @@ def test_real_firmware_lossy_link_live_equals_replay(tmp_path: Path) -> None:
     from strideguard.recording import RecordingWriter
 
     logging.getLogger("bumble").setLevel(logging.ERROR)
-    run = simulate("overstride_episode", duration_s=72, rate_hz=500, seed=5, leg="R")
+    run = simulate("overstride_episode", duration_s=52, rate_hz=500, seed=5, leg="R")
     config = config_from_dict({"baseline": {"skip_s": 10, "duration_s": 30}})
     path = tmp_path / "lossy.sgrec"
     events: list[LiveEvent] = []
@@ -151,7 +151,7 @@ def test_real_firmware_lossy_link_live_equals_replay(tmp_path: Path) -> None:
     live, lost_on_air = asyncio.run(main())
     live.finish()
     p = live.pipelines[0]
-    assert lost_on_air > 10
+    assert lost_on_air > 8
     assert p.samples_lost == 0 and p.assembler.backfilled > 0
     again = replay(path, lambda e: None, config=config)
     again.finish()
@@ -165,4 +165,4 @@ def test_real_firmware_lossy_link_live_equals_replay(tmp_path: Path) -> None:
     assert [(a.kind, a.state, a.stride_index) for a in q.alerts] == [
         (a.kind, a.state, a.stride_index) for a in p.alerts
     ]
-    assert len(p.strides) > 60
+    assert len(p.strides) > 35

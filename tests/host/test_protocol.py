@@ -335,9 +335,12 @@ def test_protocol_doc_matches_module() -> None:
     for name in (
         "OP_START_STREAM",
         "OP_SET_RATE",
+        "OP_RESEND",
         "RESULT_INVALID_PARAMETER",
+        "RESULT_NOT_AVAILABLE",
         "FLAG_FIFO_OVERFLOW",
         "FLAG_PAIN_MARK",
+        "FLAG2_BACKFILL",
     ):
         value = getattr(proto, name)
         assert re.search(rf"`{name}`\s*\|\s*`?0x{value:02X}`?", doc), name

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from strideguard.frames import encode_frames
+from strideguard.live.run import replay
 from strideguard.load import load_recording
 from strideguard.recording import (
     HEADER_BLOCK,
@@ -234,6 +235,11 @@ def test_format_1_with_a_flipped_index_bit_stays_small(tmp_path: Path) -> None:
     imu, report = load_recording(path)
     assert imu.n_samples <= 400 * PER + 1  # the hole is one frame, not 2**30 samples
     assert any("rejected" in w for w in report.warnings)
+    # the live path too (it reported "100 % lost" and dropped the rest as duplicates)
+    run = replay(path, lambda e: None)
+    (summary,) = run.finish()["sensors"]
+    assert summary["samples"] == 399 * PER and summary["samples_lost"] == PER
+    assert summary["frames_rejected"] == {"clock_mismatch": 1}
 
 
 def test_format_1_with_a_flipped_length_resynchronises(tmp_path: Path) -> None:

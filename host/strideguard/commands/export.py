@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.errors import InputError
     from strideguard.frames import fit_timebase, to_recording
     from strideguard.imudata import write_csv
-    from strideguard.recording import decode_stream, read_recording
+    from strideguard.recording import damage_warnings, decode_stream, read_recording
 
     rec = read_recording(args.recording)
     out_dir: Path = args.out or args.recording.parent
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             "gaps_s": imu.gaps,
             "pain_marks_s": imu.pain_marks_s.tolist(),
             "events": [{"arrival_s": t, **e} for t, s, e in rec.events if s == stream],
+            "file_damage": damage_warnings(rec, decoded),
             "csv": csv_path.name,
         }
         try:
@@ -81,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
                 f"{info['sensor']}: {info['samples']} samples at {float(info['sample_rate_hz']):.2f} Hz "  # type: ignore[arg-type]
                 f"({s['samples_lost']} lost in {len(s['gaps'])} gaps) -> {out_dir / str(info['csv'])}"
             )
+            for line in info["file_damage"]:  # type: ignore[attr-defined]
+                print(f"  recording damaged: {line}")
     return 0
