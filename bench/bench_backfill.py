@@ -171,7 +171,37 @@ def cost() -> None:
             )
 
 
+def ring_cost() -> None:
+    """The ring's own work per frame under the Unix port, and the ESP32 estimate."""
+    import json
+    import subprocess
+
+    from bench.bench_firmware import ESP32_SLOWDOWN, ROOT
+    from strideguard_devkit.mp import micropython_binary, micropython_env
+
+    out = subprocess.run(
+        [micropython_binary(), str(ROOT / "bench" / "mp_backfill_cost.py")],
+        capture_output=True,
+        text=True,
+        env=micropython_env([ROOT / "firmware"]),
+        check=True,
+        timeout=120,
+    ).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    live_fps = RATE_HZ / 19
+    store_ms = r["store_us"] * live_fps / 1000
+    resend_ms = r["resend_us"] * 2 * live_fps / 1000
+    print(
+        f"firmware ring (Unix port): store {r['store_us']:.1f} us per frame built, resend "
+        f"{r['resend_us']:.1f} us per frame resent; at 500 Hz, MTU 247: {store_ms:.2f} ms/s always, "
+        f"up to {resend_ms:.2f} ms/s more while resending at the full budget (2 per live frame); "
+        f"ESP32 estimate (x{ESP32_SLOWDOWN}): {store_ms * ESP32_SLOWDOWN / 10:.1f} % and "
+        f"{resend_ms * ESP32_SLOWDOWN / 10:.1f} % of a core"
+    )
+
+
 def run() -> None:
     """Print the backfill table and its cost."""
     table()
+    ring_cost()
     cost()
