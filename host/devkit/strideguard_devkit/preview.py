@@ -8,7 +8,6 @@ strides, a coaching cue, a stop alert and its end, then repeats. Same options as
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import time
@@ -95,11 +94,14 @@ def _alert(kind: AlertKind, sev: Severity, state: AlertState, t: float, i: int) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Play the script through the sinks until interrupted (or ``--once``)."""
+    from strideguard.cliargs import CliParser, real
     from strideguard.live.sinkargs import add_sink_arguments, open_sinks
 
-    p = argparse.ArgumentParser(prog="python -m strideguard_devkit.preview", description=__doc__)
+    p = CliParser(prog="python -m strideguard_devkit.preview", description=__doc__)
     add_sink_arguments(p)
-    p.add_argument("--speed", type=float, default=1.0, help="play faster (e.g. 4)")
+    p.add_argument(
+        "--speed", type=real(0, 10000, lo_open=True), default=1.0, help="play faster (e.g. 4)"
+    )
     p.add_argument("--once", action="store_true", help="play the script once, then stop")
     args = p.parse_args(argv)
     hub = open_sinks(args)

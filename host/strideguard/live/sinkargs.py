@@ -18,6 +18,7 @@ from typing import TextIO
 
 from rich.console import Console
 
+from strideguard.cliargs import whole
 from strideguard.errors import InputError
 from strideguard.live.hub import SinkHub
 from strideguard.live.web_server import DEFAULT_PORT
@@ -37,7 +38,7 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--web-port",
-        type=int,
+        type=whole(0, 65535),
         default=DEFAULT_PORT,
         help=f"phone page port (default {DEFAULT_PORT})",
     )
@@ -46,7 +47,7 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--log-every",
-        type=int,
+        type=whole(1, 100_000),
         default=10,
         metavar="N",
         help="plain log: one stride line every N strides per sensor (default 10)",
