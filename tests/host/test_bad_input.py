@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from strideguard import cli
 from strideguard.cli import EXIT_INTERNAL, build_parser, main
 from strideguard.cliargs import Number, iter_options, numeric_type, unbounded_numeric_options
 
@@ -261,6 +262,7 @@ def file_cases() -> list[Case]:
     cases.append(Case("replay --alert-config /dev/zero", ["replay", "run.sgrec", "--alert-config", "/dev/zero"], "larger than 1 MB"))  # fmt: skip
     cases.append(Case("analyze --baseline folder", ["analyze", "--example", "--baseline", "."], "cannot read baseline profile"))  # fmt: skip
     cases.append(Case("live --baseline missing", ["live", "--virtual", "steady", "--baseline", "nope.json"], "--baseline nope.json: no such file"))  # fmt: skip
+    cases.append(Case("live --baseline /dev/zero", ["live", "--virtual", "steady", "--baseline", "/dev/zero"], "not a regular file"))  # fmt: skip
     cases.append(Case("toml bomb", ["analyze", "--example", "--alert-config", "c.toml"], "nested too deeply to read", {"c.toml": b"a = " + b"[" * 50_000 + b"]" * 50_000}))  # fmt: skip
     cases.append(Case("toml binary", ["analyze", "--example", "--alert-config", "c.toml"], "is not UTF-8 text", {"c.toml": b"\xff\xfe\x00a"}))  # fmt: skip
     for key, (data, expect) in CONFIGS.items():
@@ -304,6 +306,15 @@ FILE_CASES = file_cases()
 
 def _files(folder: Path) -> set[Path]:
     return {p.relative_to(folder) for p in folder.rglob("*")}
+
+
+@pytest.fixture(autouse=True)
+def _one_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build the parser once for the whole table (it is not changed by parsing)."""
+    monkeypatch.setattr(cli, "build_parser", lambda: PARSER)
+
+
+PARSER = build_parser()
 
 
 def check_refused(

@@ -143,7 +143,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ------------------------------------------------------------------ outputs whole or absent
 
 
-@pytest.mark.parametrize("mode", ["tmpfs"])
+@pytest.mark.parametrize("mode", ["tmpfs", "rlimit"])
 @pytest.mark.parametrize(
     ("name", "free_bytes"),
     [("analyze --out", 2 * PAGE), ("analyze --save-baseline", 0), ("export", 2 * PAGE),
@@ -292,13 +292,14 @@ def test_a_stop_signal_ends_the_run_cleanly(sig: signal.Signals, tmp_path: Path)
 
 
 def test_a_second_signal_aborts_at_once() -> None:
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with StopSignals(stream=io.StringIO()) as stop:
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested == "SIGTERM"
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)  # the handler runs here
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
 # ------------------------------------------------------------------ no Bluetooth

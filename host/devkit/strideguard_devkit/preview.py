@@ -73,7 +73,8 @@ def script(seed: int = 1) -> Iterator[tuple[float, LiveEvent]]:
             yield 0.0, _alert(AlertKind.GAIT_CHANGED, Severity.STOP, AlertState.RAISED, t, i)
         if i == 88:
             yield 0.0, _alert(AlertKind.GAIT_CHANGED, Severity.STOP, AlertState.ENDED, t, i)
-    yield 1.0, SessionUpdate("ended", "Preview run ended")
+    # (not "ended": the page would take the end of the run for good, and the script repeats)
+    yield 1.0, SessionUpdate("running", "Preview run: again from the start")
 
 
 def _alert(kind: AlertKind, sev: Severity, state: AlertState, t: float, i: int) -> AlertUpdate:
@@ -112,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     time.sleep(delay_s / max(args.speed, 1e-3))
                 hub.handle(event)
             if args.once:
+                hub.handle(SessionUpdate("ended", "Preview run ended"))
                 break
     except KeyboardInterrupt:
         pass

@@ -152,8 +152,10 @@ def _stored_baseline(path: Path | None) -> tuple[Any, str | None]:
 
     if path is None:
         return None, None
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"--baseline {path}: no such file")
+    if not path.is_file():
+        raise InputError(f"--baseline {path}: not a regular file")
     return load_baseline_or_reason(path)
 
 
@@ -191,11 +193,12 @@ async def _session(
     }
     if args.virtual:
         from strideguard import plugins
-        from strideguard.ble.receiver import scan
 
         provider = plugins.virtual_sensors("live --virtual")
         async with provider.for_live(args) as sensors:
-            found = await _unless_stopped(scan(3.0, backend=sensors.backend), stop)
+            found = await _unless_stopped(
+                scan_until(sensors.names, 3.0, backend=sensors.backend), stop
+            )
             order = {name: k for k, name in enumerate(sensors.names)}
             found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
             lengths = sensors.sample_counts
@@ -232,6 +235,35 @@ async def _unless_stopped(coro: Any, stop: Any) -> Any:
     return task.result()
 
 
+async def scan_until(
+    wanted: list[str], timeout_s: float, *, backend: Any = None, step_s: float = 0.5
+) -> list[Any]:
+    """Scan in short rounds until every wanted name (or address) was seen, or time runs out.
+
+    Returns
+    -------
+    list of SensorInfo
+        Everything seen in the last round.
+
+    Raises
+    ------
+    strideguard.ble.receiver.BluetoothUnavailableError
+        No usable Bluetooth (from the first round, at once).
+    """
+    import time as _time
+
+    from strideguard.ble.receiver import scan
+
+    deadline = _time.monotonic() + timeout_s
+    while True:
+        found = await scan(min(step_s, timeout_s), backend=backend)
+        seen = {f.name for f in found} | {f.address.upper() for f in found}
+        if all(w in seen or w.upper() in seen for w in wanted):
+            return found
+        if _time.monotonic() >= deadline:
+            return found
+
+
 async def _real_targets(args: argparse.Namespace) -> list[Any]:
     """The sensors to connect to; Bluetooth is checked here, before anything starts."""
     from strideguard.ble.receiver import scan
@@ -239,7 +271,7 @@ async def _real_targets(args: argparse.Namespace) -> list[Any]:
 
     wanted: list[str] = list(args.sensor)
     # a scan either way: it says at once when there is no Bluetooth, and finds the devices
-    found = await scan(2.0 if wanted else 5.0)
+    found = await (scan_until(wanted, 2.0) if wanted else scan(5.0))
     if not wanted:
         if not found:
             raise InputError(

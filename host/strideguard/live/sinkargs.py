@@ -33,8 +33,8 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
         const="127.0.0.1",
         default=None,
         metavar="HOST[:PORT]",
-        help="serve the phone page (default 127.0.0.1; 0.0.0.0 for a phone on the same Wi-Fi: "
-        "prints a URL with a random token and a QR code)",
+        help="serve the phone page at a URL with a random token (default 127.0.0.1: this "
+        "computer only; 0.0.0.0 for a phone on the same Wi-Fi: prints a QR code too)",
     )
     g.add_argument(
         "--web-port",

@@ -243,6 +243,7 @@ class PhonePageServer:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()  # the connections being served (loop side)
         self._files: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -298,7 +299,13 @@ class PhonePageServer:
             if c.writer is not None:
                 c.writer.close()
             c.wake.set()
-        await asyncio.sleep(0)
+        # let every connection finish (its last events are already flushed), then stop the rest
+        tasks = set(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
@@ -431,6 +438,10 @@ class PhonePageServer:
         return True  # HTTP/1.0 without Host: only a local client gets here
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         try:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10.0)
