@@ -349,6 +349,7 @@ def test_one_line_has_no_dangling_dash_without_advice() -> None:
         severity=Severity.STOP,
         state=AlertState.ENDED,
         time_s=610.7,
+        stride_index=836,
         title="Gait changed — stop and get checked",
         reason="The run ended.",
         advice="",
