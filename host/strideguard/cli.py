@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "live",
     "replay",
     "export",
+    "import_runs",  # `strideguard import`
+    "history",
     "flash",
     "protocol_info",  # `strideguard protocol`
 )
