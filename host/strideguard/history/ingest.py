@@ -26,6 +26,7 @@ from strideguard.history.record import (
     strides_from_rows,
     strides_from_table,
 )
+from strideguard.imudata import ImuRecording
 from strideguard.recording import KIND_STATUS, Recording, read_recording
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def record_from_live(
             )
         )
     started = recording_started_utc(header) or started_utc
-    meta = {k: header[k] for k in ("mode", "speed", "sensors") if k in header}
+    meta: dict[str, Any] = {k: header[k] for k in ("mode", "speed", "sensors") if k in header}
     return RunRecord(
         started_utc=started,
         duration_s=duration if duration > 0 else max(wall_duration_s, 0.0),
@@ -177,7 +178,6 @@ def record_from_file(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    config = config or AlertConfig()
     if path.suffix.lower() == ".sgrec":
         from strideguard.frames import to_recording
         from strideguard.recording import decode_stream
@@ -213,34 +213,90 @@ def record_from_file(
         meta = {}
     from strideguard.ble.receiver import leg_from_name
 
+    labelled = [
+        (stream, label, leg_from_name(label) or (leg if len(imus) == 1 else None), imu)
+        for stream, label, imu in imus
+    ]
+    if started is None:
+        duration = max(float(imu.duration_s) for _, _, imu in imus)
+        started = datetime.fromtimestamp(path.stat().st_mtime - duration, UTC)
+    return record_from_imus(
+        labelled,
+        started_utc=started,
+        config=config,
+        baseline=baseline,
+        simulated=simulated,
+        recording_path=str(path.resolve()),
+        fingerprint=fingerprint,
+        meta=meta,
+        firmware=fw,
+        source_name=str(path),
+    )
+
+
+def record_from_imus(
+    imus: Sequence[tuple[int, str, str | None, ImuRecording]],
+    *,
+    started_utc: datetime,
+    config: AlertConfig | None = None,
+    baseline: PersonalBaseline | None = None,
+    simulated: bool = False,
+    recording_path: str | None = None,
+    fingerprint: str | None = None,
+    meta: dict[str, Any] | None = None,
+    firmware: dict[int, str] | None = None,
+    source_name: str = "input",
+) -> RunRecord:
+    """Analyse loaded recordings (one per sensor) and build an imported run's record.
+
+    Parameters
+    ----------
+    imus
+        ``(stream, sensor label, leg, recording)`` per sensor.
+    started_utc
+        When the run started.
+    config, baseline
+        Alert settings and a stored profile.
+    simulated, recording_path, fingerprint, meta
+        As in :class:`~strideguard.history.record.RunRecord`.
+    firmware
+        Firmware version per stream.
+    source_name
+        Name used in messages.
+
+    Raises
+    ------
+    InputError
+        No running strides in any of the sensors.
+    """
+    config = config or AlertConfig()
     legs: list[LegRun] = []
     duration = 0.0
     problems: list[str] = []
-    for stream, label, imu in imus:
-        sensor_leg = leg_from_name(label) or (leg if len(imus) == 1 else None)
+    for stream, label, leg, imu in imus:
         try:
             legs.append(
-                _analyse_leg(stream, label, sensor_leg, imu, config, baseline, fw.get(stream))
+                _analyse_leg(
+                    stream, label, leg, imu, config, baseline, (firmware or {}).get(stream)
+                )
             )
         except InputError as exc:
             problems.append(str(exc))
             continue
         duration = max(duration, float(imu.duration_s))
     if not legs:
-        raise InputError(problems[0] if problems else f"{path}: nothing to analyse")
+        raise InputError(problems[0] if problems else f"{source_name}: nothing to analyse")
     for p in problems:
-        log.warning("import %s: %s", path, p)
-    if started is None:
-        started = datetime.fromtimestamp(path.stat().st_mtime - duration, UTC)
+        log.warning("import %s: %s", source_name, p)
     return RunRecord(
-        started_utc=started,
+        started_utc=started_utc,
         duration_s=duration,
         source="import",
         legs=legs,
         simulated=simulated,
-        recording_path=str(path.resolve()),
+        recording_path=recording_path,
         fingerprint=fingerprint,
-        meta=meta,
+        meta=dict(meta or {}),
     )
 
 

@@ -140,7 +140,7 @@ class RunRecord:
     @property
     def legs_text(self) -> str:
         """``"L"``, ``"R"``, ``"LR"`` or ``""`` (legs not known)."""
-        return "".join(sorted({lr.leg for lr in self.legs if lr.leg in ("L", "R")}))  # type: ignore[misc]
+        return "".join(sorted({lr.leg for lr in self.legs if lr.leg in ("L", "R")}))
 
     @property
     def angle_calibrated(self) -> bool:

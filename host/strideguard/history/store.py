@@ -653,6 +653,26 @@ class History:
         ]
 
     @_translated
+    def pain_and_stop_legs(self, run_id: int) -> tuple[set[str], set[str]]:
+        """The legs with a pain mark, and the legs with a raised or escalated stop alert."""
+        pain = {
+            str(leg)
+            for (leg,) in self.conn.execute(
+                "SELECT DISTINCT leg FROM pain_marks WHERE run_id = ? AND leg IS NOT NULL",
+                (run_id,),
+            )
+        }
+        stop = {
+            str(leg)
+            for (leg,) in self.conn.execute(
+                "SELECT DISTINCT leg FROM alerts WHERE run_id = ? AND severity = 'stop' "
+                "AND state IN ('raised', 'escalated') AND leg IS NOT NULL",
+                (run_id,),
+            )
+        }
+        return pain & {"L", "R"}, stop & {"L", "R"}
+
+    @_translated
     def latest_end_unix_s(self) -> float | None:
         """End of the most recent real run (``None`` without any)."""
         row = self.conn.execute(
