@@ -28,6 +28,8 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "import_runs",  # `strideguard import`
     "history",
+    "report",
+    "recovery",
     "flash",
     "protocol_info",  # `strideguard protocol`
 )

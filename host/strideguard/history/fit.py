@@ -306,6 +306,9 @@ def write_fit(run: RunRecord, path: str | Path) -> Path:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            mask = os.umask(0o022)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # as a plain open() would have made it
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
