@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
     hub = open_sinks(args)
+    ask_on_phone(args, hub)
     started_utc, t0 = datetime.now(UTC), time.monotonic()
     try:
         if args.virtual:
@@ -145,6 +146,45 @@ def run(args: argparse.Namespace) -> int:
     add_to_history(args, live_run, summary, path, started_utc, time.monotonic() - t0)
     _print_summary(summary, args.format)
     return 0
+
+
+def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
+    """Show the day-after question on the phone page at the start of the run, if one is due.
+
+    The answer (from any phone) is stored in the history; the terminal says
+    that the question is waiting there. See :mod:`strideguard.history.dayafter`.
+    """
+    import sys
+
+    from strideguard.errors import StrideguardError
+    from strideguard.history import History, dayafter
+    from strideguard.live.web_sink import WebSink
+    from strideguard.userdirs import history_path
+
+    web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
+    if web is None or getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    if not db.exists():
+        return
+    try:
+        with History(db, create=False) as h:
+            question = dayafter.pending_question(h)
+    except StrideguardError:
+        return
+    if question is None:
+        return
+
+    def on_answer(answer: str) -> str:
+        try:
+            with History(db, create=False) as h:
+                h.record_answer(question.run_id, answer, channel="phone")
+        except StrideguardError as exc:
+            print(f"strideguard: the answer was not stored: {exc}", file=sys.stderr)
+        return dayafter.advice_for(answer)
+
+    web.ask(question.run_id, question.text, on_answer)
+    print(f"On the phone page: {question.text}", file=sys.stderr)
 
 
 def add_to_history(
