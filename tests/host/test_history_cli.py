@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -60,47 +62,22 @@ def test_a_history_that_cannot_be_written_does_not_fail_the_run(
 
     bad = tmp_path / "garbage.sqlite"
     bad.write_bytes(b"not sqlite" * 500)
-
-    class Args:
-        db = bad
-        no_history = False
-
-    class Pipe:
-        sensor, leg, strides, alerts = "StrideGuard-R", "R", [], []
-
-        class policy:  # noqa: N801 - stands in for an AlertPolicy
-            baseline = baseline_ = None
-            pain_marks_s: list[float] = []
-
-    class Run:
-        pipelines = [Pipe()]
-
+    policy = SimpleNamespace(baseline=None, baseline_=None, pain_marks_s=[])
+    pipe = SimpleNamespace(sensor="StrideGuard-R", leg="R", strides=[], alerts=[], policy=policy)
+    live_run = SimpleNamespace(pipelines=[pipe])
+    now = datetime.now(UTC)
     summary: dict = {"sensors": [{"samples": 100, "rate_hz": 500.0}]}
-    live_cmd.add_to_history(
-        Args(),
-        Run(),
-        summary,
-        tmp_path / "missing.sgrec",
-        __import__("datetime").datetime.now(__import__("datetime").UTC),
-        1.0,
-    )  # type: ignore[arg-type]
+    args = SimpleNamespace(db=bad, no_history=False)
+    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec", now, 1.0)  # type: ignore[arg-type]
     assert "damaged" in summary["history_error"]
     assert "not added to the history" in capsys.readouterr().err
     live_cmd._print_summary({**summary, "sensors": [], "recording": "missing.sgrec"}, "text")
     assert "import missing.sgrec" in capsys.readouterr().out
     # --no-history: nothing is tried at all
-    Args.no_history = True
-    Args.db = tmp_path / "never.sqlite"
+    args = SimpleNamespace(db=tmp_path / "never.sqlite", no_history=True)
     summary = {"sensors": []}
-    live_cmd.add_to_history(
-        Args(),
-        Run(),
-        summary,
-        tmp_path / "missing.sgrec",
-        __import__("datetime").datetime.now(__import__("datetime").UTC),
-        1.0,
-    )  # type: ignore[arg-type]
-    assert summary == {"sensors": []} and not Args.db.exists()
+    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec", now, 1.0)  # type: ignore[arg-type]
+    assert summary == {"sensors": []} and not args.db.exists()
 
 
 def test_import_adds_each_file_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from strideguard.cli import main
-from strideguard.history import History, HistoryError
-from strideguard.history import schema
+from strideguard.history import History, HistoryError, schema
 from strideguard.history.record import LegRun, RunRecord
 from strideguard.history.schema import STRIDE_METRICS
 from strideguard.metrics import STRIDE_COLUMNS
