@@ -367,7 +367,7 @@ def review_recovery(
                 warnings.append(
                     (
                         i,
-                        f"{label}: {w.intensity_s / 60:.0f} min of speedwork or uphill running "
+                        f"{label}: {w.intensity_s / 60:.1f} min of speedwork or uphill running "
                         "in the first week back; keep the first week easy and flat.",
                     )
                 )
@@ -387,8 +387,8 @@ def review_recovery(
                 warnings.append(
                     (
                         i,
-                        f"{label}: {w.intensity_s / 60:.0f} min of speedwork or uphill running "
-                        f"after {(last_int or 0.0) / 60:.0f} min the week before; add at most "
+                        f"{label}: {w.intensity_s / 60:.1f} min of speedwork or uphill running "
+                        f"after {(last_int or 0.0) / 60:.1f} min the week before; add at most "
                         f"{100 * MAX_WEEKLY_RISE:.0f} % a week (+{INTENSITY_ALLOWANCE_S / 60:.0f} min).",
                     )
                 )

@@ -45,9 +45,14 @@ def find_episode_run(history: History, ref: str | None, *, include_simulated: bo
 
 
 def episode_report_html(
-    history: History, run_id: int, *, include_simulated: bool = False
+    history: History,
+    run_id: int,
+    *,
+    include_simulated: bool = False,
+    now: datetime | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The episode page for ``run_id``; returns the HTML and ``{"run_id", "runs_before"}``."""
+    """The episode page for ``run_id``; returns the HTML and ``{"run_id", "runs_before"}``
+    (``now``: for the footer)."""
     run = history.load_run(run_id)
     start = run.started_utc
     rows = history.list_runs(
@@ -186,7 +191,7 @@ def episode_report_html(
     )
     parts.append(
         pg.footer(
-            f"strideguard episode summary · run {run_id} · made {local_text(datetime.now(UTC))}"
+            f"strideguard episode summary · run {run_id} · made {local_text(now or datetime.now(UTC))}"
         )
     )
     return pg.page(title, "\n".join(parts), extra_style=EPISODE_STYLE), {

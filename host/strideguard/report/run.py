@@ -131,8 +131,8 @@ def verdict(run: RunRecord) -> tuple[str, str]:
     return "ok", "Nothing unusual in this run."
 
 
-def run_report_html(run: RunRecord) -> str:
-    """The complete report of one run as a self-contained HTML page."""
+def run_report_html(run: RunRecord, *, now: datetime | None = None) -> str:
+    """The complete report of one run as a self-contained HTML page (``now``: for the footer)."""
     legs = [leg for leg in run.legs if leg.n_strides]
     all_alerts = sorted(
         (
@@ -355,7 +355,7 @@ def run_report_html(run: RunRecord) -> str:
         parts.append(f'<p class="sub">Recording: {pg.esc(run.recording_path)}</p>')
     parts.append(
         pg.footer(
-            f"strideguard report · made {local_text(datetime.now(UTC))} · "
+            f"strideguard report · made {local_text(now or datetime.now(UTC))} · "
             "times are minutes:seconds from the start of the recording"
         )
     )
