@@ -3,6 +3,7 @@ rule checked on simulated multi-week histories of one runner."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_a_careful_return_to_run_raises_no_warning(
     assert review.pre_weekly_load == pytest.approx(sum(r.load or 0 for r in review.pre_runs) / 4)
     loads_w = [w.load for w in review.weeks]
     assert loads_w[0] < 0.5 * review.pre_weekly_load
-    assert all(b <= (1 + MAX_WEEKLY_RISE) * a for a, b in zip(loads_w, loads_w[1:], strict=False))
+    assert all(b <= (1 + MAX_WEEKLY_RISE) * a for a, b in itertools.pairwise(loads_w))
     assert "No week broke the return-to-run rule" in html and "Return to run: right leg" in html
 
 
