@@ -184,7 +184,8 @@ def _post(url: str, body: dict, *, header: bool = True) -> tuple[int, dict | str
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+        with exc:
+            return exc.code, exc.read().decode()
 
 
 def test_the_phone_page_asks_at_the_start_of_the_next_run(
@@ -249,3 +250,41 @@ def test_the_phone_page_asks_at_the_start_of_the_next_run(
         assert web2.state.question is None
     finally:
         web2.close()
+
+
+def test_phone_actions_refuse_bad_requests() -> None:
+    import socket
+
+    with WebSink("127.0.0.1", 0) as web:
+        web.ask(1, "Does it still hurt?", lambda a: "ok")
+        base = web.local_url.rstrip("/")
+        assert _post(f"{base}/action/nothing", {"id": 1})[0] == 404
+        assert _post(f"{base}/action/answer", {"id": 1, "answer": "yes" * 2000})[0] == 413
+        # not JSON, and a JSON list
+        for body in (b"not json", b"[1, 2]"):
+            req = urllib.request.Request(
+                f"{base}/action/answer", data=body, method="POST", headers={"X-Strideguard": "1"}
+            )
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(req, timeout=5)
+            err.value.close()
+            assert err.value.code == 400
+        # no Content-Length
+        host, port = "127.0.0.1", web.port
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(
+                f"POST /action/answer HTTP/1.1\r\nHost: {host}:{port}\r\nX-Strideguard: 1\r\n\r\n".encode()
+            )
+            assert s.recv(100).startswith(b"HTTP/1.1 400")
+        # another site's page sends a different Host (DNS rebinding): refused without a token
+        req = urllib.request.Request(
+            f"{base}/action/answer",
+            data=b'{"id": 1, "answer": "yes"}',
+            method="POST",
+            headers={"X-Strideguard": "1", "Host": "evil.example"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        err.value.close()
+        assert err.value.code == 403
+        assert web.state.question is not None and "answered" not in web.state.question

@@ -68,7 +68,7 @@ def test_a_history_that_cannot_be_written_does_not_fail_the_run(
     now = datetime.now(UTC)
     summary: dict = {"sensors": [{"samples": 100, "rate_hz": 500.0}]}
     args = SimpleNamespace(db=bad, no_history=False)
-    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec", now, 1.0)  # type: ignore[arg-type]
+    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec", started_utc=now)  # type: ignore[arg-type]
     assert "damaged" in summary["history_error"]
     assert "not added to the history" in capsys.readouterr().err
     live_cmd._print_summary({**summary, "sensors": [], "recording": "missing.sgrec"}, "text")
@@ -76,7 +76,7 @@ def test_a_history_that_cannot_be_written_does_not_fail_the_run(
     # --no-history: nothing is tried at all
     args = SimpleNamespace(db=tmp_path / "never.sqlite", no_history=True)
     summary = {"sensors": []}
-    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec", now, 1.0)  # type: ignore[arg-type]
+    live_cmd.add_to_history(args, live_run, summary, tmp_path / "missing.sgrec")  # type: ignore[arg-type]
     assert summary == {"sensors": []} and not args.db.exists()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
                 p.policy.baseline_.save(args.save_baseline)
                 summary["baseline_saved"] = str(args.save_baseline)
                 break
-    add_to_history(args, live_run, summary, path, started_utc, time.monotonic() - t0)
+    add_to_history(
+        args, live_run, summary, path, started_utc=started_utc, wall_s=time.monotonic() - t0
+    )
     _print_summary(summary, args.format)
     return 0
 
@@ -192,14 +194,17 @@ def add_to_history(
     live_run: Any,
     summary: dict[str, Any],
     path: Path,
-    started_utc: datetime,
-    wall_s: float,
+    *,
+    started_utc: datetime | None = None,
+    wall_s: float = 0.0,
 ) -> None:
     """Add the finished run to the run history (``--db``; skipped with ``--no-history``).
 
-    Called once wherever the run's summary is produced. A history that cannot be
-    written does not fail the run: the recording is on disk, the summary says why
-    and how to add it later (``strideguard import``).
+    Called once wherever the run's summary is produced (also after Ctrl-C/SIGTERM).
+    The start time comes from the recording's header (``started_utc`` and
+    ``wall_s`` only when it cannot be read). A history that cannot be written
+    does not fail the run: the recording is on disk, the summary says why and
+    how to add it later (``strideguard import``).
     """
     import sys
 
@@ -211,8 +216,9 @@ def add_to_history(
         return
     db = history_path(getattr(args, "db", None))
     try:
+        started = started_utc or datetime.now(UTC) - timedelta(seconds=wall_s)
         record = record_from_live(
-            live_run.pipelines, summary, path, started_utc=started_utc, wall_duration_s=wall_s
+            live_run.pipelines, summary, path, started_utc=started, wall_duration_s=wall_s
         )
         with History(db) as history:
             result = history.add_run(record)
