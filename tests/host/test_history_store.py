@@ -243,7 +243,7 @@ def test_history_survives_a_crash_in_the_middle_of_a_write(tmp_path: Path) -> No
         "    h.add_run(synthetic_run(n=4000, seed=k, fp=str(k)))\n"
         "    k += 1\n"
     )
-    for kill_after_s in (0.35, 0.8, 1.3):
+    for kill_after_s in (0.4, 1.1):
         proc = subprocess.Popen([sys.executable, str(writer)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(kill_after_s)

@@ -86,8 +86,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with History(path) as h:
         for k, (scenario, duration, start) in enumerate(
             (
-                ("steady", 240.0, STARTED - timedelta(days=4)),
-                ("hills", 300.0, STARTED - timedelta(days=2)),
+                ("steady", 120.0, STARTED - timedelta(days=4)),
+                ("hills", 150.0, STARTED - timedelta(days=2)),
                 ("demo", 600.0, STARTED),
             )
         ):
