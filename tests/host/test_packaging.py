@@ -49,7 +49,9 @@ def test_wheel_carries_the_firmware_and_the_sample_but_not_the_devkit(wheel: Pat
 
 
 @pytest.mark.slow
-def test_plain_install_in_a_fresh_venv_runs_flash_analyze_and_report(wheel: Path, tmp_path: Path) -> None:
+def test_plain_install_in_a_fresh_venv_runs_flash_analyze_and_report(
+    wheel: Path, tmp_path: Path
+) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
@@ -83,7 +85,9 @@ def test_plain_install_in_a_fresh_venv_runs_flash_analyze_and_report(wheel: Path
     ):
         done = _run([exe, *cmd], **kw)
         assert done.returncode == 0, (cmd, done.stderr)
-    assert (tmp_path / "r.html").stat().st_size > 10000 and (tmp_path / "r.fit").stat().st_size > 100
+    assert (tmp_path / "r.html").stat().st_size > 10000 and (
+        tmp_path / "r.fit"
+    ).stat().st_size > 100
 
     for cmd in (["demo"], ["simulate", "steady"], ["live", "--virtual", "demo"]):
         missing = _run([exe, *cmd], **kw)

@@ -359,7 +359,8 @@ def _recovery_section(review: RecoveryReview) -> str:
         classes = []
         for run, devs in review.comparisons:
             by = {d.name: d for d in devs}
-            row = [f"{local_text(run.started_utc)}"]
+            lt = run.started_utc.astimezone()
+            row = [f"{lt:%a} {lt.day} {lt:%b}"]
             cls = [""]
             for n in names:
                 d = by.get(n)
