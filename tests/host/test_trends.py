@@ -129,6 +129,12 @@ def test_a_careful_return_to_run_raises_no_warning(
     assert loads_w[0] < 0.5 * review.pre_weekly_load
     assert all(b <= (1 + MAX_WEEKLY_RISE) * a for a, b in itertools.pairwise(loads_w))
     assert "No week broke the return-to-run rule" in html and "Return to run: right leg" in html
+    # the load of every run, and of every week
+    runs_table = html.split("<h3>Runs</h3>")[1].split("</table>")[0]
+    assert runs_table.count("<tr") == 1 + 11
+    with History(db) as h:
+        for r in h.list_runs():
+            assert f"<td class=\"num\">{r['late_swing_load']:.1f}</td>" in runs_table
 
 
 @pytest.mark.slow

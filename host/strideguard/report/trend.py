@@ -16,6 +16,7 @@ from strideguard.history.trends import (
     PRE_INJURY_DAYS,
     STEEP_RISE,
     RecoveryReview,
+    RunLoad,
     Week,
     review_recovery,
     run_loads,
@@ -98,6 +99,7 @@ def trend_report_html(
         parts.append("<p>No runs in this period.</p>")
     else:
         parts.append(_weekly_section(week_rows, ref))
+        parts.append(_runs_section(shown))
     if review is not None:
         parts.append(_recovery_section(review))
     parts.append('<h2>How this is worked out</h2><dl class="explain">')
@@ -220,6 +222,38 @@ def _weekly_section(week_rows: list[Week], ref: Reference | None) -> str:
             )
         )
     return "\n".join(parts)
+
+
+def _runs_section(loads: list[RunLoad]) -> str:
+    """Every run of the period with its own late-swing load and intensity."""
+    rows = []
+    classes = []
+    for r in loads:
+        lt = r.started_utc.astimezone()
+        alerts = []
+        if r.max_severity:
+            alerts.append(str(r.max_severity))
+        if r.n_pain_marks:
+            alerts.append("pain")
+        rows.append(
+            [
+                f"{lt:%a} {lt.day} {lt:%b %H:%M}",
+                mmss(r.running_s),
+                "—" if r.load is None else f"{r.load:.1f}",
+                _minutes(r.speedwork_s),
+                _minutes(r.uphill_s),
+                ", ".join(alerts) or "—",
+            ]
+        )
+        classes.append(
+            "stop" if r.max_severity == "stop" else ("caution" if r.n_pain_marks else "")
+        )
+    return "<h3>Runs</h3>" + pg.table(
+        ["run", "running", "late-swing load", "speedwork min", "uphill min", "alerts"],
+        rows,
+        numeric=(1, 2, 3, 4),
+        row_classes=classes,
+    )
 
 
 def _recovery_section(review: RecoveryReview) -> str:
