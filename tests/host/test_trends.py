@@ -134,7 +134,7 @@ def test_a_careful_return_to_run_raises_no_warning(
     assert runs_table.count("<tr") == 1 + 11
     with History(db) as h:
         for r in h.list_runs():
-            assert f"<td class=\"num\">{r['late_swing_load']:.1f}</td>" in runs_table
+            assert f'<td class="num">{r["late_swing_load"]:.1f}</td>' in runs_table
 
 
 @pytest.mark.slow
