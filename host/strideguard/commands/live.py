@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``live`` parser."""
+    from strideguard.commands.history import add_history_arguments
     from strideguard.live.sinkargs import add_sink_arguments
 
     p = subparsers.add_parser(
@@ -67,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="text",
         help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
+    add_history_arguments(p)
     g = p.add_argument_group("without hardware")
     g.add_argument(
         "--virtual",
@@ -123,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
     hub = open_sinks(args)
+    ask_on_phone(args, hub)
+    started_utc, t0 = datetime.now(UTC), time.monotonic()
     try:
         if args.virtual:
             live_run, _names = asyncio.run(_virtual(args, hub, path, config, baseline))
@@ -138,8 +143,90 @@ def run(args: argparse.Namespace) -> int:
                 p.policy.baseline_.save(args.save_baseline)
                 summary["baseline_saved"] = str(args.save_baseline)
                 break
+    add_to_history(
+        args, live_run, summary, path, started_utc=started_utc, wall_s=time.monotonic() - t0
+    )
     _print_summary(summary, args.format)
     return 0
+
+
+def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
+    """Show the day-after question on the phone page at the start of the run, if one is due.
+
+    The answer (from any phone) is stored in the history; the terminal says
+    that the question is waiting there. See :mod:`strideguard.history.dayafter`.
+    """
+    import sys
+
+    from strideguard.errors import StrideguardError
+    from strideguard.history import History, dayafter
+    from strideguard.live.web_sink import WebSink
+    from strideguard.userdirs import history_path
+
+    web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
+    if web is None or getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    if not db.exists():
+        return
+    try:
+        with History(db, create=False) as h:
+            question = dayafter.pending_question(h)
+    except StrideguardError:
+        return
+    if question is None:
+        return
+
+    def on_answer(answer: str) -> str:
+        try:
+            with History(db, create=False) as h:
+                h.record_answer(question.run_id, answer, channel="phone")
+        except StrideguardError as exc:
+            print(f"strideguard: the answer was not stored: {exc}", file=sys.stderr)
+        return dayafter.advice_for(answer)
+
+    web.ask(question.run_id, question.text, on_answer)
+    print(f"On the phone page: {question.text}", file=sys.stderr)
+
+
+def add_to_history(
+    args: argparse.Namespace,
+    live_run: Any,
+    summary: dict[str, Any],
+    path: Path,
+    *,
+    started_utc: datetime | None = None,
+    wall_s: float = 0.0,
+) -> None:
+    """Add the finished run to the run history (``--db``; skipped with ``--no-history``).
+
+    Called once wherever the run's summary is produced (also after Ctrl-C/SIGTERM).
+    The start time comes from the recording's header (``started_utc`` and
+    ``wall_s`` only when it cannot be read). A history that cannot be written
+    does not fail the run: the recording is on disk, the summary says why and
+    how to add it later (``strideguard import``).
+    """
+    import sys
+
+    from strideguard.history import History, HistoryError
+    from strideguard.history.ingest import record_from_live
+    from strideguard.userdirs import history_path
+
+    if getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    try:
+        started = started_utc or datetime.now(UTC) - timedelta(seconds=wall_s)
+        record = record_from_live(
+            live_run.pipelines, summary, path, started_utc=started, wall_duration_s=wall_s
+        )
+        with History(db) as history:
+            result = history.add_run(record)
+    except HistoryError as exc:
+        summary["history_error"] = str(exc)
+        print(f"strideguard: the run was not added to the history: {exc}", file=sys.stderr)
+        return
+    summary["history"] = {"run_id": result.run_id, "db": str(db), "added": result.added}
 
 
 async def _real(
@@ -240,6 +327,11 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
             )
     print(f"recording: {summary['recording']}")
     print(f"replay it: {command_name()} replay {summary['recording']} --fast")
+    if "history" in summary:
+        h = summary["history"]
+        print(f"run history: run {h['run_id']} — the report: {command_name()} report {h['run_id']}")
+    elif "history_error" in summary:
+        print(f"not in the run history: add it with {command_name()} import {summary['recording']}")
 
 
 def _plural(n: int, word: str) -> str:
