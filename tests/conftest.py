@@ -10,6 +10,21 @@ import pytest
 from strideguard_devkit.mp import micropython_binary, micropython_env
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _private_user_data(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own per-user data folder (run history, stored baselines):
+    no test reads or writes the real one, and child processes inherit it."""
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("STRIDEGUARD_DATA_DIR", str(folder))
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder / "xdg"))
+    monkeypatch.setenv("STRIDEGUARD_NO_PROMPT", "1")
+    return folder
+
+
 FIRMWARE = REPO / "firmware"
 
 

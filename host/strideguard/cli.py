@@ -34,6 +34,10 @@ COMMANDS: tuple[str, ...] = (
     "live",
     "replay",
     "export",
+    "import_runs",  # `strideguard import`
+    "history",
+    "report",
+    "recovery",
     "flash",
     "protocol_info",  # `strideguard protocol`
 )
@@ -67,6 +71,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def day_after(args: argparse.Namespace) -> None:
+    """Ask the day-after question before the command runs, when one is due.
+
+    Only on an interactive terminal, not for machine-readable output, not when
+    ``$STRIDEGUARD_NO_PROMPT`` is set, and not before ``live --web`` (the phone
+    page asks at the start of the run instead). See :mod:`strideguard.history.dayafter`.
+    """
+    if getattr(args, "format", "text") == "json":
+        return
+    if args.command == "live" and getattr(args, "web", None):
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    from strideguard.userdirs import history_path
+
+    db = history_path(getattr(args, "db", None))
+    if not db.exists():
+        return
+    from strideguard.history import dayafter
+
+    if dayafter.prompts_disabled():
+        return
+    dayafter.maybe_ask_in_terminal(db, stdin=sys.stdin, stdout=sys.stdout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the process exit code.
 
@@ -92,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        day_after(args)
         return int(run(args))
     except StrideguardError as exc:
         main_error(str(exc))

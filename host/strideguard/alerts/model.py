@@ -98,4 +98,5 @@ class Alert:
         """Short text for a log line or terminal."""
         when = f"{self.time_s:7.1f} s"
         stride = f" stride {self.stride_index}" if self.stride_index is not None else ""
-        return f"[{when}{stride}] {self.severity.value.upper():7s} {self.state.value:9s} {self.title}: {self.reason} — {self.advice}"
+        advice = f" — {self.advice}" if self.advice else ""
+        return f"[{when}{stride}] {self.severity.value.upper():7s} {self.state.value:9s} {self.title}: {self.reason}{advice}"

@@ -11,26 +11,69 @@ from typing import Any
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``export`` parser."""
+    from strideguard.commands.history import add_db_argument
+
     p = subparsers.add_parser(
         "export",
-        help="convert a .sgrec recording to CSV (time_s, acc_*, gyr_*) and a JSON summary",
+        help="convert a .sgrec recording to CSV (time_s, acc_*, gyr_*) and a JSON summary, "
+        "or a run to a FIT activity file (--fit)",
         description="Convert a raw-frame recording to CSV in the gaitmap column convention "
         "(time_s, acc_x..z in m/s², gyr_x..z in °/s; sensor frame, time from the board's sample clock) "
-        "plus a JSON file with the stream report (gaps, duplicates, rejected frames) and events.",
+        "plus a JSON file with the stream report (gaps, duplicates, rejected frames) and events. "
+        "With --fit, write a run as a FIT activity file (Garmin Connect, Strava, TrainingPeaks): "
+        "RUN is a run number from `strideguard history`, 'last', or a recording/CSV file.",
     )
-    p.add_argument("recording", type=Path, help="the .sgrec file")
+    p.add_argument(
+        "recording",
+        metavar="RUN|FILE",
+        help="the .sgrec file; with --fit also a run number or 'last'",
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="output folder (default: next to the recording)"
     )
+    p.add_argument(
+        "--fit",
+        type=Path,
+        default=None,
+        metavar="OUT.fit",
+        help="write a FIT activity file instead (cadence in strides/min, as FIT wants it)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="what to print")
+    add_db_argument(p)
     p.set_defaults(_run=run)
 
 
+def run_fit(args: argparse.Namespace) -> int:
+    """``export RUN --fit OUT``: a stored run (or a file, analysed on the fly) as FIT."""
+    from strideguard.history import History
+    from strideguard.history.fit import write_fit
+    from strideguard.history.ingest import record_from_file
+    from strideguard.userdirs import history_path
+
+    source = str(args.recording)
+    if Path(source).is_file():
+        record = record_from_file(source)
+    else:
+        with History(history_path(args.db), create=False) as h:
+            record = h.load_run(h.resolve(source))
+    out = write_fit(record, args.fit)
+    if args.format == "json":
+        print(json.dumps({"fit": str(out), "run_id": record.run_id}, indent=1))
+    else:
+        what = f"run {record.run_id}" if record.run_id is not None else source
+        print(f"{what} -> {out} (FIT activity; cadence in strides/min)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Export every sensor stream of the recording."""
+    """Export every sensor stream of the recording (or a run as FIT with ``--fit``)."""
     from strideguard.atomic import AtomicOutputs
     from strideguard.errors import InputError
     from strideguard.recording import read_recording
+
+    if args.fit is not None:
+        return run_fit(args)
+    args.recording = Path(args.recording)
 
     rec = read_recording(args.recording)
     out_dir: Path = args.out or args.recording.parent

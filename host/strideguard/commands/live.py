@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ VIRTUAL_DURATION_S = (30.0, 21_600.0)
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``live`` parser."""
+    from strideguard.commands.history import add_history_arguments
     from strideguard.live.sinkargs import add_sink_arguments
 
     p = subparsers.add_parser(
@@ -75,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="text",
         help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
+    add_history_arguments(p)
     g = p.add_argument_group("without hardware")
     g.add_argument(
         "--virtual",
@@ -134,10 +138,87 @@ def run(args: argparse.Namespace) -> int:
     path: Path = args.record or default_recording_path()
     _check_recording_path(path)
     with StopSignals() as signals:
-        summary, live_run = asyncio.run(
-            _session(args, signals, path, config, baseline, baseline_refused)
+        outcome = asyncio.run(_session(args, signals, path, config, baseline, baseline_refused))
+        return _conclude(args, outcome)
+
+
+def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
+    """Show the day-after question on the phone page at the start of the run, if one is due.
+
+    The answer (from any phone) is stored in the history; the terminal says
+    that the question is waiting there. See :mod:`strideguard.history.dayafter`.
+    """
+    import sys
+
+    from strideguard.errors import StrideguardError
+    from strideguard.history import History, dayafter
+    from strideguard.live.web_sink import WebSink
+    from strideguard.userdirs import history_path
+
+    web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
+    if web is None or getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    if not db.exists():
+        return
+    try:
+        with History(db, create=False) as h:
+            question = dayafter.pending_question(h)
+    except StrideguardError:
+        return
+    if question is None:
+        return
+
+    def on_answer(answer: str) -> str:
+        try:
+            with History(db, create=False) as h:
+                h.record_answer(question.run_id, answer, channel="phone")
+        except StrideguardError as exc:
+            print(f"strideguard: the answer was not stored: {exc}", file=sys.stderr)
+        return dayafter.advice_for(answer)
+
+    web.ask(question.run_id, question.text, on_answer)
+    print(f"On the phone page: {question.text}", file=sys.stderr)
+
+
+def add_to_history(
+    args: argparse.Namespace,
+    live_run: Any,
+    summary: dict[str, Any],
+    path: Path,
+    *,
+    started_utc: datetime | None = None,
+    wall_s: float = 0.0,
+) -> None:
+    """Add the finished run to the run history (``--db``; skipped with ``--no-history``).
+
+    Called once wherever the run's summary is produced (also after Ctrl-C/SIGTERM).
+    The start time comes from the recording's header (``started_utc`` and
+    ``wall_s`` only when it cannot be read). A history that cannot be written
+    does not fail the run: the recording is on disk, the summary says why and
+    how to add it later (``strideguard import``).
+    """
+    import sys
+
+    from strideguard.history import History, HistoryError
+    from strideguard.history.ingest import record_from_live
+    from strideguard.userdirs import history_path
+
+    if getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    try:
+        started = started_utc or datetime.now(UTC) - timedelta(seconds=wall_s)
+        record = record_from_live(
+            live_run.pipelines, summary, path, started_utc=started, wall_duration_s=wall_s
         )
-        return _conclude(args, summary, live_run)
+        with History(db) as history:
+            result = history.add_run(record)
+    except HistoryError as exc:
+        summary["history_error"] = str(exc)
+        print(f"strideguard: the run was not added to the history: {exc}", file=sys.stderr)
+        return
+    summary["history"] = {"run_id": result.run_id, "db": str(db), "added": result.added}
 
 
 def _stored_baseline(path: Path | None) -> tuple[Any, str | None]:
@@ -181,7 +262,7 @@ async def _session(
     config: Any,
     baseline: Any,
     baseline_refused: str | None,
-) -> tuple[dict[str, Any], Any]:
+) -> LiveOutcome:
     """Find the sensors, then start the sinks, the recording and the run."""
     stop = signals.attach()
     common = {
@@ -297,7 +378,7 @@ async def _run(
     baseline_refused: str | None,
     backend: Any = None,
     until: Any = None,
-) -> tuple[dict[str, Any], Any]:
+) -> LiveOutcome:
     """Phone page, recording and links; the run until its end, then its summary."""
     from strideguard.errors import InputError
     from strideguard.live.run import run_ble
@@ -305,6 +386,8 @@ async def _run(
     from strideguard.recording import RecordingError, RecordingWriter
 
     hub = open_sinks(args)
+    ask_on_phone(args, hub)
+    started_utc, t0 = datetime.now(UTC), time.monotonic()
     try:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -348,13 +431,28 @@ async def _run(
         with contextlib.suppress(OSError):
             path.unlink()
         summary["recording"] = None
-    return summary, live_run
+    return LiveOutcome(summary, live_run, path, started_utc, time.monotonic() - t0)
 
 
-def _conclude(args: argparse.Namespace, summary: dict[str, Any], live_run: Any) -> int:
-    """Save the baseline if asked, print the summary; 2 when the baseline could not be saved."""
+@dataclass
+class LiveOutcome:
+    """What a finished live run leaves: its summary, pipelines, recording and times."""
+
+    summary: dict[str, Any]
+    live_run: Any
+    path: Path
+    started_utc: datetime
+    wall_s: float
+
+
+def _conclude(args: argparse.Namespace, outcome: LiveOutcome) -> int:
+    """Save the baseline if asked, add the run to the history, print the summary.
+
+    Returns 2 when the baseline could not be saved (after the summary).
+    """
     from strideguard.errors import StrideguardError
 
+    summary, live_run = outcome.summary, outcome.live_run
     failed: str | None = None
     if args.save_baseline:
         learned = [p.policy.baseline_ for p in live_run.pipelines if p.policy.baseline_]
@@ -368,6 +466,15 @@ def _conclude(args: argparse.Namespace, summary: dict[str, Any], live_run: Any) 
                 failed = str(exc)
         if failed is not None:
             summary["baseline_not_saved"] = failed
+    if summary.get("recording") is not None:
+        add_to_history(
+            args,
+            live_run,
+            summary,
+            outcome.path,
+            started_utc=outcome.started_utc,
+            wall_s=outcome.wall_s,
+        )
     _print_summary(summary, args.format)
     if failed is not None:
         from strideguard.cliargs import main_error
@@ -422,6 +529,11 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
     if summary.get("baseline_saved"):
         print(f"baseline saved: {summary['baseline_saved']}")
     print(f"replay it: {command_name()} replay {summary['recording']} --fast")
+    if "history" in summary:
+        h = summary["history"]
+        print(f"run history: run {h['run_id']} — the report: {command_name()} report {h['run_id']}")
+    elif "history_error" in summary:
+        print(f"not in the run history: add it with {command_name()} import {summary['recording']}")
 
 
 def _plural(n: int, word: str) -> str:

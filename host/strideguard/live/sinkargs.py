@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, TextIO
 
 from strideguard.cliargs import whole
 from strideguard.errors import InputError
-from strideguard.live.hub import SinkHub
 from strideguard.live.web_server import DEFAULT_PORT
+
+if TYPE_CHECKING:  # imported where used: building the CLI parser stays light (no numpy)
+    from rich.console import Console
+
+    from strideguard.live.hub import SinkHub
 
 
 def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +124,10 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     InputError
         If the phone page's address cannot be bound.
     """
+    from rich.console import Console
+
     from strideguard.live.announce import announce_phone_page
+    from strideguard.live.hub import SinkHub
     from strideguard.live.sound import DesktopNotifySink, SoundSink
     from strideguard.live.terminal import TerminalSink
     from strideguard.live.web_sink import WebSink

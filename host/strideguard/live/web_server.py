@@ -14,7 +14,10 @@
     (each marked ``"replay": true``), then live events, and a ``ping`` event every
     few seconds so the page notices a dead connection,
 ``/state``
-    the catch-up state as one JSON object.
+    the catch-up state as one JSON object,
+``POST /action/<name>``
+    a JSON request to a registered action (:meth:`PhonePageServer.add_action`;
+    e.g. the day-after answer), answered with JSON.
 
 What a late client needs to catch up (the last stride, link and calibration per
 sensor, the active alerts) is the sink's business
@@ -25,8 +28,12 @@ Security: the page and its data always need a random token in the URL
 (``/?token=…``, ``/events?token=…``; a missing or wrong one gets 403), also on
 ``127.0.0.1``: other users and programs on the same computer can reach a
 loopback port too. Bound to ``127.0.0.1`` (the default) it also only answers
-requests whose ``Host`` is a loopback name, against DNS rebinding. The server only
-answers GET/HEAD and limits request size, clients and queue length.
+requests whose ``Host`` is a loopback name, against DNS rebinding. The server
+answers GET/HEAD, and POST only to registered actions with the token, a JSON
+body of at most :data:`MAX_ACTION_BYTES` and the header ``X-Strideguard: 1`` (a
+page from another site cannot send that header without the CORS preflight this
+server never grants, so it cannot post answers). It limits request size, clients
+and queue length.
 
 Nobody can lock the runner out of the stream: when every slot is taken, the
 newest client with the token gets one, and the stalest client (the one whose
@@ -49,6 +56,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
@@ -57,6 +65,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 MAX_REQUEST_BYTES = 8192
+#: largest JSON body an action accepts
+MAX_ACTION_BYTES = 4096
+#: header every action request must carry (see the module docstring)
+ACTION_HEADER = "x-strideguard"
 STATIC_FILES: dict[str, tuple[str, str]] = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -77,6 +89,8 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     400: "Bad Request",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
     503: "Service Unavailable",
 }
 
@@ -245,6 +259,8 @@ class PhonePageServer:
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()  # the connections being served (loop side)
         self._files: dict[str, bytes] = {}
+        self._actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        self.actions_ = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -413,6 +429,15 @@ class PhonePageServer:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(drop)
 
+    def add_action(self, name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Answer ``POST /action/<name>`` (JSON in, JSON out) with ``handler``.
+
+        The handler runs in a worker thread; it may raise ``ValueError`` for a
+        bad request (answered with 400 and its message).
+        """
+        with self._lock:
+            self._actions[name] = handler
+
     # ------------------------------------------------------------------ HTTP
 
     def _authorized(self, query: dict[str, list[str]]) -> bool:
@@ -458,6 +483,9 @@ class PhonePageServer:
             url = urlsplit(target)
             path = url.path
             query = parse_qs(url.query)
+            if method == "POST" and path.startswith("/action/"):
+                await self._action(reader, writer, head, path[len("/action/") :], query)
+                return
             if method not in ("GET", "HEAD"):
                 await self._respond(
                     writer, 405, b"method not allowed\n", extra="Allow: GET, HEAD\r\n"
@@ -499,6 +527,70 @@ class PhonePageServer:
                 await asyncio.wait_for(writer.wait_closed(), self.write_timeout_s)
             except (TimeoutError, ConnectionError, OSError):
                 writer.transport.abort()  # a peer that reads nothing cannot hold the socket
+
+    async def _action(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+        name: str,
+        query: dict[str, list[str]],
+    ) -> None:
+        """One ``POST /action/<name>`` request (see the module docstring)."""
+        headers: dict[str, str] = {}
+        for raw in head.split(b"\r\n")[1:]:
+            key, _, value = raw.partition(b":")
+            if key:
+                headers[key.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        with self._lock:
+            handler = self._actions.get(name)
+        if not self._host_allowed(head) or not self._authorized(query):
+            await self._respond(writer, 403, b"forbidden\n")
+            return
+        if headers.get(ACTION_HEADER) != "1":
+            await self._respond(writer, 403, b"forbidden: missing X-Strideguard header\n")
+            return
+        if handler is None:
+            await self._respond(writer, 404, b"not found\n")
+            return
+        try:
+            length = int(headers.get("content-length", "-1"))
+        except ValueError:
+            length = -1
+        if length < 0:
+            await self._respond(writer, 400, b"bad request: Content-Length needed\n")
+            return
+        if length > MAX_ACTION_BYTES:
+            await self._respond(writer, 413, b"request too large\n")
+            return
+        try:
+            body = await asyncio.wait_for(reader.readexactly(length), 10.0)
+            data = json.loads(body.decode("utf-8")) if body else {}
+        except (
+            asyncio.IncompleteReadError,
+            TimeoutError,
+            UnicodeDecodeError,
+            json.JSONDecodeError,
+            RecursionError,  # a JSON bomb within the size limit
+        ):
+            await self._respond(writer, 400, b"bad request: expected a JSON object\n")
+            return
+        if not isinstance(data, dict):
+            await self._respond(writer, 400, b"bad request: expected a JSON object\n")
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(None, handler, data)
+        except ValueError as exc:
+            await self._respond(writer, 400, f"bad request: {exc}\n".encode())
+            return
+        except Exception as exc:  # the page gets an answer, the server goes on
+            log.warning("web action %s failed: %s", name, exc)
+            await self._respond(writer, 500, b"the action failed\n")
+            return
+        self.actions_ += 1
+        body_out = json.dumps(_jsonable(result), ensure_ascii=False).encode()
+        await self._respond(writer, 200, body_out, "application/json")
 
     async def _respond(
         self,

@@ -17,6 +17,7 @@
     alerts: new Map(), // sensor|kind -> alert dict
     ended: [], // recently ended alerts: {alert, until}
     session: null,
+    question: null, // the day-after question and, once answered, its advice
     enabled: false,
     finished: false,
     conn: "connecting",
@@ -98,6 +99,7 @@
         sg.session = d;
         if (d.state === "ended") finish();
         break;
+      case "question": sg.question = d; break;
       case "alert": {
         const key = d.sensor + "|" + d.kind;
         if (d.state === "ended") {
@@ -182,7 +184,33 @@
   function legName(leg, name) {
     return leg === "L" ? "Left" : leg === "R" ? "Right" : name;
   }
+  function renderQuestion() {
+    const box = $("question");
+    const d = sg.question;
+    box.hidden = !d;
+    if (!d) return;
+    $("question-text").textContent = d.text;
+    $("question-buttons").hidden = Boolean(d.answered);
+    $("question-advice").textContent = d.answered ? d.advice || "" : "";
+    box.className = "question" + (d.answered ? " answered-" + d.answered : "");
+  }
+  $("question-buttons").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-answer]");
+    if (!b || !sg.question || sg.question.answered) return;
+    const id = sg.question.id;
+    fetch("action/answer" + q, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Strideguard": "1" },
+      body: JSON.stringify({ id: id, answer: b.dataset.answer }),
+    }).then((r) => r.ok ? r.json() : null).then((res) => {
+      if (res && sg.question && sg.question.id === id) {
+        sg.question = Object.assign({}, sg.question, { answered: res.answered, advice: res.advice });
+        renderQuestion();
+      }
+    }).catch(() => { /* the next reconnect replays the question */ });
+  });
   function render() {
+    renderQuestion();
     renderAlerts();
     renderSensors();
     renderLinks();
