@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strideguard.alerts import PersonalBaseline
-from strideguard.alerts.baseline import FEATURES
+from strideguard.alerts import AlertConfig
+from strideguard.alerts.baseline import FEATURES, Z_CLIP_SD
 from strideguard.alerts.baseline_validate import (
     FEATURE_VALUE_RANGES,
     FIELD_RANGES,
@@ -92,7 +93,8 @@ def check_usable(base: PersonalBaseline) -> None:
         flo, fhi = FEATURE_VALUE_RANGES[name]
         assert flo <= base.medians[name] <= fhi
     assert base.score_sd >= FIELD_RANGES["score_sd"][0] > 0
-    # strides exactly like the baseline, then a guarded gait: the swing 30 % slower
+    # strides exactly like the baseline, then a guarded gait: the swing slower by as many of
+    # the model's SDs as the score counts at most (the clip); it must pass the CUSUM's slack
     n = 20
     cad = np.full(n, base.cadence_ref_spm)
     normal = {"cadence_spm": cad}
@@ -103,11 +105,13 @@ def check_usable(base: PersonalBaseline) -> None:
             continue  # (contact time at its reference: left out)
         typical = math.exp(m.intercept)
         normal[spec.name] = np.full(n, typical)
-        guarded[spec.name] = np.full(n, typical * (0.7 if spec.guarded_direction < 0 else 1.0))
+        guarded[spec.name] = np.full(
+            n, typical * math.exp(spec.guarded_direction * Z_CLIP_SD * m.sd)
+        )
     s_normal = base.scores(normal)[-1] / base.score_sd
     s_guarded = base.scores(guarded)[-1] / base.score_sd
     assert math.isfinite(s_normal) and abs(s_normal) < 1.0
-    assert math.isfinite(s_guarded) and s_guarded > 3.0
+    assert math.isfinite(s_guarded) and s_guarded > AlertConfig().gait_change.cusum_slack_sd
 
 
 def test_the_valid_profile_is_accepted_whole() -> None:

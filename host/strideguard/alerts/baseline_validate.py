@@ -70,17 +70,20 @@ FIELD_RANGES: dict[str, tuple[float, float]] = {
     "irregularity_log": (math.log(1e-4) - 1e-9, 0.0),
     # the fit's floor is 0.1
     "irregularity_log_sd": (0.1, 5.0),
-    # the fit's floor is 0.3; the default of an old profile without it is 1
-    "score_sd": (0.3, 20.0),
+    # the fit's floor is 0.3 (an old profile without it gets 1); the combined score is clipped
+    # at Z_CLIP_SD = 6, so above 6 / 2.5 = 2.4 it could never pass the default CUSUM slack of
+    # 2.5 SD: a profile that can never say "stop"
+    "score_sd": (0.3, 2.0),
     "contact_ref_s": FEATURE_VALUE_RANGES["contact_time_s"],
     "n_strides": (0.0, 1.0e7),
     # per-feature line (log scale): slope per step/min, residual SD (the fit's floor is
-    # 0.01), elasticity to contact time
+    # 0.01; steady running gives 0.02-0.07), elasticity to contact time
     "slope_per_spm": (-0.1, 0.1),
-    "sd": (0.01, 1.0),
+    "sd": (0.01, 0.5),
     "contact_elasticity": (-2.0, 2.0),
-    # SD of the second difference of log features over consecutive strides
-    "step_sd": (1.0e-6, 2.0),
+    # SD of the second difference of log features over consecutive strides (steady running
+    # gives ~0.05)
+    "step_sd": (1.0e-6, 0.5),
 }
 
 _MODEL_FIELDS = ("intercept", "slope_per_spm", "sd", "contact_elasticity")
