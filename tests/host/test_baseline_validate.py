@@ -23,8 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from strideguard.alerts import PersonalBaseline
-from strideguard.alerts import AlertConfig
+from strideguard.alerts import AlertConfig, PersonalBaseline
 from strideguard.alerts.baseline import FEATURES, Z_CLIP_SD
 from strideguard.alerts.baseline_validate import (
     FEATURE_VALUE_RANGES,
