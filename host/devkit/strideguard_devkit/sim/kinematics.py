@@ -613,10 +613,12 @@ def impact_shape_params(strike_index: npt.ArrayLike) -> tuple[FloatArray, FloatA
 def _damped(
     x: FloatArray, freq: npt.ArrayLike, decay: npt.ArrayLike, window_s: float
 ) -> FloatArray:
+    f = np.asarray(freq, dtype=float)
+    d = np.asarray(decay, dtype=float)
     inside = (x >= 0) & (x < window_s)
     xs = np.where(inside, x, 0.0)
-    y = np.sin(2 * np.pi * freq * xs) * np.exp(-xs / decay)
-    return np.where(inside, y / _unit_peak(freq, decay), 0.0)
+    y = np.sin(2 * np.pi * f * xs) * np.exp(-xs / d)
+    return np.where(inside, y / _unit_peak(f, d), 0.0)
 
 
 def _impact_shape(tau: FloatArray, strike_index: npt.ArrayLike = 0.0) -> FloatArray:
