@@ -291,8 +291,6 @@ class GyroEventDetector:
         zci = zc[ok]
         zc_t[ok] = (zci - 1 + g[zci - 1] / (g[zci - 1] - g[zci])) / fs
         slope[ok] = (g[zci] - g[zci - 1]) * fs
-        d1 = np.gradient(g) * fs
-        d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
         ic = zc_t + self.retraction_s
         ic[ic * fs > n - 1] = np.nan
 
@@ -318,6 +316,8 @@ class GyroEventDetector:
                 q = window_argext(a, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(a, q)) / fs
             else:
+                d1 = np.gradient(g) * fs
+                d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
                 q = window_argext(d1, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(d1, q)) / fs
             to[sel] = t
