@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strideguard.metrics import StrideTable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,14 +62,38 @@ def example_files() -> tuple[Path, Path]:
     return folder / f"{EXAMPLE}.csv", folder / f"{EXAMPLE}.standing.csv"
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary name beside ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _strides_csv(strides: StrideTable) -> str:
+    """The exported stride columns as CSV: numbers as ``%.6g`` (NaN ``nan``), categories by name."""
+    import numpy as np
+
+    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS, STRIDE_COLUMNS
+
+    names = list(EXPORTED_STRIDE_COLUMNS)
+    cats = {c.name: c.categories for c in STRIDE_COLUMNS if c.categories}
+    cells: list[list[str]] = []
+    for name in names:
+        col = strides.columns[name]
+        if name in cats:
+            cells.append([cats[name][int(v)] if np.isfinite(v) else "" for v in col])
+        else:
+            cells.append([f"{v:.6g}" for v in col.tolist()])
+    lines = [",".join(names), *(",".join(row) for row in zip(*cells, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
-    import numpy as np
 
     from strideguard.analysis import analyze
     from strideguard.errors import InputError
     from strideguard.load import load_recording
-    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS
 
     if args.example:
         if args.file is not None:
@@ -80,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     standing = None
     warnings = list(report.warnings)
     if args.standing is not None:
-        standing, srep = load_recording(args.standing)
+        # any length: the aligner judges the standing data by how well it fixes gravity
+        standing, srep = load_recording(args.standing, min_duration_s=0.0)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
     from strideguard.alerts import PersonalBaseline, load_config
     from strideguard.alerts.offline import alerts_for_strides
@@ -109,18 +138,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
-            cols = result.strides.columns
-            names = list(EXPORTED_STRIDE_COLUMNS)
-            table = np.column_stack([cols[n] for n in names])
-            np.savetxt(
-                args.out / "strides.csv",
-                table,
-                delimiter=",",
-                header=",".join(names),
-                comments="",
-                fmt="%.6g",
-            )
+            _write_atomic(args.out / "analysis.json", result.to_json() + "\n")
+            _write_atomic(args.out / "strides.csv", _strides_csv(result.strides))
         except OSError as exc:
             raise InputError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     if args.format == "json":

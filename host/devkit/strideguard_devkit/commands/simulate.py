@@ -34,6 +34,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="nominal sample rate in Hz, 100-1000 (default 500)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
+    p.add_argument(
+        "--runner",
+        default=None,
+        metavar="KIND",
+        help="runner archetype: recreational, heel_overstrider, midfoot_tempo, forefoot, "
+        "mixed_strike (default: the scenario's, else recreational)",
+    )
+    p.add_argument(
+        "--lowpass",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="make a motion-capture-like virtual IMU: shank signals low-passed at HZ (e.g. 20)",
+    )
     p.add_argument("--leg", default="R", help="L, R or both (default R)")
     p.add_argument(
         "--mounting",
@@ -104,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--rate must be between 100 and 1000 Hz, not {args.rate:g}")
     if args.mounting not in ("random", "typical", "identity"):
         raise InputError(f"--mounting must be random, typical or identity, not {args.mounting!r}")
+    from strideguard_devkit.sim.athlete import ARCHETYPES
+
+    if args.runner is not None and args.runner not in ARCHETYPES:
+        raise InputError(f"unknown runner {args.runner!r}; known: {', '.join(ARCHETYPES)}")
+    if args.lowpass is not None and not (1.0 <= args.lowpass < args.rate / 2):
+        raise InputError(f"--lowpass must be between 1 Hz and half the rate, not {args.lowpass:g}")
     if args.clock_error is not None and abs(args.clock_error) > 0.05:
         raise InputError("--clock-error must be within ±0.05")
     if args.out is None and args.frames is None:
@@ -140,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "mounting": args.mounting,
         "clock_error": args.clock_error,
+        "runner": args.runner,
+        "lowpass_hz": args.lowpass,
     }
     if leg == "BOTH":
         runs = list(zip(("L", "R"), simulate_pair(args.scenario, **common), strict=True))
