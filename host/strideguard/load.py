@@ -34,6 +34,8 @@ from strideguard.imudata import (
 
 #: shortest recording that can hold a few strides
 MIN_DURATION_S = 3.0
+#: a standing-calibration file is judged by how well it fixes gravity
+#: (:func:`strideguard.align.gravity_from_still`), not by this loader: any length is read
 #: time steps longer than this multiple of the median step count as a gap
 GAP_FACTOR = 1.5
 #: NaN spans up to this long are interpolated; longer ones become gaps
@@ -135,13 +137,17 @@ def _first_bad_line(path: Path, n_cols: int) -> str | None:
     return None
 
 
-def read_csv(path: str | Path) -> tuple[ImuRecording, LoadReport]:
+def read_csv(
+    path: str | Path, *, min_duration_s: float = MIN_DURATION_S
+) -> tuple[ImuRecording, LoadReport]:
     """Read and validate a CSV recording.
 
     Parameters
     ----------
     path
         CSV file with a header row (see module docstring).
+    min_duration_s
+        Shorter recordings are refused (0 for a standing-calibration file).
 
     Returns
     -------
@@ -167,7 +173,9 @@ def read_csv(path: str | Path) -> tuple[ImuRecording, LoadReport]:
     acc = table[:, [col[c] for c in ACC_COLUMNS]] if has_acc else None
     gyr = table[:, [col[c] for c in GYR_COLUMNS]] if has_gyr else None
     report = LoadReport(parser=parser)
-    rec = make_uniform(time_s, acc, gyr, source=path.name, report=report)
+    rec = make_uniform(
+        time_s, acc, gyr, source=path.name, report=report, min_duration_s=min_duration_s
+    )
     check_units(rec)
     return rec, report
 
@@ -223,6 +231,7 @@ def make_uniform(
     *,
     source: str = "",
     report: LoadReport | None = None,
+    min_duration_s: float = MIN_DURATION_S,
 ) -> ImuRecording:
     """Validate samples and put them on a uniform time grid.
 
@@ -239,6 +248,8 @@ def make_uniform(
         Name used in messages.
     report
         Collects warnings; a new one is made if ``None``.
+    min_duration_s
+        Shorter recordings are refused.
 
     Returns
     -------
@@ -287,9 +298,9 @@ def make_uniform(
             f"{name}: sample rate {rate_hz:.3g} Hz is implausible (is time_s in seconds?)"
         )
     duration_s = float(time_s[-1] - time_s[0])
-    if duration_s < MIN_DURATION_S:
+    if duration_s < min_duration_s:
         raise InputError(
-            f"{name}: only {duration_s:.1f} s of data; need at least {MIN_DURATION_S:.0f} s"
+            f"{name}: only {duration_s:.1f} s of data; need at least {min_duration_s:g} s"
         )
     grid_n = duration_s / period_s + 1
     if grid_n > GRID_GROWTH_MAX * time_s.size + rate_hz * GAP_FILL_FREE_S:
@@ -405,7 +416,9 @@ def check_units(rec: ImuRecording) -> None:
             )
 
 
-def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecording:
+def from_imu(
+    imu: ImuRecording, report: LoadReport | None = None, *, min_duration_s: float = MIN_DURATION_S
+) -> ImuRecording:
     """Validate an in-memory recording (e.g. decoded raw frames) like a CSV file.
 
     Lost samples become gaps on a uniform grid; the sensor range and pain marks
@@ -417,13 +430,22 @@ def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecordin
         Recording, possibly with holes in its time axis.
     report
         Collects warnings.
+    min_duration_s
+        Shorter recordings are refused.
 
     Returns
     -------
     ImuRecording
         Uniformly sampled, validated recording.
     """
-    out = make_uniform(imu.time_s, imu.acc_mps2, imu.gyr_dps, source=imu.source, report=report)
+    out = make_uniform(
+        imu.time_s,
+        imu.acc_mps2,
+        imu.gyr_dps,
+        source=imu.source,
+        report=report,
+        min_duration_s=min_duration_s,
+    )
     out.acc_range_g = imu.acc_range_g
     out.gyr_range_dps = imu.gyr_range_dps
     out.pain_marks_s = imu.pain_marks_s
@@ -431,7 +453,9 @@ def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecordin
     return out
 
 
-def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, LoadReport]:
+def load_recording(
+    path: str | Path, *, stream: int = 0, min_duration_s: float = MIN_DURATION_S
+) -> tuple[ImuRecording, LoadReport]:
     """Load any supported recording file.
 
     Parameters
@@ -441,6 +465,9 @@ def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, 
         see :mod:`strideguard.recording`).
     stream
         Sensor number inside a raw recording (0 = first sensor).
+    min_duration_s
+        Shorter recordings are refused (0 for a standing-calibration file,
+        whose quality :class:`strideguard.align.ShankAligner` judges).
 
     Returns
     -------
@@ -454,7 +481,7 @@ def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, 
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         report = LoadReport(parser="sgrec")
-        return from_imu(load_imu(path, stream), report), report
+        return from_imu(load_imu(path, stream), report, min_duration_s=min_duration_s), report
     if path.suffix.lower() in (".csv", ".txt", ""):
-        return read_csv(path)
+        return read_csv(path, min_duration_s=min_duration_s)
     raise InputError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .sgrec)")

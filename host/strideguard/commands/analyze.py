@@ -6,9 +6,12 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strideguard.cliargs import whole
+
+if TYPE_CHECKING:
+    from strideguard.metrics import StrideTable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,6 +69,25 @@ def example_files() -> tuple[Path, Path]:
     return folder / f"{EXAMPLE}.csv", folder / f"{EXAMPLE}.standing.csv"
 
 
+def _strides_csv(strides: StrideTable) -> str:
+    """The exported stride columns as CSV: numbers as ``%.6g`` (NaN ``nan``), categories by name."""
+    import numpy as np
+
+    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS, STRIDE_COLUMNS
+
+    names = list(EXPORTED_STRIDE_COLUMNS)
+    cats = {c.name: c.categories for c in STRIDE_COLUMNS if c.categories}
+    cells: list[list[str]] = []
+    for name in names:
+        col = strides.columns[name]
+        if name in cats:
+            cells.append([cats[name][int(v)] if np.isfinite(v) else "" for v in col])
+        else:
+            cells.append([f"{v:.6g}" for v in col.tolist()])
+    lines = [",".join(names), *(",".join(row) for row in zip(*cells, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
     from strideguard.analysis import analyze
@@ -96,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     standing = None
     warnings = list(report.warnings)
     if args.standing is not None:
-        standing, srep = load_recording(args.standing)
+        # any length: the aligner judges the standing data by how well it fixes gravity
+        standing, srep = load_recording(args.standing, min_duration_s=0.0)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
     # the same policy the live path runs, stride by stride
@@ -134,11 +157,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_out(folder: Path, result: Any) -> None:
     """``strides.csv`` and ``analysis.json`` in ``folder``: both whole, or neither."""
-    import numpy as np
-
     from strideguard.atomic import AtomicOutputs
     from strideguard.errors import InputError
-    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS
 
     created = not folder.exists()
     try:
@@ -148,16 +168,8 @@ def _write_out(folder: Path, result: Any) -> None:
     try:
         with AtomicOutputs(what=f"to {folder}") as out:
             out.path(folder / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
-            cols = result.strides.columns
-            names = list(EXPORTED_STRIDE_COLUMNS)
-            table = np.column_stack([cols[n] for n in names])
-            np.savetxt(
-                out.path(folder / "strides.csv"),
-                table,
-                delimiter=",",
-                header=",".join(names),
-                comments="",
-                fmt="%.6g",
+            out.path(folder / "strides.csv").write_text(
+                _strides_csv(result.strides), encoding="utf-8"
             )
     except BaseException:
         if created:

@@ -52,6 +52,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0,
         help="random seed (same seed, same output)",
     )
+    p.add_argument(
+        "--runner",
+        default=None,
+        metavar="KIND",
+        help="runner archetype: recreational, heel_overstrider, midfoot_tempo, forefoot, "
+        "mixed_strike (default: the scenario's, else recreational)",
+    )
+    p.add_argument(
+        "--lowpass",
+        type=real(1, 500),
+        default=None,
+        metavar="HZ",
+        help="make a motion-capture-like virtual IMU: shank signals low-passed at HZ (e.g. 20)",
+    )
     p.add_argument("--leg", default="R", help="L, R or both (default R)")
     p.add_argument(
         "--mounting",
@@ -132,6 +146,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--leg must be L, R or both, not {args.leg!r}")
     if args.mounting not in ("random", "typical", "identity"):
         raise InputError(f"--mounting must be random, typical or identity, not {args.mounting!r}")
+    from strideguard_devkit.sim.athlete import ARCHETYPES
+
+    if args.runner is not None and args.runner not in ARCHETYPES:
+        raise InputError(f"unknown runner {args.runner!r}; known: {', '.join(ARCHETYPES)}")
+    if args.lowpass is not None and not (1.0 <= args.lowpass < args.rate / 2):
+        raise InputError(f"--lowpass must be between 1 Hz and half the rate, not {args.lowpass:g}")
     if args.out is None and args.frames is None:
         raise InputError("give --out FILE.csv and/or --frames FILE.sgrec")
     faults = None
@@ -164,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "mounting": args.mounting,
         "clock_error": args.clock_error,
+        "runner": args.runner,
+        "lowpass_hz": args.lowpass,
     }
     if leg == "BOTH":
         runs = list(zip(("L", "R"), simulate_pair(args.scenario, **common), strict=True))
