@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from strideguard.atomic import AtomicOutputs
 from strideguard.imudata import STANDARD_GRAVITY_MPS2
 from strideguard_devkit.sim import SensorErrors, SimRun, simulate
 from strideguard_devkit.sim.kinematics import GAIT_RUN, GAIT_STAND
@@ -353,7 +354,8 @@ def _plot(curves: dict[Any, Any], path: Path) -> None:
         "Simulator vs real mean stride (±1 SD); real acc has no impact (markers low-passed at 20 Hz)"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with AtomicOutputs(what=str(path)) as out:  # a half-written picture never replaces the old
+        fig.savefig(out.path(path), dpi=80, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
@@ -409,7 +411,8 @@ def demo_plot(path: Path) -> None:
         "demo scenario (seed 0): overstride episode at 240 s, guarded gait on the right leg from 420 s"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with AtomicOutputs(what=str(path)) as out:  # a half-written picture never replaces the old
+        fig.savefig(out.path(path), dpi=80, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from strideguard.errors import InputError
 from strideguard.imudata import (
@@ -39,6 +40,16 @@ MIN_DURATION_S = 3.0
 GAP_FACTOR = 1.5
 #: NaN spans up to this long are interpolated; longer ones become gaps
 MAX_NAN_FILL_S = 0.05
+#: a run of at most this many samples cut off from the rest by long gaps is corrupt
+ISLAND_MAX_SAMPLES = 2
+#: ... when the gaps around it are longer than this (s); shorter ones are ordinary loss
+ISLAND_GAP_S = 1.0
+#: more wild time stamps than this share of the rows: the file is refused, not repaired
+WILD_SHARE_MAX = 0.01
+#: the uniform grid may hold this many times the samples read ...
+GRID_GROWTH_MAX = 2.0
+#: ... plus this much gap time at the sample rate (s)
+GAP_FILL_FREE_S = 3600.0
 
 
 @dataclass
@@ -169,6 +180,50 @@ def read_csv(
     return rec, report
 
 
+def wild_time_stamps(time_s: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which samples to keep: ``False`` for a single wild time stamp, never the new truth.
+
+    A time stamp is wild when it is out of line with both neighbours while they
+    are in order (``t[i-1] < t[i+1]`` but ``t[i]`` is not between them: a flipped
+    bit, a counter glitch), or when it sits on an island of at most
+    :data:`ISLAND_MAX_SAMPLES` samples cut off from the rest of the recording by
+    gaps longer than :data:`ISLAND_GAP_S` (a last row at 1e9 s). Real data
+    loss leaves gaps between long runs of samples, which are kept. Vectorised.
+
+    Parameters
+    ----------
+    time_s
+        Finite time stamps in file order.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` for the samples to keep.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    n = t.size
+    keep = np.ones(n, dtype=bool)
+    if n < 3:
+        return keep
+    prev, cur, nxt = t[:-2], t[1:-1], t[2:]
+    keep[1:-1] = ~((prev < nxt) & ~((cur > prev) & (cur < nxt)))
+    # the ends have one neighbour: wild when out of order with the next two in order
+    if t[0] >= t[1] and t[1] < t[2]:
+        keep[0] = False
+    if t[-1] <= t[-2] and t[-3] < t[-2]:
+        keep[-1] = False
+    # islands: runs of <= ISLAND_MAX_SAMPLES between jumps longer than ISLAND_GAP_S
+    idx = np.flatnonzero(keep)
+    if idx.size >= 3:
+        jump = np.abs(np.diff(t[idx])) > ISLAND_GAP_S
+        if jump.any():
+            segment = np.concatenate(([0], np.cumsum(jump)))  # segment number of each sample
+            lengths = np.bincount(segment)
+            island = (lengths <= ISLAND_MAX_SAMPLES) & (lengths < idx.size - lengths)
+            keep[idx[island[segment]]] = False
+    return keep
+
+
 def make_uniform(
     time_s: FloatArray,
     acc_mps2: FloatArray | None,
@@ -213,6 +268,23 @@ def make_uniform(
         gyr_dps = gyr_dps[ok_t] if gyr_dps is not None else None
     if time_s.size < 10:
         raise InputError(f"{name}: only {time_s.size} samples")
+    keep = wild_time_stamps(time_s)
+    if not keep.all():
+        n_wild = int(np.count_nonzero(~keep))
+        if n_wild > max(3, WILD_SHARE_MAX * time_s.size):
+            raise InputError(
+                f"{name}: {n_wild} time stamps are out of line with their neighbours "
+                "(a corrupt or concatenated file?)"
+            )
+        rows = np.flatnonzero(~keep)
+        shown = ", ".join(f"row {r + 2} ({time_s[r]:.6g} s)" for r in rows[:3])
+        report.warnings.append(
+            f"dropped {n_wild} sample{'s' if n_wild > 1 else ''} with a wild time stamp as "
+            f"corrupt: {shown}{' …' if n_wild > 3 else ''}"
+        )
+        time_s = time_s[keep]
+        acc_mps2 = acc_mps2[keep] if acc_mps2 is not None else None
+        gyr_dps = gyr_dps[keep] if gyr_dps is not None else None
     dt = np.diff(time_s)
     if np.any(dt <= 0):
         bad = int(np.argmax(dt <= 0))
@@ -229,6 +301,14 @@ def make_uniform(
     if duration_s < min_duration_s:
         raise InputError(
             f"{name}: only {duration_s:.1f} s of data; need at least {min_duration_s:g} s"
+        )
+    grid_n = duration_s / period_s + 1
+    if grid_n > GRID_GROWTH_MAX * time_s.size + rate_hz * GAP_FILL_FREE_S:
+        # the uniform grid would be mostly invented samples (and could exhaust memory)
+        raise InputError(
+            f"{name}: time_s spans {duration_s:.6g} s but holds {time_s.size / rate_hz:.6g} s "
+            f"of samples at {rate_hz:.3g} Hz: the time stamps have gaps far longer than the "
+            "data (is time_s in seconds?)"
         )
 
     gaps: list[tuple[float, float]] = []

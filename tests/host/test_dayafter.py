@@ -257,13 +257,18 @@ def test_phone_actions_refuse_bad_requests() -> None:
 
     with WebSink("127.0.0.1", 0) as web:
         web.ask(1, "Does it still hurt?", lambda a: "ok")
-        base = web.local_url.rstrip("/")
-        assert _post(f"{base}/action/nothing", {"id": 1})[0] == 404
-        assert _post(f"{base}/action/answer", {"id": 1, "answer": "yes" * 2000})[0] == 413
-        # not JSON, and a JSON list
-        for body in (b"not json", b"[1, 2]"):
+        base = web.local_url.split("/?")[0]
+        tok = f"?token={web.token}"  # the page always needs its token (also on 127.0.0.1)
+        assert _post(f"{base}/action/answer", {"id": 1, "answer": "yes"})[0] == 403
+        assert _post(f"{base}/action/nothing{tok}", {"id": 1})[0] == 404
+        assert _post(f"{base}/action/answer{tok}", {"id": 1, "answer": "yes" * 2000})[0] == 413
+        # not JSON, a JSON list, a JSON bomb within the size limit
+        for body in (b"not json", b"[1, 2]", b"[" * 2000 + b"]" * 2000):
             req = urllib.request.Request(
-                f"{base}/action/answer", data=body, method="POST", headers={"X-Strideguard": "1"}
+                f"{base}/action/answer{tok}",
+                data=body,
+                method="POST",
+                headers={"X-Strideguard": "1"},
             )
             with pytest.raises(urllib.error.HTTPError) as err:
                 urllib.request.urlopen(req, timeout=5)
@@ -273,12 +278,13 @@ def test_phone_actions_refuse_bad_requests() -> None:
         host, port = "127.0.0.1", web.port
         with socket.create_connection((host, port), timeout=5) as s:
             s.sendall(
-                f"POST /action/answer HTTP/1.1\r\nHost: {host}:{port}\r\nX-Strideguard: 1\r\n\r\n".encode()
+                f"POST /action/answer{tok} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "X-Strideguard: 1\r\n\r\n".encode()
             )
             assert s.recv(100).startswith(b"HTTP/1.1 400")
-        # another site's page sends a different Host (DNS rebinding): refused without a token
+        # another site's page sends a different Host (DNS rebinding): refused, even with the token
         req = urllib.request.Request(
-            f"{base}/action/answer",
+            f"{base}/action/answer{tok}",
             data=b'{"id": 1, "answer": "yes"}',
             method="POST",
             headers={"X-Strideguard": "1", "Host": "evil.example"},

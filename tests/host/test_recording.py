@@ -78,7 +78,11 @@ def test_full_disk_is_a_recording_error(tmp_path: Path) -> None:
     rec = RecordingWriter(tmp_path / "run.sgrec")
     rec._fh.close()
     rec._fh = open("/dev/full", "wb", buffering=0)  # every write fails with ENOSPC
-    with pytest.raises(RecordingError, match="stopped: No space left on device"):
-        rec.append_frame(b"\x00" * 40, arrival_s=1.0)
-    rec._fh.close()
-    rec._closed = True
+    rec.append_frame(b"\x00" * 40, arrival_s=1.0)
+    with pytest.raises(RecordingError, match="stopped: disk full"):
+        rec.flush()
+    assert rec.stopped == "disk full"
+    # later records are dropped and counted, without raising: the caller keeps going
+    rec.append_frame(b"\x00" * 40, arrival_s=2.0)
+    assert rec.records_dropped == 2 and rec.records_written == 0
+    rec.close()

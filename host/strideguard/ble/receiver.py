@@ -7,8 +7,10 @@ mode run the same code over bumble (:mod:`strideguard_devkit.bumble_backend`).
 Data path of a :class:`SensorLink`::
 
     bleak notification callback ──(bytes, time.monotonic())──▶ bounded queue
-        ──▶ consumer task: recording.append_* ─▶ StreamAssembler (decode_frames, gaps)
+        ──▶ consumer task: StreamAssembler (decode_frames, gaps)
             ─▶ on_samples(SampleBlock) / on_event(stream, event)   ← analysis plugs in here
+            ─▶ recording.append_*  (after the analysis: a full disk stops the recording
+               with a ``recording_stopped`` event, never the analysis)
 
 The callback only copies bytes and the arrival time; when the queue is full the
 frame is dropped and counted (``LinkStats.queue_dropped``, and a
@@ -50,7 +52,7 @@ from strideguard import protocol as proto
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.ble.backend import PLATFORM, BleBackend
 from strideguard.errors import StrideguardError
-from strideguard.recording import RecordingWriter
+from strideguard.recording import RecordingError, RecordingWriter
 
 _log = logging.getLogger(__name__)
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
@@ -196,6 +198,24 @@ class SensorInfo:
         }
 
 
+#: longest sensor name kept (a BLE advertisement carries at most 29 bytes of it)
+MAX_NAME_CHARS = 40
+
+
+def printable_name(name: str) -> str:
+    """An advertised name made safe to show: control characters become ``?``, shortened.
+
+    Anyone nearby can advertise our service with any name, including terminal
+    escape sequences; this keeps them out of logs, tables and file headers.
+
+    >>> printable_name("StrideGuard-L")
+    'StrideGuard-L'
+    >>> printable_name("x\x1b[2Jy")
+    'x?[2Jy'
+    """
+    return "".join(c if c.isprintable() else "?" for c in name)[:MAX_NAME_CHARS]
+
+
 def leg_from_name(name: str | None) -> str | None:
     """``"L"``/``"R"`` from ``StrideGuard-L``/``-R``, else ``None``."""
     if name and name.startswith(proto.DEVICE_NAME_PREFIX):
@@ -243,7 +263,7 @@ async def scan(
     for device, adv in found.values():
         if proto.SERVICE_UUID not in adv.service_uuids:
             continue
-        name = adv.local_name or device.name or device.address
+        name = printable_name(adv.local_name or device.name or device.address)
         battery = adv.service_data.get(BATTERY_SERVICE_UUID)
         sensors.append(
             SensorInfo(
@@ -351,7 +371,8 @@ class SensorLink:
         if isinstance(target, SensorInfo):
             self.name, self.address, self._device = target.name, target.address, target.device
         elif isinstance(target, BLEDevice):
-            self.name, self.address, self._device = target.name or "", target.address, target
+            self.name = printable_name(target.name or "")
+            self.address, self._device = target.address, target
         elif _ADDRESS_RE.match(target):
             self.name, self.address = "", target
         else:
@@ -371,8 +392,10 @@ class SensorLink:
         self.want_stream = autostart
         #: why the link gave up (fatal error or max_attempts), else None
         self.failure: SensorLinkError | None = None
-        #: last exception raised by a consumer hook or the recording, else None
+        #: last exception raised by a consumer hook, else None
         self.error: BaseException | None = None
+        #: why the recording stopped (a full disk), else None; receiving goes on
+        self.recording_stopped: str | None = None
         self._t_offset = time.monotonic() - recording.elapsed_s() if recording is not None else 0.0
         self._queue: asyncio.Queue[tuple[int, Any, float] | None] = asyncio.Queue()
         self._control_q: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
@@ -576,7 +599,7 @@ class SensorLink:
         self._client = client
         await asyncio.wait_for(client.connect(), self.connect_timeout_s)
         self.address = device.address
-        self.name = self.name or device.name or ""
+        self.name = self.name or printable_name(device.name or "")
         await client.start_notify(proto.CONTROL_CHAR_UUID, self._on_control)
         await client.start_notify(proto.STATUS_CHAR_UUID, self._on_status)
         status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
@@ -611,71 +634,100 @@ class SensorLink:
             done = None in batch
             try:
                 self._process([e for e in batch if e is not None])
-            except Exception as exc:  # a sink or the disk failed: count it, keep receiving
+            except Exception as exc:  # a sink or the analysis failed: count it, keep receiving
                 self.stats.consumer_errors += 1
                 self.error = exc
                 if self.stats.consumer_errors == 1:
                     _log.exception("%s: consumer error (further ones only counted)", self.label)
             if done:
-                if self.recording is not None:
-                    self.recording.flush()
+                if self.recording is not None and self.recording_stopped is None:
+                    try:
+                        self.recording.flush()
+                    except RecordingError:
+                        self._recording_failed(self.recording)
                 return
 
     def _process(self, batch: list[tuple[int, Any, float]]) -> None:
+        """Analysis first, then the disk: a failing disk never costs a sample or an alert."""
         payloads: list[bytes] = []
         arrivals: list[float] = []
-        for entry in batch:
-            self._handle(entry, payloads, arrivals)
-        if payloads:
-            self._decode(payloads, arrivals)
-        if self.stats.queue_dropped != self._reported_drops:
-            n = self.stats.queue_dropped - self._reported_drops
-            self._reported_drops = self.stats.queue_dropped
-            event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
-            self._record(_EVENT, event, time.monotonic())
+        extra: list[tuple[int, Any, float]] = []  # events made here (gaps, overflow)
+        try:
+            for kind, payload, t in batch:
+                if kind == _FRAME:
+                    payloads.append(payload)
+                    arrivals.append(t - self._t_offset)
+                elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
+                    self.stats.status = proto.unpack_status(payload)
+                elif kind == _EVENT:
+                    self._dispatch(payload)
+            if payloads:
+                extra += self._decode(payloads, arrivals)
+            if self.stats.queue_dropped != self._reported_drops:
+                n = self.stats.queue_dropped - self._reported_drops
+                self._reported_drops = self.stats.queue_dropped
+                event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
+                self._dispatch(event)
+                extra.append((_EVENT, event, time.monotonic()))
+        finally:
+            # recorded even when the analysis failed: what arrived is never lost
+            for entry in (*batch, *extra):
+                self._record(*entry)
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(self.stream, event)
 
     def _record(self, kind: int, payload: Any, t: float) -> None:
         rec = self.recording
-        if kind == _EVENT and self.on_event is not None:
-            self.on_event(self.stream, payload)
-        if rec is None:
+        if rec is None or self.recording_stopped is not None:
             return
         arrival = t - self._t_offset
-        if kind == _FRAME:
-            rec.append_frame(payload, arrival_s=arrival, stream=self.stream)
-        elif kind == _STATUS:
-            rec.append_status(payload, arrival_s=arrival, stream=self.stream)
-        else:
-            rec.append_event(payload, arrival_s=arrival, stream=self.stream)
+        try:
+            if kind == _FRAME:
+                rec.append_frame(payload, arrival_s=arrival, stream=self.stream)
+            elif kind == _STATUS:
+                rec.append_status(payload, arrival_s=arrival, stream=self.stream)
+            else:
+                rec.append_event(payload, arrival_s=arrival, stream=self.stream)
+        except RecordingError:
+            self._recording_failed(rec)
+            return
+        if rec.stopped is not None:  # another link's write failed first
+            self._recording_failed(rec)
 
-    def _handle(
-        self, entry: tuple[int, Any, float], payloads: list[bytes], arrivals: list[float]
-    ) -> None:
-        kind, payload, t = entry
-        self._record(kind, payload, t)
-        if kind == _FRAME:
-            payloads.append(payload)
-            arrivals.append(t - self._t_offset)
-        elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
-            self.stats.status = proto.unpack_status(payload)
+    def _recording_failed(self, rec: RecordingWriter) -> None:
+        """The recording stopped: say so once; receiving and analysis go on."""
+        self.recording_stopped = rec.stopped or "write failed"
+        _log.info("%s: recording %s stopped: %s", self.label, rec.path, self.recording_stopped)
+        self._dispatch(
+            {
+                "event": "recording_stopped",
+                "sensor": self.label,
+                "reason": self.recording_stopped,
+                "path": str(rec.path),
+                "after_s": rec.stopped_after_s,
+            }
+        )
 
-    def _decode(self, payloads: list[bytes], arrivals: list[float]) -> None:
+    def _decode(self, payloads: list[bytes], arrivals: list[float]) -> list[tuple[int, Any, float]]:
+        """Decode frames, report gaps, hand the samples on; return the gap events to record."""
         block = self.assembler.feed(payloads, arrivals)
         if block is None:
-            return
+            return []
+        events: list[tuple[int, Any, float]] = []
         for first, n in block.gaps:
-            self._record(
-                _EVENT,
-                {
-                    "event": "gap",
-                    "sensor": self.label,
-                    "first_missing_index": first,
-                    "n_missing": n,
-                },
-                time.monotonic(),
-            )
+            event = {
+                "event": "gap",
+                "sensor": self.label,
+                "first_missing_index": first,
+                "n_missing": n,
+            }
+            self._dispatch(event)
+            events.append((_EVENT, event, time.monotonic()))
         if self.on_samples is not None:
             self.on_samples(block)
+        return events
 
     # ----------------------------------------------------------------- control point
     def _require_client(self) -> BleakClient:

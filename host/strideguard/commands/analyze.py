@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from strideguard.cliargs import whole
 
 if TYPE_CHECKING:
     from strideguard.metrics import StrideTable
@@ -31,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--leg", choices=("L", "R"), help="which leg wears the sensor (label only)")
     p.add_argument(
-        "--sensor", type=int, default=0, metavar="N", help="sensor number in a raw recording"
+        "--sensor",
+        type=whole(0, 255),
+        default=0,
+        metavar="N",
+        help="sensor number in a raw recording (0-255)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
@@ -62,13 +69,6 @@ def example_files() -> tuple[Path, Path]:
     return folder / f"{EXAMPLE}.csv", folder / f"{EXAMPLE}.standing.csv"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary name beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def _strides_csv(strides: StrideTable) -> str:
     """The exported stride columns as CSV: numbers as ``%.6g`` (NaN ``nan``), categories by name."""
     import numpy as np
@@ -90,7 +90,6 @@ def _strides_csv(strides: StrideTable) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
-
     from strideguard.analysis import analyze
     from strideguard.errors import InputError
     from strideguard.load import load_recording
@@ -104,6 +103,17 @@ def run(args: argparse.Namespace) -> int:
             args.leg = args.leg or "R"
     elif args.file is None:
         raise InputError("which recording? give FILE (or --example for the shipped sample)")
+    from strideguard.alerts import PersonalBaseline, load_config
+    from strideguard.alerts.offline import alerts_for_strides
+    from strideguard.atomic import check_writable
+
+    # every option file and output place is checked before the (long) analysis
+    config = load_config(args.alert_config)
+    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
+    if args.save_baseline is not None:
+        check_writable(args.save_baseline, "--save-baseline")
+    if args.out is not None:
+        _check_out_dir(args.out)
     rec, report = load_recording(args.file, stream=args.sensor)
     standing = None
     warnings = list(report.warnings)
@@ -111,11 +121,6 @@ def run(args: argparse.Namespace) -> int:
         # any length: the aligner judges the standing data by how well it fixes gravity
         standing, srep = load_recording(args.standing, min_duration_s=0.0)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
-    from strideguard.alerts import PersonalBaseline, load_config
-    from strideguard.alerts.offline import alerts_for_strides
-
-    config = load_config(args.alert_config)
-    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
     # the same policy the live path runs, stride by stride
     policy = alerts_for_strides(
@@ -136,12 +141,7 @@ def run(args: argparse.Namespace) -> int:
             )
         policy.baseline_.save(args.save_baseline)
     if args.out is not None:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            _write_atomic(args.out / "analysis.json", result.to_json() + "\n")
-            _write_atomic(args.out / "strides.csv", _strides_csv(result.strides))
-        except OSError as exc:
-            raise InputError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+        _write_out(args.out, result)
     if args.format == "json":
         sys.stdout.write(result.to_json() + "\n")
     else:
@@ -153,3 +153,43 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None:
             sys.stdout.write(f"wrote {args.out / 'strides.csv'} and {args.out / 'analysis.json'}\n")
     return 0
+
+
+def _write_out(folder: Path, result: Any) -> None:
+    """``strides.csv`` and ``analysis.json`` in ``folder``: both whole, or neither."""
+    from strideguard.atomic import AtomicOutputs
+    from strideguard.errors import InputError
+
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    try:
+        with AtomicOutputs(what=f"to {folder}") as out:
+            out.path(folder / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
+            out.path(folder / "strides.csv").write_text(
+                _strides_csv(result.strides), encoding="utf-8"
+            )
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: we made it for these files
+        raise
+
+
+def _check_out_dir(out: Path) -> None:
+    """``--out DIR`` must be (or become) a folder we can write in; nothing is created yet."""
+    from strideguard.atomic import check_writable
+    from strideguard.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--out {out}: {existing} is not a folder")
+    check_writable(existing / "analysis.json", "--out")

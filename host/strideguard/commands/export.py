@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,14 +67,13 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Export every sensor stream of the recording (or a run as FIT with ``--fit``)."""
+    from strideguard.atomic import AtomicOutputs
     from strideguard.errors import InputError
+    from strideguard.recording import read_recording
 
     if args.fit is not None:
         return run_fit(args)
     args.recording = Path(args.recording)
-    from strideguard.frames import fit_timebase, to_recording
-    from strideguard.imudata import write_csv
-    from strideguard.recording import decode_stream, read_recording
 
     rec = read_recording(args.recording)
     out_dir: Path = args.out or args.recording.parent
@@ -82,13 +83,45 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
     names = rec.header.get("sensors") or []
     written: list[dict[str, object]] = []
+    # every file whole, or none of them
+    with AtomicOutputs(what=str(out_dir)) as out:
+        _export_streams(args, rec, names, out, out_dir, written)
+    if not written:
+        raise InputError(f"{args.recording}: no decodable frames to export")
+    if args.format == "json":
+        print(json.dumps(written, indent=1))
+    else:
+        for info in written:
+            s = info["stream"]
+            assert isinstance(s, dict)
+            print(
+                f"{info['sensor']}: {info['samples']} samples at {float(info['sample_rate_hz']):.2f} Hz "  # type: ignore[arg-type]
+                f"({s['samples_lost']} lost in {len(s['gaps'])} gaps) -> {out_dir / str(info['csv'])}"
+            )
+    return 0
+
+
+def _export_streams(
+    args: argparse.Namespace,
+    rec: Any,
+    names: list[Any],
+    out: Any,
+    out_dir: Path,
+    written: list[dict[str, object]],
+) -> None:
+    """Write each sensor's CSV and JSON through ``out`` (an AtomicOutputs)."""
+    from strideguard.frames import fit_timebase, to_recording
+    from strideguard.imudata import write_csv
+    from strideguard.recording import decode_stream
+
     for stream in rec.streams():
         decoded = decode_stream(rec, stream)
         if decoded.n_samples == 0:
             continue
         label = str(names[stream]) if stream < len(names) else f"sensor{stream}"
         imu = to_recording(decoded, source=label)
-        stem = f"{args.recording.stem}_{label}"
+        # the name came over the air: it must not pick the folder or the file type
+        stem = f"{args.recording.stem}_{file_safe(label)}"
         csv_path = out_dir / f"{stem}.csv"
         json_path = out_dir / f"{stem}.json"
         tb = fit_timebase(decoded)
@@ -106,22 +139,18 @@ def run(args: argparse.Namespace) -> int:
             "events": [{"arrival_s": t, **e} for t, s, e in rec.events if s == stream],
             "csv": csv_path.name,
         }
-        try:
-            write_csv(imu, csv_path)
-            json_path.write_text(json.dumps(info, indent=1))
-        except OSError as exc:
-            raise InputError(f"cannot write {out_dir}: {exc.strerror or exc}") from exc
+        write_csv(imu, out.path(csv_path))
+        out.path(json_path).write_text(json.dumps(info, indent=1), encoding="utf-8")
         written.append(info)
-    if not written:
-        raise InputError(f"{args.recording}: no decodable frames to export")
-    if args.format == "json":
-        print(json.dumps(written, indent=1))
-    else:
-        for info in written:
-            s = info["stream"]
-            assert isinstance(s, dict)
-            print(
-                f"{info['sensor']}: {info['samples']} samples at {float(info['sample_rate_hz']):.2f} Hz "  # type: ignore[arg-type]
-                f"({s['samples_lost']} lost in {len(s['gaps'])} gaps) -> {out_dir / str(info['csv'])}"
-            )
-    return 0
+
+
+def file_safe(name: str, limit: int = 40) -> str:
+    """``name`` as a file-name part: letters, digits, ``-`` and ``_`` only (others become ``_``).
+
+    >>> file_safe("StrideGuard-L")
+    'StrideGuard-L'
+    >>> file_safe("../../etc/passwd")
+    '______etc_passwd'
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:limit]
+    return safe or "sensor"

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from strideguard.cliargs import whole
+
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--db FILE`` (default: the per-user data folder, see :mod:`strideguard.userdirs`)."""
@@ -58,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="only runs from then on: a date (2026-03-01), a date and time, or a span back "
         "from now (7d, 4w)",
     )
-    p.add_argument("--last", type=int, default=None, metavar="N", help="only the latest N runs")
+    p.add_argument(
+        "--last", type=whole(1, 1_000_000), default=None, metavar="N", help="only the latest N runs"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
         "--no-simulated", action="store_true", help="leave out runs from simulated sensors"
@@ -95,12 +99,9 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 
 def run(args: argparse.Namespace) -> int:
     """List the runs."""
-    from strideguard.errors import InputError
     from strideguard.history import History
     from strideguard.userdirs import history_path
 
-    if args.last is not None and args.last < 1:
-        raise InputError("--last must be at least 1")
     since = parse_since(args.since) if args.since else None
     db = history_path(args.db)
     if not db.exists():

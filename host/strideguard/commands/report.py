@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from strideguard.cliargs import whole
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``report`` parser."""
@@ -39,7 +41,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "runs before it, to take to an appointment",
     )
     p.add_argument(
-        "--weeks", type=int, default=12, metavar="N", help="--trend: weeks shown (default 12)"
+        "--weeks",
+        type=whole(1, 520),
+        default=12,
+        metavar="N",
+        help="--trend: weeks shown, 1-520 (default 12)",
     )
     p.add_argument(
         "--out",
@@ -92,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.history import History
     from strideguard.userdirs import history_path
 
-    if args.weeks < 1 or args.weeks > 520:
-        raise InputError("--weeks must be between 1 and 520")
     if args.trend and args.run is not None:
         raise InputError("--trend covers all runs: give no RUN (use --weeks)")
     db = history_path(args.db)

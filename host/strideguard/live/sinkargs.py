@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from strideguard.cliargs import whole
 from strideguard.errors import InputError
 from strideguard.live.web_server import DEFAULT_PORT
 
@@ -34,12 +35,12 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
         const="127.0.0.1",
         default=None,
         metavar="HOST[:PORT]",
-        help="serve the phone page (default 127.0.0.1; 0.0.0.0 for a phone on the same Wi-Fi: "
-        "prints a URL with a random token and a QR code)",
+        help="serve the phone page at a URL with a random token (default 127.0.0.1: this "
+        "computer only; 0.0.0.0 for a phone on the same Wi-Fi: prints a QR code too)",
     )
     g.add_argument(
         "--web-port",
-        type=int,
+        type=whole(0, 65535),
         default=DEFAULT_PORT,
         help=f"phone page port (default {DEFAULT_PORT})",
     )
@@ -48,7 +49,7 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--log-every",
-        type=int,
+        type=whole(1, 100_000),
         default=10,
         metavar="N",
         help="plain log: one stride line every N strides per sensor (default 10)",

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard import protocol as proto
+from strideguard.atomic import AtomicOutputs
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, ImuRecording, write_csv
 from strideguard_devkit.sim.athlete import (
     RunnerProfile,
@@ -268,14 +269,21 @@ class SimRun:
         """
         return self.raw[start:stop].astype(">i2").tobytes()
 
-    def write(self, csv_path: str | Path) -> Path:
-        """Write the CSV and ``<stem>.truth.json`` beside it; return the JSON path."""
+    def write(self, csv_path: str | Path, outputs: AtomicOutputs | None = None) -> Path:
+        """Write the CSV and ``<stem>.truth.json`` beside it; return the JSON path.
+
+        Both files are written whole or not at all: through ``outputs`` (renamed
+        when its block ends), or renamed here.
+        """
+        if outputs is None:
+            with AtomicOutputs(what=str(csv_path)) as own:
+                return self.write(csv_path, own)
         csv_path = Path(csv_path)
-        write_csv(self.recording, csv_path)
         name = csv_path.name
         stem = name[: -len(".csv")] if name.endswith(".csv") else name
         json_path = csv_path.with_name(stem + ".truth.json")
-        with open(json_path, "w", encoding="utf-8") as fh:
+        write_csv(self.recording, outputs.path(csv_path))
+        with open(outputs.path(json_path), "w", encoding="utf-8") as fh:
             json.dump(self.truth.to_json(), fh, indent=1)
         return json_path
 
