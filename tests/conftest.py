@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,16 @@ def run_micropython(code: str, *, path: list[Path] | None = None, timeout_s: flo
             f"micropython failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc.stdout
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves its screenshot.
+
+    A temporary folder, so running the tests never changes the checkout; with
+    ``STRIDEGUARD_UPDATE_SCREENSHOTS=1`` the file in ``docs/`` (to refresh the docs).
+    """
+    if os.environ.get("STRIDEGUARD_UPDATE_SCREENSHOTS") == "1":
+        return REPO / "docs" / name
+    folder = Path(tempfile.gettempdir()) / f"strideguard-screenshots-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    return folder / name

@@ -1,6 +1,6 @@
 """The reports in headless Chromium: they load from a file with no console errors, show
 their plots, and read at phone width; --pdf prints; the phone page asks the day-after
-question. Writes docs/report.png.
+question. Saves a screenshot (docs/report.png with STRIDEGUARD_UPDATE_SCREENSHOTS=1).
 
 Needs Debian's ``chromium`` and ``chromium-driver`` like tests/host/test_web_page.py
 (skipped only when they are missing and cannot be installed).
@@ -25,10 +25,11 @@ from strideguard.history.ingest import record_from_imus
 from strideguard.live.web_sink import WebSink
 from strideguard.report.run import run_report_html
 from strideguard_devkit.sim import simulate_pair
+from tests.conftest import screenshot_path
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "report.png"
+SCREENSHOT = screenshot_path("report.png")
 PHONE_WIDTH, PHONE_HEIGHT = 412, 915
 STARTED = datetime(2026, 3, 7, 7, 15, tzinfo=UTC)
 
@@ -182,7 +183,6 @@ def test_run_report_in_chromium(
         {"width": PHONE_WIDTH, "height": 1700, "deviceScaleFactor": 1, "mobile": True},
     )
     try:
-        SCREENSHOT.parent.mkdir(exist_ok=True)
         driver.save_screenshot(str(SCREENSHOT))
     finally:
         driver.execute_cdp_cmd(

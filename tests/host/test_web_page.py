@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from strideguard.alerts.model import AlertState
 from strideguard.live.hub import SinkHub
 from strideguard.live.updates import CalibrationUpdate
 from strideguard.live.web_sink import WebSink
+from tests.conftest import screenshot_path
 
 from .sink_events import (
     LEFT,
@@ -36,7 +36,7 @@ from .sink_events import (
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "phone-page.png"
+SCREENSHOT = screenshot_path("phone-page.png")
 PHONE_WIDTH, PHONE_HEIGHT = 412, 915
 
 
@@ -179,7 +179,6 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         # the whole page on a phone-wide screen for the docs
         full = int(driver.execute_script("return document.documentElement.scrollHeight"))
         phone_screen(driver, max(PHONE_HEIGHT, full))
-        SCREENSHOT.parent.mkdir(exist_ok=True)
         driver.save_screenshot(str(SCREENSHOT))
         phone_screen(driver, PHONE_HEIGHT)
         assert SCREENSHOT.stat().st_size > 10_000
