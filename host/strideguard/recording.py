@@ -32,6 +32,8 @@ the next plausible one.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
@@ -75,6 +77,14 @@ class RecordingError(StrideguardError):
 class RecordingWriter:
     """Append records to a recording file, flushing at least once a second.
 
+    Records are collected in memory and handed to the operating system at each
+    flush (at least every ``flush_interval_s``, and when 64 kB are waiting).
+    When a write fails (a full disk), the file is cut back to its last whole
+    record, :attr:`stopped` says why, the failing call raises
+    :class:`RecordingError` once, and every later record is dropped and counted
+    (:attr:`records_dropped`) without raising: whoever feeds the recording keeps
+    going, and what was written stays readable.
+
     Parameters
     ----------
     path
@@ -86,6 +96,19 @@ class RecordingWriter:
     fsync
         Also ask the OS to write to disk at each flush (survives power loss).
 
+    Attributes
+    ----------
+    records_written
+        Records accepted (in the file, or waiting for the next flush).
+    frames_written
+        Of those, stream frames.
+    stopped
+        Why writing stopped (``"disk full"``, …), ``None`` while it works.
+    stopped_after_s
+        Recording time (arrival clock) of the last record kept, when stopped.
+    records_dropped
+        Records not written because writing had stopped.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -93,6 +116,9 @@ class RecordingWriter:
     >>> with RecordingWriter(p, {"sensors": ["StrideGuard-L"]}) as rec:
     ...     rec.append_frame(b"\\x01" * 16, arrival_s=0.0)
     """
+
+    #: bytes waiting in memory that trigger a flush before the interval is over
+    FLUSH_BYTES = 65536
 
     def __init__(
         self,
@@ -106,6 +132,10 @@ class RecordingWriter:
         self.flush_interval_s = flush_interval_s
         self.fsync = fsync
         self.records_written = 0
+        self.frames_written = 0
+        self.records_dropped = 0
+        self.stopped: str | None = None
+        self.stopped_after_s: float | None = None
         self._t0 = time.monotonic()
         header: dict[str, Any] = {
             "schema": SCHEMA,
@@ -117,15 +147,27 @@ class RecordingWriter:
         blob = json.dumps(header).encode()
         block = HEADER_BLOCK.pack(len(blob), zlib.crc32(blob)) + blob
         try:
-            self._fh: BinaryIO = open(self.path, "xb")
-            self._fh.write(MAGIC + block + block)  # two copies: one may be damaged
-            self._fh.flush()
+            self._fh: BinaryIO = open(self.path, "xb", buffering=0)
         except OSError as exc:
             raise RecordingError(
                 f"cannot create recording {self.path}: {exc.strerror or exc}"
             ) from exc
-        self._last_flush = time.monotonic()
+        # records wait here until a flush; each end offset marks a whole record
+        self._pending = bytearray(MAGIC + block + block)  # two copies: one may be damaged
+        self._pending_ends: list[tuple[int, float]] = [(len(self._pending), 0.0)]
+        self._on_disk = 0  # bytes of the file known to be written
+        self._last_t = 0.0
         self._closed = False
+        try:
+            self._write_pending()
+        except OSError as exc:
+            self._fh.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            raise RecordingError(
+                f"cannot create recording {self.path}: {exc.strerror or exc}"
+            ) from exc
+        self._last_flush = time.monotonic()
 
     def elapsed_s(self) -> float:
         """Seconds since the recording was opened (the default arrival clock)."""
@@ -136,16 +178,22 @@ class RecordingWriter:
             raise RecordingError(f"recording {self.path} is closed")
         if len(payload) > 0xFFFF:
             raise ValueError("record payload too long")
+        if self.stopped is not None:
+            self.records_dropped += 1
+            return
         t = self.elapsed_s() if arrival_s is None else arrival_s
         head = RECORD_HEADER.pack(RECORD_SYNC, kind, stream, len(payload), t)
         crc = zlib.crc32(payload, zlib.crc32(head[len(RECORD_SYNC) :]))
-        try:
-            self._fh.write(head + payload + RECORD_CRC.pack(crc))
-            self.records_written += 1
-            if time.monotonic() - self._last_flush >= self.flush_interval_s:
-                self.flush()
-        except OSError as exc:
-            raise RecordingError(f"recording {self.path} stopped: {exc.strerror or exc}") from exc
+        self._pending += head + payload + RECORD_CRC.pack(crc)
+        self._pending_ends.append((self._on_disk + len(self._pending), t))
+        self.records_written += 1
+        self.frames_written += kind == KIND_FRAME
+        self._last_t = t
+        if (
+            len(self._pending) >= self.FLUSH_BYTES
+            or time.monotonic() - self._last_flush >= self.flush_interval_s
+        ):
+            self.flush()
 
     def append_frame(
         self,
@@ -173,15 +221,64 @@ class RecordingWriter:
         """Append a JSON event (connect, disconnect, mtu, calibration, note)."""
         self._append(KIND_EVENT, stream, json.dumps(event).encode(), arrival_s)
 
+    def _write_pending(self) -> None:
+        """Hand the waiting bytes to the OS; ``_on_disk`` counts what arrived."""
+        done = 0
+        try:
+            # every view released even when the write raises (a traceback may still hold
+            # the slice), so the buffer can shrink and the OSError is the error seen
+            with memoryview(self._pending) as view:
+                while done < len(view):
+                    with view[done:] as chunk:
+                        n = self._fh.write(chunk)
+                    if not n:
+                        raise OSError(errno.EIO, "nothing written")
+                    done += n
+        finally:
+            self._on_disk += done
+            del self._pending[:done]
+
     def flush(self) -> None:
-        """Hand buffered records to the OS (and the disk, with ``fsync``)."""
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
+        """Hand buffered records to the OS (and the disk, with ``fsync``).
+
+        Raises
+        ------
+        RecordingError
+            The write failed (the recording stops; see :attr:`stopped`).
+        """
+        if self.stopped is not None or self._closed:
+            return
+        try:
+            self._write_pending()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            self._stop(exc)
+            raise RecordingError(f"recording {self.path} stopped: {self.stopped}") from exc
+        self._pending_ends = [(self._on_disk, self._last_t)]
         self._last_flush = time.monotonic()
 
+    def _stop(self, exc: OSError) -> None:
+        """Writing failed: keep the whole records that reached the file, drop the rest."""
+        self.stopped = _why(exc)
+        whole = [(end, t) for end, t in self._pending_ends if end <= self._on_disk]
+        keep, self.stopped_after_s = whole[-1] if whole else (0, None)
+        dropped = sum(1 for end, _ in self._pending_ends if end > self._on_disk)
+        self.records_dropped += dropped
+        self.records_written -= dropped
+        with contextlib.suppress(OSError):  # a torn tail is skipped on reading anyway
+            os.ftruncate(self._fh.fileno(), keep)
+        self._pending = bytearray()
+        self._pending_ends = []
+
     def close(self) -> None:
-        """Flush and close; safe to call twice."""
+        """Flush and close; safe to call twice.
+
+        Raises
+        ------
+        RecordingError
+            The last flush failed (the file keeps its whole records).
+        """
         if self._closed:
             return
         try:
@@ -199,7 +296,19 @@ class RecordingWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        with contextlib.suppress(RecordingError):  # the first error is the one to see
+            self.close()
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    if exc.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 @dataclass

@@ -7,8 +7,10 @@ mode run the same code over bumble (:mod:`strideguard_devkit.bumble_backend`).
 Data path of a :class:`SensorLink`::
 
     bleak notification callback ──(bytes, time.monotonic())──▶ bounded queue
-        ──▶ consumer task: recording.append_* ─▶ StreamAssembler (decode_frames, gaps)
+        ──▶ consumer task: StreamAssembler (decode_frames, gaps)
             ─▶ on_samples(SampleBlock) / on_event(stream, event)   ← analysis plugs in here
+            ─▶ recording.append_*  (after the analysis: a full disk stops the recording
+               with a ``recording_stopped`` event, never the analysis)
 
 The callback only copies bytes and the arrival time; when the queue is full the
 frame is dropped and counted (``LinkStats.queue_dropped``, and a
@@ -61,7 +63,7 @@ from strideguard.assembler import BACKFILL_EVENTS, SampleBlock, StreamAssembler
 from strideguard.backfill import BackfillPlanner
 from strideguard.ble.backend import PLATFORM, BleBackend
 from strideguard.errors import StrideguardError
-from strideguard.recording import RecordingWriter
+from strideguard.recording import RecordingError, RecordingWriter
 
 _log = logging.getLogger(__name__)
 BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
@@ -207,6 +209,24 @@ class SensorInfo:
         }
 
 
+#: longest sensor name kept (a BLE advertisement carries at most 29 bytes of it)
+MAX_NAME_CHARS = 40
+
+
+def printable_name(name: str) -> str:
+    """An advertised name made safe to show: control characters become ``?``, shortened.
+
+    Anyone nearby can advertise our service with any name, including terminal
+    escape sequences; this keeps them out of logs, tables and file headers.
+
+    >>> printable_name("StrideGuard-L")
+    'StrideGuard-L'
+    >>> printable_name("x\x1b[2Jy")
+    'x?[2Jy'
+    """
+    return "".join(c if c.isprintable() else "?" for c in name)[:MAX_NAME_CHARS]
+
+
 def leg_from_name(name: str | None) -> str | None:
     """``"L"``/``"R"`` from ``StrideGuard-L``/``-R``, else ``None``."""
     if name and name.startswith(proto.DEVICE_NAME_PREFIX):
@@ -254,7 +274,7 @@ async def scan(
     for device, adv in found.values():
         if proto.SERVICE_UUID not in adv.service_uuids:
             continue
-        name = adv.local_name or device.name or device.address
+        name = printable_name(adv.local_name or device.name or device.address)
         battery = adv.service_data.get(BATTERY_SERVICE_UUID)
         sensors.append(
             SensorInfo(
@@ -368,7 +388,8 @@ class SensorLink:
         if isinstance(target, SensorInfo):
             self.name, self.address, self._device = target.name, target.address, target.device
         elif isinstance(target, BLEDevice):
-            self.name, self.address, self._device = target.name or "", target.address, target
+            self.name = printable_name(target.name or "")
+            self.address, self._device = target.address, target
         elif _ADDRESS_RE.match(target):
             self.name, self.address = "", target
         else:
@@ -391,8 +412,10 @@ class SensorLink:
         self.want_stream = autostart
         #: why the link gave up (fatal error or max_attempts), else None
         self.failure: SensorLinkError | None = None
-        #: last exception raised by a consumer hook or the recording, else None
+        #: last exception raised by a consumer hook, else None
         self.error: BaseException | None = None
+        #: why the recording stopped (a full disk), else None; receiving goes on
+        self.recording_stopped: str | None = None
         self._t_offset = time.monotonic() - recording.elapsed_s() if recording is not None else 0.0
         self._queue: asyncio.Queue[tuple[int, Any, float] | None] = asyncio.Queue()
         self._control_q: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
@@ -406,6 +429,8 @@ class SensorLink:
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._reported_drops = 0
+        #: records waiting for the end of the analysis step (None: write at once)
+        self._out: list[tuple[int, Any, float]] | None = None
 
     # ----------------------------------------------------------------- properties
     @property
@@ -602,7 +627,7 @@ class SensorLink:
         self._client = client
         await asyncio.wait_for(client.connect(), self.connect_timeout_s)
         self.address = device.address
-        self.name = self.name or device.name or ""
+        self.name = self.name or printable_name(device.name or "")
         await client.start_notify(proto.CONTROL_CHAR_UUID, self._on_control)
         await client.start_notify(proto.STATUS_CHAR_UUID, self._on_status)
         status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
@@ -633,7 +658,7 @@ class SensorLink:
             try:
                 item = await asyncio.wait_for(self._queue.get(), BACKFILL_TICK_S)
             except TimeoutError:
-                self._guarded(self._plan_backfill)
+                self._guarded(self._tick)
                 continue
             batch = [item]
             while not self._queue.empty() and len(batch) < 512:
@@ -642,89 +667,142 @@ class SensorLink:
             entries = [e for e in batch if e is not None]
             self._guarded(functools.partial(self._process, entries))
             if done:
-                if self.recording is not None:
-                    self.recording.flush()
+                if self.recording is not None and self.recording_stopped is None:
+                    try:
+                        self.recording.flush()
+                    except RecordingError:
+                        self._recording_failed(self.recording)
                 return
 
     def _guarded(self, work: Callable[[], None]) -> None:
         try:
             work()
-        except Exception as exc:  # a sink or the disk failed: count it, keep receiving
+        except Exception as exc:  # a sink or the analysis failed: count it, keep receiving
             self.stats.consumer_errors += 1
             self.error = exc
             if self.stats.consumer_errors == 1:
                 _log.exception("%s: consumer error (further ones only counted)", self.label)
 
     def _process(self, batch: list[tuple[int, Any, float]]) -> None:
+        """Analysis first, then the disk: a failing disk never costs a sample or an alert."""
         payloads: list[bytes] = []
         arrivals: list[float] = []
-        for entry in batch:
-            kind, payload, t = entry
-            if kind == _EVENT and payload.get("event") in BACKFILL_EVENTS:
-                # it acts after the frames that came before it, as in a replay
-                if payloads:
-                    self._decode(payloads, arrivals)
-                    payloads, arrivals = [], []
-                self._backfill_event(payload, t)
-                continue
-            self._handle(entry, payloads, arrivals)
-            if kind == _EVENT and payload.get("event") == "stream_start" and self._backfill_ready():
-                if payloads:
-                    self._decode(payloads, arrivals)
-                    payloads, arrivals = [], []
-                self._backfill_event({"event": "backfill_on", "sensor": self.label}, t)
-        if payloads:
-            self._decode(payloads, arrivals)
-        if self.stats.queue_dropped != self._reported_drops:
-            n = self.stats.queue_dropped - self._reported_drops
-            self._reported_drops = self.stats.queue_dropped
-            event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
-            self._record(_EVENT, event, time.monotonic())
-        self._plan_backfill()
+        out: list[tuple[int, Any, float]] = []
+        self._out = out
+        done = 0  # batch entries handled (and queued for the recording)
+        try:
+            for entry in batch:
+                kind, payload, t = entry
+                if kind == _EVENT and payload.get("event") in BACKFILL_EVENTS:
+                    # it acts after the frames that came before it, as in a replay
+                    if payloads:
+                        self._decode(payloads, arrivals)
+                        payloads, arrivals = [], []
+                    done += 1
+                    self._backfill_event(payload, t)
+                    continue
+                out.append(entry)
+                done += 1
+                if kind == _FRAME:
+                    self.planner.link_up()  # frames arrive: the link is up, whatever the supervisor knows
+                    payloads.append(payload)
+                    arrivals.append(t - self._t_offset)
+                elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
+                    self.stats.status = proto.unpack_status(payload)
+                elif kind == _EVENT:
+                    self._dispatch(payload)
+                    if payload.get("event") == "stream_start" and self._backfill_ready():
+                        if payloads:
+                            self._decode(payloads, arrivals)
+                            payloads, arrivals = [], []
+                        self._backfill_event({"event": "backfill_on", "sensor": self.label}, t)
+            if payloads:
+                self._decode(payloads, arrivals)
+            if self.stats.queue_dropped != self._reported_drops:
+                n = self.stats.queue_dropped - self._reported_drops
+                self._reported_drops = self.stats.queue_dropped
+                event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
+                self._dispatch(event)
+                out.append((_EVENT, event, time.monotonic()))
+            self._plan_backfill()
+        finally:
+            # recorded even when the analysis failed: what arrived is never lost
+            out.extend(batch[done:])
+            self._write_out()
+
+    def _tick(self) -> None:
+        """No notification for a while: settle or request the pending backfill."""
+        self._out = []
+        try:
+            self._plan_backfill()
+        finally:
+            self._write_out()
+
+    def _log(self, kind: int, payload: Any, t: float) -> None:
+        """Queue a record for after the analysis (written at once outside a batch)."""
+        if self._out is not None:
+            self._out.append((kind, payload, t))
+        else:
+            self._record(kind, payload, t)
+
+    def _write_out(self) -> None:
+        """Write the records queued while analysing, in the order the consumer acted."""
+        out, self._out = self._out or [], None
+        for entry in out:
+            self._record(*entry)
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(self.stream, event)
 
     def _record(self, kind: int, payload: Any, t: float) -> None:
         rec = self.recording
-        if kind == _EVENT and self.on_event is not None:
-            self.on_event(self.stream, payload)
-        if rec is None:
+        if rec is None or self.recording_stopped is not None:
             return
         arrival = t - self._t_offset
-        if kind == _FRAME:
-            rec.append_frame(payload, arrival_s=arrival, stream=self.stream)
-        elif kind == _STATUS:
-            rec.append_status(payload, arrival_s=arrival, stream=self.stream)
-        else:
-            rec.append_event(payload, arrival_s=arrival, stream=self.stream)
+        try:
+            if kind == _FRAME:
+                rec.append_frame(payload, arrival_s=arrival, stream=self.stream)
+            elif kind == _STATUS:
+                rec.append_status(payload, arrival_s=arrival, stream=self.stream)
+            else:
+                rec.append_event(payload, arrival_s=arrival, stream=self.stream)
+        except RecordingError:
+            self._recording_failed(rec)
+            return
+        if rec.stopped is not None:  # another link's write failed first
+            self._recording_failed(rec)
 
-    def _handle(
-        self, entry: tuple[int, Any, float], payloads: list[bytes], arrivals: list[float]
-    ) -> None:
-        kind, payload, t = entry
-        self._record(kind, payload, t)
-        if kind == _FRAME:
-            self.planner.link_up()  # frames arrive: the link is up, whatever the supervisor knows
-            payloads.append(payload)
-            arrivals.append(t - self._t_offset)
-        elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
-            self.stats.status = proto.unpack_status(payload)
+    def _recording_failed(self, rec: RecordingWriter) -> None:
+        """The recording stopped: say so once; receiving and analysis go on."""
+        self.recording_stopped = rec.stopped or "write failed"
+        _log.info("%s: recording %s stopped: %s", self.label, rec.path, self.recording_stopped)
+        self._dispatch(
+            {
+                "event": "recording_stopped",
+                "sensor": self.label,
+                "reason": self.recording_stopped,
+                "path": str(rec.path),
+                "after_s": rec.stopped_after_s,
+            }
+        )
 
     def _decode(self, payloads: list[bytes], arrivals: list[float]) -> None:
         self._deliver(self.assembler.feed(payloads, arrivals))
 
     def _deliver(self, block: SampleBlock | None) -> None:
+        """Report the block's gaps (recorded after the analysis), hand the samples on."""
         if block is None:
             return
         for first, n in block.gaps:
-            self._record(
-                _EVENT,
-                {
-                    "event": "gap",
-                    "sensor": self.label,
-                    "first_missing_index": first,
-                    "n_missing": n,
-                },
-                time.monotonic(),
-            )
+            event = {
+                "event": "gap",
+                "sensor": self.label,
+                "first_missing_index": first,
+                "n_missing": n,
+            }
+            self._dispatch(event)
+            self._log(_EVENT, event, time.monotonic())
         if self.on_samples is not None:
             self.on_samples(block)
 
@@ -740,7 +818,8 @@ class SensorLink:
     def _backfill_event(self, event: dict[str, Any], t: float) -> None:
         """Record a backfill event and act on it, in stream order (a replay does the same)."""
         event = {"sensor": self.label, **event}
-        self._record(_EVENT, event, t)
+        self._log(_EVENT, event, t)
+        self._dispatch(event)
         if event.get("event") == "backfill_answer":
             self.planner.answered(
                 int(event["first_index"]), int(event["n"]), int(event["result"]), time.monotonic()

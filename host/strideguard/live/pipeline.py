@@ -85,6 +85,11 @@ class SensorPipeline:
         self._last_time_s = 0.0
 
     @property
+    def last_time_s(self) -> float:
+        """Run time of the latest sample processed."""
+        return self._last_time_s
+
+    @property
     def alerts(self) -> list[Alert]:
         """Alerts raised so far."""
         return self.policy.alerts_
