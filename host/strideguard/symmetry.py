@@ -138,12 +138,11 @@ class StridePair:
         return out
 
 
-def make_pair(
-    right: Stride, left: Stride, index_r: int, index_l: int, time_s: float
-) -> StridePair:
+def make_pair(right: Stride, left: Stride, index_r: int, index_l: int, time_s: float) -> StridePair:
     """Pair ``right`` with ``left`` (see :class:`StridePair`)."""
     values = {
-        name: pair_value(name, _num(right, name), _num(left, name)) for name in SYMMETRY_FEATURE_NAMES
+        name: pair_value(name, _num(right, name), _num(left, name))
+        for name in SYMMETRY_FEATURE_NAMES
     }
     return StridePair(
         time_s=time_s,
@@ -177,7 +176,10 @@ class StridePairer:
     """
 
     def __init__(self, keep: int = 8) -> None:
-        self._pending: dict[str, deque[_Pending]] = {"L": deque(maxlen=keep), "R": deque(maxlen=keep)}
+        self._pending: dict[str, deque[_Pending]] = {
+            "L": deque(maxlen=keep),
+            "R": deque(maxlen=keep),
+        }
         self._count = {"L": 0, "R": 0}
         self.pairs_ = 0
 
@@ -213,7 +215,11 @@ class StridePairer:
 
 
 def pair_stride_tables(
-    right: Sequence[Stride], left: Sequence[Stride], *, offset_r_s: float = 0.0, offset_l_s: float = 0.0
+    right: Sequence[Stride],
+    left: Sequence[Stride],
+    *,
+    offset_r_s: float = 0.0,
+    offset_l_s: float = 0.0,
 ) -> list[StridePair]:
     """Pair two legs' whole stride lists (offline), exactly as :class:`StridePairer` live.
 
@@ -225,8 +231,14 @@ def pair_stride_tables(
     offset_r_s, offset_l_s
         Added to each leg's times to bring them onto a common clock.
     """
-    events = [(float(_num(s, "next_initial_contact_s")) + offset_r_s, 0, "R", k, s) for k, s in enumerate(right)]
-    events += [(float(_num(s, "next_initial_contact_s")) + offset_l_s, 1, "L", k, s) for k, s in enumerate(left)]
+    events = [
+        (float(_num(s, "next_initial_contact_s")) + offset_r_s, 0, "R", k, s)
+        for k, s in enumerate(right)
+    ]
+    events += [
+        (float(_num(s, "next_initial_contact_s")) + offset_l_s, 1, "L", k, s)
+        for k, s in enumerate(left)
+    ]
     # strides complete at their next contact: feed them in that order, like the live path
     events.sort(key=lambda e: (math.inf if math.isnan(e[0]) else e[0], e[1], e[3]))
     pairer = StridePairer()
@@ -322,6 +334,8 @@ def host_clock_offset_s(
     ok = np.isfinite(arr)
     if not ok.any():
         return float("nan")
-    last = np.asarray(first_index, dtype=np.int64)[ok] + np.asarray(n_samples, dtype=np.int64)[ok] - 1
+    last = (
+        np.asarray(first_index, dtype=np.int64)[ok] + np.asarray(n_samples, dtype=np.int64)[ok] - 1
+    )
     lag = arr[ok] - np.asarray(time_of_index(last), dtype=float)
     return float(np.percentile(lag, 2.0))

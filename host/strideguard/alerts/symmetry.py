@@ -25,6 +25,7 @@ Settings: :class:`~strideguard.alerts.config.SymmetryConfig`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -245,7 +246,7 @@ class SymmetryMonitor:
                     for i in range(max(0, n - 2 * MIN_NOISE_PAIRS), n)
                 ]
                 good = [x for x in scores if math.isfinite(x)]
-                for a, b in zip(good, good[1:], strict=False):
+                for a, b in itertools.pairwise(good):
                     self._add_noise(0.5 * (b - a) ** 2)
             self._learn = {}
 

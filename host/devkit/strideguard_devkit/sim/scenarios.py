@@ -24,8 +24,8 @@ Alert vocabulary (the names the analysis and alert policy are checked against):
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -159,6 +159,7 @@ def track_radius_m(lane: int) -> float:
         return TRACK_KERB_RADIUS_M + 0.30
     return TRACK_KERB_RADIUS_M + (lane - 1) * TRACK_LANE_WIDTH_M + 0.20
 
+
 ALERTS: dict[str, str] = {
     "gait_changed": "injury-like change of the running pattern: stop and get checked",
     "overstride": "tibia angle at initial contact well above the personal baseline",
@@ -215,6 +216,9 @@ class Segment:
         Irregular footing (trail): stride-to-stride variability of both legs'
         swing, contact, angle and impact ×(1 + roughness), of the stride time
         ×(1 + roughness).
+    strike_index
+        Foot strike for this segment (0 rearfoot, 0.5 midfoot, 1 forefoot);
+        ``None`` keeps the runner's own (see :mod:`strideguard_devkit.sim.athlete`).
     """
 
     start_s: float
@@ -238,6 +242,7 @@ class Segment:
     curve_inside_leg: str = "L"
     curve_gain: float = 1.0
     roughness: float = 0.0
+    strike_index: float | None = None
 
     def speed_at(self, t: float) -> float:
         """Target speed at time ``t`` inside the segment."""
@@ -311,6 +316,9 @@ class Plan:
     strap_slip: StrapSlip | None = None
     sensor_dies_s: float | None = None
     pain_marks_s: list[float] = field(default_factory=list)
+    runner: str | None = (
+        None  # archetype (strideguard_devkit.sim.athlete.ARCHETYPES); None: default
+    )
 
     def segment_at(self, t: float) -> Segment:
         """Segment covering time ``t`` (the last one beyond the end)."""
@@ -713,6 +721,49 @@ def _demo_plan(d: float) -> Plan:
     )
 
 
+# ---- issue 15: foot strike (kept apart from the other scenarios)
+def _forefoot_to_heel_plan(d: float) -> Plan:
+    # a forefoot striker who, tiring in the last third, lands midfoot and then on the heel
+    # (more rearfoot striking late in a race: Larson 2011)
+    segs = _lay(
+        d,
+        [
+            (0.15, _warmup(3.2)),
+            (0.65, _steady(3.2)),
+            (0.8, {**_steady(3.1), "label": "midfoot", "strike_index": 0.5, "fatigue_end": 0.5}),
+            (
+                1.0,
+                {
+                    **_steady(3.0),
+                    "label": "rearfoot",
+                    "strike_index": 0.0,
+                    "fatigue_start": 0.5,
+                    "fatigue_end": 1.0,
+                },
+            ),
+        ],
+    )
+    return Plan(
+        "forefoot_to_heel",
+        d,
+        segs,
+        must_not_alert=["sensor_moved", "sensor_lost"],
+        runner="forefoot",
+    )
+
+
+STRIKE_SCENARIOS = (
+    Scenario(
+        "forefoot_to_heel",
+        "A forefoot striker (runner archetype 'forefoot') at 3.2 m/s who, tiring in the last "
+        "third, lands midfoot from 65 % and on the heel from 80 % of the run (tibia angle at IC "
+        "+2° and +4°, harder, sharper impacts). The landing really changes: gait_changed and "
+        "overstride are allowed.",
+        _forefoot_to_heel_plan,
+    ),
+)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -813,6 +864,7 @@ SCENARIOS: dict[str, Scenario] = {
             "at 4:00, recovery, then injury-like guarded gait on the right leg from 7:00.",
             _demo_plan,
         ),
+        *STRIKE_SCENARIOS,
     )
 }
 

@@ -250,7 +250,9 @@ class GaitChangeDetector:
         if max(abs(new - self._pace_cadence_spm), abs(new - old)) > cfg.pace_settle_spm:
             return True
         cts = list(self._recent_contacts)
-        if len(cts) < 2 * w or not (math.isfinite(self._pace_contact_s) and self._pace_contact_s > 0):
+        if len(cts) < 2 * w or not (
+            math.isfinite(self._pace_contact_s) and self._pace_contact_s > 0
+        ):
             return False
         new_c = float(np.median(cts[-w:]))
         old_c = float(np.median(cts[-2 * w : -w]))
@@ -435,9 +437,7 @@ class GaitChangeDetector:
             return []
         cap = cfg.max_pair_score_sd
         x = min(score, cap)
-        self._sym_cusum = min(
-            cfg.threshold_sd, max(0.0, self._sym_cusum + x - cfg.slack_sd)
-        )
+        self._sym_cusum = min(cfg.threshold_sd, max(0.0, self._sym_cusum + x - cfg.slack_sd))
         gc = self.config
         self._sym_watch = min(
             cfg.threshold_sd,
@@ -457,15 +457,15 @@ class GaitChangeDetector:
 
     def _stop_symmetry(self) -> Raise:
         """The stop alert from a one-sided change, with what changed over the last pairs."""
-        change = {
-            name: float(np.mean(v)) for name, v in self._recent_sym.items() if len(v) > 0
-        }
+        change = {name: float(np.mean(v)) for name, v in self._recent_sym.items() if len(v) > 0}
         numbers: dict[str, float | int | str | None] = {
             "cadence_spm": round(self._pace_cadence_spm, 1),
             "symmetry_evidence_sd": round(self._sym_cusum, 1),
         }
         for name, d in change.items():
-            key = f"{name}_vs_other_leg_change_{'deg' if name == 'shank_angle_at_ic_deg' else 'pct'}"
+            key = (
+                f"{name}_vs_other_leg_change_{'deg' if name == 'shank_angle_at_ic_deg' else 'pct'}"
+            )
             numbers[key] = round(d if name == "shank_angle_at_ic_deg" else 100 * math.expm1(d), 1)
         return Raise(
             KIND,
