@@ -66,6 +66,13 @@ FEATURE_VALUE_RANGES: dict[str, tuple[float, float]] = {
     "contact_time_s": (0.05, 1.5),
 }
 
+#: medians kept besides the modelled features (schema 2: the stored-baseline fit check):
+#: running cadence, and the peak shock up to beyond the MPU6050's ±16 g full scale
+MEDIAN_ONLY_RANGES: dict[str, tuple[float, float]] = {
+    "cadence_spm": (60.0, 300.0),
+    "peak_tibial_accel_g": (0.1, 200.0),
+}
+
 #: (lo, hi) of every number in a profile; ``None`` where the field may be null
 FIELD_RANGES: dict[str, tuple[float, float]] = {
     # steps/min: walking-pace jogs (~120) to sprinting (~280), with margin
@@ -244,7 +251,7 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
         }
 
     medians = _table(origin, "medians", data["medians"])
-    _features(origin, "medians", medians, KNOWN_FEATURES)
+    _features(origin, "medians", medians, KNOWN_FEATURES | frozenset(MEDIAN_ONLY_RANGES))
     out["medians"] = {}
     for feature, value in medians.items():
         name = f"medians.{feature}"
@@ -256,7 +263,12 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
             v = math.inf
         if not math.isfinite(v):
             raise BaselineError(f"{origin}: {name} = {shown(value)} is not a finite number")
-        _feature_value(origin, name, feature, v)
+        if feature in MEDIAN_ONLY_RANGES:
+            lo, hi = MEDIAN_ONLY_RANGES[feature]
+            if not lo <= v <= hi:
+                raise BaselineError(f"{origin}: {name} = {v:g} is out of range [{lo:g}, {hi:g}]")
+        else:
+            _feature_value(origin, name, feature, v)
         out["medians"][feature] = v
 
     step_sd = _table(origin, "step_sd", data.get("step_sd", {}))
