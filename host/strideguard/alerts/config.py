@@ -72,6 +72,38 @@ class BaselineConfig:
     )
     duration_s: float = setting(120.0, 20, 3600, "s", "Running time the baseline is learned from.")
     min_strides: int = setting(60, 10, 5000, "strides", "Fewest running strides a baseline needs.")
+    fit_check_strides: int = setting(
+        30,
+        5,
+        1000,
+        "strides",
+        "A stored baseline is checked against this run's first running strides (detection "
+        "runs meanwhile); one that no longer fits is dropped and learned again.",
+    )
+    fit_max_sd: float = setting(
+        6.0,
+        2,
+        50,
+        "SD",
+        "A stored baseline no longer fits when a feature's median over the check strides is "
+        "this many of its SDs away from what it predicts (a new shoe, a different mounting): "
+        "far beyond a guarded gait's few SDs.",
+    )
+    fit_max_turn_deg: float = setting(
+        20.0,
+        5,
+        90,
+        "°",
+        "… or when the sensor sits turned this much on the shin against when the baseline "
+        "was learned (gravity or swing axis in the sensor frame).",
+    )
+    max_age_days: float = setting(
+        60.0,
+        1,
+        3650,
+        "days",
+        "A stored baseline older than this (a long break) is not used: the run learns afresh.",
+    )
     extend_s: float = setting(
         30.0,
         5,

@@ -262,6 +262,66 @@ def baseline_refused(why: str) -> AlertText:
     )
 
 
+#: features in plain words (stored-baseline checks)
+FEATURE_WORDS = {
+    "peak_midswing_gyr_dps": "leg swing speed",
+    "late_swing_peak_decel_dps2": "braking before landing",
+    "contact_time_s": "ground contact time",
+}
+
+
+def feature_words(name: str) -> str:
+    """A stride feature in plain words."""
+    return FEATURE_WORDS.get(name, name.replace("_", " "))
+
+
+def _short_date(created: str | None) -> str | None:
+    """``"3 Dec"`` from an ISO 8601 timestamp (``None`` when unknown or unreadable)."""
+    if not created:
+        return None
+    import datetime as dt
+
+    try:
+        d = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def baseline_misfit(why: str, created: str | None) -> AlertText:
+    """A stored baseline no longer fits this run's strides: learned again."""
+    when = _short_date(created)
+    of = f" from {when}" if when else ""
+    return AlertText(
+        "Stored baseline no longer fits — learning your normal again",
+        f"Your saved baseline{of} does not match how you run today ({why}): a new shoe, a "
+        "different mounting or a long break.",
+        "Run normally: strideguard learns your normal again in the next minutes, then alerts "
+        "as usual.",
+    )
+
+
+def baseline_too_old(created: str | None, days: float) -> str:
+    """Why a stored baseline is not used: it is older than the limit."""
+    when = _short_date(created) or "an unknown date"
+    return f"it is from {when}, more than {days:.0f} days ago"
+
+
+def baseline_status(state: str, created: str | None, seconds_left: float | None) -> str:
+    """What the screen says about the runner's normal.
+
+    ``"using your baseline from 3 Dec"``, ``"using the normal learned in this run"``
+    or ``"learning your normal: 2:00 left"``.
+    """
+    if state == "stored":
+        when = _short_date(created)
+        return f"using your baseline from {when}" if when else "using your stored baseline"
+    if state == "learned":
+        return "using the normal learned in this run"
+    left = max(0, round(seconds_left or 0.0))
+    return f"learning your normal: {left // 60}:{left % 60:02d} left"
+
+
 def battery_low(percent: int) -> AlertText:
     """The sensor's battery is low."""
     return AlertText(

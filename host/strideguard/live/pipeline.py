@@ -32,9 +32,17 @@ from strideguard.alerts.model import Alert
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, LinkUpdate, LiveEvent, StrideUpdate
+from strideguard.live.updates import (
+    AlertUpdate,
+    BaselineUpdate,
+    LinkUpdate,
+    LiveEvent,
+    StrideUpdate,
+)
 
 Emit = Callable[[LiveEvent], None]
+#: while learning, the baseline countdown is sent this often (s of running)
+BASELINE_STATUS_EVERY_S = 10.0
 
 
 class SensorPipeline:
@@ -79,6 +87,7 @@ class SensorPipeline:
         self.assembler = assembler if assembler is not None else StreamAssembler(stream)
         self.clock = BoardClock()
         self.policy = AlertPolicy(config=config or AlertConfig(), baseline=baseline, leg=leg)
+        self._baseline_key: tuple[object, ...] | None = None
         self.strides: list[dict[str, float | None]] = []
         self.samples = 0
         self.samples_lost = 0
@@ -148,6 +157,28 @@ class SensorPipeline:
         for ev in self.analyzer.calibration_events():
             self.emit(ev)
 
+    def baseline_update(self, force: bool = False) -> BaselineUpdate | None:
+        """Emit the baseline state when it changed (while learning: every
+        :data:`BASELINE_STATUS_EVERY_S` of the countdown), or always with ``force``."""
+        st = self.policy.baseline_status()
+        left = st["seconds_left"]
+        step = (
+            None if left is None else int(float(left) // BASELINE_STATUS_EVERY_S)  # type: ignore[arg-type]
+        )
+        key = (st["state"], st["created"], step)
+        if key == self._baseline_key and not force:
+            return None
+        self._baseline_key = key
+        ev = BaselineUpdate(
+            sensor=self.sensor,
+            state=str(st["state"]),
+            message=str(st["message"]),
+            seconds_left=None if left is None else float(left),  # type: ignore[arg-type]
+            created=None if st["created"] is None else str(st["created"]),
+        )
+        self.emit(ev)
+        return ev
+
     def _strides(self, strides: list[dict[str, float | None]]) -> None:
         self.policy.angle_calibrated = self.analyzer.angle_calibrated
         for stride in strides:
@@ -162,6 +193,7 @@ class SensorPipeline:
                 )
             )
             self._emit_alerts(self.policy.update(stride))
+            self.baseline_update()
 
     def link_update(
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,8 @@ class LiveRun:
     emit
         Event sink (usually ``SinkHub.handle``).
     config, baseline
-        Alert settings and an optional stored profile.
+        Alert settings and an optional stored profile: one for every sensor, or
+        one per leg (``{"L": ..., "R": ...}``, :mod:`strideguard.profiles`).
     assemblers
         The assembler decoding each sensor's frames when someone else feeds them
         (a BLE link's own); ``None``: each pipeline decodes in its own.
@@ -59,7 +60,7 @@ class LiveRun:
     sensors: Sequence[str]
     emit: Callable[[LiveEvent], None]
     config: AlertConfig | None = None
-    baseline: PersonalBaseline | None = None
+    baseline: PersonalBaseline | Mapping[str, PersonalBaseline | None] | None = None
     assemblers: Sequence[StreamAssembler] | None = None
     pipelines: list[SensorPipeline] = field(init=False)
     #: notices about the whole run (recording stopped, stored baseline refused), in order
@@ -77,7 +78,7 @@ class LiveRun:
                 StreamingAnalyzer(name, leg_from_name(name)),
                 self.emit,
                 config=self.config,
-                baseline=self.baseline,
+                baseline=self._baseline_of(leg_from_name(name)),
                 stream=i,
                 assembler=None if self.assemblers is None else self.assemblers[i],
             )
@@ -87,6 +88,12 @@ class LiveRun:
         self._lost_reported: set[int] = set()
         #: what a replay's reader repaired or skipped in the file (damaged records ...)
         self.damage: list[str] = []
+
+    def _baseline_of(self, leg: str | None) -> PersonalBaseline | None:
+        """The stored baseline for ``leg`` (one profile for every leg, or one per leg)."""
+        if self.baseline is None or isinstance(self.baseline, PersonalBaseline):
+            return self.baseline
+        return self.baseline.get(leg or "")
 
     def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
         """Turn a receiver/recording event into link updates and notices."""

@@ -39,6 +39,7 @@ from rich.text import Text
 from strideguard.alerts.model import AlertState, Severity
 from strideguard.live.updates import (
     AlertUpdate,
+    BaselineUpdate,
     CalibrationUpdate,
     LinkUpdate,
     LiveEvent,
@@ -101,6 +102,7 @@ class _SensorState:
     strides: int = 0
     link: LinkUpdate | None = None
     calibration: CalibrationUpdate | None = None
+    baseline: BaselineUpdate | None = None
     calibration_at_s: float = 0.0
 
 
@@ -209,6 +211,13 @@ class TerminalSink:
             if event.battery_pct is not None:
                 extra += f", battery {event.battery_pct} %"
             return f"{event.sensor}: link {event.state}{extra}, {event.loss_pct:.1f} % samples lost"
+        if isinstance(event, BaselineUpdate):
+            s = self._sensor(event.sensor)
+            old_base = s.baseline
+            s.baseline = event
+            if old_base is not None and old_base.state == event.state:
+                return None  # the countdown: the live view shows it, the log only changes
+            return f"{event.sensor}: baseline: {event.message}"
         if isinstance(event, CalibrationUpdate):
             s = self._sensor(event.sensor)
             old_cal = s.calibration
@@ -337,6 +346,7 @@ class TerminalSink:
                 "late swing",
                 "late-swing peak decel",
                 "strides",
+                "normal",
                 "link",
                 "samples lost",
                 "battery",
@@ -351,6 +361,7 @@ class TerminalSink:
             rows["late swing"].append(f["late_swing"])
             rows["late-swing peak decel"].append(f["decel"])
             rows["strides"].append(str(s.strides))
+            rows["normal"].append(s.baseline.message if s.baseline is not None else "—")
             if link is None:
                 rows["link"].append("—")
                 rows["samples lost"].append("—")

@@ -128,7 +128,41 @@ class SessionUpdate:
         return {"type": "session", **asdict(self)}
 
 
-LiveEvent = StrideUpdate | AlertUpdate | LinkUpdate | CalibrationUpdate | SessionUpdate
+@dataclass
+class BaselineUpdate:
+    """The runner's normal for one sensor: stored, learned in this run, or being learned.
+
+    Sent when the state changes and, while learning, every
+    :data:`~strideguard.live.pipeline.BASELINE_STATUS_EVERY_S` seconds of running.
+
+    Attributes
+    ----------
+    state
+        ``"stored"`` (a saved baseline in use), ``"learned"`` (learned in this run)
+        or ``"learning"``.
+    message
+        What the screen says (``"using your baseline from 3 Dec"``,
+        ``"learning your normal: 2:00 left"``).
+    seconds_left
+        Running time until learned, while learning.
+    created
+        When a stored baseline was learned (ISO 8601), if known.
+    """
+
+    sensor: str
+    state: str
+    message: str
+    seconds_left: float | None = None
+    created: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "baseline"``."""
+        return {"type": "baseline", **asdict(self)}
+
+
+LiveEvent = (
+    StrideUpdate | AlertUpdate | LinkUpdate | CalibrationUpdate | SessionUpdate | BaselineUpdate
+)
 
 
 class Sink(Protocol):

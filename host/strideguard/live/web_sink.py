@@ -38,6 +38,7 @@ class ReplayState:
     session: dict[str, Any] | None = None
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     question: dict[str, Any] | None = None
@@ -53,6 +54,8 @@ class ReplayState:
             self.links[d["sensor"]] = d
         elif kind == "calibration":
             self.calibrations[d["sensor"]] = d
+        elif kind == "baseline":
+            self.baselines[d["sensor"]] = d
         elif kind == "session":
             self.session = d
         elif kind == "alert":
@@ -69,6 +72,7 @@ class ReplayState:
             out.append(self.session)
         out += self.links.values()
         out += self.calibrations.values()
+        out += self.baselines.values()
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
         if self.question is not None:
@@ -81,6 +85,7 @@ class ReplayState:
             "session": self.session,
             "links": self.links,
             "calibrations": self.calibrations,
+            "baselines": self.baselines,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
             "question": self.question,

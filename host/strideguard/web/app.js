@@ -95,6 +95,7 @@
       }
       case "link": sensor(d.sensor).link = d; break;
       case "calibration": { const s = sensor(d.sensor); s.calibration = d; s.calAt = Date.now(); break; }
+      case "baseline": { const s = sensor(d.sensor); s.baseline = d; break; }
       case "session":
         sg.session = d;
         if (d.state === "ended") finish();
@@ -215,6 +216,7 @@
     renderSensors();
     renderLinks();
     renderCalibration();
+    renderBaseline();
     renderEnded();
     $("session").textContent = sg.session ? sg.session.message : "waiting for the run…";
   }
@@ -330,6 +332,13 @@
     if (states.some((c) => c.state === "skipped")) note.textContent = "angles relative (not calibrated)";
     else if (states.length && states.every((c) => c.state === "done")) note.textContent = "✓ calibrated";
     else note.textContent = "";
+  }
+
+  function renderBaseline() {
+    // "using your baseline from 3 Dec" / "learning your normal: 2:00 left", per leg
+    const parts = orderedSensors().filter((e) => e[1].baseline)
+      .map((e) => (e[1].leg ? e[1].leg + ": " : "") + e[1].baseline.message);
+    $("normal").textContent = parts.join(" · ");
   }
 
   connect(false);

@@ -68,6 +68,21 @@ class NoticeDetector:
             )
         ]
 
+    def orientation(self) -> list[float] | None:
+        """The sensor's orientation reference (gravity and swing-axis unit vectors, six
+        numbers) once ``mounting_reference_strides`` strides have set it, else ``None``."""
+        ref = self._orientation_ref
+        if ref is None or self._orientation_n < self.config.mounting_reference_strides:
+            return None
+        out: list[float] = []
+        for k in (0, 3):
+            part = ref[k : k + 3]
+            norm = float(np.linalg.norm(part))
+            if not norm > 0:
+                return None
+            out += [round(float(x) / norm, 5) for x in part]
+        return out
+
     def _mounting(self, stride: Stride) -> list[Decision]:
         cfg = self.config
         dirs = []
@@ -151,3 +166,19 @@ class NoticeDetector:
                 {"silent_s": round(silent_s, 1)},
             )
         ]
+
+
+def orientation_change_deg(a: list[float], b: list[float]) -> float:
+    """Largest angle (°) between two orientation references' gravity and swing axes."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if va.shape != (6,) or vb.shape != (6,):
+        return float("nan")
+    out = 0.0
+    for k in (0, 3):
+        x, y = va[k : k + 3], vb[k : k + 3]
+        nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
+        if not (nx > 0 and ny > 0):
+            return float("nan")
+        c = max(-1.0, min(1.0, float(x @ y) / (nx * ny)))
+        out = max(out, math.degrees(math.acos(c)))
+    return out
