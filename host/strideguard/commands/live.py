@@ -340,10 +340,13 @@ def save_runner_baselines(runner: str, live_run: Any, summary: dict[str, Any]) -
         return
     saved: list[str] = []
     errors: list[str] = []
+    monitor = getattr(live_run, "symmetry", None)
     for p in live_run.pipelines:
         base = p.policy.baseline_
         if p.leg not in ("L", "R") or base is None or base.source != "learned":
             continue
+        if monitor is not None and monitor.model_source_ == "learned":
+            base.symmetry = monitor.balance_for(p.leg)  # the runner's own left/right balance
         try:
             saved.append(str(save_baseline(base, runner, p.leg)))
         except StrideguardError as exc:

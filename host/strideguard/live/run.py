@@ -19,11 +19,12 @@ from typing import Any
 
 from strideguard.alerts import AlertConfig, PersonalBaseline, texts
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
+from strideguard.alerts.symmetry import SymmetryMonitor
 from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
 from strideguard.ble.receiver import Receiver, leg_from_name
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate
+from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate, SymmetryUpdate
 from strideguard.recording import (
     KIND_EVENT,
     KIND_FRAME,
@@ -31,6 +32,7 @@ from strideguard.recording import (
     damage_warnings,
     read_recording,
 )
+from strideguard.symmetry import symmetry_summary
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +86,52 @@ class LiveRun:
             )
             for i, name in enumerate(self.sensors)
         ]
+        #: the two legs' symmetry (two sensors, one per leg), else None
+        self.symmetry: SymmetryMonitor | None = None
+        by_leg = {p.leg: p for p in self.pipelines if p.leg is not None}
+        if set(by_leg) == {"L", "R"} and len(self.pipelines) == 2:
+            self.symmetry = SymmetryMonitor(
+                {leg: p.policy for leg, p in by_leg.items()}, self.config, keep_pairs=True
+            )
+            for p in self.pipelines:
+                p.on_stride = self._on_stride
         self._down_since: dict[int, float] = {}
         self._lost_reported: set[int] = set()
         #: what a replay's reader repaired or skipped in the file (damaged records ...)
         self.damage: list[str] = []
+
+    def _on_stride(self, pipeline: SensorPipeline, stride: dict[str, float | None]) -> None:
+        """A stride of one leg, after its policy: pair it and feed the symmetry evidence."""
+        monitor = self.symmetry
+        if monitor is None or pipeline.leg is None:
+            return
+        step = monitor.add(pipeline.leg, stride, pipeline.host_offset_s)
+        by_leg = {p.leg: p for p in self.pipelines}
+        for leg, alerts in step.alerts.items():
+            for a in alerts:
+                self.emit(AlertUpdate(sensor=by_leg[leg].sensor, alert=a))
+        if step.pairs:
+            self.emit(
+                SymmetryUpdate(
+                    state=monitor.state(),
+                    pairs=monitor.n_pairs_,
+                    indices=monitor.rolling_indices(),
+                    versus_normal=monitor.versus_normal(),
+                )
+            )
+
+    def symmetry_summary(self) -> dict[str, Any] | None:
+        """The run's left/right symmetry for the summary (two sensors), else ``None``."""
+        monitor = self.symmetry
+        if monitor is None:
+            return None
+        return {
+            "pairs": monitor.n_pairs_,
+            "state": monitor.state(),
+            "balance_from": monitor.model_source_,
+            "features": symmetry_summary(monitor.pairs_),
+            "versus_normal": monitor.versus_normal(),
+        }
 
     def _baseline_of(self, leg: str | None) -> PersonalBaseline | None:
         """The stored baseline for ``leg`` (one profile for every leg, or one per leg)."""
@@ -198,6 +242,9 @@ class LiveRun:
             summary["recording_stopped"] = dict(self.recording_stopped)
         if self.damage:
             summary["file_damage"] = list(self.damage)
+        sym = self.symmetry_summary()
+        if sym is not None:
+            summary["symmetry"] = sym
         strides = sum(len(p.strides) for p in self.pipelines)
         # the phone page shows "run finished" instead of trying to reconnect for ever
         self.emit(SessionUpdate("ended", f"Run finished: {strides} strides", {"strides": strides}))

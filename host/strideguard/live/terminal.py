@@ -45,6 +45,7 @@ from strideguard.live.updates import (
     LiveEvent,
     SessionUpdate,
     StrideUpdate,
+    SymmetryUpdate,
 )
 
 #: rich style per alert severity
@@ -106,6 +107,30 @@ class _SensorState:
     calibration_at_s: float = 0.0
 
 
+#: short names of the paired features on the terminal and the phone page
+SYMMETRY_LABELS = {
+    "contact_time_s": "contact",
+    "swing_time_s": "swing",
+    "peak_midswing_gyr_dps": "mid-swing",
+    "late_swing_peak_decel_dps2": "braking",
+    "shank_angle_at_ic_deg": "tibia at IC",
+    "peak_tibial_accel_g": "shock",
+}
+
+
+def format_symmetry(u: SymmetryUpdate) -> str:
+    """One line: the rolling symmetry indices (right against left)."""
+    parts = []
+    for name, label in SYMMETRY_LABELS.items():
+        v = u.indices.get(name)
+        if v is None:
+            continue
+        unit = "°" if name == "shank_angle_at_ic_deg" else "%"
+        parts.append(f"{label} {v:+.1f}{unit}")
+    body = ", ".join(parts) if parts else "no stride pairs yet"
+    return f"R vs L ({u.state}, {u.pairs} pairs): {body}"
+
+
 class TerminalSink:
     """Show live events in the terminal (a :class:`~strideguard.live.updates.Sink`).
 
@@ -155,6 +180,7 @@ class TerminalSink:
         self._active: dict[tuple[str, str], AlertUpdate] = {}
         self._recent: deque[AlertUpdate] = deque(maxlen=recent_alerts)
         self._session: SessionUpdate | None = None
+        self._symmetry: SymmetryUpdate | None = None
         self._session_logged_s = -math.inf
         self._live: Live | None = None
         self._closed = False
@@ -211,6 +237,11 @@ class TerminalSink:
             if event.battery_pct is not None:
                 extra += f", battery {event.battery_pct} %"
             return f"{event.sensor}: link {event.state}{extra}, {event.loss_pct:.1f} % samples lost"
+        if isinstance(event, SymmetryUpdate):
+            old_sym, self._symmetry = self._symmetry, event
+            if old_sym is not None and old_sym.state == event.state:
+                return None  # the live view shows the numbers; the log only state changes
+            return f"left/right symmetry: {event.state} ({event.pairs} stride pairs)"
         if isinstance(event, BaselineUpdate):
             s = self._sensor(event.sensor)
             old_base = s.baseline
@@ -311,6 +342,8 @@ class TerminalSink:
                     body.append(f"  → {a.advice}", style=f"bold {style}")
                 parts.append(body)
             parts.append(self._sensor_table())
+            if self._symmetry is not None:
+                parts.append(Text(format_symmetry(self._symmetry)))
             if self._recent:
                 recent = Table(
                     box=box.SIMPLE, show_header=False, title="recent alerts", expand=True

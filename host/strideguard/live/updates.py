@@ -160,8 +160,42 @@ class BaselineUpdate:
         return {"type": "baseline", **asdict(self)}
 
 
+@dataclass
+class SymmetryUpdate:
+    """Left/right symmetry of a two-sensor run, after each stride pair.
+
+    Attributes
+    ----------
+    state
+        ``"learning"`` the runner's own balance, ``"re-measuring"`` it after a
+        sensor moved, or ``"watching"``.
+    pairs
+        Stride pairs so far.
+    indices
+        Per feature: rolling symmetry index, right against left (%; degrees
+        for ``shank_angle_at_ic_deg``), ``None`` without data.
+    versus_normal
+        The same minus the runner's normal balance (empty while learning).
+    """
+
+    state: str
+    pairs: int
+    indices: dict[str, float | None]
+    versus_normal: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "symmetry"``."""
+        return {"type": "symmetry", **asdict(self)}
+
+
 LiveEvent = (
-    StrideUpdate | AlertUpdate | LinkUpdate | CalibrationUpdate | SessionUpdate | BaselineUpdate
+    StrideUpdate
+    | AlertUpdate
+    | LinkUpdate
+    | CalibrationUpdate
+    | SessionUpdate
+    | BaselineUpdate
+    | SymmetryUpdate
 )
 
 

@@ -39,6 +39,7 @@ class ReplayState:
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    symmetry: dict[str, Any] | None = None
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     question: dict[str, Any] | None = None
@@ -56,6 +57,8 @@ class ReplayState:
             self.calibrations[d["sensor"]] = d
         elif kind == "baseline":
             self.baselines[d["sensor"]] = d
+        elif kind == "symmetry":
+            self.symmetry = d
         elif kind == "session":
             self.session = d
         elif kind == "alert":
@@ -73,6 +76,8 @@ class ReplayState:
         out += self.links.values()
         out += self.calibrations.values()
         out += self.baselines.values()
+        if self.symmetry is not None:
+            out.append(self.symmetry)
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
         if self.question is not None:
@@ -86,6 +91,7 @@ class ReplayState:
             "links": self.links,
             "calibrations": self.calibrations,
             "baselines": self.baselines,
+            "symmetry": self.symmetry,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
             "question": self.question,

@@ -96,6 +96,7 @@
       case "link": sensor(d.sensor).link = d; break;
       case "calibration": { const s = sensor(d.sensor); s.calibration = d; s.calAt = Date.now(); break; }
       case "baseline": { const s = sensor(d.sensor); s.baseline = d; break; }
+      case "symmetry": sg.symmetry = d; break;
       case "session":
         sg.session = d;
         if (d.state === "ended") finish();
@@ -339,6 +340,14 @@
     const parts = orderedSensors().filter((e) => e[1].baseline)
       .map((e) => (e[1].leg ? e[1].leg + ": " : "") + e[1].baseline.message);
     $("normal").textContent = parts.join(" · ");
+    // left/right symmetry (two sensors): rolling symmetry index, right against left
+    const sym = sg.symmetry;
+    const labels = { contact_time_s: "contact", peak_midswing_gyr_dps: "mid-swing",
+      late_swing_peak_decel_dps2: "braking", shank_angle_at_ic_deg: "tibia at IC", peak_tibial_accel_g: "shock" };
+    if (!sym) { $("symmetry").textContent = ""; return; }
+    const items = Object.entries(labels).filter(([k]) => sym.indices[k] != null)
+      .map(([k, l]) => l + " " + (sym.indices[k] > 0 ? "+" : "") + fmt(sym.indices[k], 1) + (k === "shank_angle_at_ic_deg" ? "°" : "%"));
+    $("symmetry").textContent = "R vs L (" + sym.state + "): " + items.join(", ");
   }
 
   connect(false);
