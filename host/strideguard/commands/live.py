@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     use_data_dir(args)
     if args.baseline is not None:
         baseline, baseline_refused = _stored_baseline(args.baseline)
-    elif args.no_stored_baseline:
+    elif not uses_stored_baselines(args):
         baseline, baseline_refused = None, None
     else:
         baseline, baseline_refused = _runner_baselines(args.runner, config)
@@ -280,13 +280,24 @@ def use_data_dir(args: argparse.Namespace) -> None:
     from strideguard.profiles import check_runner_name
     from strideguard.userdirs import DATA_DIR_ENV
 
-    check_runner_name(args.runner)
-    if args.data_dir is not None:
+    check_runner_name(getattr(args, "runner", DEFAULT_RUNNER_NAME))
+    if getattr(args, "data_dir", None) is not None:
         if args.data_dir.exists() and not args.data_dir.is_dir():
             from strideguard.errors import InputError
 
             raise InputError(f"--data-dir {args.data_dir}: not a folder")
         os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
+
+
+def uses_stored_baselines(args: argparse.Namespace) -> bool:
+    """Whether this run loads and saves the runner's stored baselines: ``live`` does unless
+    ``--baseline`` or ``--no-stored-baseline`` is given; commands that build their own
+    arguments (``demo``) do not."""
+    return (
+        hasattr(args, "runner")
+        and not getattr(args, "no_stored_baseline", True)
+        and args.baseline is None
+    )
 
 
 def _runner_baselines(runner: str, config: Any) -> tuple[Any, str | None]:
@@ -570,7 +581,7 @@ def _conclude(args: argparse.Namespace, outcome: LiveOutcome) -> int:
     from strideguard.errors import StrideguardError
 
     summary, live_run = outcome.summary, outcome.live_run
-    if not args.no_stored_baseline and args.baseline is None:
+    if uses_stored_baselines(args):
         save_runner_baselines(args.runner, live_run, summary)
     failed: str | None = None
     if args.save_baseline:
