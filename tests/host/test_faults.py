@@ -33,6 +33,8 @@ from strideguard.recording import read_recording
 PAGE = 4096
 #: baseline learned in the first 20 s of running (the default waits 3 minutes)
 FAST_BASELINE = "[baseline]\nskip_s = 0\nduration_s = 20\nmin_strides = 10\n"
+
+
 def child_env() -> dict[str, str]:
     """The environment for child processes, read at call time: it carries the test's own
     per-user data folder (``tests/conftest.py``), so no child writes into the real one."""
