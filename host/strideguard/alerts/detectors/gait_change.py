@@ -7,7 +7,8 @@ likelihood-ratio CUSUM on the stride-to-stride second differences of those
 features — a guarded gait is less regular, while pace and terrain change
 strides smoothly. Each stride's contribution is bounded, so one odd stride (a
 stumble) never fires it; walking breaks, stops, pace transitions and data
-gaps pause it, and strides that lost samples give no evidence. A pain mark
+gaps pause it, and a stride's features measured across lost samples give no
+evidence (they are not measured). A pain mark
 lets the level evidence alone count. It ends (hysteresis) after a run of
 quiet strides. Settings: :class:`~strideguard.alerts.config.GaitChangeConfig`.
 """
@@ -64,7 +65,6 @@ class GaitChangeDetector:
         self._level_cusum = 0.0
         self._var_cusum = 0.0
         self._level_watch = 0.0
-        self._snapshot: tuple[int, float, float, float, float] = (-1, 0.0, 0.0, 0.0, 0.0)
         self._drift: dict[str, float] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         self._prev_var: dict[str, float] | None = None
@@ -174,13 +174,6 @@ class GaitChangeDetector:
         pain = ctx.index <= self._pain_boost_until
         h_level = cfg.cusum_threshold_sd
         h_var = cfg.irregularity_threshold
-        self._snapshot = (
-            ctx.index,
-            self._level_cusum,
-            self._var_cusum,
-            self._cusum,
-            self._level_watch,
-        )
         self._level_cusum = min(
             h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
         )
@@ -329,24 +322,15 @@ class GaitChangeDetector:
             )
         return Raise(AlertKind.PAIN_MARKED, Severity.CAUTION, texts.pain_marked())
 
-    def notice_gap(self, duration_s: float, last_stride_index: int) -> bool:
-        """Samples were lost for ``duration_s`` after stride ``last_stride_index``.
+    def notice_gap(self, duration_s: float) -> None:
+        """Samples were lost for ``duration_s`` just before the stride about to be shown.
 
         A gap of ``gap_reset_s`` or more pauses detection and restarts the
-        stride-to-stride comparisons. A shorter loss only blurs the stride in
-        progress: its evidence is taken back, and later strides are compared
-        only with strides after it.
-
-        Returns
-        -------
-        bool
-            Whether it was a short loss (the stride in progress is damaged).
+        stride-to-stride comparisons. A shorter loss needs nothing here: the
+        strides around it carry its mark — the features whose windows touched
+        it are not measured (``None``) and give no evidence, the others count
+        (docs/alerts.md, "Lossy links").
         """
         if duration_s >= self.config.gap_reset_s:
             self.pause()
             self._restart_steps()
-            return False
-        if self._snapshot[0] == last_stride_index:
-            _, self._level_cusum, self._var_cusum, self._cusum, self._level_watch = self._snapshot
-        self._restart_steps()
-        return True
