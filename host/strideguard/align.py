@@ -60,8 +60,10 @@ def quiet_mask(
     The data are cut into consecutive blocks of ``window_s``; a block is still
     when every axis varies less than the limits and the accelerometer reads
     about 1 g. Missing (bridged) samples are left out of a block's statistics,
-    so a lost frame does not break a still period; a block with almost no
-    samples received is judged on its bridged values.
+    so a lost frame does not break a still period. A block with almost no
+    sample received (an outage) is still only between two received still
+    blocks: an outage while standing does not split the still period, and
+    one while running is never taken for one.
 
     Parameters
     ----------
@@ -91,11 +93,12 @@ def quiet_mask(
     # a few dozen samples per block tell stillness as well as all of them (and cost less)
     step = max(1, min(w, n) // 32)
     lost = None
+    unknown = np.zeros(nb, dtype=bool)
     if missing is not None and missing.any():
         lost = missing[: nb * w].reshape(nb, min(w, n)) if n >= w else missing[None, :]
         lost = lost[:, ::step]
-        # judge a block on its received samples, unless hardly any arrived
-        lost = lost & (np.count_nonzero(~lost, axis=1) >= 3)[:, None]
+        unknown = np.count_nonzero(~lost, axis=1) < 3  # (hardly) nothing received
+        lost &= ~unknown[:, None]  # (those are decided below, from their neighbours)
     for arr, limit in ((gyr_dps, gyr_sd_dps), (acc_mps2, acc_sd_mps2)):
         if arr is None:
             continue
@@ -109,6 +112,13 @@ def quiet_mask(
         ok &= np.all(sd < limit, axis=1)
         if arr is acc_mps2:
             ok &= np.abs(np.linalg.norm(mean, axis=1) - STANDARD_GRAVITY_MPS2) < 1.5
+    if unknown.any():
+        # an outage is still when the received blocks on both sides of it are
+        known = np.flatnonzero(~unknown)
+        pos = np.searchsorted(known, np.flatnonzero(unknown))
+        before = np.where(pos > 0, ok[known[np.maximum(pos - 1, 0)]], False)
+        after = np.where(pos < known.size, ok[known[np.minimum(pos, known.size - 1)]], False)
+        ok[unknown] = before & after if known.size else False
     mask = np.repeat(ok, min(w, n))
     if mask.size < n:
         mask = np.concatenate([mask, np.full(n - mask.size, bool(ok[-1]))])

@@ -260,6 +260,22 @@ def test_a_lost_frame_while_standing_still_calibrates() -> None:
         np.testing.assert_allclose(al.gyro_bias_dps, ref.gyro_bias_dps, atol=0.2)
 
 
+def test_an_outage_while_running_is_not_a_still_period() -> None:
+    from strideguard.align import quiet_mask
+
+    run = simulate("steady", duration_s=60, rate_hz=500, seed=23, leg="R")
+    rec = run.recording
+    fs = rec.sampling_rate_hz
+    holed = _cut(rec, (round(30 * fs), round(38 * fs)))  # 8 s gone mid-run
+    lost = missing_mask(holed.time_s, holed.gaps)
+    quiet = quiet_mask(holed.acc_mps2, holed.gyr_dps, fs, missing=lost)
+    assert not quiet[lost].any()
+    ref = ShankAligner().align(rec).alignment_
+    al = ShankAligner().align(holed).alignment_
+    assert al.calibrated
+    np.testing.assert_allclose(al.gyro_bias_dps, ref.gyro_bias_dps, atol=0.2)
+
+
 def test_a_standing_file_with_missing_rows_still_calibrates() -> None:
     st, _ = load_recording(DATA / "standing" / "RBDS0041_T25_R_mpu.standing.csv")
     assert st.acc_mps2 is not None and st.gyr_dps is not None

@@ -369,8 +369,6 @@ def bridged_metric_errors(
     from strideguard.align import shank_signals
     from strideguard.analysis import analyze
     from strideguard.events import detect_strides
-    from strideguard.frames import decode_frames, to_recording
-    from strideguard.load import from_imu
     from strideguard.metrics import stride_table
 
     names = tuple(names) or (
@@ -379,12 +377,8 @@ def bridged_metric_errors(
         "peak_tibial_accel_g",
         "late_swing_peak_decel_dps2",
     )
-    recs = []
-    for share in (0.0, loss):
-        stream = make_frames(run, faults=LinkFaults(loss_rate=share), seed=seed)
-        decoded = decode_frames(stream.payloads, stream.arrival_s)
-        recs.append((from_imu(to_recording(decoded)), int(decoded.sample_index[0])))
-    (clean, c0), (lossy, l0) = recs
+    clean, c0 = _through_link(run, 0.0, seed)
+    lossy, l0 = _through_link(run, loss, seed)
     ref = analyze(clean)
     al = ref.alignment
     gyr_sag, acc_s = shank_signals(lossy, al)
@@ -402,3 +396,42 @@ def bridged_metric_errors(
         d = blind[name][flagged] - ref.strides[name][k[flagged]]
         out[name] = d[np.isfinite(d)]
     return out
+
+
+def flagged_measured_share(
+    run: SimRun, *, loss: float = 0.03, seed: int = 0
+) -> tuple[int, dict[str, float]]:
+    """Of the strides flagged ``gap_in_stride`` at ``loss`` random frame loss, the share
+    that still has each alert feature measured.
+
+    Returns
+    -------
+    n_flagged, shares
+        Number of flagged strides; ``{metric: share measured}``.
+    """
+    from strideguard.analysis import analyze
+
+    rec, _ = _through_link(run, loss, seed)
+    t = analyze(rec).strides
+    flagged = t["gap_in_stride"] > 0
+    names = (
+        "cadence_spm",
+        "contact_time_s",
+        "peak_midswing_gyr_dps",
+        "late_swing_peak_decel_dps2",
+        "shank_angle_at_ic_deg",
+        "peak_tibial_accel_g",
+    )
+    n = int(flagged.sum())
+    return n, {k: float(np.isfinite(t[k][flagged]).mean()) if n else 0.0 for k in names}
+
+
+def _through_link(run: SimRun, loss: float, seed: int) -> tuple[Any, int]:
+    """``run`` through a link losing ``loss`` of its frames at random, loaded as a file is,
+    and the running index of its first received sample."""
+    from strideguard.frames import decode_frames, to_recording
+    from strideguard.load import from_imu
+
+    stream = make_frames(run, faults=LinkFaults(loss_rate=loss), seed=seed)
+    decoded = decode_frames(stream.payloads, stream.arrival_s)
+    return from_imu(to_recording(decoded)), int(decoded.sample_index[0])

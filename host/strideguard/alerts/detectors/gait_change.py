@@ -67,8 +67,10 @@ class GaitChangeDetector:
         self._level_watch = 0.0
         self._drift: dict[str, float] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
-        self._prev_var: dict[str, float] | None = None
-        self._prev2_var: dict[str, float] | None = None
+        # per variability feature, its last two measured values (a stride whose feature a data
+        # gap left unmeasured is skipped: the second difference runs over the measured ones)
+        self._prev_var: dict[str, float] = {}
+        self._prev2_var: dict[str, float] = {}
         self._recent_z: dict[str, deque[float]] = {}
         self._pain_boost_until = -1
         w = config.pace_window_strides
@@ -86,8 +88,8 @@ class GaitChangeDetector:
 
     def _restart_steps(self) -> None:
         """Compare strides only with strides after this point."""
-        self._prev_var = None
-        self._prev2_var = None
+        self._prev_var = {}
+        self._prev2_var = {}
 
     def track_pace(self, stride: Stride, since_last_s: float, running: bool) -> None:
         """Follow pace and breaks on every stride, running or not, before :meth:`update`.
@@ -145,7 +147,8 @@ class GaitChangeDetector:
         old, new = arr[:w], arr[w:]
         d_cad = abs(float(np.median(new[:, 0]) - np.median(old[:, 0])))
         with np.errstate(invalid="ignore", divide="ignore"):
-            d_peak = abs(float(np.log(np.median(new[:, 1]) / np.median(old[:, 1]))))
+            # over the measured peaks (a data gap may have left one out)
+            d_peak = abs(float(np.log(_measured_median(new[:, 1]) / _measured_median(old[:, 1]))))
         return d_cad > cfg.pace_transition_spm or (
             math.isfinite(d_peak) and d_peak > cfg.pace_transition_log_peak
         )
@@ -159,10 +162,13 @@ class GaitChangeDetector:
         cfg = self.config
         cur = {name: value(stride, name) for name in VARIABILITY_FEATURES}
         jerks: dict[str, float] = {}
-        if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
+        if base.step_sd:
             jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
-        self._prev2_var = self._prev_var
-        self._prev_var = cur
+        for name, v in cur.items():
+            if v > 0:  # measured (NaN compares False)
+                if name in self._prev_var:
+                    self._prev2_var[name] = self._prev_var[name]
+                self._prev_var[name] = v
         if self._skip > 0:
             self._skip -= 1
             return []
@@ -334,3 +340,9 @@ class GaitChangeDetector:
         if duration_s >= self.config.gap_reset_s:
             self.pause()
             self._restart_steps()
+
+
+def _measured_median(x: np.ndarray) -> float:
+    """Median of the finite values of ``x`` (NaN when there are none)."""
+    v = x[np.isfinite(x)]
+    return float(np.median(v)) if v.size else float("nan")
