@@ -66,9 +66,9 @@ def _alert(i: int) -> AlertUpdate:
     )
 
 
-def _reader(port: int, latencies: list[float], ready: threading.Event, n: int) -> None:
+def _reader(port: int, token: str, latencies: list[float], ready: threading.Event, n: int) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/events")
+    conn.request("GET", f"/events?token={token}")
     resp = conn.getresponse()
     ready.set()
     got = 0
@@ -103,7 +103,9 @@ def run() -> None:
         threads = []
         for lat in clients:
             ready = threading.Event()
-            t = threading.Thread(target=_reader, args=(web.port, lat, ready, N_EVENTS), daemon=True)
+            t = threading.Thread(
+                target=_reader, args=(web.port, web.token, lat, ready, N_EVENTS), daemon=True
+            )
             t.start()
             ready.wait(5)
             threads.append(t)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from strideguard.atomic import AtomicOutputs
 from strideguard.imudata import STANDARD_GRAVITY_MPS2
 from strideguard_devkit.sim import SensorErrors, SimRun, simulate
 from strideguard_devkit.sim.kinematics import GAIT_RUN, GAIT_STAND
@@ -177,6 +178,85 @@ def _impact_stats(
     }
 
 
+def _contact_features(
+    t: FloatArray, gyr: FloatArray, ic: FloatArray, to: FloatArray, angle_ic: FloatArray
+) -> dict[str, float]:
+    """What changes with the foot strike, measured the same way on real and simulated data."""
+    from strideguard.events import StrikeClassifier
+
+    fs = 1.0 / float(np.median(np.diff(t)))
+    t0 = float(t[0])
+    retraction, dip = [], []
+    for x in ic[1:-1]:
+        i = round((x - t0) * fs)
+        if gyr[i] >= 0 or i + int(0.1 * fs) >= gyr.size:
+            continue
+        j = i - int(np.argmax(gyr[i::-1] >= 0))
+        retraction.append(x - t0 - (j + gyr[j] / (gyr[j] - gyr[j + 1])) / fs)
+        dip.append(np.argmin(gyr[i : i + int(0.1 * fs)]) / fs)
+    cen = StrikeClassifier().detect(gyr, ic - t0, sampling_rate_hz=fs).centroid_s_
+    stride = np.diff(ic)
+    return {
+        "cadence_spm": float(120.0 / np.mean(stride)),
+        "contact_time_s": float(np.mean(to[: len(ic)] - ic)),
+        "tibia_angle_at_ic_deg": float(np.mean(angle_ic)),
+        "retraction_ms": 1e3 * float(np.median(retraction)),
+        "post_ic_dip_ms": 1e3 * float(np.median(dip)),
+        "response_centroid_ms": 1e3 * float(np.nanmedian(cen)),
+    }
+
+
+def archetype_table() -> dict[str, dict[str, float]]:
+    """Every simulated archetype (marker-like, 20 Hz, like the lab files) and the real runner.
+
+    The contact features (retraction, post-contact dip, response centroid) are what a
+    strike-robust detector must cope with; the real rows are the shared RBDS0041 legs
+    (a rearfoot striker, the counterpart of ``recreational`` and, for the left leg's
+    11.6° at IC, of ``heel_overstrider``). No real forefoot or midfoot data is shared.
+    """
+    from strideguard_devkit.sim.athlete import ARCHETYPES
+
+    rows: dict[str, dict[str, float]] = {}
+    for leg in ("R", "L"):
+        real = real_rbds(leg)
+        if real is not None:
+            rows[f"RBDS0041 {leg} (real)"] = _contact_features(
+                real["t"], real["gyr"], real["ic"], real["to"], real["angle_ic"]
+            )
+    for name in ARCHETYPES:
+        run = simulate(
+            "steady",
+            duration_s=70,
+            rate_hz=200,
+            seed=5,
+            runner=name,
+            mounting="identity",
+            errors=SensorErrors.ideal(),
+            keep_shank=True,
+            lowpass_hz=20.0,
+        )
+        tr = run.truth
+        keep = tr.initial_contact_s > 20.0
+        g = run.shank_gyr_dps
+        assert g is not None
+        rows[f"{name} (sim)"] = _contact_features(
+            run.recording.time_s,
+            g[:, 1],
+            tr.initial_contact_s[keep],
+            tr.toe_off_s[keep],
+            tr.shank_angle_at_ic_deg[keep],
+        )
+    keys = list(next(iter(rows.values())))
+    print("archetypes (marker-like 20 Hz) and the real runner:")
+    print(f"    {'':26s}" + "".join(f"{k[:14]:>15s}" for k in keys))
+    for name, row in rows.items():
+        print(
+            f"    {name:26s}"
+            + "".join(f"{row[k]:15.3f}" if k.endswith("_s") else f"{row[k]:15.1f}" for k in keys)
+        )
+    return rows
+
+
 def compare(plot: Path | None = None) -> dict[str, Any] | None:
     """Print the comparison; optionally save the plot. ``None`` without data."""
     if not DATA.exists():
@@ -228,6 +308,7 @@ def compare(plot: Path | None = None) -> dict[str, Any] | None:
             ),
         }
     _print(out)
+    out["archetypes"] = archetype_table()
     if plot is not None:
         _plot(curves, plot)
     return out
@@ -273,7 +354,8 @@ def _plot(curves: dict[Any, Any], path: Path) -> None:
         "Simulator vs real mean stride (±1 SD); real acc has no impact (markers low-passed at 20 Hz)"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with AtomicOutputs(what=str(path)) as out:  # a half-written picture never replaces the old
+        fig.savefig(out.path(path), dpi=80, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
@@ -329,7 +411,8 @@ def demo_plot(path: Path) -> None:
         "demo scenario (seed 0): overstride episode at 240 s, guarded gait on the right leg from 420 s"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with AtomicOutputs(what=str(path)) as out:  # a half-written picture never replaces the old
+        fig.savefig(out.path(path), dpi=80, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
 
 

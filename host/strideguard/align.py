@@ -43,6 +43,71 @@ from strideguard.sigproc import moving_mean
 #: (sagittal share ~0.9); noise, pedalling or shaking stay near 1.0 / below 0.5
 MIN_SIGN_MARGIN = 1.15
 MIN_SAGITTAL_SHARE = 0.5
+#: a standing calibration must fix gravity's direction to this standard error (an
+#: error in "up" shifts every absolute tibia angle by as much; the angle target is 2°)
+MAX_TILT_STANDARD_ERROR_DEG = 0.5
+#: below this much still data the block scatter cannot see the slow sway (~1 Hz and below)
+#: that dominates the error of "up": shorter standing data are refused
+MIN_STANDING_STILL_S = 0.5
+#: still data is split into this many consecutive blocks to measure how much the
+#: gravity direction wanders (sway, soft-tissue drift) beyond white noise
+TILT_SE_BLOCKS = 5
+
+
+@dataclass(frozen=True)
+class GravityEstimate:
+    """Gravity ("up") from still data and how well it is known.
+
+    Attributes
+    ----------
+    up
+        Unit vector of the mean specific force (sensor frame).
+    still_s
+        Duration of the still data (samples × sample period).
+    tilt_standard_error_deg
+        Standard error of that direction: the larger of the block-to-block
+        scatter (``TILT_SE_BLOCKS`` consecutive blocks; sway and drift) and the
+        white-noise floor ``σ_a / (g·√n)``.
+    """
+
+    up: FloatArray
+    still_s: float
+    tilt_standard_error_deg: float
+
+
+def gravity_from_still(acc_mps2: FloatArray, rate_hz: float) -> GravityEstimate:
+    """The up direction from still samples, with its standard error.
+
+    A standing runner sways and the skin over the tibia drifts, so the
+    samples are not independent: the scatter of the directions of
+    ``TILT_SE_BLOCKS`` consecutive block means measures the error that
+    averaging leaves, ``SD(block angles) / √blocks``. Sensor white noise sets
+    a floor, ``σ_a / (g·√n)``. One second of quiet standing at 100–1000 Hz
+    typically gives a few hundredths of a degree.
+
+    Parameters
+    ----------
+    acc_mps2
+        Specific force of the still samples, shape ``(n, 3)``, ``n ≥ 3·TILT_SE_BLOCKS``.
+    rate_hz
+        Sampling rate.
+
+    Returns
+    -------
+    GravityEstimate
+    """
+    n = acc_mps2.shape[0]
+    up = _unit(np.mean(acc_mps2, axis=0))
+    blocks = np.array_split(acc_mps2, TILT_SE_BLOCKS)
+    dirs = np.array([_unit(np.mean(b, axis=0)) for b in blocks])
+    ang = np.degrees(np.arccos(np.clip(dirs @ up, -1.0, 1.0)))
+    se_blocks = float(np.sqrt(np.sum(ang**2) / (TILT_SE_BLOCKS - 1)) / np.sqrt(TILT_SE_BLOCKS))
+    resid = acc_mps2 - np.mean(acc_mps2, axis=0)
+    # noise across "up" (two axes) relative to g
+    across = resid - np.outer(resid @ up, up)
+    noise = float(np.sqrt(np.mean(np.sum(across**2, axis=1)) / 2.0))
+    se_white = float(np.degrees(noise / (STANDARD_GRAVITY_MPS2 * np.sqrt(n))))
+    return GravityEstimate(up, n / rate_hz, max(se_blocks, se_white))
 
 
 def quiet_mask(
@@ -162,6 +227,10 @@ class Alignment:
         0–1 summary of ``sign_margin`` and ``sagittal_share``.
     bias_source
         Where the gyroscope bias came from.
+    calibration_still_s
+        Duration of the still data the calibration used (``None`` if not calibrated).
+    tilt_standard_error_deg
+        Standard error of the calibrated "up" direction (:func:`gravity_from_still`).
     """
 
     rotation: FloatArray
@@ -174,6 +243,8 @@ class Alignment:
     confidence: float
     bias_source: str = "none"
     notes: list[str] = field(default_factory=list)
+    calibration_still_s: float | None = None
+    tilt_standard_error_deg: float | None = None
 
     def to_shank(self, rec: ImuRecording) -> tuple[FloatArray | None, FloatArray | None]:
         """Return ``(acc, gyr)`` of ``rec`` in the shank frame (bias removed)."""
@@ -190,6 +261,16 @@ class Alignment:
         return {
             "calibrated": self.calibrated,
             "calibration_source": self.calibration_source,
+            "calibration_quality": (
+                {
+                    "still_s": round(self.calibration_still_s, 3),
+                    "tilt_standard_error_deg": round(self.tilt_standard_error_deg, 3),
+                }
+                if self.calibrated
+                and self.calibration_still_s is not None
+                and self.tilt_standard_error_deg is not None
+                else None
+            ),
             "standing_tibia_angle_deg": self.standing_tibia_angle_deg if self.calibrated else None,
             "rotation_sensor_to_shank": [
                 [round(float(v), 5) for v in row] for row in self.rotation
@@ -214,7 +295,13 @@ class ShankAligner:
         Tibia angle assumed while standing quietly (docs/gait-primer.md: typically
         −2 to −4°; default −3°).
     min_quiet_s
-        Shortest still period used as standing calibration.
+        Shortest still period at the start of a recording used as standing
+        calibration (a ``standing`` recording is judged by
+        ``max_tilt_standard_error_deg`` instead: any still span that fixes
+        gravity well enough calibrates, a 1-s lab static trial included).
+    max_tilt_standard_error_deg
+        A standing recording is refused when its still data leave "up" less
+        certain than this (:func:`gravity_from_still`).
     start_search_s
         A standing period must begin within this time from the start.
     sign_smoothing_s
@@ -232,9 +319,11 @@ class ShankAligner:
         min_quiet_s: float = 1.0,
         start_search_s: float = 60.0,
         sign_smoothing_s: float = 0.1,
+        max_tilt_standard_error_deg: float = MAX_TILT_STANDARD_ERROR_DEG,
     ) -> None:
         self.standing_tibia_angle_deg = standing_tibia_angle_deg
         self.min_quiet_s = min_quiet_s
+        self.max_tilt_standard_error_deg = max_tilt_standard_error_deg
         self.start_search_s = start_search_s
         self.sign_smoothing_s = sign_smoothing_s
 
@@ -256,7 +345,8 @@ class ShankAligner:
         Raises
         ------
         InputError
-            If ``standing`` has no still period of ``min_quiet_s``.
+            If ``standing`` is not still enough to fix gravity to
+            ``max_tilt_standard_error_deg``.
         """
         rate = recording.sampling_rate_hz
         acc, gyr = recording.acc_mps2, recording.gyr_dps
@@ -266,19 +356,11 @@ class ShankAligner:
         bias_source = "none"
         calib: str | None = None
         moving = np.ones(recording.n_samples, dtype=bool)
+        grav: GravityEstimate | None = None
 
         if standing is not None and standing.acc_mps2 is not None:
-            s_lost = missing_mask(standing.time_s, standing.gaps)
-            q = quiet_mask(
-                standing.acc_mps2, standing.gyr_dps, standing.sampling_rate_hz, missing=s_lost
-            )
-            if q.sum() < self.min_quiet_s * standing.sampling_rate_hz:
-                raise InputError(
-                    f"{standing.source or 'standing file'}: no still period of {self.min_quiet_s:.0f} s "
-                    "(stand still with the sensor on, or leave out --standing)"
-                )
-            q &= ~s_lost  # the still samples received, not the bridge
-            up = _unit(np.mean(standing.acc_mps2[q], axis=0))
+            grav, q = self._standing_gravity(standing)
+            up = grav.up
             if standing.gyr_dps is not None:
                 bias = np.median(standing.gyr_dps[q], axis=0)
                 bias_source = "standing file"
@@ -302,7 +384,8 @@ class ShankAligner:
                 and recording.time_s[first] - recording.time_s[0] <= self.start_search_s
             ):
                 seg = np.arange(first, int(stops[0]))
-                up = _unit(np.mean(acc[seg[~lost[seg]]], axis=0))
+                grav = gravity_from_still(acc[seg[~lost[seg]]], rate)  # the samples received
+                up = grav.up
                 t0, t1 = recording.time_s[first], recording.time_s[int(stops[0]) - 1]
                 calib = f"standing at start ({t0:.1f}–{t1:.1f} s)"
         if not moving.any():
@@ -360,8 +443,37 @@ class ShankAligner:
             confidence=conf,
             bias_source=bias_source,
             notes=notes,
+            calibration_still_s=grav.still_s if grav is not None and calibrated else None,
+            tilt_standard_error_deg=(
+                grav.tilt_standard_error_deg if grav is not None and calibrated else None
+            ),
         )
         return self
+
+    def _standing_gravity(self, standing: ImuRecording) -> tuple[GravityEstimate, np.ndarray]:
+        """Gravity from a standing recording, or a one-line refusal."""
+        assert standing.acc_mps2 is not None
+        rate = standing.sampling_rate_hz
+        name = standing.source or "standing file"
+        # blocks of at most a quarter of the file, so a 1-s static trial is judged in parts
+        window = min(0.5, standing.n_samples / rate / 4.0)
+        lost = missing_mask(standing.time_s, standing.gaps)
+        q = quiet_mask(standing.acc_mps2, standing.gyr_dps, rate, window_s=window, missing=lost)
+        q &= ~lost  # the still samples received, not the bridge
+        n_still = int(q.sum())
+        if n_still < max(3 * TILT_SE_BLOCKS, MIN_STANDING_STILL_S * rate):
+            raise InputError(
+                f"{name}: only {n_still / rate:.2f} s without movement (need {MIN_STANDING_STILL_S:g} s): "
+                "stand still with the sensor on for about a second, or leave out --standing"
+            )
+        grav = gravity_from_still(standing.acc_mps2[q], rate)
+        if grav.tilt_standard_error_deg > self.max_tilt_standard_error_deg:
+            raise InputError(
+                f"{name}: {grav.still_s:.2f} s still fixes gravity only to "
+                f"±{grav.tilt_standard_error_deg:.2f}° (need ±{self.max_tilt_standard_error_deg:g}°): "
+                "stand still a little longer, or leave out --standing"
+            )
+        return grav, q
 
 
 def estimate_bias_from_strides(

@@ -36,7 +36,7 @@ from strideguard.align import (
     shank_signals,
 )
 from strideguard.errors import InputError
-from strideguard.events import detect_strides
+from strideguard.events import FOOT_STRIKES, detect_strides
 from strideguard.imudata import ImuRecording
 from strideguard.metrics import (
     EXPORTED_STRIDE_COLUMNS,
@@ -102,11 +102,29 @@ class AnalysisResult:
         n = len(t)
         stats = summarize(t)
         walking = int(np.count_nonzero(t["duty_factor"] > WALKING_DUTY_FACTOR)) if n else 0
+        codes = t["foot_strike"] if n else np.zeros(0)
+        known = np.isfinite(codes)
+        conf = t["event_timing_confidence"] if n else np.zeros(0)
+        conf = conf[np.isfinite(conf)]
+        from_impact = int(np.nansum(t["ic_from_impact"])) if n else 0
         return {
             "n_strides": n,
             "n_walking_strides": walking,
             "angles_calibrated": bool(self.alignment.calibrated) if self.alignment else False,
             "events_source": self.events_source,
+            "foot_strike": (
+                {
+                    name: int(np.count_nonzero(codes[known] == i))
+                    for i, name in enumerate(FOOT_STRIKES)
+                }
+                if known.any()
+                else None
+            ),
+            "event_timing": {
+                "ic_from_impact": from_impact if self.events_source != "accelerometer" else n,
+                "ic_from_swing": n - from_impact if self.events_source != "accelerometer" else 0,
+                "confidence_median": round(float(np.median(conf)), 3) if conf.size else None,
+            },
             "metrics": stats,
             "overstride": self.overstride.to_dict(),
         }
@@ -148,6 +166,19 @@ class AnalysisResult:
             + (f", leg {self.leg})" if self.leg else ")"),
             f"  strides            {s['n_strides']} (events from {self.events_source})"
             + (f", {s['n_walking_strides']} walking" if s["n_walking_strides"] else ""),
+            *(
+                [
+                    "  foot strike        "
+                    + ", ".join(f"{k} {v}" for k, v in s["foot_strike"].items() if v)
+                    + (
+                        f"; contact timing confidence {s['event_timing']['confidence_median']:.2f}"
+                        if s["event_timing"]["confidence_median"] is not None
+                        else ""
+                    )
+                ]
+                if s["foot_strike"]
+                else []
+            ),
             f"  cadence            {stat('cadence_spm', 'steps/min', '.1f')}",
             f"  stride time        {stat('stride_time_s', 's', '.3f')}",
             f"  contact time       {stat('contact_time_s', 's', '.3f')}",
@@ -173,9 +204,16 @@ class AnalysisResult:
             lines.append(f"  advice             {o['advice']}")
         if self.alignment is not None:
             a = self.alignment
+            quality = (
+                f" ({a.calibration_still_s:.2f} s still, up ±{a.tilt_standard_error_deg:.2f}°)"
+                if a.calibrated
+                and a.calibration_still_s is not None
+                and a.tilt_standard_error_deg is not None
+                else ""
+            )
             lines.append(
                 f"  alignment          confidence {a.confidence:.2f}, "
-                f"{'calibrated from ' + str(a.calibration_source) if a.calibrated else 'not calibrated'}"
+                f"{'calibrated from ' + str(a.calibration_source) + quality if a.calibrated else 'not calibrated'}"
             )
         for w in self.warnings:
             lines.append(f"  warning: {w}")

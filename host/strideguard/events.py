@@ -16,16 +16,24 @@ attributes ending in ``_``:
   next toe-off (TO). Needs the next mid-swing peak for TO only.
 * :class:`ImpactDetector` – initial contact from the accelerometer alone: the
   onset of the tibial impact.
+* :class:`StrikeClassifier` – the foot strike of each contact (rearfoot,
+  midfoot, forefoot) from the timing of the shank's contact response.
 * :class:`StrideDetector` – the stage :func:`strideguard.analysis.analyze`
-  runs: the detectors above for whichever sensors a recording has, IC refined
-  to the impact onset, and only plausible strides kept.
+  runs: the detectors above for whichever sensors a recording has, IC taken
+  from the impact onset where a real tibial impact agrees with the swing, the
+  strike and a timing confidence per stride, and only plausible strides kept.
 
-Initial contact (gyroscope). After the mid-swing peak the shank decelerates
-(late swing) and its angular velocity crosses zero (maximal forward angle).
-Ground contact then adds a sudden change in angular *acceleration*: the
-sharpest rise of the angular acceleration (maximum angular jerk) in
-``ic_search_s`` after the zero crossing marks IC. Where an impact is visible in
-the accelerometer the time is refined to the impact onset (see
+Initial contact (gyroscope). After the mid-swing peak the hamstrings brake the
+shank (late swing) and its angular velocity crosses zero: the end of the
+forward swing, the shank's largest forward angle. The shank then rotates back
+(swing-leg retraction) until the foot lands :data:`RETRACTION_S` later. This
+anchor lies *before* contact, in the air, so how the foot lands cannot move it.
+The features *after* contact can: the angular jerk and the impact of a heel
+strike peak early, while a forefoot contact is taken up by the plantarflexed
+ankle and the tibia keeps rotating, so the same features come 20–30 ms later
+(docs/analysis.md, "Initial contact for every foot strike"). Where the
+accelerometer shows a real tibial impact whose onset agrees with the swing
+anchor, the onset is IC (it starts at contact for every strike pattern; see
 :func:`impact_onsets` and :class:`StrideDetector`).
 
 Toe-off. In running TO is not the angular-velocity minimum before swing (that
@@ -65,7 +73,61 @@ from strideguard.sigproc import (
 #: four strides: long enough to ignore one odd stride, short enough to follow a pace change)
 NEIGHBOUR_PEAKS = 4
 
+#: swing-leg retraction: from the late-swing zero crossing of the sagittal angular velocity
+#: (end of the forward swing) to initial contact. Measured against force plates: 19.8 ± 5.0 ms
+#: (RBDS0041 right, rearfoot), 24.5 ± 4.5 ms (left), 15–20 ms (a held-out forefoot striker,
+#: issue #15); a swing-phase event, so the foot strike does not shift it (docs/analysis.md)
+RETRACTION_S = 0.020
+#: spread of that time between strides and runners (its SD on the lab data is 4.5–5 ms, of
+#: which the force plate's own contact timing makes up part; runners differ by ±3 ms)
+RETRACTION_SD_S = 0.005
+#: timing uncertainty (SD) of an IC taken from a sharp tibial impact onset (Sinclair 2013:
+#: ~5 ms mean absolute error at 1 kHz; the onset SD on the real shin accelerometer is 3.6–4.5 ms)
+IMPACT_ONSET_SD_S = 0.003
+#: event-timing confidence = probability that IC lies within this of the true contact
+CONFIDENCE_TOLERANCE_S = 0.010
+
 EventsSource = Literal["gyroscope", "gyroscope+impact", "accelerometer"]
+#: names of the foot-strike codes in :attr:`StrideDetector.foot_strike_`
+FOOT_STRIKES = ("rearfoot", "midfoot", "forefoot")
+
+
+def timing_confidence(sd_s: FloatArray) -> FloatArray:
+    """Probability that an event with Gaussian timing error ``sd_s`` is within ±10 ms.
+
+    Parameters
+    ----------
+    sd_s
+        Timing uncertainty (standard deviation) per event, seconds (NaN: unknown).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``erf(0.010 / (sd·√2))`` (:data:`CONFIDENCE_TOLERANCE_S`); NaN where ``sd_s`` is NaN.
+    """
+    from scipy.special import erf
+
+    sd = np.asarray(sd_s, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(erf(CONFIDENCE_TOLERANCE_S / (np.sqrt(2.0) * sd)), dtype=np.float64)
+
+
+def _estimated_sd(ic_s: FloatArray, sd_s: FloatArray, estimated: np.ndarray) -> FloatArray:
+    """Timing uncertainty of the contacts estimated across a gap (others unchanged).
+
+    The midpoint of the contacts either side is off by half the difference
+    of the two strides it splits, so its SD is half the SD of the run's
+    consecutive stride-time differences (robust: 1.4826 × their median
+    absolute deviation), combined with the neighbours' own uncertainty.
+    """
+    if not estimated.any():
+        return sd_s
+    d = np.diff(np.diff(ic_s))
+    d = d[np.isfinite(d)]
+    spread = 1.4826 * float(np.median(np.abs(d - np.median(d)))) if d.size >= 3 else 0.01
+    prev_sd = np.concatenate(([np.nan], sd_s[:-1]))
+    next_sd = np.concatenate((sd_s[1:], [np.nan]))
+    return np.where(estimated, np.hypot(0.5 * spread, 0.5 * np.hypot(prev_sd, next_sd)), sd_s)
 
 
 class _AdaptivePeakDetector:
@@ -169,19 +231,24 @@ class MidSwingDetector(_AdaptivePeakDetector):
 class GyroEventDetector:
     """Initial contact and toe-off from the sagittal angular velocity.
 
+    IC is the late-swing zero crossing of the angular velocity (end of the
+    forward swing) plus the swing-leg retraction time ``retraction_s``: an
+    anchor in the air, before contact, that no foot-strike pattern moves
+    (module docstring). TO: see the module docstring.
+
     Parameters
     ----------
+    retraction_s
+        Zero crossing → IC (default :data:`RETRACTION_S`).
     zero_crossing_max_s
         The late-swing zero crossing must follow the mid-swing peak within this time.
-    ic_search_s
-        IC is searched this long after the late-swing zero crossing.
     to_search_s
         TO is searched this long before the push-off angular-velocity minimum.
     min_contact_s
         The push-off minimum is searched from IC + this time, or a quarter of
         the way to the next mid-swing peak if later (past the post-contact dip).
     jerk_smoothing_s
-        Moving average on the angular acceleration before taking the jerk.
+        Moving average on the angular acceleration (gyroscope-only TO).
 
     Attributes
     ----------
@@ -189,22 +256,26 @@ class GyroEventDetector:
         IC after each mid-swing peak, TO after that IC (NaN if not found).
     zero_crossing_s_
         Late-swing zero crossing (maximal forward shank angle) per peak.
+    crossing_slope_dps2_
+        Angular acceleration at that crossing (negative; a shallow crossing is
+        less precise in time).
     """
 
     ic_s_: FloatArray
     to_s_: FloatArray
     zero_crossing_s_: FloatArray
+    crossing_slope_dps2_: FloatArray
 
     def __init__(
         self,
+        retraction_s: float = RETRACTION_S,
         zero_crossing_max_s: float = 0.35,
-        ic_search_s: float = 0.05,
         to_search_s: float = 0.15,
         min_contact_s: float = 0.08,
         jerk_smoothing_s: float = 0.01,
     ) -> None:
+        self.retraction_s = retraction_s
         self.zero_crossing_max_s = zero_crossing_max_s
-        self.ic_search_s = ic_search_s
         self.to_search_s = to_search_s
         self.min_contact_s = min_contact_s
         self.jerk_smoothing_s = jerk_smoothing_s
@@ -242,15 +313,12 @@ class GyroEventDetector:
         zc = first_crossing_below(g, p, max(2, int(self.zero_crossing_max_s * fs)))
         ok = zc > 0
         zc_t = np.full(p.shape, np.nan)
+        slope = np.full(p.shape, np.nan)
         zci = zc[ok]
         zc_t[ok] = (zci - 1 + g[zci - 1] / (g[zci - 1] - g[zci])) / fs
-        d1 = np.gradient(g) * fs
-        d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
-        d2 = np.gradient(d1) * fs
-        w = max(3, round(self.ic_search_s * fs))
-        k = window_argext(d2, zci, np.full(zci.shape, w), mode="max")
-        ic = np.full(p.shape, np.nan)
-        ic[ok] = (k + parabolic_offset(d2, k)) / fs
+        slope[ok] = (g[zci] - g[zci - 1]) * fs
+        ic = zc_t + self.retraction_s
+        ic[ic * fs > n - 1] = np.nan
 
         # toe-off: between IC + min_contact and the next mid-swing peak
         to = np.full(p.shape, np.nan)
@@ -258,7 +326,7 @@ class GyroEventDetector:
         has_next = (
             np.append(np.ones(p.size - 1, dtype=bool), False) if p.size else np.zeros(0, dtype=bool)
         )
-        sel = ok & has_next
+        sel = ok & has_next & np.isfinite(ic)
         if sel.any():
             hi = nxt[sel]
             # skip the post-contact dip: start a quarter of the way to the next swing peak
@@ -274,12 +342,15 @@ class GyroEventDetector:
                 q = window_argext(a, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(a, q)) / fs
             else:
+                d1 = np.gradient(g) * fs
+                d1 = moving_mean(d1, max(1, round(self.jerk_smoothing_s * fs)))
                 q = window_argext(d1, st, dip - st + 1, mode="min")
                 t = (q + parabolic_offset(d1, q)) / fs
             to[sel] = t
         self.ic_s_ = ic
         self.to_s_ = to
         self.zero_crossing_s_ = zc_t
+        self.crossing_slope_dps2_ = slope
         return self
 
 
@@ -318,10 +389,8 @@ def impact_onsets(
     a = acc_mps2_1d.astype(np.float64)
     n = a.shape[0]
     w = max(2, round(rise_search_s * fs))
-    # slope over a fixed ~4 ms span, so noise does not grow with the sampling rate
     span = max(1, round(0.004 * fs))
-    slope = np.zeros(n)
-    slope[: n - span] = (a[span:] - a[:-span]) * fs / span
+    slope = rise_slope(a, sampling_rate_hz=fs)
     st = np.maximum(0, peak_idx - w)
     length = np.maximum(1, peak_idx - st)
     kmax = window_argext(slope, st, length, mode="max")
@@ -348,17 +417,42 @@ def impact_onsets(
     return np.maximum(onset, base_i) / fs
 
 
+def rise_slope(acc_mps2_1d: FloatArray, *, sampling_rate_hz: float) -> FloatArray:
+    """Forward slope over a fixed ~4 ms span (m/s³ for m/s²): noise does not grow with the rate."""
+    fs = sampling_rate_hz
+    a = acc_mps2_1d.astype(np.float64)
+    n = a.shape[0]
+    span = max(1, round(0.004 * fs))
+    slope = np.zeros(n)
+    if n > span:
+        slope[: n - span] = (a[span:] - a[:-span]) * fs / span
+    return slope
+
+
 class ImpactDetector(_AdaptivePeakDetector):
     """Initial contact from the accelerometer alone (tibial impact onset).
+
+    One peak of |a| per stride is found (judged by its neighbours like the
+    mid-swing peaks). That peak need not be the impact: a fast swing's late
+    deceleration can read as much as a soft forefoot impact (3–5 g) just
+    before contact. An impact is recognised by its *rise*: contact arrests the
+    foot within milliseconds, so |a| rises far more steeply than anything the
+    swing does. The impact is the steepest rise (:func:`rise_slope`) within
+    ``rise_near_peak_s`` of the peak, its peak the largest |a| within
+    ``peak_after_rise_s`` after that rise, and IC its onset (:func:`impact_onsets`).
 
     Parameters
     ----------
     min_impact_mps2
-        Absolute floor of an impact peak above the signal's median.
+        Absolute floor of a peak above the signal's median.
     relative_height
         A peak must reach this share of the median of its neighbouring peaks.
     min_stride_s
         Shortest plausible stride; stronger peaks win within it.
+    rise_near_peak_s
+        The impact's steepest rise is searched this far on either side of the peak.
+    peak_after_rise_s
+        The impact's peak is searched this long after its steepest rise.
     rise_search_s
         See :func:`impact_onsets`.
 
@@ -367,7 +461,7 @@ class ImpactDetector(_AdaptivePeakDetector):
     peaks_
         Sample index of each impact peak.
     peak_values_mps2_
-        Long-axis specific force at each peak.
+        |a| at each peak.
     ic_s_
         Impact onset times (= IC) in seconds from the first sample.
     """
@@ -381,11 +475,15 @@ class ImpactDetector(_AdaptivePeakDetector):
         min_impact_mps2: float = 15.0,
         relative_height: float = 0.5,
         min_stride_s: float = 0.45,
-        rise_search_s: float = 0.1,
+        rise_near_peak_s: float = 0.06,
+        peak_after_rise_s: float = 0.03,
+        rise_search_s: float = 0.04,
     ) -> None:
         self.min_impact_mps2 = min_impact_mps2
+        self.rise_near_peak_s = rise_near_peak_s
         self.relative_height = relative_height
         self.min_stride_s = min_stride_s
+        self.peak_after_rise_s = peak_after_rise_s
         self.rise_search_s = rise_search_s
 
     def detect(self, acc_norm_mps2: FloatArray, *, sampling_rate_hz: float) -> Self:
@@ -406,10 +504,120 @@ class ImpactDetector(_AdaptivePeakDetector):
         fs = sampling_rate_hz
         a = acc_norm_mps2.astype(np.float64)
         base = float(np.median(a))
-        peaks = self._adaptive_peaks(a - base, self.min_impact_mps2, sampling_rate_hz=fs)
+        tops = self._adaptive_peaks(a - base, self.min_impact_mps2, sampling_rate_hz=fs)
+        wr = max(2, round(self.rise_near_peak_s * fs))
+        st = np.maximum(0, tops - wr)
+        rises = window_argext(
+            rise_slope(a, sampling_rate_hz=fs), st, np.full(st.shape, 2 * wr), mode="max"
+        )
+        wp = max(2, round(self.peak_after_rise_s * fs))
+        peaks = window_argext(a, rises, np.full(rises.shape, wp), mode="max")
         self.peaks_ = peaks
         self.peak_values_mps2_ = a[peaks]
         self.ic_s_ = impact_onsets(a, peaks, sampling_rate_hz=fs, rise_search_s=self.rise_search_s)
+        return self
+
+
+class StrikeClassifier:
+    """Foot strike of each contact from the timing of the shank's contact response.
+
+    What the shank does after contact depends on how the foot lands
+    (docs/analysis.md): after a heel strike the GRF acts behind the ankle, the
+    shank's backward rotation is briefly arrested and the large post-contact
+    dip comes when the foot slaps flat, ~55–60 ms after contact (both legs of
+    the lab rearfoot striker); after a forefoot contact the plantarflexed
+    ankle yields, the tibia keeps rotating and the response comes ~25–30 ms
+    after contact. The timing is measured as the *centroid* of the angular
+    velocity's fall below its value at IC over ``window_s`` (an integral
+    measure, robust to impact ringing and noise). The strike index is its
+    linear position between a typical rearfoot (index 0) and forefoot
+    (index 1) centroid; the outer thirds read as rearfoot and forefoot, the
+    middle third as midfoot. A shank sensor separates heel from forefoot
+    landings clearly (centroids ~53 vs ~38 ms); a midfoot landing lies between
+    and is the least certain class (docs/analysis.md).
+
+    Parameters
+    ----------
+    window_s
+        Length of the response window after IC (within the live look-ahead).
+    rearfoot_centroid_s, forefoot_centroid_s
+        Centroid of a typical rearfoot response (lab rearfoot striker: 53 ms
+        right, 58 ms left; simulated heel strikers 51–55 ms) and forefoot
+        response (simulated forefoot strikers, whose contact features peak
+        20–30 ms after IC like the held-out forefoot runner's: 38 ms).
+
+    Attributes
+    ----------
+    centroid_s_
+        Response centroid after each IC (NaN where the window is incomplete
+        or the shank does not rotate back).
+    strike_index_
+        0 (rearfoot) … 1 (forefoot), clipped; NaN where unknown.
+    strike_code_
+        Index into :data:`FOOT_STRIKES` (0, 1, 2) as float; NaN where unknown.
+    """
+
+    centroid_s_: FloatArray
+    strike_index_: FloatArray
+    strike_code_: FloatArray
+
+    def __init__(
+        self,
+        window_s: float = 0.09,
+        rearfoot_centroid_s: float = 0.053,
+        forefoot_centroid_s: float = 0.038,
+    ) -> None:
+        self.window_s = window_s
+        self.rearfoot_centroid_s = rearfoot_centroid_s
+        self.forefoot_centroid_s = forefoot_centroid_s
+
+    def detect(
+        self, gyr_sagittal_dps: FloatArray, ic_s: FloatArray, *, sampling_rate_hz: float
+    ) -> Self:
+        """Classify the contact at each IC.
+
+        Parameters
+        ----------
+        gyr_sagittal_dps
+            Angular velocity about the shank y axis.
+        ic_s
+            Initial contacts, seconds from the first sample.
+        sampling_rate_hz
+            Sampling rate.
+
+        Returns
+        -------
+        Self
+        """
+        fs = sampling_rate_hz
+        g = gyr_sagittal_dps
+        n = g.shape[0]
+        w = max(3, round(self.window_s * fs))
+        centroid = np.full(ic_s.shape, np.nan)
+        fin = np.isfinite(ic_s)
+        i0 = np.zeros(ic_s.shape, np.int64)
+        i0[fin] = np.round(ic_s[fin] * fs).astype(np.int64)
+        ok = fin & (i0 >= 0) & (i0 + w <= n)
+        if ok.any():
+            idx = i0[ok, None] + np.arange(w)[None, :]
+            seg = g[idx]
+            fall = np.maximum(0.0, seg[:, :1] - seg)
+            tot = fall.sum(axis=1)
+            cen = (fall @ (np.arange(w) / fs)) / np.where(tot > 0, tot, 1.0)
+            # the sub-sample IC position: the window starts at the rounded sample
+            cen += i0[ok] / fs - ic_s[ok]
+            centroid[ok] = np.where(tot > 0, cen, np.nan)
+        span = self.rearfoot_centroid_s - self.forefoot_centroid_s
+        index = np.clip((self.rearfoot_centroid_s - centroid) / span, 0.0, 1.0)
+        third = 1.0 / 3.0
+        code = np.where(
+            np.isnan(index),
+            np.nan,
+            np.where(index < third, 0.0, np.where(index > 2 * third, 2.0, 1.0)),
+        )
+        self.centroid_s_ = centroid
+        self.strike_index_ = index
+        self.strike_code_ = code
         return self
 
 
@@ -420,15 +628,24 @@ class StrideDetector:
     whichever sensors a recording has:
 
     * **gyroscope** (with or without accelerometer): mid-swing peaks
-      (:class:`MidSwingDetector`), IC and TO (:class:`GyroEventDetector`).
-      Stride *k* runs from IC *k* over TO *k* and mid-swing peak *k + 1* to
-      IC *k + 1*, so its late swing is ``mid_swing_s_ → next_ic_s_``. Where
-      the accelerometer shows a real tibial impact near a gyroscope IC (a rise
-      of |a| steeper than ``impact_min_slope_mps3``), IC moves to the impact
-      onset (:func:`impact_onsets`) if the two agree within
-      ``impact_max_shift_s``;
+      (:class:`MidSwingDetector`), IC from the swing anchor and TO
+      (:class:`GyroEventDetector`). Stride *k* runs from IC *k* over TO *k*
+      and mid-swing peak *k + 1* to IC *k + 1*, so its late swing is
+      ``mid_swing_s_ → next_ic_s_``. Where the accelerometer shows a real
+      tibial impact near the swing anchor (a rise of |a| steeper than
+      ``impact_min_slope_mps3``) and its onset (:func:`impact_onsets`) agrees
+      with the anchor within ``impact_max_shift_s``, the onset is IC: two
+      independent estimates, one before contact and one caused by it. The
+      foot strike of each contact comes from :class:`StrikeClassifier`;
     * **accelerometer only**: IC from the impact onsets
-      (:class:`ImpactDetector`); no TO, no mid-swing.
+      (:class:`ImpactDetector`); no TO, no mid-swing, no strike.
+
+    Every IC gets a timing uncertainty (SD): :data:`IMPACT_ONSET_SD_S` from an
+    agreeing impact onset (or the accelerometer alone, :data:`IMPACT_ONSET_SD_S`
+    + 1 ms), :data:`RETRACTION_SD_S` (⊕ the crossing's own timing noise) from the
+    swing anchor, twice that when a sharp impact disagreed with the anchor.
+    :func:`timing_confidence` turns it into the probability that IC is within
+    ±10 ms of the true contact (``event_timing_confidence_``).
 
     A stride is kept when it is plausible: ``min_stride_time_s`` to
     ``max_stride_time_s`` long, within ``min_share_of_local_median`` to
@@ -447,19 +664,23 @@ class StrideDetector:
 
     Parameters
     ----------
+    retraction_s
+        End of the forward swing → IC (:class:`GyroEventDetector`).
     impact_min_slope_mps3
         Steepest rise of |a| that counts as a tibial impact. Marker-derived or
         heavily filtered data stay below it (≤ 2300 m/s³ on the lab data) and
-        keep the gyroscope IC.
+        keep the swing anchor.
     impact_max_shift_s
-        Largest move of IC from the gyroscope estimate to the impact onset: an
-        onset further away belongs to another event than this contact.
+        Largest distance between the impact onset and the swing anchor for the
+        two to be the same contact: 5 × the anchor's SD (:data:`RETRACTION_SD_S`).
     impact_search_before_ic_s, impact_search_s
         The impact is searched from ``impact_search_before_ic_s`` before the
-        gyroscope IC for ``impact_search_s`` (−30 … +80 ms by default: the
+        swing anchor for ``impact_search_s`` (−30 … +80 ms by default: the
         impact peak follows contact by 10–50 ms, docs/gait-primer.md).
     impact_rise_search_s
-        See :func:`impact_onsets`.
+        See :func:`impact_onsets` (short: the rise lies just before the peak).
+    impact_peak_after_rise_s
+        The impact's peak is the largest |a| this long after its steepest rise.
     min_stride_time_s, max_stride_time_s
         Plausible stride duration: 0.4 s is 300 steps/min, faster than any
         sprint cadence; 2.5 s is 48 steps/min, slower than slow walking
@@ -483,6 +704,16 @@ class StrideDetector:
         Sample index of each stride's mid-swing peak (−1 without gyroscope).
     peak_midswing_gyr_dps_
         Sagittal angular velocity at that peak (NaN without gyroscope).
+    foot_strike_
+        Foot strike of the stride's contact: index into :data:`FOOT_STRIKES`
+        as float (NaN without gyroscope).
+    strike_index_
+        The same as a continuous index, 0 rearfoot … 1 forefoot.
+    ic_sd_s_, event_timing_confidence_
+        Timing uncertainty of the stride's IC and the probability that it is
+        within ±10 ms of the true contact.
+    ic_from_impact_
+        True where the IC is an impact onset (else the swing anchor).
     events_source_
         ``"gyroscope"``, ``"gyroscope+impact"`` (an impact was seen) or
         ``"accelerometer"``.
@@ -496,15 +727,22 @@ class StrideDetector:
     next_ic_estimated_: np.ndarray
     mid_swing_idx_: np.ndarray
     peak_midswing_gyr_dps_: FloatArray
+    foot_strike_: FloatArray
+    strike_index_: FloatArray
+    ic_sd_s_: FloatArray
+    event_timing_confidence_: FloatArray
+    ic_from_impact_: np.ndarray
     events_source_: EventsSource
 
     def __init__(
         self,
+        retraction_s: float = RETRACTION_S,
         impact_min_slope_mps3: float = 3500.0,
-        impact_max_shift_s: float = 0.04,
+        impact_max_shift_s: float = 5 * RETRACTION_SD_S,
         impact_search_before_ic_s: float = 0.03,
         impact_search_s: float = 0.11,
-        impact_rise_search_s: float = 0.08,
+        impact_rise_search_s: float = 0.04,
+        impact_peak_after_rise_s: float = 0.03,
         min_stride_time_s: float = 0.4,
         max_stride_time_s: float = 2.5,
         local_median_strides: int = 5,
@@ -513,11 +751,13 @@ class StrideDetector:
         max_bridge_s: float = MAX_BRIDGE_S,
         gap_event_margin_s: float = EVENT_MARGIN_S,
     ) -> None:
+        self.retraction_s = retraction_s
         self.impact_min_slope_mps3 = impact_min_slope_mps3
         self.impact_max_shift_s = impact_max_shift_s
         self.impact_search_before_ic_s = impact_search_before_ic_s
         self.impact_search_s = impact_search_s
         self.impact_rise_search_s = impact_rise_search_s
+        self.impact_peak_after_rise_s = impact_peak_after_rise_s
         self.min_stride_time_s = min_stride_time_s
         self.max_stride_time_s = max_stride_time_s
         self.local_median_strides = local_median_strides
@@ -569,17 +809,34 @@ class StrideDetector:
         if gyr_sagittal_dps is not None:
             g = gyr_sagittal_dps
             ms = MidSwingDetector().detect(g, sampling_rate_hz=fs)
-            ev = GyroEventDetector().detect(g, ms.peaks_, acc_long_up_mps2, sampling_rate_hz=fs)
+            ev = GyroEventDetector(retraction_s=self.retraction_s).detect(
+                g, ms.peaks_, acc_long_up_mps2, sampling_rate_hz=fs
+            )
             ic_all, source = ev.ic_s_, "gyroscope"
+            # the crossing's own timing noise: ~1 °/s of gyro noise over its slope
+            cross_sd = 1.0 / np.maximum(np.abs(ev.crossing_slope_dps2_), 1.0)
+            sd_all = np.hypot(RETRACTION_SD_S, cross_sd)
+            from_impact = np.zeros(ic_all.shape, dtype=bool)
             if norm is not None and ic_all.size:
-                ic_all, impact_seen = self._refine_to_impact(ic_all, norm, fs)
+                ic_all, impact_seen, from_impact, rejected = self._refine_to_impact(
+                    ic_all, norm, fs
+                )
                 source = "gyroscope+impact" if impact_seen else source
+                sd_all = np.where(from_impact, IMPACT_ONSET_SD_S, sd_all)
+                sd_all = np.where(rejected, 2.0 * sd_all, sd_all)
             ic_all, estimated, unknown = self._contacts_across_gaps(ic_all, gaps_s, 1.0 / fs)
+            sd_all = _estimated_sd(ic_all, sd_all, estimated)
+            from_impact = from_impact & ~estimated
+            strike = StrikeClassifier().detect(g, ic_all, sampling_rate_hz=fs)
             # stride k: IC_k, TO_k, mid-swing k+1, IC_k+1
             ic, nxt = ic_all[:-1], ic_all[1:]
             to, mid = ev.to_s_[:-1], ms.peak_times_s_[1:]
             peak_idx = ms.peaks_[1:] if ms.peaks_.size > 1 else np.zeros(0, np.int64)
             peak_dps = ms.peak_values_dps_[1:] if ms.peaks_.size > 1 else np.zeros(0)
+            # the strike of a contact hidden in a gap is not measured
+            code = np.where(estimated[:-1], np.nan, strike.strike_code_[:-1])
+            index = np.where(estimated[:-1], np.nan, strike.strike_index_[:-1])
+            sd, imp = sd_all[:-1], from_impact[:-1]
             ok = self._plausible(ic, nxt, gaps_s, 1.0 / fs) & ~unknown[:-1] & ~unknown[1:]
             ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
             if len(gaps_s):
@@ -591,11 +848,16 @@ class StrideDetector:
                 peak_idx = np.where(hidden, -1, peak_idx)
                 peak_dps = np.where(hidden, np.nan, peak_dps)
         elif norm is not None:
-            imp = ImpactDetector().detect(norm, sampling_rate_hz=fs)
-            ic_all, estimated, unknown = self._contacts_across_gaps(imp.ic_s_, gaps_s, 1.0 / fs)
+            imp_det = ImpactDetector().detect(norm, sampling_rate_hz=fs)
+            ic_all, estimated, unknown = self._contacts_across_gaps(imp_det.ic_s_, gaps_s, 1.0 / fs)
             ic, nxt, source = ic_all[:-1], ic_all[1:], "accelerometer"
-            to = mid = peak_dps = np.full(ic.shape, np.nan)
+            to = mid = peak_dps = code = index = np.full(ic.shape, np.nan)
             peak_idx = np.full(ic.shape, -1, np.int64)
+            sd_all = _estimated_sd(
+                ic_all, np.full(ic_all.shape, IMPACT_ONSET_SD_S + 0.001), estimated
+            )
+            sd = sd_all[:-1]
+            imp = ~estimated[:-1]
             ok = self._plausible(ic, nxt, gaps_s, 1.0 / fs) & ~unknown[:-1] & ~unknown[1:]
         else:
             raise ValueError("need the sagittal angular velocity or the specific force")
@@ -604,14 +866,25 @@ class StrideDetector:
         self.to_s_, self.mid_swing_s_ = to[ok], mid[ok]
         self.mid_swing_idx_ = peak_idx[ok]
         self.peak_midswing_gyr_dps_ = np.asarray(peak_dps[ok], dtype=np.float64)
+        self.foot_strike_ = np.asarray(code[ok], dtype=np.float64)
+        self.strike_index_ = np.asarray(index[ok], dtype=np.float64)
+        self.ic_sd_s_ = np.asarray(sd[ok], dtype=np.float64)
+        self.event_timing_confidence_ = timing_confidence(self.ic_sd_s_)
+        self.ic_from_impact_ = np.asarray(imp[ok], dtype=bool)
         self.events_source_ = source
         return self
 
     def _refine_to_impact(
         self, ic_s: FloatArray, acc_norm_mps2: FloatArray, fs: float
-    ) -> tuple[FloatArray, bool]:
-        """IC moved to the impact onset where a sharp impact agrees with it; whether any was sharp."""
+    ) -> tuple[FloatArray, bool, np.ndarray, np.ndarray]:
+        """IC moved to the impact onset where a sharp impact agrees with it.
+
+        Returns the ICs, whether any impact was sharp, which ICs moved, and
+        which had a sharp impact whose onset disagreed (kept at the anchor).
+        """
         fin = np.isfinite(ic_s)
+        moved = np.zeros(ic_s.shape, dtype=bool)
+        rejected = np.zeros(ic_s.shape, dtype=bool)
         st = np.maximum(
             0, np.round((ic_s[fin] - self.impact_search_before_ic_s) * fs).astype(np.int64)
         )
@@ -620,17 +893,22 @@ class StrideDetector:
         ks = window_argext(slope, st, np.full(st.shape, w), mode="max")
         sharp = slope[ks] >= self.impact_min_slope_mps3
         if not sharp.any():
-            return ic_s, False
-        pk = window_argext(acc_norm_mps2, st[sharp], np.full(int(sharp.sum()), w), mode="max")
+            return ic_s, False, moved, rejected
+        # the impact's peak follows its steepest rise: look there, not at the window's maximum
+        # (a fast swing can read more before contact than a soft forefoot impact after it)
+        wp = max(2, round(self.impact_peak_after_rise_s * fs))
+        pk = window_argext(acc_norm_mps2, ks[sharp], np.full(int(sharp.sum()), wp), mode="max")
         on = impact_onsets(
             acc_norm_mps2, pk, sampling_rate_hz=fs, rise_search_s=self.impact_rise_search_s
         )
         idx = np.flatnonzero(fin)[sharp]
-        # the two estimates must agree: an onset far from the gyroscope IC is not this contact
+        # the two estimates must agree: an onset far from the swing anchor is not this contact
         agree = np.abs(on - ic_s[idx]) <= self.impact_max_shift_s
         out = ic_s.copy()
         out[idx[agree]] = on[agree]
-        return out, True
+        moved[idx[agree]] = True
+        rejected[idx[~agree]] = True
+        return out, True, moved, rejected
 
     def _plausible(
         self,

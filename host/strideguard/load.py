@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from strideguard.errors import InputError
 from strideguard.gaps import bridge_missing, gaps_of, missing_runs
@@ -34,8 +35,20 @@ from strideguard.imudata import (
 
 #: shortest recording that can hold a few strides
 MIN_DURATION_S = 3.0
+#: a standing-calibration file is judged by how well it fixes gravity
+#: (:func:`strideguard.align.gravity_from_still`), not by this loader: any length is read
 #: time steps longer than this multiple of the median step count as a gap
 GAP_FACTOR = 1.5
+#: a run of at most this many samples cut off from the rest by long gaps is corrupt
+ISLAND_MAX_SAMPLES = 2
+#: ... when the gaps around it are longer than this (s); shorter ones are ordinary loss
+ISLAND_GAP_S = 1.0
+#: more wild time stamps than this share of the rows: the file is refused, not repaired
+WILD_SHARE_MAX = 0.01
+#: the uniform grid may hold this many times the samples read ...
+GRID_GROWTH_MAX = 2.0
+#: ... plus this much gap time at the sample rate (s)
+GAP_FILL_FREE_S = 3600.0
 
 
 @dataclass
@@ -123,13 +136,17 @@ def _first_bad_line(path: Path, n_cols: int) -> str | None:
     return None
 
 
-def read_csv(path: str | Path) -> tuple[ImuRecording, LoadReport]:
+def read_csv(
+    path: str | Path, *, min_duration_s: float = MIN_DURATION_S
+) -> tuple[ImuRecording, LoadReport]:
     """Read and validate a CSV recording.
 
     Parameters
     ----------
     path
         CSV file with a header row (see module docstring).
+    min_duration_s
+        Shorter recordings are refused (0 for a standing-calibration file).
 
     Returns
     -------
@@ -155,9 +172,55 @@ def read_csv(path: str | Path) -> tuple[ImuRecording, LoadReport]:
     acc = table[:, [col[c] for c in ACC_COLUMNS]] if has_acc else None
     gyr = table[:, [col[c] for c in GYR_COLUMNS]] if has_gyr else None
     report = LoadReport(parser=parser)
-    rec = make_uniform(time_s, acc, gyr, source=path.name, report=report)
+    rec = make_uniform(
+        time_s, acc, gyr, source=path.name, report=report, min_duration_s=min_duration_s
+    )
     check_units(rec)
     return rec, report
+
+
+def wild_time_stamps(time_s: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which samples to keep: ``False`` for a single wild time stamp, never the new truth.
+
+    A time stamp is wild when it is out of line with both neighbours while they
+    are in order (``t[i-1] < t[i+1]`` but ``t[i]`` is not between them: a flipped
+    bit, a counter glitch), or when it sits on an island of at most
+    :data:`ISLAND_MAX_SAMPLES` samples cut off from the rest of the recording by
+    gaps longer than :data:`ISLAND_GAP_S` (a last row at 1e9 s). Real data
+    loss leaves gaps between long runs of samples, which are kept. Vectorised.
+
+    Parameters
+    ----------
+    time_s
+        Finite time stamps in file order.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` for the samples to keep.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    n = t.size
+    keep = np.ones(n, dtype=bool)
+    if n < 3:
+        return keep
+    prev, cur, nxt = t[:-2], t[1:-1], t[2:]
+    keep[1:-1] = ~((prev < nxt) & ~((cur > prev) & (cur < nxt)))
+    # the ends have one neighbour: wild when out of order with the next two in order
+    if t[0] >= t[1] and t[1] < t[2]:
+        keep[0] = False
+    if t[-1] <= t[-2] and t[-3] < t[-2]:
+        keep[-1] = False
+    # islands: runs of <= ISLAND_MAX_SAMPLES between jumps longer than ISLAND_GAP_S
+    idx = np.flatnonzero(keep)
+    if idx.size >= 3:
+        jump = np.abs(np.diff(t[idx])) > ISLAND_GAP_S
+        if jump.any():
+            segment = np.concatenate(([0], np.cumsum(jump)))  # segment number of each sample
+            lengths = np.bincount(segment)
+            island = (lengths <= ISLAND_MAX_SAMPLES) & (lengths < idx.size - lengths)
+            keep[idx[island[segment]]] = False
+    return keep
 
 
 def make_uniform(
@@ -167,6 +230,7 @@ def make_uniform(
     *,
     source: str = "",
     report: LoadReport | None = None,
+    min_duration_s: float = MIN_DURATION_S,
 ) -> ImuRecording:
     """Validate samples and put them on a uniform time grid.
 
@@ -185,6 +249,8 @@ def make_uniform(
         Name used in messages.
     report
         Collects warnings; a new one is made if ``None``.
+    min_duration_s
+        Shorter recordings are refused.
 
     Returns
     -------
@@ -203,6 +269,23 @@ def make_uniform(
         gyr_dps = gyr_dps[ok_t] if gyr_dps is not None else None
     if time_s.size < 10:
         raise InputError(f"{name}: only {time_s.size} samples")
+    keep = wild_time_stamps(time_s)
+    if not keep.all():
+        n_wild = int(np.count_nonzero(~keep))
+        if n_wild > max(3, WILD_SHARE_MAX * time_s.size):
+            raise InputError(
+                f"{name}: {n_wild} time stamps are out of line with their neighbours "
+                "(a corrupt or concatenated file?)"
+            )
+        rows = np.flatnonzero(~keep)
+        shown = ", ".join(f"row {r + 2} ({time_s[r]:.6g} s)" for r in rows[:3])
+        report.warnings.append(
+            f"dropped {n_wild} sample{'s' if n_wild > 1 else ''} with a wild time stamp as "
+            f"corrupt: {shown}{' …' if n_wild > 3 else ''}"
+        )
+        time_s = time_s[keep]
+        acc_mps2 = acc_mps2[keep] if acc_mps2 is not None else None
+        gyr_dps = gyr_dps[keep] if gyr_dps is not None else None
     dt = np.diff(time_s)
     if np.any(dt <= 0):
         bad = int(np.argmax(dt <= 0))
@@ -216,9 +299,17 @@ def make_uniform(
             f"{name}: sample rate {rate_hz:.3g} Hz is implausible (is time_s in seconds?)"
         )
     duration_s = float(time_s[-1] - time_s[0])
-    if duration_s < MIN_DURATION_S:
+    if duration_s < min_duration_s:
         raise InputError(
-            f"{name}: only {duration_s:.1f} s of data; need at least {MIN_DURATION_S:.0f} s"
+            f"{name}: only {duration_s:.1f} s of data; need at least {min_duration_s:g} s"
+        )
+    grid_n = duration_s / period_s + 1
+    if grid_n > GRID_GROWTH_MAX * time_s.size + rate_hz * GAP_FILL_FREE_S:
+        # the uniform grid would be mostly invented samples (and could exhaust memory)
+        raise InputError(
+            f"{name}: time_s spans {duration_s:.6g} s but holds {time_s.size / rate_hz:.6g} s "
+            f"of samples at {rate_hz:.3g} Hz: the time stamps have gaps far longer than the "
+            "data (is time_s in seconds?)"
         )
 
     gap_idx = np.flatnonzero(dt > GAP_FACTOR * period_s)
@@ -340,7 +431,9 @@ def check_units(rec: ImuRecording) -> None:
             )
 
 
-def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecording:
+def from_imu(
+    imu: ImuRecording, report: LoadReport | None = None, *, min_duration_s: float = MIN_DURATION_S
+) -> ImuRecording:
     """Validate an in-memory recording (e.g. decoded raw frames) like a CSV file.
 
     Lost samples become gaps on a uniform grid; the sensor range and pain marks
@@ -352,13 +445,22 @@ def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecordin
         Recording, possibly with holes in its time axis.
     report
         Collects warnings.
+    min_duration_s
+        Shorter recordings are refused.
 
     Returns
     -------
     ImuRecording
         Uniformly sampled, validated recording.
     """
-    out = make_uniform(imu.time_s, imu.acc_mps2, imu.gyr_dps, source=imu.source, report=report)
+    out = make_uniform(
+        imu.time_s,
+        imu.acc_mps2,
+        imu.gyr_dps,
+        source=imu.source,
+        report=report,
+        min_duration_s=min_duration_s,
+    )
     out.acc_range_g = imu.acc_range_g
     out.gyr_range_dps = imu.gyr_range_dps
     out.pain_marks_s = imu.pain_marks_s
@@ -366,7 +468,9 @@ def from_imu(imu: ImuRecording, report: LoadReport | None = None) -> ImuRecordin
     return out
 
 
-def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, LoadReport]:
+def load_recording(
+    path: str | Path, *, stream: int = 0, min_duration_s: float = MIN_DURATION_S
+) -> tuple[ImuRecording, LoadReport]:
     """Load any supported recording file.
 
     Parameters
@@ -376,6 +480,9 @@ def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, 
         see :mod:`strideguard.recording`).
     stream
         Sensor number inside a raw recording (0 = first sensor).
+    min_duration_s
+        Shorter recordings are refused (0 for a standing-calibration file,
+        whose quality :class:`strideguard.align.ShankAligner` judges).
 
     Returns
     -------
@@ -389,7 +496,8 @@ def load_recording(path: str | Path, *, stream: int = 0) -> tuple[ImuRecording, 
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         report = LoadReport(parser="sgrec")
-        return from_imu(load_imu(path, stream), report), report
+        imu = load_imu(path, stream, report.warnings)
+        return from_imu(imu, report, min_duration_s=min_duration_s), report
     if path.suffix.lower() in (".csv", ".txt", ""):
-        return read_csv(path)
+        return read_csv(path, min_duration_s=min_duration_s)
     raise InputError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .sgrec)")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from strideguard.events import FOOT_STRIKES, StrikeClassifier
 from strideguard.gaps import EVENT_MARGIN_S, windows_touch_gaps
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
 from strideguard.sigproc import moving_mean, window_argext
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from strideguard.align import Alignment
     from strideguard.events import StrideDetector
 
-#: the per-stride gravity anchor of the shank angle starts this long after IC
-#: (after the impact; see :func:`shank_angle_at_ic`)
+#: the per-stride gravity anchor of the shank angle lies this long after IC where
+#: mid-stance cannot be found (no TO); see :func:`shank_angle_at_ic`
 ANGLE_ANCHOR_DELAY_S = 0.05
 #: a stride on the ground for more than half its time has double support: walking
 #: (running has a flight phase, so its duty factor stays below one half)
@@ -50,6 +51,9 @@ class StrideColumn:
         What it holds.
     flag
         A yes/no value stored as 1.0/0.0: rows and JSON give ``true``/``false``.
+    categories
+        Names of a categorical value stored as its index (0.0, 1.0, …): rows,
+        JSON and ``strides.csv`` give the name.
     exported
         Part of the JSON strides and ``strides.csv``.
     summarized
@@ -61,6 +65,7 @@ class StrideColumn:
     flag: bool = False
     exported: bool = True
     summarized: bool = False
+    categories: tuple[str, ...] = ()
 
 
 #: every stride column, in output order
@@ -69,6 +74,27 @@ STRIDE_COLUMNS: tuple[StrideColumn, ...] = (
     StrideColumn("toe_off_s", "TO after this IC"),
     StrideColumn("mid_swing_s", "mid-swing peak before the next IC"),
     StrideColumn("next_initial_contact_s", "end of the stride", exported=False),
+    StrideColumn(
+        "foot_strike",
+        "how the foot landed, from the timing of the shank's contact response "
+        "(StrikeClassifier): rearfoot, midfoot or forefoot; null without gyroscope or when walking",
+        categories=FOOT_STRIKES,
+    ),
+    StrideColumn(
+        "strike_index",
+        "the same as a number: 0 rearfoot … 1 forefoot (null without gyroscope or when walking)",
+    ),
+    StrideColumn(
+        "ic_from_impact",
+        "the IC is the onset of a tibial impact that agreed with the swing (else the swing anchor)",
+        flag=True,
+        exported=False,
+    ),
+    StrideColumn(
+        "event_timing_confidence",
+        "probability that the IC is within ±10 ms of the true contact, from the evidence "
+        "behind it (impact onset agreeing with the swing, or the swing anchor alone)",
+    ),
     StrideColumn(
         "shank_angle_at_ic_deg",
         "tibia angle at IC (see shank_angle_at_ic)",
@@ -130,6 +156,7 @@ EXPORTED_STRIDE_COLUMNS: tuple[str, ...] = tuple(c.name for c in STRIDE_COLUMNS 
 #: the metrics :func:`summarize` describes, in order
 SUMMARY_METRICS: tuple[str, ...] = tuple(c.name for c in STRIDE_COLUMNS if c.summarized)
 _FLAG_COLUMNS = frozenset(c.name for c in STRIDE_COLUMNS if c.flag)
+_CATEGORY_COLUMNS = {c.name: c.categories for c in STRIDE_COLUMNS if c.categories}
 
 
 @dataclass
@@ -152,7 +179,7 @@ class StrideTable:
         return self.columns[name]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per stride, NaN as ``None`` (JSON ``null``), flags as booleans."""
+        """One dict per stride, NaN as ``None`` (JSON ``null``), flags as booleans, categories as names."""
         names = list(self.columns)
         out: list[dict[str, Any]] = []
         for i in range(len(self)):
@@ -163,6 +190,8 @@ class StrideTable:
                     row[n] = None
                 elif n in _FLAG_COLUMNS:
                     row[n] = bool(v)
+                elif n in _CATEGORY_COLUMNS:
+                    row[n] = _CATEGORY_COLUMNS[n][int(v)]
                 else:
                     row[n] = round(float(v), 4)
             out.append(row)
@@ -264,7 +293,8 @@ def shank_angle_at_ic(
     next_ic_s: FloatArray,
     *,
     sampling_rate_hz: float,
-    anchor_delay_s: float = 0.0,
+    anchor_delay_s: float | FloatArray = 0.0,
+    window_start_s: FloatArray | None = None,
 ) -> FloatArray:
     """Tibia angle at each IC, drift-free, anchored to gravity once per stride.
 
@@ -297,13 +327,23 @@ def shank_angle_at_ic(
     sampling_rate_hz
         Sampling rate.
     anchor_delay_s
-        The gravity average runs from IC + ``anchor_delay_s`` to the next IC +
-        ``anchor_delay_s`` (still one stride long). Just before IC the shank's
-        velocity is the touchdown velocity, which varies from stride to stride;
-        once the impact is over the foot is planted and the shank point moves
-        by rotation about the ankle only, so a window starting there returns to
-        a more repeatable velocity (stride-to-stride angle SD 1.0–1.15° → 0.9°
-        on the RBDS lab data with 50 ms; 1.9° → 1.3° on the simulator).
+        Scalar or per stride: where the one-stride gravity window is anchored,
+        relative to IC. The window *ends* at IC + ``anchor_delay_s`` and starts
+        one stride earlier (so it needs no data after the stride's own stance:
+        the live path's look-ahead), or, where that would start before the
+        data, starts there and runs one stride on. The anchor should be a
+        moment whose velocity repeats from stride to stride: mid-stance
+        (:func:`mid_stance_offset`), when the foot is flat for every strike
+        pattern and the shank turns slowly about the planted ankle, so the
+        sensor point barely moves. (Just before IC the touchdown velocity
+        varies; 50 ms after IC a heel strike's foot slap and a forefoot
+        contact's heel drop are at different stages, which tilted the angle of
+        a runner who mixes the two by ±4°.)
+    window_start_s
+        Per stride, where the window starts (the previous IC + this stride's
+        anchor offset when the strides are contiguous: exactly the previous
+        cycle); NaN or ``None``: one stride length (``next_ic_s − ic_s``)
+        before the end.
 
     Returns
     -------
@@ -318,10 +358,22 @@ def shank_angle_at_ic(
     if not ok.any():
         return out
     i0 = np.clip(np.round(ic_s[ok] * fs).astype(np.int64), 0, n - 1)
-    d = round(anchor_delay_s * fs)
-    i1 = np.clip(np.round(next_ic_s[ok] * fs).astype(np.int64) + d, 1, n)
-    a0 = np.minimum(i0 + d, i1 - 1)
-    lo, hi = int(i0.min()), int(i1.max())
+    d = np.round(np.broadcast_to(np.asarray(anchor_delay_s, float), ic_s.shape)[ok] * fs).astype(
+        np.int64
+    )
+    length = np.maximum(1, np.round((next_ic_s[ok] - ic_s[ok]) * fs).astype(np.int64))
+    # one stride ending at the anchor; forward from the anchor where the data start too late
+    i1 = np.clip(i0 + d, 1, n)
+    a0 = i1 - length
+    if window_start_s is not None:
+        ws = window_start_s[ok]
+        given = np.isfinite(ws)
+        a0 = np.where(given, np.round(np.where(given, ws, 0.0) * fs).astype(np.int64), a0)
+        a0 = np.minimum(a0, i1 - 1)
+    early = a0 < 0
+    a0 = np.where(early, np.clip(i0 + d, 0, n - 1), a0)
+    i1 = np.where(early, np.clip(a0 + length, 1, n), i1)
+    lo, hi = int(min(i0.min(), a0.min())), int(max(i1.max(), i0.max() + 1))
     q = cumulative_orientation(gyr_dps[lo:hi], sampling_rate_hz=fs)
     w, x, y, z = q[0], q[1], q[2], q[3]
     f = np.asarray(acc_mps2[lo:hi], dtype=np.float32)
@@ -354,6 +406,55 @@ def shank_angle_at_ic(
     # from the nearest sample to the exact IC time (sagittal rate)
     theta += gyr_dps[i0, 1] * (ic_s[ok] - i0 / fs)
     out[ok] = theta
+    return out
+
+
+def mid_stance_offset(
+    gyr_sagittal_dps: FloatArray,
+    ic_s: FloatArray,
+    to_s: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    smoothing_s: float = 0.02,
+    fallback_s: float = ANGLE_ANCHOR_DELAY_S,
+) -> FloatArray:
+    """Time from IC to mid-stance: the slowest sagittal rotation in the middle of contact.
+
+    Between 20 % and 80 % of the contact (IC to TO) the foot is flat for every
+    strike pattern and the shank turns about the planted ankle; where it
+    turns slowest the sensor point's velocity is smallest and most repeatable
+    (the anchor of :func:`shank_angle_at_ic`).
+
+    Parameters
+    ----------
+    gyr_sagittal_dps
+        Angular velocity about the shank y axis.
+    ic_s, to_s
+        IC and TO per stride (seconds from the first sample).
+    sampling_rate_hz
+        Sampling rate.
+    smoothing_s
+        Moving average on ``|ω|`` before taking the minimum.
+    fallback_s
+        Offset used where TO is unknown.
+
+    Returns
+    -------
+    numpy.ndarray
+        Offset from IC per stride, seconds.
+    """
+    fs = sampling_rate_hz
+    n = gyr_sagittal_dps.shape[0]
+    out = np.full(ic_s.shape, fallback_s, dtype=np.float64)
+    ok = np.isfinite(ic_s) & np.isfinite(to_s) & (to_s > ic_s)
+    if not ok.any():
+        return out
+    g = moving_mean(np.abs(gyr_sagittal_dps.astype(np.float64)), max(1, round(smoothing_s * fs)))
+    contact = to_s[ok] - ic_s[ok]
+    st = np.clip(np.round((ic_s[ok] + 0.2 * contact) * fs).astype(np.int64), 0, n - 1)
+    length = np.clip(np.round(0.6 * contact * fs).astype(np.int64), 1, n - st)
+    k = window_argext(g, st, length, mode="min")
+    out[ok] = k / fs - ic_s[ok]
     return out
 
 
@@ -510,7 +611,8 @@ def stride_table(
     acc_shank_mps2
         Specific force in the shank frame (``None`` without accelerometer or gyroscope).
     angle_anchor_delay_s
-        See :func:`shank_angle_at_ic`.
+        Anchor of :func:`shank_angle_at_ic` where mid-stance is unknown
+        (:func:`mid_stance_offset` otherwise).
 
     Returns
     -------
@@ -537,7 +639,13 @@ def stride_table(
         "peak_midswing_gyr_dps": strides.peak_midswing_gyr_dps_,
         "late_swing_duration_s": nxt - mid,
         "overstride": nan.copy(),
+        "event_timing_confidence": strides.event_timing_confidence_,
+        "ic_from_impact": strides.ic_from_impact_.astype(np.float64),
     }
+    # how the foot lands is a running matter: walking strides (double support) get none
+    walking = cols["duty_factor"] > WALKING_DUTY_FACTOR
+    cols["foot_strike"] = np.where(walking, np.nan, strides.foot_strike_)
+    cols["strike_index"] = np.where(walking, np.nan, strides.strike_index_)
     cols["late_swing_peak_decel_dps2"] = (
         late_swing_peak_decel(gyr_sagittal_dps, mid, nxt, sampling_rate_hz=fs)
         if gyr_sagittal_dps is not None
@@ -546,16 +654,38 @@ def stride_table(
     if gyr is not None and acc_shank_mps2 is not None and alignment is not None:
         # absolute when calibrated: the shank frame's tibia axis already stands at
         # standing_tibia_angle_deg in the standing posture (do not add it again)
+        anchor = (
+            mid_stance_offset(gyr_sagittal_dps, ic, to, sampling_rate_hz=fs)
+            if gyr_sagittal_dps is not None
+            else np.full(ic.shape, angle_anchor_delay_s)
+        )
+        # contiguous strides: the window is the previous stride, shifted by this stride's anchor
+        # (the same offset at both ends: exactly one cycle, whatever the anchor's jitter)
+        contiguous = np.zeros(ic.shape, dtype=bool)
+        contiguous[1:] = np.abs(nxt[:-1] - ic[1:]) < 0.5 / fs
+        start = np.full(ic.shape, np.nan)
+        start[1:] = np.where(contiguous[1:], ic[:-1] + anchor[1:], np.nan)
         cols["shank_angle_at_ic_deg"] = shank_angle_at_ic(
             (gyr - alignment.gyro_bias_dps) @ np.ascontiguousarray(alignment.rotation.T),
             acc_shank_mps2,
             ic,
             nxt,
             sampling_rate_hz=fs,
-            anchor_delay_s=angle_anchor_delay_s,
+            anchor_delay_s=anchor,
+            window_start_s=start,
+        )
+        # the samples the angle reads (for the gap flags): one stride ending at the anchor,
+        # or starting there where the data start later
+        angle_end = ic + anchor
+        angle_start = np.where(np.isfinite(start), start, angle_end - (nxt - ic))
+        early = angle_start < 0
+        angle_window = (
+            np.where(early, angle_end, angle_start),
+            np.where(early, angle_end + (nxt - ic), angle_end),
         )
     else:
         cols["shank_angle_at_ic_deg"] = nan.copy()
+        angle_window = (nan.copy(), nan.copy())
     if acc is not None:
         peak_g, clipped = peak_tibial_accel(
             acc,
@@ -577,12 +707,15 @@ def stride_table(
         w = gyr[peak_idx[has_peak]] - alignment.gyro_bias_dps
         swing_axis[has_peak] = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
     cols["swing_axis_x"], cols["swing_axis_y"], cols["swing_axis_z"] = swing_axis.T
-    _mark_gaps(cols, recording, t0, angle_anchor_delay_s)
+    _mark_gaps(cols, recording, t0, angle_window)
     return StrideTable({c.name: cols[c.name] for c in STRIDE_COLUMNS})
 
 
 def _mark_gaps(
-    cols: dict[str, FloatArray], recording: ImuRecording, t0: float, anchor_delay_s: float
+    cols: dict[str, FloatArray],
+    recording: ImuRecording,
+    t0: float,
+    angle_window: tuple[FloatArray, FloatArray],
 ) -> None:
     """Flag strides whose metric windows touched a gap; null the metrics read from the bridge.
 
@@ -590,12 +723,26 @@ def _mark_gaps(
     (the detectors' reach) of a missing sample. Then a peak over it (tibial
     acceleration after IC, late-swing deceleration) is not measured: the
     bridge never overshoots, so the true peak may be hidden in the gap. Nor is
-    a value that integrates the stride (tibia angle at IC, gravity direction):
-    a bridge cannot restore the rotation of a post-contact dip, and the
-    integrated orientation is off by up to tens of degrees (docs/analysis.md).
-    Event times outside the gap, and contacts estimated across it
+    a value that integrates the signal (tibia angle at IC over its one-stride
+    gravity window, gravity direction over the stride) or reads its shape
+    (the foot strike, from the response after IC): a bridge cannot restore the
+    rotation of a post-contact dip, and the integrated orientation is off by up
+    to tens of degrees (docs/analysis.md). Event times outside the gap, and
+    contacts estimated across it
     (:meth:`~strideguard.events.StrideDetector._contacts_across_gaps`), keep
     their durations.
+
+    Parameters
+    ----------
+    cols
+        The stride columns (recording clock), changed in place.
+    recording
+        For its gaps.
+    t0
+        Time of the recording's first sample.
+    angle_window
+        Start and end of the samples each stride's tibia angle reads, seconds
+        from the first sample.
     """
     ic = cols["initial_contact_s"] - t0
     n = ic.shape[0]
@@ -615,11 +762,17 @@ def _mark_gaps(
         ("peak_tibial_accel_g", "peak_tibial_accel_clipped"),
         windows_touch_gaps(ic, ic + PEAK_ACCEL_WINDOW_S, gaps, m),
     )
+    null(
+        ("foot_strike", "strike_index"),
+        windows_touch_gaps(ic, ic + StrikeClassifier().window_s, gaps, m),
+    )
     null(("late_swing_peak_decel_dps2",), windows_touch_gaps(mid, nxt, gaps, m))
-    null(("shank_angle_at_ic_deg",), windows_touch_gaps(ic, nxt + anchor_delay_s, gaps, m))
+    a0, a1 = angle_window
+    null(("shank_angle_at_ic_deg",), windows_touch_gaps(a0, a1, gaps, m))
     null(("gravity_x", "gravity_y", "gravity_z"), windows_touch_gaps(ic, nxt, gaps, m))
-    end = np.maximum(nxt + anchor_delay_s, ic + PEAK_ACCEL_WINDOW_S)
-    cols["gap_in_stride"] = windows_touch_gaps(ic, end, gaps, m).astype(np.float64)
+    start = np.fmin(a0, ic)
+    end = np.fmax(np.fmax(a1, nxt), ic + PEAK_ACCEL_WINDOW_S)
+    cols["gap_in_stride"] = windows_touch_gaps(start, end, gaps, m).astype(np.float64)
 
 
 def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, Any]:

@@ -94,7 +94,8 @@ def test_flash_reports_bad_input_in_one_line(tmp_path: Path) -> None:
         timeout=30,
         check=False,
     )
-    assert proc.returncode == 2 and "supported rates" in proc.stderr
+    assert proc.returncode == 2 and "choose from 100, 200, 250, 500, 1000" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
 
 
 def test_flash_command_line_is_one_mpremote_session() -> None:

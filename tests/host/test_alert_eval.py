@@ -118,4 +118,4 @@ def test_eval_alerts_through_a_lossy_link(capsys: pytest.CaptureFixture[str]) ->
     assert main([*argv, "--loss", "3", "--loss-kind", "bursty"]) == 0
     assert "normal running" in capsys.readouterr().out
     assert main([*argv, "--loss", "80"]) == 2
-    assert "--loss must be between 0 and 50" in capsys.readouterr().err
+    assert "--loss" in (err := capsys.readouterr().err) and "must be" in err

@@ -339,3 +339,19 @@ def test_documented_defaults_match_code() -> None:
     block = re.search(r"```toml\n(.*?)```", doc, re.S)
     assert block is not None
     assert tomllib.loads(block.group(1)) == AlertConfig().to_dict()
+
+
+def test_one_line_has_no_dangling_dash_without_advice() -> None:
+    from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
+
+    ended = Alert(
+        kind=AlertKind.GAIT_CHANGED,
+        severity=Severity.STOP,
+        state=AlertState.ENDED,
+        time_s=610.7,
+        stride_index=836,
+        title="Gait changed — stop and get checked",
+        reason="The run ended.",
+        advice="",
+    )
+    assert ended.one_line().endswith("The run ended.")

@@ -58,6 +58,25 @@ def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     s = doc["summary"]["metrics"]
     assert s["cadence_spm"]["mean"] == pytest.approx(157.5, abs=1.5)
     assert s["contact_time_s"]["mean"] == pytest.approx(0.3015, abs=0.02)
+    # per stride: how the foot landed and how sure the contact time is (docs/analysis.md)
+    first = doc["strides"][0]
+    assert first["foot_strike"] in ("rearfoot", "midfoot", "forefoot")
+    assert 0.0 <= first["strike_index"] <= 1.0
+    assert 0.0 < first["event_timing_confidence"] <= 1.0
+    summary = doc["summary"]
+    counts = summary["foot_strike"]
+    assert set(counts) == {"rearfoot", "midfoot", "forefoot"}
+    assert sum(counts.values()) == len(doc["strides"])
+    assert counts["forefoot"] == 0 and counts["rearfoot"] > counts["midfoot"]  # a heel striker
+    timing = summary["event_timing"]
+    # marker-derived data: no tibial impact, every IC from the swing anchor (confidence 0.95)
+    assert timing == {
+        "ic_from_impact": 0,
+        "ic_from_swing": len(doc["strides"]),
+        "confidence_median": pytest.approx(0.954, abs=0.002),
+    }
+    q = doc["alignment"]["calibration_quality"]
+    assert q["still_s"] > 9.0 and 0.0 < q["tilt_standard_error_deg"] < 0.5
 
 
 def test_text_output_and_out_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,6 +88,10 @@ def test_text_output_and_out_dir(tmp_path: Path, capsys: pytest.CaptureFixture[s
     doc = json.loads((tmp_path / "analysis.json").read_text())
     table = np.genfromtxt(tmp_path / "strides.csv", delimiter=",", names=True)
     assert len(table) == len(doc["strides"])
+    header, first = (tmp_path / "strides.csv").read_text().splitlines()[:2]
+    strike = first.split(",")[header.split(",").index("foot_strike")]
+    assert strike == doc["strides"][0]["foot_strike"]  # by name, not a code
+    assert not list(tmp_path.glob(".*.tmp"))  # written to a temporary name, then renamed
     assert table["initial_contact_s"][0] == pytest.approx(
         doc["strides"][0]["initial_contact_s"], abs=1e-3
     )
@@ -239,7 +262,12 @@ def test_without_standing_bias_from_strides_and_relative_angles() -> None:
     assert free.alignment.gyro_bias_dps @ y == pytest.approx(true_bias @ y, abs=1.0)
     # uncalibrated angles differ from calibrated ones by a constant: within-run changes stay valid
     d = free.strides["shank_angle_at_ic_deg"] - cal.strides["shank_angle_at_ic_deg"]
-    assert np.std(d) < 0.3
+    # (the first stride has no stride before it: its gravity window runs forward, so the
+    # unestimated off-axis bias tilts it the other way, by ~1.5° here)
+    # (and the off-axis gyro bias the stride-based estimate leaves, 2–3 °/s here, is integrated
+    # over the stride before IC: ±0.4° from stride to stride)
+    assert np.std(d[1:]) < 0.4
+    assert np.all(np.abs(d - np.median(d)) < 2.0)
     assert free.to_dict()["alignment"]["standing_tibia_angle_deg"] is None
 
 
@@ -303,4 +331,4 @@ def test_non_running_motion_is_refused(kind: str) -> None:
 def test_standing_file_that_is_not_still_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     run = DATA / "RBDS0041_T25_R_mpu.csv"
     code, _, err = _run_cli(["analyze", str(run), "--standing", str(run)], capsys)
-    assert code == 2 and "no still period" in err and err.count("\n") == 1
+    assert code == 2 and "without movement" in err and err.count("\n") == 1

@@ -47,7 +47,7 @@ def test_scan_virtual_text_and_bad_input(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "StrideGuard-L" in out and "dBm" in out
     assert main(["scan", "--virtual", "0", "--timeout", "0"]) == 2
-    assert capsys.readouterr().err.startswith("strideguard: error: --timeout")
+    assert capsys.readouterr().err.startswith("strideguard: error: scan --timeout: must be")
 
 
 def test_scan_is_hidden_virtual_option() -> None:

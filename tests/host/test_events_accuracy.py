@@ -69,8 +69,8 @@ def test_all_strides_found_none_invented(scores: dict[str, dict[str, Any]], name
 @pytest.mark.parametrize("name", RBDS)
 def test_event_errors_per_file(scores: dict[str, dict[str, Any]], name: str) -> None:
     s = scores[name]
-    # achieved: IC 2.3 ms (L) / 10.9 ms (R); TO 7.7 ms (L) / 18.9 ms (R)
-    assert s["ic_mae_ms"] <= 12.5
+    # achieved: IC 4.8 ms (L) / 3.8 ms (R); TO 7.7 ms (L) / 18.9 ms (R)
+    assert s["ic_mae_ms"] <= 6.0
     assert s["to_mae_ms"] <= 21.0
 
 
@@ -81,16 +81,15 @@ def test_toe_off_target_over_all_files(scores: dict[str, dict[str, Any]]) -> Non
 @pytest.mark.parametrize("name", RBDS)
 def test_angle_precision_and_bias(scores: dict[str, dict[str, Any]], name: str) -> None:
     s = scores[name]
-    # stride-to-stride error SD is ~0.9°; MAE 0.7–2.7° (R: 2.6–2.7°, L: 0.7–1.1°)
-    assert s["angle_sd_deg"] <= 1.5
-    assert s["angle_mae_deg"] <= 3.3
+    # stride-to-stride error SD is 0.8–1.0°; MAE 0.8–0.9° (R), 1.5–2.3° (L: the swing anchor
+    # lands 4.5 ms before the force IC on this leg, and this runner stands at −1.8°, not −3°)
+    assert s["angle_sd_deg"] <= 1.3
+    assert s["angle_mae_deg"] <= 2.8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="marker data low-passed at 20 Hz smears the contact: the gyro IC feature is 11 ms late on the right leg",
-)
 def test_initial_contact_target_5ms(scores: dict[str, dict[str, Any]]) -> None:
+    # the swing anchor (late-swing zero crossing + retraction) instead of the contact jerk:
+    # achieved 3.8 ms (R) / 4.8 ms (L), mean 4.3 ms (the jerk-based IC: 10.7 / 3.3, mean 7.0)
     assert np.mean([s["ic_mae_ms"] for s in scores.values()]) <= 5.0
 
 
@@ -103,8 +102,10 @@ def test_rotation_does_not_change_the_events() -> None:
     a = analyze(rec, standing=st)
     rot = random_rotation(np.random.default_rng(42))
     b = analyze(rotated(rec, rot), standing=rotated(st, rot))
+    # within 10 µs (0.002 samples): the shank axes are estimated from the data, so the
+    # rotated copy's sagittal signal differs in the last digits
     np.testing.assert_allclose(
-        a.strides["initial_contact_s"], b.strides["initial_contact_s"], atol=1e-6
+        a.strides["initial_contact_s"], b.strides["initial_contact_s"], atol=1e-5
     )
     np.testing.assert_allclose(
         a.strides["shank_angle_at_ic_deg"], b.strides["shank_angle_at_ic_deg"], atol=0.02

@@ -9,7 +9,7 @@ import pytest
 
 from strideguard.errors import InputError
 from strideguard.imudata import ImuRecording, write_csv
-from strideguard.load import check_units, make_uniform, read_csv
+from strideguard.load import LoadReport, check_units, make_uniform, read_csv
 from tests.host.analysis_helpers import DATA
 
 HEADER = "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
@@ -148,8 +148,37 @@ def test_all_nan_column_refused() -> None:
 
 def test_time_going_backwards_refused() -> None:
     t, acc, gyr = _synthetic()
-    t[500] = t[498]
+    t[1000:] -= 2.0  # two recordings one after the other: not one wild value
     with pytest.raises(InputError, match="does not increase"):
+        make_uniform(t, acc, gyr)
+
+
+@pytest.mark.parametrize(
+    ("row", "value"),
+    [(500, 1e6), (500, -3.0), (500, None), (-1, 1e6), (-1, 1e9), (0, 1e9), (0, -1e9), (-1, 0.0)],
+)
+def test_one_wild_time_stamp_is_corrupt_not_the_new_truth(row: int, value: float | None) -> None:
+    """A single wild time stamp is dropped with a warning; the rest is analysed as it is."""
+    t, acc, gyr = _synthetic()
+    n = t.size
+    t[row] = t[row - 2] if value is None else value
+    report = LoadReport()
+    rec = make_uniform(t.copy(), acc.copy(), gyr.copy(), report=report)
+    assert any("wild time stamp" in w for w in report.warnings)
+    assert rec.sampling_rate_hz == pytest.approx(200.0)
+    assert rec.time_s[0] == 0.0 or row == 0
+    assert rec.time_s[-1] == pytest.approx(9.995 if row != -1 else 9.990)
+    if row in (0, -1):  # dropped at an end: one sample fewer, no gap
+        assert rec.n_samples == n - 1 and rec.gaps == []
+    else:  # dropped inside: a one-sample gap on the grid (the stride around it is not trusted)
+        assert rec.n_samples == n
+        assert len(rec.gaps) == 1 and rec.gaps[0][1] - rec.gaps[0][0] == pytest.approx(0.01)
+
+
+def test_absurd_time_span_is_refused_before_allocating() -> None:
+    t, acc, gyr = _synthetic()
+    t[1000:] += 1e7  # half the file four months later: not one wild value, and no memory for it
+    with pytest.raises(InputError, match="gaps far longer than the data"):
         make_uniform(t, acc, gyr)
 
 

@@ -54,7 +54,9 @@ def test_shank_angle_ignores_gyro_offset_between_strides() -> None:
     # drift-free: the error stays bounded (about bias × stride/2), not growing with time
     err = ang - np.degrees(np.interp(ic[:-1], t, theta))
     assert np.all(np.abs(err) < 1.0)
-    assert np.ptp(err) < 0.05
+    # the same for every stride (the first one, with no stride before it, averages forward:
+    # the bias tilts it the other way)
+    assert np.ptp(err[1:]) < 0.05
 
 
 def test_shank_angle_in_3d_with_axial_rotation() -> None:

@@ -49,7 +49,9 @@ def test_wheel_carries_the_firmware_and_the_sample_but_not_the_devkit(wheel: Pat
 
 
 @pytest.mark.slow
-def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(wheel: Path, tmp_path: Path) -> None:
+def test_plain_install_in_a_fresh_venv_runs_flash_analyze_and_report(
+    wheel: Path, tmp_path: Path
+) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
@@ -72,6 +74,21 @@ def test_plain_install_in_a_fresh_venv_runs_flash_and_analyze(wheel: Path, tmp_p
     assert result["summary"]["n_strides"] >= 20
     assert result["alignment"]["calibrated"] is True
 
+    # the run history, its report (matplotlib) and FIT export (garmin-fit-sdk) from a plain install
+    db = str(tmp_path / "h.sqlite")
+    sample = str(REPO / "tests" / "data" / "RBDS0041_T25_R_mpu.csv")
+    for cmd in (
+        ["import", sample, "--leg", "R", "--db", db],
+        ["history", "--db", db],
+        ["report", "--db", db, "--out", str(tmp_path / "r.html")],
+        ["export", "last", "--fit", str(tmp_path / "r.fit"), "--db", db],
+    ):
+        done = _run([exe, *cmd], **kw)
+        assert done.returncode == 0, (cmd, done.stderr)
+    assert (tmp_path / "r.html").stat().st_size > 10000 and (
+        tmp_path / "r.fit"
+    ).stat().st_size > 100
+
     for cmd in (["demo"], ["simulate", "steady"], ["live", "--virtual", "demo"]):
         missing = _run([exe, *cmd], **kw)
         assert missing.returncode == 2, (cmd, missing.stderr)
@@ -91,10 +108,14 @@ def test_product_commands_never_import_the_devkit_machinery(tmp_path: Path) -> N
         "    assert main(['analyze', '--example', '--format', 'json']) == 0\n"
         "    assert main(['flash', '--port', 'X', '--dry-run']) == 0\n"
         "    assert main(['protocol']) == 0\n"
+        "    assert main(['import', sys.argv[1], '--db', 'h.sqlite']) == 0\n"
+        "    assert main(['history', '--db', 'h.sqlite']) == 0\n"
+        "    assert main(['report', '--db', 'h.sqlite', '--out', 'r.html']) == 0\n"
         f"bad = [m for m in sys.modules if m.startswith({DEVKIT_MODULES!r})]\n"
         "print(bad)\n"
     )
-    proc = _run([sys.executable, "-c", code], cwd=str(tmp_path), timeout=120)
+    sample = str(REPO / "tests" / "data" / "RBDS0041_T25_R_mpu.csv")
+    proc = _run([sys.executable, "-c", code, sample], cwd=str(tmp_path), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 

@@ -390,3 +390,55 @@ def test_preview_plays_the_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert "calibration stand_still" in out
     assert "ALERT" in out and "Gait changed — stop and get checked" in out
     assert "session ended: Preview run ended" in out
+
+
+@pytest.mark.parametrize(
+    "name", ["StrideGuard-[/]", "[bold red]x[/bold red]", "[link=http://evil]L[/link]", "a]b[c"]
+)
+def test_outside_names_are_shown_as_text_never_markup(name: str) -> None:
+    """Sensor names come from BLE advertisements, which anyone nearby controls (issue #14)."""
+    from .sink_events import gait_alert, link, stand_still, stride
+
+    sink = TerminalSink(Console(file=io.StringIO(), width=160), live=False)
+    for event in (link(name), stand_still(name), stride(name), gait_alert(sensor=name)):
+        sink.handle(event)
+    text = sink.render_text(width=160)  # rich.errors.MarkupError before the fix
+    assert name in text
+
+
+def test_advertised_names_lose_their_control_characters() -> None:
+    from strideguard.ble.receiver import MAX_NAME_CHARS, printable_name
+
+    assert printable_name("StrideGuard-L") == "StrideGuard-L"
+    assert printable_name("evil\x1b[2J\x07\nname") == "evil?[2J??name"
+    assert len(printable_name("x" * 300)) == MAX_NAME_CHARS
+
+
+def test_run_notices_are_spoken_though_they_are_info() -> None:
+    """A full disk must be heard: the runner is not looking at the laptop."""
+    from strideguard.alerts import texts
+    from strideguard.alerts.model import Alert, AlertKind
+    from strideguard.live.updates import AlertUpdate
+
+    spawned: list[list[str]] = []
+
+    class Proc:
+        def poll(self) -> int:
+            return 0
+
+    def popen(argv: list[str], **_: Any) -> Proc:
+        spawned.append(argv)
+        return Proc()
+
+    sink = SoundSink(which=lambda _: "/usr/bin/espeak-ng", popen=popen, clock=lambda: 0.0)
+    t = texts.recording_stopped("disk full")
+    notice = Alert(
+        AlertKind.RECORDING_STOPPED, Severity.INFO, AlertState.RAISED, 10.0, None,
+        t.title, t.reason, t.advice,
+    )  # fmt: skip
+    sink.handle(AlertUpdate("run", notice))
+    battery = Alert(
+        AlertKind.BATTERY_LOW, Severity.INFO, AlertState.RAISED, 11.0, None, "Battery", "low", ""
+    )
+    sink.handle(AlertUpdate("StrideGuard-L", battery))
+    assert len(spawned) == 1 and "Recording stopped: disk full" in spawned[0][-1]

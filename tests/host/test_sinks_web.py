@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +36,11 @@ from .sink_events import (
     strap_slip_run,
     stride,
 )
+
+
+def with_token(web: WebSink, path: str) -> str:
+    """``path`` with the server's token (the page always needs it)."""
+    return f"{path}{'&' if '?' in path else '?'}token={web.token}"
 
 
 def get(port: int, path: str, method: str = "GET") -> tuple[int, bytes, http.client.HTTPResponse]:
@@ -90,13 +98,17 @@ def lan_web() -> Iterator[WebSink]:
         yield web
 
 
-def test_loopback_needs_no_token(local_web: WebSink) -> None:
-    assert local_web.token is None
-    assert local_web.url == f"http://127.0.0.1:{local_web.port}/"
-    status, body, resp = get(local_web.port, "/")
+def test_loopback_needs_the_token_too(local_web: WebSink) -> None:
+    """Other users and programs on this computer reach 127.0.0.1 too: no data without the token."""
+    token = local_web.token
+    assert token is not None and len(token) >= 16
+    assert local_web.url == f"http://127.0.0.1:{local_web.port}/?token={token}"
+    for path in ("/", "/state", "/events", "/events?token=wrong"):
+        assert get(local_web.port, path)[0] == 403, path
+    status, body, resp = get(local_web.port, with_token(local_web, "/"))
     assert status == 200 and b"<title>strideguard live</title>" in body
     assert resp.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
-    assert get(local_web.port, "/state")[0] == 200
+    assert get(local_web.port, with_token(local_web, "/state"))[0] == 200
     status, body, _ = get(local_web.port, "/app.js")
     assert status == 200 and b"EventSource" in body
 
@@ -131,7 +143,7 @@ def test_loopback_refuses_foreign_host_names(local_web: WebSink) -> None:
         (f"[::1]:{local_web.port}", 200),
     ):
         conn = http.client.HTTPConnection("127.0.0.1", local_web.port, timeout=5)
-        conn.request("GET", "/state", headers={"Host": host})
+        conn.request("GET", with_token(local_web, "/state"), headers={"Host": host})
         assert conn.getresponse().status == expected, host
         conn.close()
 
@@ -145,16 +157,16 @@ def test_token_on_loopback_is_enforced_when_given() -> None:
 
 
 def test_only_get_and_known_paths(local_web: WebSink) -> None:
-    assert get(local_web.port, "/", "POST")[0] == 405
-    assert get(local_web.port, "/../etc/passwd")[0] == 404
-    assert get(local_web.port, "/web/index.html")[0] == 404
-    status, body, _ = get(local_web.port, "/", "HEAD")
+    assert get(local_web.port, with_token(local_web, "/"), "POST")[0] == 405
+    assert get(local_web.port, with_token(local_web, "/../etc/passwd"))[0] == 404
+    assert get(local_web.port, with_token(local_web, "/web/index.html"))[0] == 404
+    status, body, _ = get(local_web.port, with_token(local_web, "/"), "HEAD")
     assert status == 200 and body == b""
     # a request head larger than the limit is refused without a crash
     with socket.create_connection(("127.0.0.1", local_web.port), timeout=5) as s:
         s.sendall(b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n")
         assert s.recv(100) == b""
-    assert get(local_web.port, "/")[0] == 200
+    assert get(local_web.port, with_token(local_web, "/"))[0] == 200
 
 
 def test_sse_delivers_an_event_pushed_through_the_hub(lan_web: WebSink) -> None:
@@ -186,7 +198,7 @@ def test_phone_gets_every_alert_event_the_summary_lists(local_web: WebSink) -> N
     listed = [(a["kind"], a["state"], a["time_s"]) for a in summary["alerts"]]
     assert ("sensor_moved", "ended", listed[0][2]) in listed
     hub = SinkHub([local_web])
-    client = SSE(local_web.port)
+    client = SSE(local_web.port, with_token(local_web, "/events"))
     try:
         assert client.next()[1] == {"type": "reset"}
         for event in events:
@@ -196,7 +208,7 @@ def test_phone_gets_every_alert_event_the_summary_lists(local_web: WebSink) -> N
             d = client.until_type("alert")
             shown.append((d["kind"], d["state"], d["time_s"]))
         # a phone that (re)connects now is not shown the ended notice as on
-        state = json.loads(get(local_web.port, "/state")[1])
+        state = json.loads(get(local_web.port, with_token(local_web, "/state"))[1])
     finally:
         client.close()
     hub.close()
@@ -223,7 +235,7 @@ def test_late_client_gets_the_latest_state(local_web: WebSink) -> None:
     ended.alert.state = AlertState.ENDED
     local_web.handle(ended)
 
-    client = SSE(local_web.port)
+    client = SSE(local_web.port, with_token(local_web, "/events"))
     try:
         assert client.next()[1] == {"type": "reset"}
         replay = [client.next()[1] for _ in range(7)]
@@ -244,28 +256,40 @@ def test_late_client_gets_the_latest_state(local_web: WebSink) -> None:
     assert left["metrics"]["cadence_spm"] == 171.0
     # the ended alert is gone, the active one is there in its latest state
     assert replay[-1]["kind"] == "gait_changed" and replay[-1]["state"] == "reminder"
-    status, body, _ = get(local_web.port, "/state")
+    status, body, _ = get(local_web.port, with_token(local_web, "/state"))
     assert status == 200
     state = json.loads(body)
     assert [a["kind"] for a in state["alerts"]] == ["gait_changed"]
     assert state["calibrations"][LEFT]["state"] == "stand_still"
 
 
-def test_heartbeat_and_client_limit() -> None:
+def test_heartbeat_and_the_newest_client_gets_the_slot() -> None:
     with WebSink("127.0.0.1", 0, heartbeat_s=0.1, max_clients=1) as web:
-        first = SSE(web.port)
+        first = SSE(web.port, with_token(web, "/events"))
+        second = None
         try:
             assert first.next()[1]["type"] == "reset"
             name, d = first.next()
             assert name == "ping" and d["type"] == "ping"
-            assert get(web.port, "/events")[0] == 503
+            # without the token: refused, and nobody loses their slot
+            assert get(web.port, "/events")[0] == 403
+            assert first.next()[0] == "ping"
+            # with it: the newcomer gets the stream, the older client is disconnected
+            second = SSE(web.port, with_token(web, "/events"))
+            assert second.resp.status == 200 and second.next()[1]["type"] == "reset"
+            with pytest.raises((EOFError, ConnectionError, OSError)):
+                for _ in range(100):
+                    first.next()
+            assert web.clients_evicted_ == 1 and web.clients == 1
         finally:
             first.close()
+            if second is not None:
+                second.close()
 
 
 def test_slow_client_is_dropped_not_waited_for() -> None:
     with WebSink("127.0.0.1", 0, max_queue=5, heartbeat_s=30) as web:
-        client = SSE(web.port)
+        client = SSE(web.port, with_token(web, "/events"))
         try:
             client.next()
             # the writer task runs in the server thread; flood faster than it can wake
@@ -283,7 +307,7 @@ def test_close_ends_streams_and_frees_the_port() -> None:
     web = WebSink("127.0.0.1", 0)
     web.start()
     port = web.port
-    client = SSE(port)
+    client = SSE(port, with_token(web, "/events"))
     client.next()
     web.handle(session("Run ended"))
     web.close()
@@ -389,3 +413,79 @@ def test_terminal_qr_draws_the_qr_matrix() -> None:
     expected = [[bool(v) for v in row] for row in qr.get_matrix()]
     assert rows[: len(expected)] == expected
     assert not any(any(r) for r in rows[len(expected) :])  # padding row is light
+
+
+def _hog(port: int, token: str) -> socket.socket:
+    """A client that opens the event stream with the token and never reads a byte."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(f"GET /events?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return s
+
+
+def _wait(cond: Any, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return bool(cond())
+
+
+def test_clients_that_never_read_cannot_lock_the_phone_out() -> None:
+    """Issue #14: 16 clients that never read held every slot; the phone got 503 for 45 s."""
+    with WebSink("127.0.0.1", 0, heartbeat_s=0.2, write_timeout_s=0.5) as web:
+        hogs = [_hog(web.port, web.token) for _ in range(web.max_clients)]
+        phone = None
+        try:
+            assert _wait(lambda: web.clients == web.max_clients, 5)
+            # the newest client with the token gets a slot at once
+            phone = SSE(web.port, with_token(web, "/events"))
+            assert phone.resp.status == 200 and phone.next()[1]["type"] == "reset"
+            assert web.clients_evicted_ == 1
+            received: list[dict[str, Any]] = []
+            reader = threading.Thread(target=lambda: received.extend(_read_all(phone)), daemon=True)
+            reader.start()
+            # events flow; the sockets of the clients that never read fill up and do not drain
+            for i in range(150):
+                web.publish({"type": "filler", "n": i, "pad": "x" * 2000})
+            assert _wait(lambda: web.clients == 1, 10), web.clients
+            assert web.clients_dropped_ >= web.max_clients - 1
+            web.handle(stride(LEFT, index=7))
+            assert _wait(lambda: any(d.get("type") == "stride" for d in received), 5)
+            assert sum(d.get("type") == "filler" for d in received) == 150  # the phone lost nothing
+        finally:
+            for s in hogs:
+                s.close()
+            if phone is not None:
+                phone.close()
+
+
+def _read_all(client: SSE) -> Iterator[dict[str, Any]]:
+    with contextlib.suppress(EOFError, ConnectionError, OSError, ValueError):
+        while True:
+            yield client.next()[1]
+
+
+def test_the_page_learns_that_the_run_finished(local_web: WebSink) -> None:
+    """The end of the run reaches the page (it then stops reconnecting: tests/host/test_web_page.py)."""
+    from strideguard.live.run import LiveRun
+
+    hub = SinkHub([local_web])
+    client = SSE(local_web.port, with_token(local_web, "/events"))
+    try:
+        assert client.next()[1]["type"] == "reset"
+        run = LiveRun(["StrideGuard-R"], hub.handle)
+        run.finish()
+        end = client.until_type("session")
+        assert end["state"] == "ended" and end["message"].startswith("Run finished")
+    finally:
+        client.close()
+    # a page that connects late gets the end in its replay
+    late = SSE(local_web.port, with_token(local_web, "/events"))
+    try:
+        assert late.next()[1]["type"] == "reset"
+        assert late.until_type("session")["state"] == "ended"
+    finally:
+        late.close()

@@ -37,7 +37,7 @@ def test_virtual_board_command_rejects_bad_input_in_one_line() -> None:
         [sys.executable, "-m", "strideguard", "virtual-board", "--rate", "300"],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
-    assert proc.returncode == 2 and "supported rates" in proc.stderr
+    assert proc.returncode == 2 and "choose from 100, 200, 250, 500, 1000" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
 
 

@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from strideguard.alerts.model import AlertState
 from strideguard.live.hub import SinkHub
 from strideguard.live.updates import CalibrationUpdate
 from strideguard.live.web_sink import WebSink
+from tests.conftest import screenshot_path
 
 from .sink_events import (
     LEFT,
@@ -36,7 +36,7 @@ from .sink_events import (
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "phone-page.png"
+SCREENSHOT = screenshot_path("phone-page.png")
 PHONE_WIDTH, PHONE_HEIGHT = 412, 915
 
 
@@ -179,7 +179,6 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         # the whole page on a phone-wide screen for the docs
         full = int(driver.execute_script("return document.documentElement.scrollHeight"))
         phone_screen(driver, max(PHONE_HEIGHT, full))
-        SCREENSHOT.parent.mkdir(exist_ok=True)
         driver.save_screenshot(str(SCREENSHOT))
         phone_screen(driver, PHONE_HEIGHT)
         assert SCREENSHOT.stat().st_size > 10_000
@@ -218,3 +217,31 @@ def test_phone_page_after_the_host_restarts(driver: Any) -> None:
         assert second.token != first.token
         wait_for(lambda: "token" in text_of(driver, "conn"), timeout_s=8, what="denied shown")
         assert "scan the QR code again" in text_of(driver, "conn")
+
+
+def test_phone_page_announces_a_full_disk_and_the_end_of_the_run(driver: Any) -> None:
+    """The disk-full notice is shown and spoken; after the run: "run finished", no reconnecting."""
+    from strideguard.live.run import LiveRun
+
+    web = WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=200)
+    web.start()
+    hub = SinkHub([web])
+    try:
+        run = LiveRun(["StrideGuard-R"], hub.handle)
+        driver.get(web.local_url)
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
+        driver.execute_script(STUB_MEDIA)
+        driver.find_element("id", "enable").click()
+        run.notice_recording_stopped("disk full")
+        wait_for(lambda: "Recording stopped" in text_of(driver, "banner"), what="notice")
+        assert "alerts continue" in text_of(driver, "banner-title")
+        said = driver.execute_script("return window.__said")
+        assert any("Recording stopped: disk full" in s for s in said), said
+        run.finish()
+        wait_for(lambda: "run finished" in text_of(driver, "conn"), what="finished shown")
+        assert "Run finished" in text_of(driver, "session")
+    finally:
+        hub.close()
+    time.sleep(1.5)  # the server is gone: the page must not start reconnecting
+    assert "run finished" in text_of(driver, "conn")
+    assert driver.execute_script("return window.__sg.finished") is True

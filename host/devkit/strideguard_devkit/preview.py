@@ -8,7 +8,6 @@ strides, a coaching cue, a stop alert and its end, then repeats. Same options as
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import time
@@ -74,7 +73,8 @@ def script(seed: int = 1) -> Iterator[tuple[float, LiveEvent]]:
             yield 0.0, _alert(AlertKind.GAIT_CHANGED, Severity.STOP, AlertState.RAISED, t, i)
         if i == 88:
             yield 0.0, _alert(AlertKind.GAIT_CHANGED, Severity.STOP, AlertState.ENDED, t, i)
-    yield 1.0, SessionUpdate("ended", "Preview run ended")
+    # (not "ended": the page would take the end of the run for good, and the script repeats)
+    yield 1.0, SessionUpdate("running", "Preview run: again from the start")
 
 
 def _alert(kind: AlertKind, sev: Severity, state: AlertState, t: float, i: int) -> AlertUpdate:
@@ -95,11 +95,14 @@ def _alert(kind: AlertKind, sev: Severity, state: AlertState, t: float, i: int) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Play the script through the sinks until interrupted (or ``--once``)."""
+    from strideguard.cliargs import CliParser, real
     from strideguard.live.sinkargs import add_sink_arguments, open_sinks
 
-    p = argparse.ArgumentParser(prog="python -m strideguard_devkit.preview", description=__doc__)
+    p = CliParser(prog="python -m strideguard_devkit.preview", description=__doc__)
     add_sink_arguments(p)
-    p.add_argument("--speed", type=float, default=1.0, help="play faster (e.g. 4)")
+    p.add_argument(
+        "--speed", type=real(0, 10000, lo_open=True), default=1.0, help="play faster (e.g. 4)"
+    )
     p.add_argument("--once", action="store_true", help="play the script once, then stop")
     args = p.parse_args(argv)
     hub = open_sinks(args)
@@ -110,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     time.sleep(delay_s / max(args.speed, 1e-3))
                 hub.handle(event)
             if args.once:
+                hub.handle(SessionUpdate("ended", "Preview run ended"))
                 break
     except KeyboardInterrupt:
         pass

@@ -311,38 +311,45 @@ class PersonalBaseline:
         return d
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PersonalBaseline:
-        """Rebuild a profile saved by :meth:`to_json`.
+    def from_json(cls, data: object, origin: str = "baseline profile") -> PersonalBaseline:
+        """Rebuild a profile saved by :meth:`to_json`, after checking all of it.
+
+        Parameters
+        ----------
+        data
+            Parsed JSON.
+        origin
+            Name used in messages (the file name).
 
         Raises
         ------
-        InputError
-            Wrong schema or missing fields.
+        strideguard.alerts.baseline_validate.BaselineError
+            Wrong schema, or any field missing, of the wrong type, not finite or
+            out of range, or a feature the alerts need absent
+            (:func:`~strideguard.alerts.baseline_validate.validate_baseline`).
         """
-        if data.get("schema") != SCHEMA:
-            raise InputError(f"not a strideguard baseline profile (schema {data.get('schema')!r})")
-        try:
-            models = {k: FeatureModel(**v) for k, v in data["models"].items()}
-            return cls(
-                cadence_ref_spm=float(data["cadence_ref_spm"]),
-                models=models,
-                shank_angle_ref_deg=data.get("shank_angle_ref_deg"),
-                angle_calibrated=bool(data.get("angle_calibrated", False)),
-                medians={k: float(v) for k, v in data["medians"].items()},
-                irregularity_log=float(data["irregularity_log"]),
-                irregularity_log_sd=float(data["irregularity_log_sd"]),
-                score_sd=float(data.get("score_sd", 1.0)),
-                step_sd={k: float(v) for k, v in data.get("step_sd", {}).items()},
-                contact_ref_s=data.get("contact_ref_s"),
-                n_strides=int(data.get("n_strides", 0)),
-                source="profile",
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"baseline profile is incomplete or malformed: {exc}") from exc
+        from strideguard.alerts.baseline_validate import validate_baseline
+
+        fields_ = validate_baseline(data, origin)
+        models = {k: FeatureModel(**v) for k, v in fields_.pop("models").items()}
+        return cls(models=models, source="profile", **fields_)
 
     def save(self, path: str | Path) -> None:
-        """Write the profile JSON to ``path``."""
-        Path(path).write_text(json.dumps(self.to_json(), indent=2))
+        """Write the profile JSON to ``path`` (whole or not at all).
+
+        Raises
+        ------
+        strideguard.alerts.baseline_validate.BaselineError
+            The profile would not load again (e.g. learned without a gyroscope).
+        InputError
+            The file cannot be written.
+        """
+        from strideguard.alerts.baseline_validate import validate_baseline
+        from strideguard.atomic import atomic_write_text
+
+        data = self.to_json()
+        validate_baseline(data, "the learned baseline")
+        atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> PersonalBaseline:
@@ -350,16 +357,12 @@ class PersonalBaseline:
 
         Raises
         ------
-        InputError
-            Unreadable file or invalid profile.
+        strideguard.alerts.baseline_validate.BaselineError
+            Unreadable, too large, not JSON, or an invalid profile.
         """
-        try:
-            data = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise InputError(f"cannot read baseline profile {path}: {exc.strerror or exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(f"baseline profile {path} is not valid JSON") from exc
-        return cls.from_json(data)
+        from strideguard.alerts.baseline_validate import read_baseline_json
+
+        return cls.from_json(read_baseline_json(path), origin=f"baseline profile {path}")
 
 
 def rolling_median(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -21,14 +21,15 @@ can be shared by both legs and by many runs without one changing another.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterator
 from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from strideguard.cliargs import shown, shown_name
 from strideguard.errors import ConfigError
+from strideguard.optionfile import json_kind, parse_json, read_option_text
 
 _N = TypeVar("_N", int, float)
 
@@ -473,7 +474,7 @@ def defaults_toml() -> str:
     return "\n".join(out) + "\n"
 
 
-def config_from_dict(data: dict[str, Any], *, origin: str = "config") -> AlertConfig:
+def config_from_dict(data: object, *, origin: str = "config") -> AlertConfig:
     """Build a validated :class:`AlertConfig` from nested dicts.
 
     Parameters
@@ -489,14 +490,14 @@ def config_from_dict(data: dict[str, Any], *, origin: str = "config") -> AlertCo
         Unknown section or setting, wrong type, or a value out of range.
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a table of sections")
+        raise ConfigError(f"{origin}: expected a table of sections, not a JSON {json_kind(data)}")
     cfg = AlertConfig()
     current = dict(cfg.sections())
     changed: dict[str, Any] = {}
     for section, values in data.items():
         if section not in current:
             raise ConfigError(
-                f"{origin}: unknown section [{section}] (known: {', '.join(current)})"
+                f"{origin}: unknown section [{shown_name(section)}] (known: {', '.join(current)})"
             )
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table")
@@ -506,14 +507,19 @@ def config_from_dict(data: dict[str, Any], *, origin: str = "config") -> AlertCo
         for key, value in values.items():
             if key not in known:
                 raise ConfigError(
-                    f"{origin}: unknown setting {section}.{key} (known: {', '.join(known)})"
+                    f"{origin}: unknown setting {section}.{shown_name(key)} (known: {', '.join(known)})"
                 )
             default = getattr(target, key)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{origin}: {section}.{key} must be a number, got {value!r}")
+                raise ConfigError(f"{origin}: {section}.{key} must be a number, got {shown(value)}")
+            lo, hi = known[key].metadata["range"]
+            if not lo <= value <= hi:  # (False for NaN) before any conversion can overflow
+                raise ConfigError(
+                    f"{origin}: {section}.{key} = {shown(value)} is out of range [{lo}, {hi}]"
+                )
             if isinstance(default, int) and not float(value).is_integer():
                 raise ConfigError(
-                    f"{origin}: {section}.{key} must be a whole number, got {value!r}"
+                    f"{origin}: {section}.{key} must be a whole number, got {shown(value)}"
                 )
             typed[key] = type(default)(value)
         try:
@@ -534,14 +540,14 @@ def load_config(path: str | Path | None) -> AlertConfig:
     if path is None:
         return AlertConfig()
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read alert config {p}: {exc.strerror or exc}") from exc
-    try:
-        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(
-            f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'}: {exc}"
-        ) from exc
+    text = read_option_text(p, "alert config", error=ConfigError)
+    if p.suffix.lower() != ".toml":
+        data = parse_json(text, "alert config", p, error=ConfigError)
+    else:
+        try:
+            data = tomllib.loads(text)
+        except RecursionError:
+            raise ConfigError(f"alert config {p} is nested too deeply to read") from None
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise ConfigError(f"{p}: not valid TOML: {str(exc).splitlines()[0][:120]}") from None
     return config_from_dict(data, origin=str(p))

@@ -33,6 +33,13 @@ class AlertKind(StrEnum):
     CLIPPING = "clipping"
     BATTERY_LOW = "battery_low"
     DATA_LOST = "data_lost"
+    RECORDING_STOPPED = "recording_stopped"  # the disk is full: alerts go on
+    BASELINE_REFUSED = "baseline_refused"  # a stored profile is invalid: learning from scratch
+
+
+#: notices (severity info) that are announced like alerts, spoken and vibrated: the runner
+#: must learn at once that the run is not being recorded or not judged against their profile
+ANNOUNCED_NOTICES = frozenset({AlertKind.RECORDING_STOPPED, AlertKind.BASELINE_REFUSED})
 
 
 class AlertState(StrEnum):
@@ -91,4 +98,5 @@ class Alert:
         """Short text for a log line or terminal."""
         when = f"{self.time_s:7.1f} s"
         stride = f" stride {self.stride_index}" if self.stride_index is not None else ""
-        return f"[{when}{stride}] {self.severity.value.upper():7s} {self.state.value:9s} {self.title}: {self.reason} — {self.advice}"
+        advice = f" — {self.advice}" if self.advice else ""
+        return f"[{when}{stride}] {self.severity.value.upper():7s} {self.state.value:9s} {self.title}: {self.reason}{advice}"

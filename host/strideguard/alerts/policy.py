@@ -63,6 +63,9 @@ class AlertPolicy:
         Every alert event emitted so far, in order.
     baseline_
         The baseline in use (``None`` while still learning).
+    pain_marks_s
+        Times of every "pain now" mark (:meth:`mark_pain`), in order: the run
+        history keeps them even when the alert they raised was already on.
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class AlertPolicy:
         self.angle_calibrated = angle_calibrated
         self.alerts_: list[Alert] = []
         self.baseline_: PersonalBaseline | None = baseline
+        self.pain_marks_s: list[float] = []
         cfg = self.config
         self._learner = BaselineLearner(cfg.baseline)
         self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline)
@@ -178,6 +182,7 @@ class AlertPolicy:
         a slower swing alone is enough to say stop (see
         :class:`~strideguard.alerts.detectors.GaitChangeDetector`).
         """
+        self.pain_marks_s.append(float(time_s))
         decision = self._gait.mark_pain(self._n, alert_on=self.is_active(AlertKind.GAIT_CHANGED))
         return self._apply([decision], time_s, self._n if self._n >= 0 else None)
 

@@ -201,6 +201,24 @@ def sensor_lost(silent_s: float) -> AlertText:
     )
 
 
+def recording_stopped(why: str) -> AlertText:
+    """The recording could not be written any more (a full disk)."""
+    return AlertText(
+        f"Recording stopped: {why} — alerts continue",
+        f"The run can no longer be saved ({why}); what was recorded so far is kept.",
+        "Keep running if you like: strides and alerts go on. Free some space before the next run.",
+    )
+
+
+def baseline_refused(why: str) -> AlertText:
+    """A stored baseline profile was refused."""
+    return AlertText(
+        "Stored baseline not used — learning from scratch",
+        f"Your saved baseline cannot be used ({why}).",
+        "Run normally: strideguard learns your normal in the first minutes, then alerts as usual.",
+    )
+
+
 def battery_low(percent: int) -> AlertText:
     """The sensor's battery is low."""
     return AlertText(

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from strideguard.cliargs import whole
+
+if TYPE_CHECKING:
+    from strideguard.metrics import StrideTable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--leg", choices=("L", "R"), help="which leg wears the sensor (label only)")
     p.add_argument(
-        "--sensor", type=int, default=0, metavar="N", help="sensor number in a raw recording"
+        "--sensor",
+        type=whole(0, 255),
+        default=0,
+        metavar="N",
+        help="sensor number in a raw recording (0-255)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
@@ -58,14 +69,30 @@ def example_files() -> tuple[Path, Path]:
     return folder / f"{EXAMPLE}.csv", folder / f"{EXAMPLE}.standing.csv"
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the analysis and print or write the result."""
+def _strides_csv(strides: StrideTable) -> str:
+    """The exported stride columns as CSV: numbers as ``%.6g`` (NaN ``nan``), categories by name."""
     import numpy as np
 
+    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS, STRIDE_COLUMNS
+
+    names = list(EXPORTED_STRIDE_COLUMNS)
+    cats = {c.name: c.categories for c in STRIDE_COLUMNS if c.categories}
+    cells: list[list[str]] = []
+    for name in names:
+        col = strides.columns[name]
+        if name in cats:
+            cells.append([cats[name][int(v)] if np.isfinite(v) else "" for v in col])
+        else:
+            cells.append([f"{v:.6g}" for v in col.tolist()])
+    lines = [",".join(names), *(",".join(row) for row in zip(*cells, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the analysis and print or write the result."""
     from strideguard.analysis import analyze
     from strideguard.errors import InputError
     from strideguard.load import load_recording
-    from strideguard.metrics import EXPORTED_STRIDE_COLUMNS
 
     if args.example:
         if args.file is not None:
@@ -76,17 +103,24 @@ def run(args: argparse.Namespace) -> int:
             args.leg = args.leg or "R"
     elif args.file is None:
         raise InputError("which recording? give FILE (or --example for the shipped sample)")
+    from strideguard.alerts import PersonalBaseline, load_config
+    from strideguard.alerts.offline import alerts_for_strides
+    from strideguard.atomic import check_writable
+
+    # every option file and output place is checked before the (long) analysis
+    config = load_config(args.alert_config)
+    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
+    if args.save_baseline is not None:
+        check_writable(args.save_baseline, "--save-baseline")
+    if args.out is not None:
+        _check_out_dir(args.out)
     rec, report = load_recording(args.file, stream=args.sensor)
     standing = None
     warnings = list(report.warnings)
     if args.standing is not None:
-        standing, srep = load_recording(args.standing)
+        # any length: the aligner judges the standing data by how well it fixes gravity
+        standing, srep = load_recording(args.standing, min_duration_s=0.0)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
-    from strideguard.alerts import PersonalBaseline, load_config
-    from strideguard.alerts.offline import alerts_for_strides
-
-    config = load_config(args.alert_config)
-    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
     # the same policy the live path runs, stride by stride
     policy = alerts_for_strides(
@@ -107,22 +141,7 @@ def run(args: argparse.Namespace) -> int:
             )
         policy.baseline_.save(args.save_baseline)
     if args.out is not None:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
-            cols = result.strides.columns
-            names = list(EXPORTED_STRIDE_COLUMNS)
-            table = np.column_stack([cols[n] for n in names])
-            np.savetxt(
-                args.out / "strides.csv",
-                table,
-                delimiter=",",
-                header=",".join(names),
-                comments="",
-                fmt="%.6g",
-            )
-        except OSError as exc:
-            raise InputError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+        _write_out(args.out, result)
     if args.format == "json":
         sys.stdout.write(result.to_json() + "\n")
     else:
@@ -134,3 +153,43 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None:
             sys.stdout.write(f"wrote {args.out / 'strides.csv'} and {args.out / 'analysis.json'}\n")
     return 0
+
+
+def _write_out(folder: Path, result: Any) -> None:
+    """``strides.csv`` and ``analysis.json`` in ``folder``: both whole, or neither."""
+    from strideguard.atomic import AtomicOutputs
+    from strideguard.errors import InputError
+
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    try:
+        with AtomicOutputs(what=f"to {folder}") as out:
+            out.path(folder / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
+            out.path(folder / "strides.csv").write_text(
+                _strides_csv(result.strides), encoding="utf-8"
+            )
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: we made it for these files
+        raise
+
+
+def _check_out_dir(out: Path) -> None:
+    """``--out DIR`` must be (or become) a folder we can write in; nothing is created yet."""
+    from strideguard.atomic import check_writable
+    from strideguard.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--out {out}: {existing} is not a folder")
+    check_writable(existing / "analysis.json", "--out")

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from strideguard import protocol as proto
+from strideguard.cliargs import real, whole
 from strideguard.errors import InputError, StrideguardError
 
 STATUS_PREFIX = b"strideguard "
@@ -32,14 +34,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or COM3")
     p.add_argument("--leg", choices=("L", "R"), help="which shin the board is strapped to")
-    p.add_argument("--rate", type=int, dest="rate_hz", help="sample rate in Hz")
+    p.add_argument(
+        "--rate",
+        type=whole(1, 100_000),
+        choices=proto.SUPPORTED_RATES_HZ,
+        dest="rate_hz",
+        metavar="HZ",
+        help=f"sample rate in Hz ({', '.join(map(str, proto.SUPPORTED_RATES_HZ))})",
+    )
     p.add_argument(
         "--firmware-dir", type=Path, help="folder with the firmware .py files (default: ours)"
     )
     p.add_argument("--no-reset", action="store_true", help="do not reset the board afterwards")
     p.add_argument(
         "--wait-status-s",
-        type=float,
+        type=real(0, 600),
         default=15.0,
         help="seconds to wait for the board's status line after the reset (0: do not wait)",
     )

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from strideguard.cliargs import SEED_MAX, real, whole
+
+#: longest run `live --duration` accepts (two days)
+MAX_DURATION_S = 172_800.0
+#: simulated run lengths of `live --virtual` (those of `strideguard simulate`)
+VIRTUAL_DURATION_S = (30.0, 21_600.0)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``live`` parser."""
+    from strideguard.commands.history import add_history_arguments
     from strideguard.live.sinkargs import add_sink_arguments
 
     p = subparsers.add_parser(
@@ -28,10 +39,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--duration",
-        type=float,
+        type=real(0, MAX_DURATION_S, lo_open=True),
         default=None,
         metavar="S",
-        help="stop after S seconds (default: until Ctrl-C)",
+        help="stop after S seconds (default: until Ctrl-C or SIGTERM)",
     )
     p.add_argument(
         "--record",
@@ -67,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="text",
         help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
+    add_history_arguments(p)
     g = p.add_argument_group("without hardware")
     g.add_argument(
         "--virtual",
@@ -77,18 +89,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     g.add_argument(
         "--virtual-duration",
-        type=float,
+        type=real(*VIRTUAL_DURATION_S),
         default=600.0,
         metavar="S",
         help="length of the simulated run (default 600)",
     )
     g.add_argument(
         "--speed",
-        type=float,
+        type=real(0, 100, lo_open=True),
         default=1.0,
         help="simulated time runs this many times faster (virtual sensors)",
     )
-    g.add_argument("--seed", type=int, default=1, help="simulator seed")
+    g.add_argument("--seed", type=whole(0, SEED_MAX), default=1, help="simulator seed")
     g.add_argument("--one-leg", action="store_true", help="virtual: only the right-leg sensor")
     g.add_argument(
         "--board",
@@ -106,109 +118,370 @@ def default_recording_path() -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a live session."""
+    """Run a live session.
+
+    Everything that can be checked is checked before anything starts (options,
+    option files, where the recording and the baseline go, Bluetooth); then the
+    phone page, the recording and the links start. Ctrl-C or SIGTERM end the run
+    like ``--duration`` does: summary printed, baseline saved.
+    """
     import asyncio
 
-    from strideguard.alerts import PersonalBaseline, load_config
-    from strideguard.errors import InputError
-    from strideguard.live.sinkargs import open_sinks
+    from strideguard.alerts import load_config
+    from strideguard.atomic import check_writable
+    from strideguard.live.stopping import StopSignals
 
     config = load_config(args.alert_config)
-    baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
-    if args.speed <= 0 or args.speed > 100:
-        raise InputError("--speed must be in (0, 100]")
+    baseline, baseline_refused = _stored_baseline(args.baseline)
+    if args.save_baseline is not None:
+        check_writable(args.save_baseline, "--save-baseline")
     path: Path = args.record or default_recording_path()
+    _check_recording_path(path)
+    with StopSignals() as signals:
+        outcome = asyncio.run(_session(args, signals, path, config, baseline, baseline_refused))
+        return _conclude(args, outcome)
+
+
+def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
+    """Show the day-after question on the phone page at the start of the run, if one is due.
+
+    The answer (from any phone) is stored in the history; the terminal says
+    that the question is waiting there. See :mod:`strideguard.history.dayafter`.
+    """
+    import sys
+
+    from strideguard.errors import StrideguardError
+    from strideguard.history import History, dayafter
+    from strideguard.live.web_sink import WebSink
+    from strideguard.userdirs import history_path
+
+    web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
+    if web is None or getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
+    if not db.exists():
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from exc
-    hub = open_sinks(args)
+        with History(db, create=False) as h:
+            question = dayafter.pending_question(h)
+    except StrideguardError:
+        return
+    if question is None:
+        return
+
+    def on_answer(answer: str) -> str:
+        try:
+            with History(db, create=False) as h:
+                h.record_answer(question.run_id, answer, channel="phone")
+        except StrideguardError as exc:
+            print(f"strideguard: the answer was not stored: {exc}", file=sys.stderr)
+        return dayafter.advice_for(answer)
+
+    web.ask(question.run_id, question.text, on_answer)
+    print(f"On the phone page: {question.text}", file=sys.stderr)
+
+
+def add_to_history(
+    args: argparse.Namespace,
+    live_run: Any,
+    summary: dict[str, Any],
+    path: Path,
+    *,
+    started_utc: datetime | None = None,
+    wall_s: float = 0.0,
+) -> None:
+    """Add the finished run to the run history (``--db``; skipped with ``--no-history``).
+
+    Called once wherever the run's summary is produced (also after Ctrl-C/SIGTERM).
+    The start time comes from the recording's header (``started_utc`` and
+    ``wall_s`` only when it cannot be read). A history that cannot be written
+    does not fail the run: the recording is on disk, the summary says why and
+    how to add it later (``strideguard import``).
+    """
+    import sys
+
+    from strideguard.history import History, HistoryError
+    from strideguard.history.ingest import record_from_live
+    from strideguard.userdirs import history_path
+
+    if getattr(args, "no_history", False):
+        return
+    db = history_path(getattr(args, "db", None))
     try:
-        if args.virtual:
-            live_run, _names = asyncio.run(_virtual(args, hub, path, config, baseline))
-        else:
-            live_run, _names = asyncio.run(_real(args, hub, path, config, baseline))
-        summary = live_run.finish()
+        started = started_utc or datetime.now(UTC) - timedelta(seconds=wall_s)
+        record = record_from_live(
+            live_run.pipelines, summary, path, started_utc=started, wall_duration_s=wall_s
+        )
+        with History(db) as history:
+            result = history.add_run(record)
+    except HistoryError as exc:
+        summary["history_error"] = str(exc)
+        print(f"strideguard: the run was not added to the history: {exc}", file=sys.stderr)
+        return
+    summary["history"] = {"run_id": result.run_id, "db": str(db), "added": result.added}
+
+
+def _stored_baseline(path: Path | None) -> tuple[Any, str | None]:
+    """``--baseline``: the profile, or why it is refused (the run then learns from scratch).
+
+    A file that cannot be read at all is a usage mistake (one line, exit 2,
+    before anything starts); one that can be read but is not a valid profile
+    is announced during the run, which learns the runner's normal afresh.
+    """
+    from strideguard.alerts.baseline_validate import load_baseline_or_reason
+    from strideguard.errors import InputError
+
+    if path is None:
+        return None, None
+    if not path.exists():
+        raise InputError(f"--baseline {path}: no such file")
+    if not path.is_file():
+        raise InputError(f"--baseline {path}: not a regular file")
+    return load_baseline_or_reason(path)
+
+
+def _check_recording_path(path: Path) -> None:
+    """The recording must be new and its folder creatable (nothing is created yet)."""
+    from strideguard.atomic import check_writable
+    from strideguard.errors import InputError
+
+    if path.exists():
+        raise InputError(f"--record {path}: exists; not overwriting a recording")
+    existing = path.parent
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"--record {path}: {existing} is not a folder")
+    check_writable(existing / path.name, "--record")
+
+
+async def _session(
+    args: argparse.Namespace,
+    signals: Any,
+    path: Path,
+    config: Any,
+    baseline: Any,
+    baseline_refused: str | None,
+) -> LiveOutcome:
+    """Find the sensors, then start the sinks, the recording and the run."""
+    stop = signals.attach()
+    common = {
+        "stop": stop,
+        "path": path,
+        "config": config,
+        "baseline": baseline,
+        "baseline_refused": baseline_refused,
+    }
+    if args.virtual:
+        from strideguard import plugins
+
+        provider = plugins.virtual_sensors("live --virtual")
+        async with provider.for_live(args) as sensors:
+            found = await _unless_stopped(
+                scan_until(sensors.names, 3.0, backend=sensors.backend), stop
+            )
+            order = {name: k for k, name in enumerate(sensors.names)}
+            found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
+            lengths = sensors.sample_counts
+
+            def finished(run: Any) -> bool:
+                # the simulated run is over when every sensor's samples have all arrived
+                return lengths is not None and all(
+                    p.samples + p.samples_lost >= n - 10
+                    for p, n in zip(run.pipelines, lengths, strict=True)
+                )
+
+            meta = {"sensors": [f.name for f in found], "mode": sensors.mode, "speed": args.speed}
+            return await _run(args, found, meta, backend=sensors.backend, until=finished, **common)
+    targets = await _unless_stopped(_real_targets(args), stop)
+    names = [t if isinstance(t, str) else (t.name or t.address) for t in targets]
+    return await _run(args, targets, {"sensors": names, "mode": "live"}, **common)
+
+
+async def _unless_stopped(coro: Any, stop: Any) -> Any:
+    """Await ``coro`` unless a stop comes first (then: interrupted, nothing started)."""
+    import asyncio
+
+    task = asyncio.ensure_future(coro)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        hub.close()
-    summary["recording"] = str(path)
-    if args.save_baseline:
-        for p in live_run.pipelines:
-            if p.policy.baseline_ is not None:
-                p.policy.baseline_.save(args.save_baseline)
-                summary["baseline_saved"] = str(args.save_baseline)
-                break
-    _print_summary(summary, args.format)
-    return 0
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise KeyboardInterrupt
+    return task.result()
 
 
-async def _real(
-    args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
-) -> tuple[Any, list[str]]:
+async def scan_until(
+    wanted: list[str], timeout_s: float, *, backend: Any = None, step_s: float = 0.5
+) -> list[Any]:
+    """Scan in short rounds until every wanted name (or address) was seen, or time runs out.
+
+    Returns
+    -------
+    list of SensorInfo
+        Everything seen in the last round.
+
+    Raises
+    ------
+    strideguard.ble.receiver.BluetoothUnavailableError
+        No usable Bluetooth (from the first round, at once).
+    """
+    import time as _time
+
+    from strideguard.ble.receiver import scan
+
+    deadline = _time.monotonic() + timeout_s
+    while True:
+        found = await scan(min(step_s, timeout_s), backend=backend)
+        seen = {f.name for f in found} | {f.address.upper() for f in found}
+        if all(w in seen or w.upper() in seen for w in wanted):
+            return found
+        if _time.monotonic() >= deadline:
+            return found
+
+
+async def _real_targets(args: argparse.Namespace) -> list[Any]:
+    """The sensors to connect to; Bluetooth is checked here, before anything starts."""
     from strideguard.ble.receiver import scan
     from strideguard.errors import InputError
-    from strideguard.live.run import run_ble
-    from strideguard.recording import RecordingWriter
 
-    targets: list[Any] = list(args.sensor)
-    if not targets:
-        found = await scan(5.0)
+    wanted: list[str] = list(args.sensor)
+    # a scan either way: it says at once when there is no Bluetooth, and finds the devices
+    found = await (scan_until(wanted, 2.0) if wanted else scan(5.0))
+    if not wanted:
         if not found:
             raise InputError(
                 "no strideguard sensor found (is it switched on and near? try `strideguard scan`)"
             )
-        targets = found[:2]
-    names = [t if isinstance(t, str) else (t.name or t.address) for t in targets]
-    with RecordingWriter(path, {"sensors": names, "mode": "live"}) as rec:
-        live_run = await run_ble(
-            targets,
-            names,
-            hub.handle,
-            recording=rec,
-            duration_s=args.duration,
-            config=config,
-            baseline=baseline,
-        )
-    return live_run, names
+        return found[:2]
+    targets: list[Any] = []
+    for w in wanted:
+        match = [f for f in found if w in (f.name, f.address) or w.upper() == f.address.upper()]
+        targets.append(match[0] if match else w)  # not seen yet: the link keeps looking
+    return targets
 
 
-async def _virtual(
-    args: argparse.Namespace, hub: Any, path: Path, config: Any, baseline: Any
-) -> tuple[Any, list[str]]:
-    from strideguard import plugins
-    from strideguard.ble.receiver import scan
+async def _run(
+    args: argparse.Namespace,
+    targets: list[Any],
+    meta: dict[str, Any],
+    *,
+    stop: Any,
+    path: Path,
+    config: Any,
+    baseline: Any,
+    baseline_refused: str | None,
+    backend: Any = None,
+    until: Any = None,
+) -> LiveOutcome:
+    """Phone page, recording and links; the run until its end, then its summary."""
+    from strideguard.errors import InputError
     from strideguard.live.run import run_ble
-    from strideguard.recording import RecordingWriter
+    from strideguard.live.sinkargs import open_sinks
+    from strideguard.recording import RecordingError, RecordingWriter
 
-    provider = plugins.virtual_sensors("live --virtual")
-    async with provider.for_live(args) as sensors:
-        found = await scan(3.0, backend=sensors.backend)
-        order = {name: k for k, name in enumerate(sensors.names)}
-        found = sorted([f for f in found if f.name in order], key=lambda f: order[f.name])
-        names = [f.name for f in found]
-        lengths = sensors.sample_counts
-
-        def finished(run: Any) -> bool:
-            # the simulated run is over when every sensor's samples have all arrived
-            return lengths is not None and all(
-                p.samples + p.samples_lost >= n - 10
-                for p, n in zip(run.pipelines, lengths, strict=True)
-            )
-
-        meta = {"sensors": names, "mode": sensors.mode, "speed": args.speed}
-        with RecordingWriter(path, meta) as rec:
+    hub = open_sinks(args)
+    ask_on_phone(args, hub)
+    started_utc, t0 = datetime.now(UTC), time.monotonic()
+    try:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+        rec = RecordingWriter(path, meta)
+        try:
             live_run = await run_ble(
-                found,
-                names,
+                targets,
+                meta["sensors"],
                 hub.handle,
                 recording=rec,
-                backend=sensors.backend,
+                backend=backend,
                 duration_s=args.duration,
                 config=config,
                 baseline=baseline,
-                until=finished,
+                stop=stop,
+                until=until,
+                baseline_refused=baseline_refused,
             )
-    return live_run, names
+        except BaseException:
+            with contextlib.suppress(RecordingError):
+                rec.close()
+            if rec.frames_written == 0:  # nothing was received: no junk recording
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+        try:
+            rec.close()
+        except RecordingError:
+            live_run.notice_recording_stopped(rec.stopped or "write failed", path=str(path))
+        if rec.stopped is not None:
+            live_run.notice_recording_stopped(
+                rec.stopped, path=str(path), after_s=rec.stopped_after_s
+            )
+        summary = live_run.finish()
+    finally:
+        hub.close()
+    summary["recording"] = str(path)
+    if rec.frames_written == 0:  # stopped before any sensor sent anything
+        with contextlib.suppress(OSError):
+            path.unlink()
+        summary["recording"] = None
+    return LiveOutcome(summary, live_run, path, started_utc, time.monotonic() - t0)
+
+
+@dataclass
+class LiveOutcome:
+    """What a finished live run leaves: its summary, pipelines, recording and times."""
+
+    summary: dict[str, Any]
+    live_run: Any
+    path: Path
+    started_utc: datetime
+    wall_s: float
+
+
+def _conclude(args: argparse.Namespace, outcome: LiveOutcome) -> int:
+    """Save the baseline if asked, add the run to the history, print the summary.
+
+    Returns 2 when the baseline could not be saved (after the summary).
+    """
+    from strideguard.errors import StrideguardError
+
+    summary, live_run = outcome.summary, outcome.live_run
+    failed: str | None = None
+    if args.save_baseline:
+        learned = [p.policy.baseline_ for p in live_run.pipelines if p.policy.baseline_]
+        if not learned:
+            failed = "the run was too short to learn a baseline (needs about 3 minutes of running)"
+        else:
+            try:
+                learned[0].save(args.save_baseline)
+                summary["baseline_saved"] = str(args.save_baseline)
+            except StrideguardError as exc:
+                failed = str(exc)
+        if failed is not None:
+            summary["baseline_not_saved"] = failed
+    if summary.get("recording") is not None:
+        add_to_history(
+            args,
+            live_run,
+            summary,
+            outcome.path,
+            started_utc=outcome.started_utc,
+            wall_s=outcome.wall_s,
+        )
+    _print_summary(summary, args.format)
+    if failed is not None:
+        from strideguard.cliargs import main_error
+
+        main_error(f"--save-baseline: {failed}")
+        return 2
+    return 0
 
 
 #: alert states the text summary lists (reminders repeat an alert already listed)
@@ -238,8 +511,31 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
             print(
                 f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
             )
-    print(f"recording: {summary['recording']}")
+    for line in summary.get("file_damage", []):
+        print(f"recording damaged: {line}")
+    for a in summary.get("notices", []):
+        print(f"notice: {a['title']}: {a['reason']}")
+    stopped = summary.get("recording_stopped")
+    if stopped:
+        at = stopped.get("run_time_s")
+        when = f" at {at:.1f} s of the run" if isinstance(at, int | float) else ""
+        print(
+            f"recording: {summary['recording']} (stopped{when}: {stopped['reason']}; "
+            "what was written is readable)"
+        )
+    elif summary.get("recording") is None:
+        print("recording: none (no sensor sent anything)")
+        return
+    else:
+        print(f"recording: {summary['recording']}")
+    if summary.get("baseline_saved"):
+        print(f"baseline saved: {summary['baseline_saved']}")
     print(f"replay it: {command_name()} replay {summary['recording']} --fast")
+    if "history" in summary:
+        h = summary["history"]
+        print(f"run history: run {h['run_id']} — the report: {command_name()} report {h['run_id']}")
+    elif "history_error" in summary:
+        print(f"not in the run history: add it with {command_name()} import {summary['recording']}")
 
 
 def _plural(n: int, word: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from strideguard.cliargs import real
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``replay`` parser."""
@@ -19,7 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("recording", type=Path, help="a .sgrec recording (what `live` writes)")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument(
-        "--speed", type=float, default=None, metavar="N", help="play N times faster than recorded"
+        "--speed",
+        type=real(0, 10000, lo_open=True),
+        default=None,
+        metavar="N",
+        help="play N times faster than recorded (up to 10000)",
     )
     speed.add_argument("--fast", action="store_true", help="as fast as possible (default)")
     p.add_argument(
@@ -50,26 +56,30 @@ def run(args: argparse.Namespace) -> int:
     """Replay the recording."""
     from strideguard.alerts import PersonalBaseline, load_config
     from strideguard.commands.live import _print_summary
-    from strideguard.errors import InputError
     from strideguard.live.run import replay
     from strideguard.live.sinkargs import open_sinks
+    from strideguard.live.stopping import StopSignals
+    from strideguard.recording import read_recording
 
-    if args.speed is not None and args.speed <= 0:
-        raise InputError("--speed must be positive")
     config = load_config(args.alert_config)
     baseline = PersonalBaseline.load(args.baseline) if args.baseline else None
+    recording = read_recording(args.recording)  # before the phone page or anything starts
     hub = open_sinks(args)
-    try:
-        live_run = replay(
-            args.recording,
-            hub.handle,
-            speed=None if args.fast else args.speed,
-            config=config,
-            baseline=baseline,
-        )
-        summary = live_run.finish()
-    finally:
-        hub.close()
+    # Ctrl-C or SIGTERM end the replay where it is, with its summary
+    with StopSignals() as signals:
+        try:
+            live_run = replay(
+                recording,
+                hub.handle,
+                speed=None if args.fast else args.speed,
+                config=config,
+                baseline=baseline,
+                stop=lambda: signals.requested is not None,
+                name=args.recording.name,
+            )
+            summary = live_run.finish()
+        finally:
+            hub.close()
     summary["recording"] = str(args.recording)
     _print_summary(summary, args.format)
     return 0

@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING
 
-from strideguard.errors import InputError
+from strideguard.cliargs import real, whole
 
 if TYPE_CHECKING:
     from strideguard.ble.receiver import SensorInfo
@@ -21,20 +21,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Scan for sensors advertising the strideguard service and list them.",
     )
     p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="scan time (s), default 5"
+        "--timeout",
+        type=real(0, 600, lo_open=True),
+        default=5.0,
+        metavar="S",
+        help="scan time (s), default 5",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     # development aid: N bumble virtual sensors in this process instead of the radio
-    p.add_argument("--virtual", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--virtual", type=whole(0, 8), default=0, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(_run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Scan and print the sensors found; 1 when none, 2 when Bluetooth is unavailable."""
-    if not 0 < args.timeout <= 600:
-        raise InputError("--timeout must be between 0 and 600 seconds")
-    if not 0 <= args.virtual <= 8:
-        raise InputError("--virtual takes 0 to 8 sensors")
     sensors = asyncio.run(_scan_virtual(args) if args.virtual else _scan(args))
     if args.format == "json":
         print(json.dumps({"timeout_s": args.timeout, "sensors": [s.to_dict() for s in sensors]}))

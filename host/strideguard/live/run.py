@@ -9,6 +9,7 @@ live.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -16,17 +17,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strideguard.alerts import AlertConfig, PersonalBaseline
-from strideguard.assembler import StreamAssembler
+from strideguard.alerts import AlertConfig, PersonalBaseline, texts
+from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
+from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
 from strideguard.ble.receiver import Receiver, leg_from_name
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import LiveEvent, SessionUpdate
-from strideguard.recording import KIND_FRAME, read_recording
+from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate
+from strideguard.recording import (
+    KIND_EVENT,
+    KIND_FRAME,
+    Recording,
+    damage_warnings,
+    read_recording,
+)
 
 log = logging.getLogger(__name__)
 
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
+#: the ``sensor`` of notices about the whole run (the recording, the stored baseline)
+RUN_NOTICE_SENSOR = "run"
 
 
 @dataclass
@@ -52,6 +62,10 @@ class LiveRun:
     baseline: PersonalBaseline | None = None
     assemblers: Sequence[StreamAssembler] | None = None
     pipelines: list[SensorPipeline] = field(init=False)
+    #: notices about the whole run (recording stopped, stored baseline refused), in order
+    notices: list[Alert] = field(init=False, default_factory=list)
+    #: why the recording stopped (``{"reason", "path", "after_s"}``), else None
+    recording_stopped: dict[str, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.assemblers is not None and len(self.assemblers) != len(self.sensors):
@@ -71,6 +85,8 @@ class LiveRun:
         ]
         self._down_since: dict[int, float] = {}
         self._lost_reported: set[int] = set()
+        #: what a replay's reader repaired or skipped in the file (damaged records ...)
+        self.damage: list[str] = []
 
     def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
         """Turn a receiver/recording event into link updates and notices."""
@@ -98,6 +114,57 @@ class LiveRun:
             pct = int(event.get("pct", 255))
             if 0 <= pct <= 100:
                 p.link_update("connected", battery_pct=pct)
+        elif kind == "recording_stopped":
+            self.notice_recording_stopped(
+                str(event.get("reason") or "write failed"),
+                path=event.get("path"),
+                after_s=event.get("after_s"),
+            )
+
+    def run_time_s(self) -> float:
+        """Run time reached so far (the latest sample of any sensor)."""
+        return max((p.last_time_s for p in self.pipelines), default=0.0)
+
+    def notice(
+        self, kind: AlertKind, text: texts.AlertText, numbers: dict[str, Any] | None = None
+    ) -> Alert:
+        """Raise a notice about the whole run (terminal, phone page, speech, summary)."""
+        alert = Alert(
+            kind,
+            Severity.INFO,
+            AlertState.RAISED,
+            self.run_time_s(),
+            None,
+            text.title,
+            text.reason,
+            text.advice,
+            dict(numbers or {}),
+            None,
+        )
+        self.notices.append(alert)
+        self.emit(AlertUpdate(sensor=RUN_NOTICE_SENSOR, alert=alert))
+        return alert
+
+    def notice_recording_stopped(
+        self, reason: str, *, path: Any = None, after_s: Any = None
+    ) -> None:
+        """The recording could not be written any more: say so once; the analysis goes on.
+
+        ``after_s`` is the arrival time (recording clock) of the last record kept.
+        """
+        if self.recording_stopped is not None:
+            return
+        alert = self.notice(AlertKind.RECORDING_STOPPED, texts.recording_stopped(reason))
+        self.recording_stopped = {
+            "reason": reason,
+            "path": path,
+            "run_time_s": alert.time_s,  # where the run was when it stopped
+            "recording_clock_s": after_s,  # the last record kept, on the recording's clock
+        }
+
+    def notice_baseline_refused(self, reason: str) -> None:
+        """A stored baseline could not be used: this run learns one from scratch."""
+        self.notice(AlertKind.BASELINE_REFUSED, texts.baseline_refused(reason))
 
     def _sensor_lost(self, stream: int, now: float) -> None:
         if stream in self._lost_reported:
@@ -118,23 +185,34 @@ class LiveRun:
         """End the run: flush, end active alerts, return the summary."""
         for p in self.pipelines:
             p.finish()
-        return {"sensors": [dict(p.summary()) for p in self.pipelines]}
+        summary: dict[str, Any] = {"sensors": [dict(p.summary()) for p in self.pipelines]}
+        summary["notices"] = [a.to_dict() for a in self.notices]
+        if self.recording_stopped is not None:
+            summary["recording_stopped"] = dict(self.recording_stopped)
+        if self.damage:
+            summary["file_damage"] = list(self.damage)
+        strides = sum(len(p.strides) for p in self.pipelines)
+        # the phone page shows "run finished" instead of trying to reconnect for ever
+        self.emit(SessionUpdate("ended", f"Run finished: {strides} strides", {"strides": strides}))
+        return summary
 
 
 def replay(
-    path: str | Path,
+    path: str | Path | Recording,
     emit: Callable[[LiveEvent], None],
     *,
     speed: float | None = None,
     config: AlertConfig | None = None,
     baseline: PersonalBaseline | None = None,
+    stop: Callable[[], bool] | None = None,
+    name: str | None = None,
 ) -> LiveRun:
     """Run a recording through the live path.
 
     Parameters
     ----------
     path
-        A ``.sgrec`` recording.
+        A ``.sgrec`` recording, or one already read.
     emit
         Event sink.
     speed
@@ -142,28 +220,47 @@ def replay(
         ``None`` as fast as possible.
     config, baseline
         Alert settings.
+    stop
+        Checked between batches: when it returns true (Ctrl-C) the replay ends
+        there, like the recording would.
+    name
+        What the start message calls the recording (default: its file name).
 
     Returns
     -------
     LiveRun
-        After the whole recording; its pipelines hold strides and alerts.
+        After the whole recording (or the stop); its pipelines hold strides and alerts.
     """
-    rec = read_recording(path)
+    if isinstance(path, Recording):
+        rec, title = path, name or "a recording"
+    else:
+        rec, title = read_recording(path), name or Path(path).name
     names = [str(n) for n in (rec.header.get("sensors") or [])]
     streams = rec.streams()
     while len(names) < (max(streams) + 1 if streams else 1):
         names.append(f"sensor{len(names)}")
     run = LiveRun(names, emit, config=config, baseline=baseline)
-    emit(SessionUpdate("started", f"Replaying {Path(path).name}", {"sensors": names}))
-    events_by_time = sorted(rec.events, key=lambda e: e[0])
-    ev_i = 0
+    run.damage = damage_warnings(rec)
+    emit(SessionUpdate("started", f"Replaying {title}", {"sensors": names}))
+    event_at = dict(zip(rec.event_records, rec.events, strict=True))
     t_wall0 = time.monotonic()
     t_rec0 = float(rec.arrival_s[0]) if rec.arrival_s.size else 0.0
     n = rec.kind.size
     i = 0
+    # records in file order (the order the live host handled them): frames of one sensor in
+    # small groups, like a receiver batch; an event acts at its place among them
     while i < n:
-        # group consecutive frames of one sensor (like a receiver batch)
-        if rec.kind[i] != KIND_FRAME:
+        if stop is not None and stop():
+            break
+        kind = rec.kind[i]
+        if kind == KIND_EVENT:
+            t_ev, s_ev, ev = event_at[i]
+            run.on_link_event(s_ev, ev, now_s=t_ev)
+            if ev.get("event") in BACKFILL_EVENTS and 0 <= s_ev < len(run.pipelines):
+                run.pipelines[s_ev].apply_event(ev)
+            i += 1
+            continue
+        if kind != KIND_FRAME:
             i += 1
             continue
         stream = int(rec.stream[i])
@@ -171,21 +268,17 @@ def replay(
         while j < n and j - i < 4 and rec.kind[j] == KIND_FRAME and rec.stream[j] == stream:
             j += 1
         t_arr = float(rec.arrival_s[j - 1])
-        while ev_i < len(events_by_time) and events_by_time[ev_i][0] <= t_arr:
-            t_ev, s_ev, ev = events_by_time[ev_i]
-            run.on_link_event(s_ev, ev, now_s=t_ev)
-            ev_i += 1
         if speed:
             wait = t_wall0 + (t_arr - t_rec0) / speed - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        run.pipelines[stream].push(
-            [rec.payload(k) for k in range(i, j)], [float(rec.arrival_s[k]) for k in range(i, j)]
-        )
+        if stream < len(run.pipelines):
+            run.pipelines[stream].push(
+                [rec.payload(k) for k in range(i, j)],
+                [float(rec.arrival_s[k]) for k in range(i, j)],
+            )
         run.check_silence(now_s=t_arr)
         i = j
-    for t_ev, s_ev, ev in events_by_time[ev_i:]:
-        run.on_link_event(s_ev, ev, now_s=t_ev)
     if rec.arrival_s.size:
         run.check_silence(now_s=float(rec.arrival_s[-1]))
     return run
@@ -204,6 +297,7 @@ async def run_ble(
     status_every_s: float = 2.0,
     stop: asyncio.Event | None = None,
     until: Callable[[LiveRun], bool] | None = None,
+    baseline_refused: str | None = None,
 ) -> LiveRun:
     """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
 
@@ -222,9 +316,13 @@ async def run_ble(
     duration_s
         Stop after this long (wall time); ``None`` runs until ``stop``.
     stop
-        Set it to end the run.
+        Set it to end the run (Ctrl-C, SIGTERM): the links close and the run
+        returns normally, so its summary and baseline are not lost.
     until
         Checked every ``status_every_s``/4: the run ends when it returns true.
+    baseline_refused
+        Why a stored baseline was not used: announced at the start (the run
+        learns one from scratch).
 
     Returns
     -------
@@ -250,10 +348,24 @@ async def run_ble(
         assemblers=[link.assembler for link in receiver.links],
     )
     emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
+    if baseline_refused is not None:
+        run.notice_baseline_refused(baseline_refused)
     stop = stop or asyncio.Event()
     t0 = time.monotonic()
     try:
-        await receiver.connect()
+        # a stop (Ctrl-C, SIGTERM) while still connecting ends the run too
+        connecting = asyncio.ensure_future(receiver.connect())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            return run
+        connecting.result()
         for link in receiver.links:
             try:
                 st = await link.read_status()

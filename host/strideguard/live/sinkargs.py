@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-
+from strideguard.cliargs import whole
 from strideguard.errors import InputError
-from strideguard.live.hub import SinkHub
 from strideguard.live.web_server import DEFAULT_PORT
+
+if TYPE_CHECKING:  # imported where used: building the CLI parser stays light (no numpy)
+    from rich.console import Console
+
+    from strideguard.live.hub import SinkHub
 
 
 def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +35,12 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
         const="127.0.0.1",
         default=None,
         metavar="HOST[:PORT]",
-        help="serve the phone page (default 127.0.0.1; 0.0.0.0 for a phone on the same Wi-Fi: "
-        "prints a URL with a random token and a QR code)",
+        help="serve the phone page at a URL with a random token (default 127.0.0.1: this "
+        "computer only; 0.0.0.0 for a phone on the same Wi-Fi: prints a QR code too)",
     )
     g.add_argument(
         "--web-port",
-        type=int,
+        type=whole(0, 65535),
         default=DEFAULT_PORT,
         help=f"phone page port (default {DEFAULT_PORT})",
     )
@@ -46,7 +49,7 @@ def add_sink_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--log-every",
-        type=int,
+        type=whole(1, 100_000),
         default=10,
         metavar="N",
         help="plain log: one stride line every N strides per sensor (default 10)",
@@ -121,7 +124,10 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     InputError
         If the phone page's address cannot be bound.
     """
+    from rich.console import Console
+
     from strideguard.live.announce import announce_phone_page
+    from strideguard.live.hub import SinkHub
     from strideguard.live.sound import DesktopNotifySink, SoundSink
     from strideguard.live.terminal import TerminalSink
     from strideguard.live.web_sink import WebSink

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TextIO
 
-from strideguard.alerts.model import Alert, AlertState, Severity
+from strideguard.alerts.model import ANNOUNCED_NOTICES, Alert, AlertState, Severity
 from strideguard.live.updates import AlertUpdate, LiveEvent
 
 #: alert states worth announcing (an ``ended`` alert is shown, not announced)
@@ -177,7 +177,7 @@ class SoundSink:
         if self.mode_ == "off" or not isinstance(event, AlertUpdate):
             return
         alert = event.alert
-        if alert.state not in ANNOUNCED_STATES or alert.severity.rank < self.min_severity.rank:
+        if alert.state not in ANNOUNCED_STATES or not _loud_enough(alert, self.min_severity):
             return
         if not self._limit.allow(alert):
             self.suppressed_ += 1
@@ -255,7 +255,7 @@ class DesktopNotifySink:
         if self.mode_ == "off" or not isinstance(event, AlertUpdate) or not self._tool:
             return
         a = event.alert
-        if a.state not in ANNOUNCED_STATES or a.severity.rank < self.min_severity.rank:
+        if a.state not in ANNOUNCED_STATES or not _loud_enough(a, self.min_severity):
             return
         if not self._limit.allow(a):
             return
@@ -274,6 +274,11 @@ class DesktopNotifySink:
     def close(self) -> None:
         """Reap the notification processes."""
         self._spawner.close(wait_s=1.0)
+
+
+def _loud_enough(alert: Alert, min_severity: Severity) -> bool:
+    """Announced: severe enough, or one of the notices the runner must hear (a full disk)."""
+    return alert.severity.rank >= min_severity.rank or alert.kind in ANNOUNCED_NOTICES
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -5,6 +5,10 @@ view a few times per second; anywhere else (CI, pipes, log files) it prints a
 plain log: one line per alert, link or calibration change, and a compact line
 every few strides.
 
+Names and texts from outside (sensor names come from BLE advertisements, which
+anyone nearby controls) are always rendered as plain :class:`rich.text.Text`,
+never parsed as rich markup.
+
 Example
 -------
 >>> import io
@@ -263,7 +267,10 @@ class TerminalSink:
                         msg.append(f"   {math.ceil(max(0.0, left)):.0f} s", style="bold")
                     parts.append(
                         Panel(
-                            msg, title=f"calibration {name}", box=box.DOUBLE, style="bright_white"
+                            msg,
+                            title=Text(f"calibration {name}"),
+                            box=box.DOUBLE,
+                            style="bright_white",
                         )
                     )
             stops = [u for u in self._active.values() if u.alert.severity == Severity.STOP]
@@ -276,7 +283,10 @@ class TerminalSink:
                 body.append(a.advice, style="bold white on red")
                 parts.append(
                     Panel(
-                        body, box=box.HEAVY, style="bold white on red", title=f"STOP — {u.sensor}"
+                        body,
+                        box=box.HEAVY,
+                        style="bold white on red",
+                        title=Text(f"STOP — {u.sensor}"),
                     )
                 )
             others = sorted(
@@ -315,7 +325,9 @@ class TerminalSink:
         table = Table(box=box.ROUNDED, expand=False, title="sensors", title_justify="left")
         table.add_column("", style="dim", no_wrap=True)
         for name, s in sensors:
-            table.add_column(f"{name} ({s.leg})" if s.leg else name, justify="right", no_wrap=True)
+            # names come over the air: plain text, never markup
+            header = Text(f"{name} ({s.leg})" if s.leg else name)
+            table.add_column(header, justify="right", no_wrap=True)
         rows: dict[str, list[str | Text]] = {
             k: []
             for k in (

@@ -14,19 +14,33 @@
     (each marked ``"replay": true``), then live events, and a ``ping`` event every
     few seconds so the page notices a dead connection,
 ``/state``
-    the catch-up state as one JSON object.
+    the catch-up state as one JSON object,
+``POST /action/<name>``
+    a JSON request to a registered action (:meth:`PhonePageServer.add_action`;
+    e.g. the day-after answer), answered with JSON.
 
 What a late client needs to catch up (the last stride, link and calibration per
 sensor, the active alerts) is the sink's business
 (:class:`~strideguard.live.web_sink.ReplayState`); the server only keeps it
 consistent with what it sends.
 
-Security: it binds to ``127.0.0.1`` by default (and then only answers requests
-whose ``Host`` is a loopback name, against DNS rebinding). Binding to any other
-address (``0.0.0.0`` for the phone on the same Wi-Fi) requires a random token
-that must be in the URL (``/?token=…``, ``/events?token=…``); a missing or wrong
-token gets 403. The server only answers GET/HEAD, limits request size, clients and queue
-length (a client that falls behind is dropped and reconnects with a fresh replay).
+Security: the page and its data always need a random token in the URL
+(``/?token=…``, ``/events?token=…``; a missing or wrong one gets 403), also on
+``127.0.0.1``: other users and programs on the same computer can reach a
+loopback port too. Bound to ``127.0.0.1`` (the default) it also only answers
+requests whose ``Host`` is a loopback name, against DNS rebinding. The server
+answers GET/HEAD, and POST only to registered actions with the token, a JSON
+body of at most :data:`MAX_ACTION_BYTES` and the header ``X-Strideguard: 1`` (a
+page from another site cannot send that header without the CORS preflight this
+server never grants, so it cannot post answers). It limits request size, clients
+and queue length.
+
+Nobody can lock the runner out of the stream: when every slot is taken, the
+newest client with the token gets one, and the stalest client (the one whose
+data has waited longest undelivered, else the oldest) is disconnected. A client
+whose socket takes nothing for ``write_timeout_s`` (it connected and never
+reads) is disconnected too, as is one that falls ``max_queue`` events behind;
+a real page reconnects by itself and gets a fresh replay.
 """
 
 from __future__ import annotations
@@ -42,6 +56,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
@@ -50,6 +65,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
 MAX_REQUEST_BYTES = 8192
+#: largest JSON body an action accepts
+MAX_ACTION_BYTES = 4096
+#: header every action request must carry (see the module docstring)
+ACTION_HEADER = "x-strideguard"
 STATIC_FILES: dict[str, tuple[str, str]] = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -70,6 +89,8 @@ REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     400: "Bad Request",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
     503: "Service Unavailable",
 }
 
@@ -139,7 +160,16 @@ class _Client:
         self.max_queue = max_queue
         self.wake = asyncio.Event()
         self.overflow = False
+        self.evicted = False
         self.writer: asyncio.StreamWriter | None = None
+        self.connected_at = time.monotonic()
+        #: since when data has been waiting that the client did not take (None: all taken)
+        self.behind_since: float | None = None
+
+    def staleness(self, now: float) -> tuple[float, float]:
+        """Sort key, largest first: longest undelivered data, then the oldest connection."""
+        behind = now - self.behind_since if self.behind_since is not None else 0.0
+        return (behind, now - self.connected_at)
 
     def offer(self, payload: bytes) -> None:
         if len(self.outbox) >= self.max_queue:
@@ -162,23 +192,31 @@ class PhonePageServer:
     port
         TCP port; 0 picks a free one.
     token
-        Access token; generated (``secrets.token_urlsafe``) when binding to a
-        non-loopback address and none is given. When set it is always required.
+        Access token, always required; generated (``secrets.token_urlsafe``)
+        when none is given.
     max_clients
-        Concurrent SSE clients (more get 503).
+        Concurrent SSE clients; one more with the token takes the slot of the
+        stalest client.
     max_queue
         Events buffered per client before it is dropped as too slow.
     heartbeat_s
         Interval of the ``ping`` events.
     retry_ms
         Reconnection delay the page's EventSource is told to use.
+    write_timeout_s
+        A client whose socket accepts nothing for this long is disconnected.
+    send_buffer_bytes
+        Send buffer of each stream socket (and the transport's high-water
+        mark): small, so a client that does not read is noticed soon.
 
     Attributes
     ----------
     events_
         Events handled.
     clients_dropped_
-        Clients disconnected for falling behind or failing writes.
+        Clients disconnected for falling behind or failing or timed-out writes.
+    clients_evicted_
+        Clients disconnected to make room for a newer one.
     """
 
     def __init__(
@@ -192,19 +230,26 @@ class PhonePageServer:
         max_queue: int = 512,
         heartbeat_s: float = 5.0,
         retry_ms: int = 1500,
+        write_timeout_s: float = 5.0,
+        send_buffer_bytes: int = 16384,
     ) -> None:
         if token is not None and len(token) < 8:
             raise ValueError("the token must be at least 8 characters")
+        if max_clients < 1:
+            raise ValueError("max_clients must be at least 1")
         self.host = host
         self.port = port
-        self.token = token if token or is_loopback(host) else secrets.token_urlsafe(16)
+        self.token: str = token if token is not None else secrets.token_urlsafe(16)
         self.max_clients = max_clients
         self.max_queue = max_queue
         self.heartbeat_s = heartbeat_s
         self.retry_ms = retry_ms
+        self.write_timeout_s = write_timeout_s
+        self.send_buffer_bytes = send_buffer_bytes
         self.state = state
         self.events_ = 0
         self.clients_dropped_ = 0
+        self.clients_evicted_ = 0
         self._seq = 0
         self._lock = threading.Lock()
         self._clients: set[_Client] = set()
@@ -212,7 +257,10 @@ class PhonePageServer:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()  # the connections being served (loop side)
         self._files: dict[str, bytes] = {}
+        self._actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        self.actions_ = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -267,7 +315,13 @@ class PhonePageServer:
             if c.writer is not None:
                 c.writer.close()
             c.wake.set()
-        await asyncio.sleep(0)
+        # let every connection finish (its last events are already flushed), then stop the rest
+        tasks = set(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
@@ -305,7 +359,7 @@ class PhonePageServer:
     # ------------------------------------------------------------------ addresses
 
     def _with_token(self, base: str) -> str:
-        return f"{base}/?token={quote(self.token)}" if self.token else f"{base}/"
+        return f"{base}/?token={quote(self.token)}"
 
     @property
     def url(self) -> str:
@@ -375,20 +429,27 @@ class PhonePageServer:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(drop)
 
+    def add_action(self, name: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Answer ``POST /action/<name>`` (JSON in, JSON out) with ``handler``.
+
+        The handler runs in a worker thread; it may raise ``ValueError`` for a
+        bad request (answered with 400 and its message).
+        """
+        with self._lock:
+            self._actions[name] = handler
+
     # ------------------------------------------------------------------ HTTP
 
     def _authorized(self, query: dict[str, list[str]]) -> bool:
-        if not self.token:
-            return True
         given = query.get("token", [""])[0]
         return secrets.compare_digest(given.encode(), self.token.encode())
 
     def _host_allowed(self, head: bytes) -> bool:
-        """Without a token, only accept requests addressed to a loopback name.
+        """Bound to loopback, only accept requests addressed to a loopback name.
 
-        This stops DNS-rebinding pages in the local browser from reading the run.
+        This stops DNS-rebinding pages in the local browser from even probing the server.
         """
-        if self.token:
+        if not self.local_only:
             return True
         for raw in head.split(b"\r\n")[1:]:
             name, _, value = raw.partition(b":")
@@ -402,6 +463,10 @@ class PhonePageServer:
         return True  # HTTP/1.0 without Host: only a local client gets here
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         try:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10.0)
@@ -418,6 +483,9 @@ class PhonePageServer:
             url = urlsplit(target)
             path = url.path
             query = parse_qs(url.query)
+            if method == "POST" and path.startswith("/action/"):
+                await self._action(reader, writer, head, path[len("/action/") :], query)
+                return
             if method not in ("GET", "HEAD"):
                 await self._respond(
                     writer, 405, b"method not allowed\n", extra="Allow: GET, HEAD\r\n"
@@ -455,8 +523,74 @@ class PhonePageServer:
             pass
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), self.write_timeout_s)
+            except (TimeoutError, ConnectionError, OSError):
+                writer.transport.abort()  # a peer that reads nothing cannot hold the socket
+
+    async def _action(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+        name: str,
+        query: dict[str, list[str]],
+    ) -> None:
+        """One ``POST /action/<name>`` request (see the module docstring)."""
+        headers: dict[str, str] = {}
+        for raw in head.split(b"\r\n")[1:]:
+            key, _, value = raw.partition(b":")
+            if key:
+                headers[key.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        with self._lock:
+            handler = self._actions.get(name)
+        if not self._host_allowed(head) or not self._authorized(query):
+            await self._respond(writer, 403, b"forbidden\n")
+            return
+        if headers.get(ACTION_HEADER) != "1":
+            await self._respond(writer, 403, b"forbidden: missing X-Strideguard header\n")
+            return
+        if handler is None:
+            await self._respond(writer, 404, b"not found\n")
+            return
+        try:
+            length = int(headers.get("content-length", "-1"))
+        except ValueError:
+            length = -1
+        if length < 0:
+            await self._respond(writer, 400, b"bad request: Content-Length needed\n")
+            return
+        if length > MAX_ACTION_BYTES:
+            await self._respond(writer, 413, b"request too large\n")
+            return
+        try:
+            body = await asyncio.wait_for(reader.readexactly(length), 10.0)
+            data = json.loads(body.decode("utf-8")) if body else {}
+        except (
+            asyncio.IncompleteReadError,
+            TimeoutError,
+            UnicodeDecodeError,
+            json.JSONDecodeError,
+            RecursionError,  # a JSON bomb within the size limit
+        ):
+            await self._respond(writer, 400, b"bad request: expected a JSON object\n")
+            return
+        if not isinstance(data, dict):
+            await self._respond(writer, 400, b"bad request: expected a JSON object\n")
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(None, handler, data)
+        except ValueError as exc:
+            await self._respond(writer, 400, f"bad request: {exc}\n".encode())
+            return
+        except Exception as exc:  # the page gets an answer, the server goes on
+            log.warning("web action %s failed: %s", name, exc)
+            await self._respond(writer, 500, b"the action failed\n")
+            return
+        self.actions_ += 1
+        body_out = json.dumps(_jsonable(result), ensure_ascii=False).encode()
+        await self._respond(writer, 200, body_out, "application/json")
 
     async def _respond(
         self,
@@ -479,23 +613,52 @@ class PhonePageServer:
         writer.write(head.encode("latin-1") + (b"" if head_only else body))
         await asyncio.wait_for(writer.drain(), 10.0)
 
+    def _evict_stalest(self) -> None:
+        """Make room: disconnect the client that is furthest behind (else the oldest).
+
+        Called with the lock held, in the server's loop.
+        """
+        now = time.monotonic()
+        victim = max(self._clients, key=lambda c: c.staleness(now))
+        self._clients.discard(victim)
+        victim.evicted = True
+        self.clients_evicted_ += 1
+        log.info("web client evicted for a newer one (%d slots)", self.max_clients)
+        if victim.writer is not None:
+            victim.writer.transport.abort()
+        victim.wake.set()
+
+    def _small_buffers(self, writer: asyncio.StreamWriter) -> None:
+        """Small send buffers: a client that does not read blocks ``drain`` soon."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_bytes)
+        with contextlib.suppress(AttributeError, NotImplementedError):
+            writer.transport.set_write_buffer_limits(high=self.send_buffer_bytes)
+
+    async def _drain(self, writer: asyncio.StreamWriter, client: _Client) -> None:
+        """Wait until the socket took the data; a client that takes nothing is timed out."""
+        if writer.transport.get_write_buffer_size() > 0:
+            if client.behind_since is None:
+                client.behind_since = time.monotonic()
+        await asyncio.wait_for(writer.drain(), self.write_timeout_s)
+        if writer.transport.get_write_buffer_size() == 0:
+            client.behind_since = None
+
     async def _stream(self, writer: asyncio.StreamWriter) -> None:
         client = _Client(self.max_queue)
         client.writer = writer
+        self._small_buffers(writer)
         with self._lock:
             if len(self._clients) >= self.max_clients:
-                full = True
-            else:
-                full = False
-                self._seq += 1
-                client.offer(f"retry: {self.retry_ms}\n\n".encode())
-                client.offer(encode_event({"type": "reset"}, event_id=self._seq))
-                for d in self.state.events():
-                    client.offer(encode_event(d, event_id=self._seq))
-                self._clients.add(client)
-        if full:
-            await self._respond(writer, 503, b"too many clients\n")
-            return
+                self._evict_stalest()  # the newest authenticated client has priority
+            self._seq += 1
+            client.offer(f"retry: {self.retry_ms}\n\n".encode())
+            client.offer(encode_event({"type": "reset"}, event_id=self._seq))
+            for d in self.state.events():
+                client.offer(encode_event(d, event_id=self._seq))
+            self._clients.add(client)
         try:
             writer.write(
                 (
@@ -508,7 +671,7 @@ class PhonePageServer:
                 ).encode("latin-1")
             )
             ping = 0
-            while not writer.is_closing():
+            while not writer.is_closing() and not client.evicted:
                 with self._lock:
                     batch = list(client.outbox)
                     client.outbox.clear()
@@ -516,19 +679,25 @@ class PhonePageServer:
                 if overflow:
                     self.clients_dropped_ += 1
                     log.info("web client dropped: it fell %d events behind", self.max_queue)
+                    writer.transport.abort()
                     return
                 if batch:
                     writer.write(b"".join(batch))
-                    await asyncio.wait_for(writer.drain(), 10.0)
+                    await self._drain(writer, client)
                 try:
                     await asyncio.wait_for(client.wake.wait(), self.heartbeat_s)
                     client.wake.clear()
                 except TimeoutError:
                     ping += 1
                     writer.write(encode_event({"type": "ping", "n": ping}, name="ping"))
-                    await asyncio.wait_for(writer.drain(), 10.0)
-        except (TimeoutError, ConnectionError, OSError):
+                    await self._drain(writer, client)
+        except TimeoutError:
             self.clients_dropped_ += 1
+            log.info("web client dropped: it took nothing for %.0f s", self.write_timeout_s)
+            writer.transport.abort()
+        except (ConnectionError, OSError):
+            if not client.evicted:
+                self.clients_dropped_ += 1
         finally:
             with self._lock:
                 self._clients.discard(client)

@@ -17,6 +17,8 @@ Example
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +40,14 @@ class ReplayState:
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    question: dict[str, Any] | None = None
 
     def update(self, d: dict[str, Any]) -> None:
         """Fold one event dict into the state."""
         kind = d.get("type")
-        if kind == "stride":
+        if kind == "question":
+            self.question = d
+        elif kind == "stride":
             self.strides[d["sensor"]] = d
         elif kind == "link":
             self.links[d["sensor"]] = d
@@ -66,6 +71,8 @@ class ReplayState:
         out += self.calibrations.values()
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
+        if self.question is not None:
+            out.append(self.question)
         return [{**d, "replay": True} for d in out]
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +83,7 @@ class ReplayState:
             "calibrations": self.calibrations,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
+            "question": self.question,
         }
 
 
@@ -107,3 +115,47 @@ class WebSink(PhonePageServer):
     def handle(self, event: LiveEvent) -> None:
         """Record ``event`` for late clients and queue it for every client (any thread)."""
         self.publish(event.to_dict())
+
+    def ask(
+        self,
+        question_id: int,
+        text: str,
+        on_answer: Callable[[str], str],
+        *,
+        choices: tuple[str, ...] = ("yes", "no", "skipped"),
+    ) -> None:
+        """Show a question with buttons on every phone (e.g. the day-after question).
+
+        The first answer (``POST /action/answer`` with ``{"id", "answer"}``) is
+        passed to ``on_answer``, which returns the advice to show; every phone
+        then shows that advice instead of the question. Later answers are
+        ignored (they get the first one's advice).
+        """
+        lock = threading.Lock()
+        done: dict[str, str] = {}
+
+        def answer(data: dict[str, Any]) -> dict[str, Any]:
+            if data.get("id") != question_id:
+                raise ValueError("no such question")
+            given = data.get("answer")
+            if given not in choices:
+                raise ValueError(f"answer must be one of {', '.join(choices)}")
+            with lock:
+                if not done:
+                    done["answer"] = str(given)
+                    done["advice"] = on_answer(str(given))
+                    self.publish(
+                        {
+                            "type": "question",
+                            "id": question_id,
+                            "text": text,
+                            "answered": done["answer"],
+                            "advice": done["advice"],
+                        }
+                    )
+            return {"ok": True, "answered": done["answer"], "advice": done["advice"]}
+
+        self.add_action("answer", answer)
+        self.publish(
+            {"type": "question", "id": question_id, "text": text, "choices": list(choices)}
+        )

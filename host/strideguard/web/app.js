@@ -5,7 +5,9 @@
   const token = new URLSearchParams(location.search).get("token");
   const q = token ? "?token=" + encodeURIComponent(token) : "";
   const SEV = { info: 0, coach: 1, caution: 2, stop: 3 };
-  const VIBRATE = { stop: [500, 150, 500, 150, 500], caution: [300, 120, 300], coach: [150] };
+  const VIBRATE = { stop: [500, 150, 500, 150, 500], caution: [300, 120, 300], coach: [150], info: [150] };
+  // notices announced like alerts (strideguard.alerts.model.ANNOUNCED_NOTICES)
+  const ANNOUNCED_NOTICES = new Set(["recording_stopped", "baseline_refused"]);
   const STALE_MS = 6000; // numbers older than this are greyed out
   const SILENT_MS = 15000; // no message (not even a ping) this long: reconnect
 
@@ -15,7 +17,9 @@
     alerts: new Map(), // sensor|kind -> alert dict
     ended: [], // recently ended alerts: {alert, until}
     session: null,
+    question: null, // the day-after question and, once answered, its advice
     enabled: false,
+    finished: false,
     conn: "connecting",
     reconnects: 0,
     received: 0,
@@ -32,7 +36,7 @@
     sg.conn = s;
     const el = $("conn");
     el.className = "conn " + s;
-    el.textContent = text || { live: "● live", connecting: "connecting…", reconnecting: "reconnecting…", denied: "no access" }[s] || s;
+    el.textContent = text || { live: "● live", connecting: "connecting…", reconnecting: "reconnecting…", denied: "no access", finished: "■ run finished" }[s] || s;
   }
   function connect(isRetry) {
     if (es) es.close();
@@ -49,6 +53,7 @@
     };
     es.addEventListener("ping", () => { sg.lastMsg = Date.now(); });
     es.onerror = () => {
+      if (sg.finished) return;
       if (es.readyState === EventSource.CLOSED) {
         // the server refused (403) or is restarting: find out, then retry ourselves
         fetch("state" + q, { cache: "no-store" }).then((r) => {
@@ -62,12 +67,12 @@
     };
   }
   setInterval(() => {
-    if (sg.conn === "live" && Date.now() - sg.lastMsg > SILENT_MS) connect(true);
+    if (!sg.finished && sg.conn === "live" && Date.now() - sg.lastMsg > SILENT_MS) connect(true);
     renderStale();
     renderCalibration();
     renderEnded();
   }, 1000);
-  window.addEventListener("online", () => { if (sg.conn !== "live") connect(true); });
+  window.addEventListener("online", () => { if (!sg.finished && sg.conn !== "live") connect(true); });
 
   // ------------------------------------------------------------------ events
   function sensor(name) {
@@ -90,7 +95,11 @@
       }
       case "link": sensor(d.sensor).link = d; break;
       case "calibration": { const s = sensor(d.sensor); s.calibration = d; s.calAt = Date.now(); break; }
-      case "session": sg.session = d; break;
+      case "session":
+        sg.session = d;
+        if (d.state === "ended") finish();
+        break;
+      case "question": sg.question = d; break;
       case "alert": {
         const key = d.sensor + "|" + d.kind;
         if (d.state === "ended") {
@@ -109,8 +118,16 @@
   }
 
   // ------------------------------------------------------------------ sound & vibration
+  function finish() {
+    // the run is over: the server is about to stop, so stop listening instead of
+    // showing "reconnecting…" for ever
+    sg.finished = true;
+    if (es) es.close();
+    setConn("finished");
+  }
   function announce(a) {
-    if (!sg.enabled || (SEV[a.severity] || 0) < SEV.coach) return;
+    const loud = (SEV[a.severity] || 0) >= SEV.coach || ANNOUNCED_NOTICES.has(a.kind);
+    if (!sg.enabled || !loud) return;
     const last = sg.lastSaid.get(a.kind) || 0;
     if (a.state !== "escalated" && Date.now() - last < 20000) return;
     sg.lastSaid.set(a.kind, Date.now());
@@ -167,7 +184,33 @@
   function legName(leg, name) {
     return leg === "L" ? "Left" : leg === "R" ? "Right" : name;
   }
+  function renderQuestion() {
+    const box = $("question");
+    const d = sg.question;
+    box.hidden = !d;
+    if (!d) return;
+    $("question-text").textContent = d.text;
+    $("question-buttons").hidden = Boolean(d.answered);
+    $("question-advice").textContent = d.answered ? d.advice || "" : "";
+    box.className = "question" + (d.answered ? " answered-" + d.answered : "");
+  }
+  $("question-buttons").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-answer]");
+    if (!b || !sg.question || sg.question.answered) return;
+    const id = sg.question.id;
+    fetch("action/answer" + q, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Strideguard": "1" },
+      body: JSON.stringify({ id: id, answer: b.dataset.answer }),
+    }).then((r) => r.ok ? r.json() : null).then((res) => {
+      if (res && sg.question && sg.question.id === id) {
+        sg.question = Object.assign({}, sg.question, { answered: res.answered, advice: res.advice });
+        renderQuestion();
+      }
+    }).catch(() => { /* the next reconnect replays the question */ });
+  });
   function render() {
+    renderQuestion();
     renderAlerts();
     renderSensors();
     renderLinks();

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from strideguard.cliargs import SEED_MAX, real, whole
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``demo`` parser."""
@@ -26,14 +28,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--speed",
-        type=float,
+        type=real(0, 50, lo_open=True),
         default=10.0,
         help="simulated time runs this many times faster (default 10)",
     )
     p.add_argument(
-        "--minutes", type=float, default=10.0, help="length of the simulated run (default 10)"
+        "--minutes",
+        type=real(3, 60),
+        default=10.0,
+        help="length of the simulated run, 3-60 (default 10)",
     )
-    p.add_argument("--seed", type=int, default=1, help="simulator seed")
+    p.add_argument("--seed", type=whole(0, SEED_MAX), default=1, help="simulator seed")
     p.add_argument(
         "--two-legs",
         action="store_true",
@@ -61,13 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from strideguard.commands import live
-    from strideguard.errors import InputError
     from strideguard.live.sinkargs import view_stream
 
-    if not 0 < args.speed <= 50:
-        raise InputError("--speed must be in (0, 50]")
-    if not 3 <= args.minutes <= 60:
-        raise InputError("--minutes must be between 3 and 60")
     minutes = args.minutes
     print(
         f"strideguard demo: a simulated {minutes:.0f}-minute run, "

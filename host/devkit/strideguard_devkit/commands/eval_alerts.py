@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from strideguard.cliargs import real, whole
 from strideguard.errors import InputError
 
 #: full scale: 6 normal scenarios x 7 seeds x 15 min = 10.5 h of normal running
@@ -34,23 +35,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--seeds",
-        type=int,
+        type=whole(1, 1000),
         default=DEFAULT_SEEDS,
         help=f"seeds per scenario (default {DEFAULT_SEEDS})",
     )
     p.add_argument(
         "--minutes",
-        type=float,
+        type=real(1, 360),
         default=DEFAULT_MINUTES,
         help=f"minutes per run (default {DEFAULT_MINUTES:g})",
     )
-    p.add_argument("--rate", type=float, default=200.0, help="sample rate in Hz (default 200)")
+    p.add_argument(
+        "--rate", type=real(100, 1000), default=200.0, help="sample rate in Hz (default 200)"
+    )
     p.add_argument(
         "--quick", action="store_true", help="2 seeds x 10 min (a quick look, not the targets)"
     )
     p.add_argument(
         "--loss",
-        type=float,
+        type=real(0, 50),
         default=None,
         metavar="PCT",
         help="every run through a link losing PCT %% of its frames (default: every third run at 1 %%)",
@@ -88,14 +91,6 @@ def run(args: argparse.Namespace) -> int:
             f"unknown scenario {', '.join(unknown) or '(none given)'}; known: {', '.join(SCENARIOS)}"
         )
     seeds, minutes = (2, 10.0) if args.quick else (args.seeds, args.minutes)
-    if not 1 <= seeds <= 1000:
-        raise InputError(f"--seeds must be between 1 and 1000, not {seeds}")
-    if not 1.0 <= minutes <= 360.0:
-        raise InputError(f"--minutes must be between 1 and 360, not {minutes:g}")
-    if not 100.0 <= args.rate <= 1000.0:
-        raise InputError(f"--rate must be between 100 and 1000 Hz, not {args.rate:g}")
-    if args.loss is not None and not 0.0 <= args.loss <= 50.0:
-        raise InputError(f"--loss must be between 0 and 50 %, not {args.loss:g}")
     config = load_config(args.alert_config)
 
     def progress(msg: str) -> None:

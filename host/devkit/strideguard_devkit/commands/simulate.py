@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from strideguard.cliargs import SEED_MAX, real, whole
 from strideguard.errors import InputError
+
+#: simulated run lengths (s)
+DURATION_S = (30.0, 21_600.0)
+#: ATT MTUs Bluetooth allows
+MTU_RANGE = (23, 517)
+#: a probability per frame (1 would lose or repeat every frame)
+PROBABILITY = real(0, 1, hi_open=True)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,14 +34,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--list", action="store_true", help="list the scenarios and their expected alerts"
     )
-    p.add_argument("--duration", type=float, default=600.0, help="run length in s (default 600)")
+    p.add_argument(
+        "--duration",
+        type=real(*DURATION_S),
+        default=600.0,
+        help="run length in s, 30-21600 (default 600)",
+    )
     p.add_argument(
         "--rate",
-        type=float,
+        type=real(100, 1000),
         default=500.0,
         help="nominal sample rate in Hz, 100-1000 (default 500)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same output)")
+    p.add_argument(
+        "--seed",
+        type=whole(0, SEED_MAX),
+        default=0,
+        help="random seed (same seed, same output)",
+    )
+    p.add_argument(
+        "--runner",
+        default=None,
+        metavar="KIND",
+        help="runner archetype: recreational, heel_overstrider, midfoot_tempo, forefoot, "
+        "mixed_strike (default: the scenario's, else recreational)",
+    )
+    p.add_argument(
+        "--lowpass",
+        type=real(1, 500),
+        default=None,
+        metavar="HZ",
+        help="make a motion-capture-like virtual IMU: shank signals low-passed at HZ (e.g. 20)",
+    )
     p.add_argument("--leg", default="R", help="L, R or both (default R)")
     p.add_argument(
         "--mounting",
@@ -42,20 +74,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--clock-error",
-        type=float,
+        type=real(-0.05, 0.05),
         default=None,
         help="sample clock error, e.g. 0.01 (default: random within ±1.5 %%)",
     )
     p.add_argument("--out", type=Path, default=None, help="CSV output file")
     p.add_argument("--frames", type=Path, default=None, help="write the frame stream (.sgrec) here")
-    p.add_argument("--mtu", type=int, default=247, help="ATT MTU for --frames (23 cannot stream)")
-    p.add_argument("--loss", type=float, default=0.0, help="random frame loss probability")
     p.add_argument(
-        "--burst", type=float, default=0.0, help="probability per frame that a loss burst starts"
+        "--mtu",
+        type=whole(*MTU_RANGE),
+        default=247,
+        help="ATT MTU for --frames, 23-517 (23 cannot stream)",
     )
-    p.add_argument("--duplicate", type=float, default=0.0, help="duplicate frame probability")
-    p.add_argument("--reorder", type=float, default=0.0, help="reordered frame probability")
-    p.add_argument("--disconnects", type=int, default=0, help="number of random 2-5 s disconnects")
+    p.add_argument("--loss", type=PROBABILITY, default=0.0, help="random frame loss probability")
+    p.add_argument(
+        "--burst",
+        type=PROBABILITY,
+        default=0.0,
+        help="probability per frame that a loss burst starts",
+    )
+    p.add_argument("--duplicate", type=PROBABILITY, default=0.0, help="duplicate frame probability")
+    p.add_argument("--reorder", type=PROBABILITY, default=0.0, help="reordered frame probability")
+    p.add_argument(
+        "--disconnects",
+        type=whole(0, 1000),
+        default=0,
+        help="number of random 2-5 s disconnects",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.set_defaults(_run=run)
 
@@ -86,8 +131,9 @@ def _leg_path(path: Path, leg: str, both: bool) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Run the simulator."""
     if args.list:
-        return _list(args.format, args.duration if args.duration >= 30 else 600.0)
+        return _list(args.format, args.duration)
     from strideguard import protocol as proto
+    from strideguard.atomic import AtomicOutputs, check_writable
     from strideguard_devkit.sim import SCENARIOS, simulate, simulate_pair
     from strideguard_devkit.sim.transport import LinkFaults, make_frames, write_frames_file
 
@@ -98,14 +144,14 @@ def run(args: argparse.Namespace) -> int:
     leg = str(args.leg).upper()
     if leg not in ("L", "R", "BOTH"):
         raise InputError(f"--leg must be L, R or both, not {args.leg!r}")
-    if not (30.0 <= args.duration <= 6 * 3600):
-        raise InputError(f"--duration must be between 30 s and 6 h, not {args.duration:g}")
-    if not (100.0 <= args.rate <= 1000.0):
-        raise InputError(f"--rate must be between 100 and 1000 Hz, not {args.rate:g}")
     if args.mounting not in ("random", "typical", "identity"):
         raise InputError(f"--mounting must be random, typical or identity, not {args.mounting!r}")
-    if args.clock_error is not None and abs(args.clock_error) > 0.05:
-        raise InputError("--clock-error must be within ±0.05")
+    from strideguard_devkit.sim.athlete import ARCHETYPES
+
+    if args.runner is not None and args.runner not in ARCHETYPES:
+        raise InputError(f"unknown runner {args.runner!r}; known: {', '.join(ARCHETYPES)}")
+    if args.lowpass is not None and not (1.0 <= args.lowpass < args.rate / 2):
+        raise InputError(f"--lowpass must be between 1 Hz and half the rate, not {args.lowpass:g}")
     if args.out is None and args.frames is None:
         raise InputError("give --out FILE.csv and/or --frames FILE.sgrec")
     faults = None
@@ -117,8 +163,6 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(
                 f"MTU {args.mtu} cannot carry one sample (needs >= 31): the board does not stream"
             )
-        if args.mtu > 517:
-            raise InputError(f"--mtu must be at most 517, not {args.mtu}")
         if args.frames.exists():
             raise InputError(f"{args.frames} exists; not overwriting a recording")
         try:
@@ -127,12 +171,12 @@ def run(args: argparse.Namespace) -> int:
                 burst_rate=args.burst,
                 duplicate_rate=args.duplicate,
                 reorder_rate=args.reorder,
-                random_disconnects=max(args.disconnects, 0),
+                random_disconnects=args.disconnects,
             )
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    if args.out is not None and not args.out.parent.exists():
-        raise InputError(f"output folder {args.out.parent} does not exist")
+    if args.out is not None:
+        check_writable(args.out, "--out")
 
     common: dict[str, Any] = {
         "duration_s": args.duration,
@@ -140,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "mounting": args.mounting,
         "clock_error": args.clock_error,
+        "runner": args.runner,
+        "lowpass_hz": args.lowpass,
     }
     if leg == "BOTH":
         runs = list(zip(("L", "R"), simulate_pair(args.scenario, **common), strict=True))
@@ -147,37 +193,38 @@ def run(args: argparse.Namespace) -> int:
         runs = [(leg, simulate(args.scenario, leg=leg, **common))]
 
     summary: dict[str, Any] = {"scenario": args.scenario, "seed": args.seed, "outputs": []}
-    for name, r in runs:
-        entry: dict[str, Any] = {
-            "leg": name,
-            "samples": r.recording.n_samples,
-            "strides": r.truth.n_strides,
-        }
-        if args.out is not None:
-            path = _leg_path(args.out, name, leg == "BOTH")
-            try:
-                truth_path = r.write(path)
-            except OSError as exc:
-                raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-            entry.update(csv=str(path), truth=str(truth_path))
-        summary["outputs"].append(entry)
-    if args.frames is not None:
-        streams = [
-            make_frames(r, mtu=args.mtu, faults=faults, seed=args.seed + i)
-            for i, (_, r) in enumerate(runs)
-        ]
-        n = write_frames_file(
-            args.frames,
-            streams,
-            sensors=[f"StrideGuard-{name}" for name, _ in runs],
-            meta={
-                "scenario": args.scenario,
-                "seed": args.seed,
-                "legs": [name for name, _ in runs],
-                "link_truth": [s.truth.to_dict() for s in streams],
-            },
-        )
-        summary["frames"] = {"file": str(args.frames), "frames": n}
+    # every file whole, or none of them (a full disk leaves nothing behind)
+    what = " and ".join(str(p) for p in (args.out, args.frames) if p is not None)
+    with AtomicOutputs(what=what) as outputs:
+        for name, r in runs:
+            entry: dict[str, Any] = {
+                "leg": name,
+                "samples": r.recording.n_samples,
+                "strides": r.truth.n_strides,
+            }
+            if args.out is not None:
+                path = _leg_path(args.out, name, leg == "BOTH")
+                truth_path = r.write(path, outputs)
+                entry.update(csv=str(path), truth=str(truth_path))
+            summary["outputs"].append(entry)
+        if args.frames is not None:
+            streams = [
+                make_frames(r, mtu=args.mtu, faults=faults, seed=args.seed + i)
+                for i, (_, r) in enumerate(runs)
+            ]
+            n = write_frames_file(
+                args.frames,
+                streams,
+                sensors=[f"StrideGuard-{name}" for name, _ in runs],
+                meta={
+                    "scenario": args.scenario,
+                    "seed": args.seed,
+                    "legs": [name for name, _ in runs],
+                    "link_truth": [s.truth.to_dict() for s in streams],
+                },
+                outputs=outputs,
+            )
+            summary["frames"] = {"file": str(args.frames), "frames": n}
     if args.format == "json":
         print(json.dumps(summary, indent=1))
     else:

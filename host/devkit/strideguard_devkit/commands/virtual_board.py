@@ -20,6 +20,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from strideguard import protocol as proto
+from strideguard.cliargs import SEED_MAX, real, whole
 from strideguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -39,16 +41,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--leg", choices=("L", "R", "LR"), default="L", help="board(s) to run")
     p.add_argument("--scenario", default="steady", help="simulator scenario (default steady)")
-    p.add_argument("--speed", type=float, default=1.0, help="board time / wall time (default 1)")
-    p.add_argument("--rate", type=int, default=500, dest="rate_hz", help="sample rate in Hz")
+    p.add_argument(
+        "--speed",
+        type=real(0, 200, lo_open=True),
+        default=1.0,
+        help="board time / wall time, up to 200 (default 1)",
+    )
+    p.add_argument(
+        "--rate",
+        type=whole(1, 100_000),
+        choices=proto.SUPPORTED_RATES_HZ,
+        default=500,
+        dest="rate_hz",
+        metavar="HZ",
+        help="sample rate in Hz (default 500)",
+    )
     p.add_argument(
         "--duration",
-        type=float,
+        type=real(0, 3600, lo_open=True),
         default=10.0,
         metavar="S",
         help="board seconds of the scenario to stream, counted from its start (default 10)",
     )
-    p.add_argument("--seed", type=int, default=0, help="simulator seed")
+    p.add_argument("--seed", type=whole(0, SEED_MAX), default=0, help="simulator seed")
     p.add_argument(
         "--pty",
         action="store_true",
@@ -61,14 +76,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the boards; 0 when every board streamed without unflagged loss."""
-    from strideguard import protocol as proto
-
-    if args.rate_hz not in proto.SUPPORTED_RATES_HZ:
-        raise InputError(f"--rate: supported rates are {proto.SUPPORTED_RATES_HZ}")
-    if not 0 < args.speed <= 200:
-        raise InputError("--speed must be in (0, 200]")
-    if not 0 < args.duration <= 3600:
-        raise InputError("--duration must be between 0 and 3600 seconds")
     try:
         from strideguard_devkit.mp import micropython_binary
         from strideguard_devkit.sim import get_scenario
@@ -220,6 +227,4 @@ def _collector(values: list[int]) -> Any:
 
 def proto_rsc_uuid() -> str:
     """The RSC Measurement characteristic's UUID (bleak form)."""
-    from strideguard import protocol as proto
-
     return f"0000{proto.RSC_MEASUREMENT_UUID16:04x}-0000-1000-8000-00805f9b34fb"

@@ -15,6 +15,16 @@ Speed relations (running), for a runner with cadence ``cad0`` at 2.5 m/s:
   (480 at 2.5, 541 at 3.5, ~1100 at 7.5 m/s)
 - tibia angle at IC (°) = ``ic0 + 0.6·(v − 2.5)``
 - impact (g above the gait signal) = ``7.5 + 3.5·(v − 2.5)``, ×(1 + 0.06·overstride°)
+
+Runner archetypes (:data:`ARCHETYPES`, ``simulate(..., runner=NAME)``) differ in
+cadence, swing speed, contact time, tibia angle at IC, impact size and foot
+strike; each runner of an archetype is drawn around its values from the seed.
+The foot strike is a *strike index* per stride: 0 rearfoot (heel first),
+0.5 midfoot, 1 forefoot. It sets the shank's contact response and the impact
+(:mod:`strideguard_devkit.sim.kinematics`), lowers the tibia angle at IC by
+``STRIKE_IC_SHIFT_DEG`` per unit (a forefoot striker lands with a more
+vertical shank) and the impact by ``STRIKE_IMPACT_DROP`` per unit. Sources in
+``docs/simulator.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from strideguard_devkit.sim.kinematics import (
     GAIT_STAND,
     GAIT_WALK,
     PEAK_RATES,
+    RETRACTION_WIDTH_S,
     TO_PHASES,
     CycleTable,
     warp_knots,
@@ -37,6 +48,18 @@ from strideguard_devkit.sim.kinematics import (
 from strideguard_devkit.sim.scenarios import Plan
 
 FloatArray = npt.NDArray[np.float64]
+
+#: foot-strike index of the named patterns
+STRIKE_INDEX = {"rearfoot": 0.0, "midfoot": 0.5, "forefoot": 1.0}
+#: the shank lands this much more vertical per unit of strike index (forefoot vs rearfoot)
+STRIKE_IC_SHIFT_DEG = 4.0
+#: the axial impact is this share smaller per unit of strike index
+STRIKE_IMPACT_DROP = 0.4
+#: late-swing zero crossing → contact: per-runner spread (SD) and per-stride spread (SD)
+RETRACTION_RUNNER_SD_S = 0.0025
+RETRACTION_STRIDE_SD_S = 0.0015
+#: retraction-term amplitude (°/s) per second of shift of the zero crossing, at a 480 °/s swing
+RETRACTION_GAIN_DPS_PER_S = 11000.0
 
 SPEED_TAU_S = 4.0
 MODIFIER_TAU_S = 5.0
@@ -46,9 +69,130 @@ STRIDE_CV = 0.015
 THIGH_AMP_DEG = 32.0  # thigh swing amplitude at 2.5 m/s (hip flexion-extension)
 
 
+def strike_class(strike_index: npt.ArrayLike) -> list[str]:
+    """The named pattern nearest to each strike index (0.25 and 0.75 are the borders)."""
+    si = np.atleast_1d(np.asarray(strike_index, float))
+    return [
+        "rearfoot" if x < 0.25 else ("midfoot" if x < 0.75 else "forefoot") for x in si.tolist()
+    ]
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """A kind of runner: the centre of the per-runner draws (SD in brackets in the docs).
+
+    Attributes
+    ----------
+    name, description
+        Identifier (``simulate(..., runner=name)``) and one line for the docs.
+    cadence_at_2_5_spm, ic_angle_deg
+        Mean cadence at 2.5 m/s and tibia angle at IC with the habitual strike.
+    peak_factor, contact_factor, impact_factor
+        Swing speed (mid-swing gyro peak), contact time and impact size relative
+        to the recreational runner.
+    strike_index
+        Habitual strike (0 rearfoot, 0.5 midfoot, 1 forefoot).
+    strike_mix
+        Chance per stride of landing with ``strike_alt`` instead (a mixed striker).
+    strike_alt
+        The other strike of a mixed striker.
+    real_counterpart
+        Shared recording of a runner of this kind, if any (realism check).
+    """
+
+    name: str
+    description: str
+    cadence_at_2_5_spm: float
+    ic_angle_deg: float
+    peak_factor: float = 1.0
+    contact_factor: float = 1.0
+    impact_factor: float = 1.0
+    strike_index: float = 0.0
+    strike_mix: float = 0.0
+    strike_alt: float = 0.0
+    real_counterpart: str | None = None
+
+
+ARCHETYPES: dict[str, Archetype] = {
+    a.name: a
+    for a in (
+        Archetype(
+            "recreational",
+            "recreational heel striker (the default runner): 160 steps/min at 2.5 m/s, "
+            "tibia 8.5° at IC",
+            160.0,
+            8.5,
+            real_counterpart="RBDS0041 (rearfoot, 157 steps/min, 7.5°/11.6° at IC, 2.5 m/s); "
+            "BACH_T07 (accelerometer, 2.4 m/s)",
+        ),
+        Archetype(
+            "heel_overstrider",
+            "low cadence (150), long contacts, lands 11.5° ahead with hard heel impacts",
+            150.0,
+            11.5,
+            peak_factor=0.95,
+            contact_factor=1.08,
+            impact_factor=1.25,
+            real_counterpart="RBDS0041 left leg (rearfoot, 11.6° at IC)",
+        ),
+        Archetype(
+            "midfoot_tempo",
+            "midfoot striker, 168 steps/min, quicker swing, shorter contacts",
+            168.0,
+            6.0,
+            peak_factor=1.06,
+            contact_factor=0.93,
+            strike_index=0.5,
+        ),
+        Archetype(
+            "forefoot",
+            "forefoot striker, 176 steps/min, fast swing, short contacts, near-vertical "
+            "shank at IC, smaller and slower impacts",
+            176.0,
+            4.0,
+            peak_factor=1.12,
+            contact_factor=0.88,
+            strike_index=1.0,
+        ),
+        Archetype(
+            "mixed_strike",
+            "lands rearfoot or midfoot from stride to stride (half each), more rearfoot "
+            "when fatigued",
+            164.0,
+            7.0,
+            peak_factor=1.02,
+            contact_factor=0.97,
+            strike_index=0.0,
+            strike_mix=0.5,
+            strike_alt=0.5,
+        ),
+    )
+}
+DEFAULT_ARCHETYPE = "recreational"
+
+
+def get_archetype(name: str | None) -> Archetype:
+    """Look an archetype up (``None``: the default recreational runner).
+
+    Raises
+    ------
+    ValueError
+        With the known names when ``name`` is unknown.
+    """
+    try:
+        return ARCHETYPES[name or DEFAULT_ARCHETYPE]
+    except KeyError:
+        raise ValueError(f"unknown runner {name!r}; known: {', '.join(ARCHETYPES)}") from None
+
+
 @dataclass(frozen=True)
 class RunnerProfile:
-    """Personal constants of the simulated runner (drawn from the seed)."""
+    """Personal constants of the simulated runner (drawn from the seed).
+
+    The first six are drawn exactly as before archetypes existed (the default
+    runner of a seed is unchanged); the style fields come from a separate
+    random stream (:meth:`draw`'s ``style_rng``).
+    """
 
     cadence_at_2_5_spm: float
     ic_angle_deg: float
@@ -56,18 +200,43 @@ class RunnerProfile:
     impact_factor: float
     stand_angle_deg: float
     leg_ic_offset_deg: dict[str, float]
+    archetype: str = DEFAULT_ARCHETYPE
+    strike_index: float = 0.0
+    strike_mix: float = 0.0
+    strike_alt: float = 0.0
+    contact_factor: float = 1.0
+    retraction_shift_s: float = 0.0
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> RunnerProfile:
-        """A plausible recreational runner."""
+    def draw(
+        cls,
+        rng: np.random.Generator,
+        archetype: str | None = None,
+        style_rng: np.random.Generator | None = None,
+    ) -> RunnerProfile:
+        """A plausible runner of ``archetype`` (default: a recreational heel striker)."""
+        a = get_archetype(archetype)
         asym = float(rng.normal(0.0, 1.0))
+        cad = float(rng.normal(a.cadence_at_2_5_spm, 4.0))
+        ic = float(rng.normal(a.ic_angle_deg, 1.2))
+        peak = float(rng.normal(1.0, 0.04)) * a.peak_factor
+        imp = float(np.exp(rng.normal(0.0, 0.12))) * a.impact_factor
+        stand = float(rng.uniform(-3.6, -2.4))
+        srng = style_rng if style_rng is not None else np.random.default_rng(0)
+        shift = float(np.clip(srng.normal(0.0, RETRACTION_RUNNER_SD_S), -0.006, 0.006))
         return cls(
-            cadence_at_2_5_spm=float(rng.normal(160.0, 4.0)),
-            ic_angle_deg=float(rng.normal(8.5, 1.2)),
-            peak_factor=float(rng.normal(1.0, 0.04)),
-            impact_factor=float(np.exp(rng.normal(0.0, 0.12))),
-            stand_angle_deg=float(rng.uniform(-3.6, -2.4)),
+            cadence_at_2_5_spm=cad,
+            ic_angle_deg=ic,
+            peak_factor=peak,
+            impact_factor=imp,
+            stand_angle_deg=stand,
             leg_ic_offset_deg={"R": -asym, "L": asym},
+            archetype=a.name,
+            strike_index=a.strike_index,
+            strike_mix=a.strike_mix,
+            strike_alt=a.strike_alt,
+            contact_factor=a.contact_factor,
+            retraction_shift_s=shift,
         )
 
 
@@ -88,6 +257,7 @@ class RunnerTimeline:
     fatigue: FloatArray
     label: list[str]
     profile: RunnerProfile
+    strike_override: FloatArray | None = None  # NaN: the runner's own strike
 
     @property
     def n(self) -> int:
@@ -110,6 +280,7 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
     ar = 0.0
     rows: list[tuple[float, ...]] = []
     labels: list[str] = []
+    strikes: list[float] = []
     starts = [0.0]
     while t < end:
         seg = plan.segment_at(t)
@@ -168,6 +339,7 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
             )
         )
         labels.append(seg.label)
+        strikes.append(np.nan if seg.strike_index is None else float(seg.strike_index))
         t += T
         starts.append(t)
         prev_gait, prev_T = gait, T
@@ -186,6 +358,7 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
         fatigue=arr[:, 9],
         label=labels,
         profile=profile,
+        strike_override=np.array(strikes, dtype=float),
     )
 
 
@@ -199,8 +372,36 @@ class LegCycles:
     to_phase: FloatArray  # reference phase of TO per cycle (by gait)
 
 
-def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> LegCycles:
-    """Per-stride parameters of ``leg`` ("L" or "R") on the runner's timeline."""
+def _stride_strikes(
+    timeline: RunnerTimeline, is_run: np.ndarray, style_rng: np.random.Generator
+) -> FloatArray:
+    """Strike index per cycle: the scenario's override, else the runner's own (mixed: drawn)."""
+    prof = timeline.profile
+    n = timeline.n
+    own = np.full(n, prof.strike_index)
+    if prof.strike_mix > 0:
+        # a mixed striker lands with the other pattern less often when fatigued
+        p_alt = prof.strike_mix * (1.0 - 0.6 * timeline.fatigue)
+        own = np.where(style_rng.uniform(0.0, 1.0, n) < p_alt, prof.strike_alt, own)
+    over = timeline.strike_override
+    if over is not None:
+        own = np.where(np.isnan(over), own, over)
+    return np.where(is_run, own, 0.0)
+
+
+def leg_cycles(
+    timeline: RunnerTimeline,
+    leg: str,
+    rng: np.random.Generator,
+    style_rng: np.random.Generator | None = None,
+) -> LegCycles:
+    """Per-stride parameters of ``leg`` ("L" or "R") on the runner's timeline.
+
+    ``rng`` draws what the default runner always had; ``style_rng`` the
+    foot-strike and retraction variation (a separate stream, so adding them
+    left the default runner's other draws unchanged).
+    """
+    srng = style_rng if style_rng is not None else np.random.default_rng(0)
     n = timeline.n
     prof = timeline.profile
     gait = timeline.gait
@@ -247,6 +448,9 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         - 2.0 * guarded,
         4.0,
     )
+    strike = _stride_strikes(timeline, is_run, srng)
+    # a stride landing further forward on the foot than the runner's habit is more vertical
+    c = c + np.where(is_run, STRIKE_IC_SHIFT_DEG * (prof.strike_index - strike), 0.0)
     c = c + prof.leg_ic_offset_deg[leg] * (~is_stand)
     c = c + rng.normal(0.0, 1.0, n) * np.where(is_stand, 0.15, 1.0 * var)
     c = np.where(is_stand, prof.stand_angle_deg + rng.normal(0.0, 0.15, n), c)
@@ -256,7 +460,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
     ct_run = 0.30 * (2.5 / vr) ** 0.75
     ct_run = ct_run * (1.0 + 0.6 * up - 0.3 * down) * (1.0 + 0.05 * fat) * (1.0 - 0.08 * guarded)
     ct_run = ct_run * (1.0 + 0.03 * os_deg / 8.0) * (1.0 - 0.3 * (timeline.cadence_factor - 1.0))
-    ct_run = ct_run * (1.0 + rng.normal(0.0, 0.03, n) * var)
+    ct_run = ct_run * (1.0 + rng.normal(0.0, 0.03, n) * var) * prof.contact_factor
     frac = np.where(is_run, ct_run / leg_dur, np.where(is_walk, 0.62, 0.5))
     frac = frac * np.where(is_walk, 1.0 + rng.normal(0.0, 0.015, n), 1.0)
     to_ref = TO_PHASES[gait]
@@ -278,16 +482,25 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
     # --- impact (g) and wobble
     impact = (7.5 + 3.5 * (vr - 2.5)) * prof.impact_factor * (1.0 + 0.06 * os_deg)
     impact = impact * (1.0 - 3.0 * up + 5.0 * down) * (1.0 + 0.1 * fat) * (1.0 - 0.1 * guarded)
-    impact = impact * timeline.impact_factor
+    impact = impact * timeline.impact_factor * (1.0 - STRIKE_IMPACT_DROP * strike)
     impact = np.where(is_walk, 1.2 * v / 1.4, impact)
     impact = np.where(is_stand, 0.0, np.clip(impact, 0.3, None) * np.exp(rng.normal(0, 0.12, n)))
     wobble_phase = rng.uniform(0.0, 2 * np.pi, n)
+
+    # retraction: the late-swing zero crossing comes a runner-specific time before IC
+    shift = prof.retraction_shift_s + srng.normal(0.0, RETRACTION_STRIDE_SD_S, n)
+    ret = np.where(is_run, shift * RETRACTION_GAIN_DPS_PER_S * peak / 480.0, 0.0)
+    nodes = np.concatenate((ret, [ret[-1] if n else 0.0]))
+    prev_run = np.concatenate(([False], is_run))
+    next_run = np.concatenate((is_run, [bool(is_run[-1]) if n else False]))
+    nodes = np.where(prev_run & next_run, nodes, 0.0)
+    c_nodes = np.concatenate((c, [c[-1]])) + nodes * RETRACTION_WIDTH_S  # angle at IC stays c
 
     sign = 1.0 if leg == "R" else -1.0
     table = CycleTable(
         start_s=start,
         gait=gait.copy(),
-        c_deg=np.concatenate((c, [c[-1]])),
+        c_deg=c_nodes,
         overstride_deg=np.concatenate((over, [over[-1]])),
         scale=scale,
         contact_phase=frac,
@@ -301,5 +514,7 @@ def leg_cycles(timeline: RunnerTimeline, leg: str, rng: np.random.Generator) -> 
         thigh_amp_deg=np.where(
             is_run, THIGH_AMP_DEG + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)
         ),
+        strike_index=strike,
+        retraction_dps=nodes,
     )
     return LegCycles(table=table, label=list(timeline.label), speed_mps=v, to_phase=to_ref)

@@ -11,12 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard import protocol as proto
+from strideguard.atomic import AtomicOutputs
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, ImuRecording, write_csv
 from strideguard_devkit.sim.athlete import (
     RunnerProfile,
     RunnerTimeline,
     build_timeline,
     leg_cycles,
+    strike_class,
 )
 from strideguard_devkit.sim.kinematics import (
     GAIT_NAMES,
@@ -36,7 +38,15 @@ MIN_RATE_HZ = 100.0
 MAX_RATE_HZ = 1000.0
 
 # independent random streams per purpose (same seed -> same runner for both legs)
-_STREAM = {"runner": 1, "leg": 10, "mount": 20, "errors": 30, "noise": 40}
+_STREAM = {
+    "runner": 1,
+    "leg": 10,
+    "mount": 20,
+    "errors": 30,
+    "noise": 40,
+    "style": 50,
+    "stride_style": 60,
+}
 _LEG_NO = {"R": 0, "L": 1}
 
 
@@ -68,6 +78,15 @@ class SimTruth:
         signal included) within 60 ms after IC, noise-free and unclipped.
     speed_mps
         Running/walking speed.
+    strike_index, foot_strike
+        Foot strike per stride: index (0 rearfoot, 0.5 midfoot, 1 forefoot) and
+        its name (``"rearfoot"``, ``"midfoot"``, ``"forefoot"``; walking strides
+        are ``"rearfoot"``).
+    retraction_s
+        Time from the late-swing zero crossing of the sagittal angular velocity
+        (end of the forward swing) to IC, from the noise-free signal.
+    runner
+        Archetype of the simulated runner (:data:`~strideguard_devkit.sim.athlete.ARCHETYPES`).
     labels, gait
         Scenario label ("steady", "overstride", "guarded", ...) and gait
         ("run", "walk") of each stride.
@@ -93,6 +112,8 @@ class SimTruth:
     cadence_spm: FloatArray
     peak_tibial_accel_g: FloatArray
     speed_mps: FloatArray
+    strike_index: FloatArray
+    retraction_s: FloatArray
     labels: list[str]
     gait: list[str]
     mounting: FloatArray
@@ -112,6 +133,13 @@ class SimTruth:
     strap_slip: dict[str, float] | None = None
     sensor_died_s: float | None = None
     sensor_errors: dict[str, object] = field(default_factory=dict)
+    runner: str = "recreational"
+    lowpass_hz: float | None = None
+
+    @property
+    def foot_strike(self) -> list[str]:
+        """Named strike pattern per stride."""
+        return strike_class(self.strike_index)
 
     @property
     def n_strides(self) -> int:
@@ -124,6 +152,7 @@ class SimTruth:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready truth, in the layout of the shared real-data ``truth.json`` files."""
+        strikes = self.foot_strike
         strides = [
             {
                 "initial_contact_s": round(float(self.initial_contact_s[i]), 5),
@@ -135,6 +164,11 @@ class SimTruth:
                 "shank_angle_at_ic_deg": round(float(self.shank_angle_at_ic_deg[i]), 4),
                 "peak_tibial_accel_g": round(float(self.peak_tibial_accel_g[i]), 4),
                 "speed_mps": round(float(self.speed_mps[i]), 4),
+                "foot_strike": strikes[i],
+                "strike_index": round(float(self.strike_index[i]), 3),
+                "retraction_s": None
+                if not np.isfinite(self.retraction_s[i])
+                else round(float(self.retraction_s[i]), 5),
                 "label": self.labels[i],
                 "gait": self.gait[i],
             }
@@ -162,6 +196,8 @@ class SimTruth:
             "schema": TRUTH_SCHEMA,
             "source": "simulator",
             "scenario": self.scenario,
+            "runner": self.runner,
+            "lowpass_hz": self.lowpass_hz,
             "leg": {"R": "right", "L": "left"}[self.leg],
             "seed": self.seed,
             "duration_s": self.duration_s,
@@ -189,6 +225,10 @@ class SimTruth:
                 "contact_time_mean_s": mean(self.contact_time_s),
                 "shank_angle_at_ic_mean_deg": mean(self.shank_angle_at_ic_deg),
                 "peak_tibial_accel_mean_g": mean(self.peak_tibial_accel_g),
+                "foot_strike_counts": {
+                    name: sum(1 for i in run if strikes[i] == name)
+                    for name in ("rearfoot", "midfoot", "forefoot")
+                },
             },
             "strides": strides,
             "events": events,
@@ -229,19 +269,60 @@ class SimRun:
         """
         return self.raw[start:stop].astype(">i2").tobytes()
 
-    def write(self, csv_path: str | Path) -> Path:
-        """Write the CSV and ``<stem>.truth.json`` beside it; return the JSON path."""
+    def write(self, csv_path: str | Path, outputs: AtomicOutputs | None = None) -> Path:
+        """Write the CSV and ``<stem>.truth.json`` beside it; return the JSON path.
+
+        Both files are written whole or not at all: through ``outputs`` (renamed
+        when its block ends), or renamed here.
+        """
+        if outputs is None:
+            with AtomicOutputs(what=str(csv_path)) as own:
+                return self.write(csv_path, own)
         csv_path = Path(csv_path)
-        write_csv(self.recording, csv_path)
         name = csv_path.name
         stem = name[: -len(".csv")] if name.endswith(".csv") else name
         json_path = csv_path.with_name(stem + ".truth.json")
-        with open(json_path, "w", encoding="utf-8") as fh:
+        write_csv(self.recording, outputs.path(csv_path))
+        with open(outputs.path(json_path), "w", encoding="utf-8") as fh:
             json.dump(self.truth.to_json(), fh, indent=1)
         return json_path
 
 
-def _check(rate_hz: float, leg: str, duration_s: float) -> None:
+def marker_lowpass(
+    gyr_dps: FloatArray, acc_mps2: FloatArray, cutoff_hz: float, rate_hz: float
+) -> tuple[FloatArray, FloatArray]:
+    """Low-pass shank signals the way a motion-capture virtual IMU is: zero-lag Butterworth.
+
+    Marker trajectories are commonly filtered with a 4th-order zero-lag
+    Butterworth (a 2nd-order filter run forwards and backwards) at 10–20 Hz
+    (the shared RBDS files: 20 Hz) and differentiated; filtering the
+    kinematic signals directly is the same linear operation.
+
+    Parameters
+    ----------
+    gyr_dps, acc_mps2
+        ``(n, 3)`` shank-frame signals.
+    cutoff_hz
+        Cut-off frequency.
+    rate_hz
+        Sampling rate.
+
+    Returns
+    -------
+    gyr, acc
+        The filtered signals.
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, cutoff_hz, fs=rate_hz, output="sos")
+    return sosfiltfilt(sos, gyr_dps, axis=0), sosfiltfilt(sos, acc_mps2, axis=0)
+
+
+def _check(rate_hz: float, leg: str, duration_s: float, lowpass_hz: float | None = None) -> None:
+    if lowpass_hz is not None and not (1.0 <= lowpass_hz < rate_hz / 2):
+        raise ValueError(
+            f"lowpass must be between 1 Hz and half the rate ({rate_hz / 2:g} Hz), got {lowpass_hz:g}"
+        )
     if not (MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
         raise ValueError(
             f"rate must be within {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz, got {rate_hz:g}"
@@ -315,10 +396,24 @@ def _stride_truth(
         _, _, force = _shank_signals(table, tt.ravel(), leg_sign)
         axial = -force[:, 2].reshape(tt.shape)
         peak_g = axial.max(axis=1) / STANDARD_GRAVITY_MPS2
+        angle = shank_motion(table, ic).angle_deg
+        # retraction: last + → − zero crossing of the sagittal rate before IC (0.5 ms grid,
+        # linear between grid points: the rate is smooth there)
+        step = 0.0005
+        tr = ic[:, None] + np.arange(-0.08, step / 2, step)[None, :]
+        r = shank_motion(table, tr.ravel()).rate_dps.reshape(tr.shape)
+        cross = (r[:, :-1] >= 0) & (r[:, 1:] < 0)
+        last = cross.shape[1] - 1 - np.argmax(cross[:, ::-1], axis=1)
+        frac = r[np.arange(k.size), last] / (
+            r[np.arange(k.size), last] - r[np.arange(k.size), last + 1]
+        )
+        t_zc = tr[np.arange(k.size), last] + step * frac
+        retraction = np.where(cross.any(axis=1) & (r[:, -1] < 0), ic - t_zc, np.nan)
     else:
         ms = np.zeros(0)
         peak_g = np.zeros(0)
-    angle = table.c_deg[k] + table.overstride_deg[k]
+        angle = np.zeros(0)
+        retraction = np.zeros(0)
     return k, {
         "initial_contact_s": ic,
         "toe_off_s": to,
@@ -328,6 +423,8 @@ def _stride_truth(
         "stride_time_s": dur,
         "cadence_spm": 120.0 / dur,
         "peak_tibial_accel_g": peak_g,
+        "retraction_s": retraction,
+        "strike_index": table.strike[k],
     }
 
 
@@ -351,11 +448,13 @@ def _shank_signals(
     return angle, gyr, acc
 
 
-def _prepare(scenario: str | Scenario, duration_s: float, seed: int) -> tuple[Plan, RunnerTimeline]:
+def _prepare(
+    scenario: str | Scenario, duration_s: float, seed: int, runner: str | None = None
+) -> tuple[Plan, RunnerTimeline]:
     sc = get_scenario(scenario) if isinstance(scenario, str) else scenario
     plan = sc.plan(duration_s)
     rng = _rng(seed, "runner")
-    profile = RunnerProfile.draw(rng)
+    profile = RunnerProfile.draw(rng, runner or plan.runner, style_rng=_rng(seed, "style"))
     return plan, build_timeline(plan, profile, rng)
 
 
@@ -370,8 +469,9 @@ def _simulate_leg(
     errors: SensorErrors | None,
     clock_error: float | None,
     keep_shank: bool,
+    lowpass_hz: float | None = None,
 ) -> SimRun:
-    cycles = leg_cycles(timeline, leg, _rng(seed, "leg", leg))
+    cycles = leg_cycles(timeline, leg, _rng(seed, "leg", leg), _rng(seed, "stride_style", leg))
     table = cycles.table
     if errors is None:
         errors = SensorErrors.draw(_rng(seed, "errors", leg), clock_error=clock_error)
@@ -382,6 +482,8 @@ def _simulate_leg(
     leg_sign = 1.0 if leg == "R" else -1.0
 
     angle, gyr_shank, acc_shank = _shank_signals(table, time_s, leg_sign)
+    if lowpass_hz is not None:
+        gyr_shank, acc_shank = marker_lowpass(gyr_shank, acc_shank, lowpass_hz, true_rate)
 
     m0 = resolve_mounting(mounting, _rng(seed, "mount", leg))
     slip = plan.strap_slip
@@ -420,6 +522,8 @@ def _simulate_leg(
         cadence_spm=st["cadence_spm"],
         peak_tibial_accel_g=st["peak_tibial_accel_g"],
         speed_mps=cycles.speed_mps[k],
+        strike_index=st["strike_index"],
+        retraction_s=st["retraction_s"],
         labels=[cycles.label[i] for i in k],
         gait=[GAIT_NAMES[g] for g in table.gait[k]],
         mounting=m0,
@@ -439,6 +543,8 @@ def _simulate_leg(
         strap_slip=slip_info,
         sensor_died_s=plan.sensor_dies_s,
         sensor_errors=errors.to_dict(),
+        runner=timeline.profile.archetype,
+        lowpass_hz=lowpass_hz,
     )
     truth.changes = [{**c, "onset_stride": truth.onset_stride(c["onset_s"])} for c in truth.changes]
     recording = ImuRecording(
@@ -446,7 +552,13 @@ def _simulate_leg(
         acc_mps2=acc,
         gyr_dps=gyr,
         sampling_rate_hz=float(true_rate),
-        source=f"simulator:{plan.scenario}:seed={seed}:leg={leg}",
+        source=f"simulator:{plan.scenario}:seed={seed}:leg={leg}"
+        + (
+            ""
+            if timeline.profile.archetype == "recreational"
+            else f":runner={timeline.profile.archetype}"
+        )
+        + ("" if lowpass_hz is None else f":lowpass={lowpass_hz:g}Hz"),
         acc_range_g=float(proto.ACC_RANGE_G),
         gyr_range_dps=float(proto.GYR_RANGE_DPS),
         pain_marks_s=np.array([p for p in plan.pain_marks_s if p < end], dtype=float),
@@ -472,6 +584,8 @@ def simulate(
     errors: SensorErrors | None = None,
     clock_error: float | None = None,
     keep_shank: bool = False,
+    runner: str | None = None,
+    lowpass_hz: float | None = None,
 ) -> SimRun:
     """Simulate one shin sensor running a scenario.
 
@@ -500,14 +614,23 @@ def simulate(
         within ±1.5 %; ``0``: exact).
     keep_shank
         Also return the noise-free shank-frame signals.
+    runner
+        Runner archetype (:data:`~strideguard_devkit.sim.athlete.ARCHETYPES`:
+        ``recreational``, ``heel_overstrider``, ``midfoot_tempo``, ``forefoot``,
+        ``mixed_strike``); ``None``: the scenario's choice, else ``recreational``.
+    lowpass_hz
+        Make a *marker-derived virtual IMU* like the shared RBDS files: the
+        shank's angular velocity and specific force low-passed (zero-lag
+        Butterworth, see :func:`marker_lowpass`) before the sensor model, so
+        the impact is smeared and nothing above the cut-off remains.
 
     Returns
     -------
     SimRun
         Recording, ground truth and raw counts.
     """
-    _check(float(rate_hz), leg, float(duration_s))
-    plan, timeline = _prepare(scenario, float(duration_s), seed)
+    _check(float(rate_hz), leg, float(duration_s), lowpass_hz)
+    plan, timeline = _prepare(scenario, float(duration_s), seed, runner)
     return _simulate_leg(
         plan,
         timeline,
@@ -518,6 +641,7 @@ def simulate(
         errors=errors,
         clock_error=clock_error,
         keep_shank=keep_shank,
+        lowpass_hz=lowpass_hz,
     )
 
 
@@ -531,6 +655,8 @@ def simulate_pair(
     errors: SensorErrors | None = None,
     clock_error: float | None = None,
     keep_shank: bool = False,
+    runner: str | None = None,
+    lowpass_hz: float | None = None,
 ) -> tuple[SimRun, SimRun]:
     """Simulate both legs of one run (left, right) on a shared timeline.
 
@@ -538,8 +664,8 @@ def simulate_pair(
     ``simulate(..., leg="L")`` and ``simulate(..., leg="R")`` with the same
     arguments.
     """
-    _check(float(rate_hz), "R", float(duration_s))
-    plan, timeline = _prepare(scenario, float(duration_s), seed)
+    _check(float(rate_hz), "R", float(duration_s), lowpass_hz)
+    plan, timeline = _prepare(scenario, float(duration_s), seed, runner)
     left, right = (
         _simulate_leg(
             plan,
@@ -551,6 +677,7 @@ def simulate_pair(
             errors=errors,
             clock_error=clock_error,
             keep_shank=keep_shank,
+            lowpass_hz=lowpass_hz,
         )
         for leg in ("L", "R")
     )

@@ -73,6 +73,15 @@ WALK_MS_PHASE = 0.80
 TABLE_SIZE = 8192
 OVERSTRIDE_BUMP_WIDTH = 0.07  # phase SD of the bump that carries the IC angle change
 
+# foot strike (module docstring, "Foot strike"; sources in docs/simulator.md)
+#: the running template's post-contact dip (fitted to the RBDS rearfoot striker): amplitude, centre, width
+RUN_DIP = RUN_COMPONENTS[0]
+#: time of the shank's contact response after IC, rearfoot-equivalent … forefoot (strike index 0 … 1)
+STRIKE_RESPONSE_PEAK_S = (0.058, 0.028)
+STRIKE_PULSE_ORDER = 4  # (τ/t)^k·exp(k(1 − τ/t)): starts at contact with zero slope, peaks at t
+STRIKE_BLEND_INDEX = 0.25  # strike index from which the template's dip is fully replaced
+RETRACTION_WIDTH_S = 0.025  # width of the swing-retraction term around IC
+
 RING_FREQ_HZ = 28.0
 RING_DECAY_S = 0.018
 RING_DEG_PER_G = 0.02  # amplitude of the post-impact angle ringing per g of impact
@@ -285,6 +294,9 @@ class CycleTable:
     speed_mps: FloatArray  # forward speed (stride length = speed · cycle duration)
     bounce_m: FloatArray  # hip's vertical bounce amplitude (twice per stride)
     thigh_amp_deg: FloatArray  # thigh swing amplitude (hip flexion-extension)
+    # foot strike (see the "Foot strike" section of the module docstring)
+    strike_index: FloatArray | None = None  # 0 rearfoot, 0.5 midfoot, 1 forefoot
+    retraction_dps: FloatArray | None = None  # n + 1 node values: swing retraction term
 
     @property
     def n_cycles(self) -> int:
@@ -295,6 +307,18 @@ class CycleTable:
     def duration_s(self) -> FloatArray:
         """Duration of each cycle."""
         return np.diff(self.start_s)
+
+    @property
+    def strike(self) -> FloatArray:
+        """Strike index per cycle (0 rearfoot … 1 forefoot; zeros when not set)."""
+        return self.strike_index if self.strike_index is not None else np.zeros(self.n_cycles)
+
+    @property
+    def retraction(self) -> FloatArray:
+        """Retraction-term amplitude per IC node (°/s; zeros when not set)."""
+        if self.retraction_dps is not None:
+            return self.retraction_dps
+        return np.zeros(self.n_cycles + 1)
 
 
 @dataclass
@@ -324,6 +348,107 @@ def _table_lookup(tables: FloatArray, gait: IntArray, psi: FloatArray) -> FloatA
     lo = tables[gait, i0]
     hi = tables[gait, i0 + 1]
     return lo + (hi - lo) * frac
+
+
+def _gamma5(x: FloatArray) -> FloatArray:
+    """Lower incomplete gamma function γ(5, x) (for the order-4 strike pulse)."""
+    poly = 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0)))
+    return 24.0 * (1.0 - np.exp(-x) * poly)
+
+
+#: ∫₀^∞ of the unit-peak strike pulse is this many times its peak time
+_PULSE_AREA = float(
+    np.exp(STRIKE_PULSE_ORDER)
+    * np.prod(np.arange(1, STRIKE_PULSE_ORDER + 1))
+    / STRIKE_PULSE_ORDER ** (STRIKE_PULSE_ORDER + 1)
+)
+assert STRIKE_PULSE_ORDER == 4  # _gamma5 is the order-4 integral
+
+
+def _dip_integral(psi: FloatArray) -> FloatArray:
+    """∫₀^ψ of the template's post-contact dip Gaussian (unit amplitude), in phase units."""
+    from scipy.special import erf
+
+    _, mu, sd = RUN_DIP
+    r2 = np.sqrt(2.0) * sd
+    return sd * np.sqrt(np.pi / 2.0) * (erf((psi - mu) / r2) + erf(mu / r2))
+
+
+def strike_response_peak_s(strike_index: npt.ArrayLike) -> FloatArray:
+    """Time after IC at which the shank's contact response peaks, per strike index."""
+    rear, fore = STRIKE_RESPONSE_PEAK_S
+    return np.asarray(rear + (fore - rear) * np.clip(strike_index, 0.0, 1.0), dtype=float)
+
+
+def _strike_terms(
+    cycles: CycleTable,
+    k: IntArray,
+    tau: FloatArray,
+    psi: FloatArray,
+    w1: FloatArray,
+    w2: FloatArray,
+    dur: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Angle, rate and angular acceleration added by the strike pattern and the retraction.
+
+    * **Contact response.** The template's post-contact dip belongs to a heel
+      strike (foot slap onto the forefoot ~40–60 ms after contact). For a
+      strike index > 0 it is replaced by a causal pulse of the same area (the
+      same backward rotation over stance, so the angle stays periodic) that
+      peaks earlier, at :func:`strike_response_peak_s`: the forefoot lands
+      first, the ankle dorsiflexes under load and the tibia keeps rotating
+      without the heel strike's brief arrest.
+    * **Retraction.** An odd term ``a·(τ/σ)·exp(−τ²/2σ²)`` around each IC
+      (zero at IC) moves the late-swing zero crossing: a runner-specific
+      time from the end of the forward swing to contact.
+    """
+    strike = cycles.strike[k]
+    moving = cycles.gait[k] == GAIT_RUN
+    angle = np.zeros_like(tau)
+    rate = np.zeros_like(tau)
+    accel = np.zeros_like(tau)
+    blend = np.where(moving & (strike > 0), np.minimum(1.0, strike / STRIKE_BLEND_INDEX), 0.0)
+    sel = np.flatnonzero(blend > 0)
+    if sel.size:
+        b = blend[sel]
+        s = cycles.scale[k[sel]]
+        amp_r, mu, sd = RUN_DIP
+        ps, w1s, w2s, ds, ts = psi[sel], w1[sel], w2[sel], dur[sel], tau[sel]
+        # remove the heel-strike dip (non-periodic copy inside this cycle)
+        z = (ps - mu) / sd
+        g = np.exp(-0.5 * z * z)
+        dg = -z / sd * g
+        c = b * s * amp_r * RUN_REF_STRIDE_S
+        angle[sel] -= c * _dip_integral(ps)
+        rate[sel] -= c * g * w1s / ds
+        accel[sel] -= c * (dg * w1s * w1s + g * w2s) / (ds * ds)
+        # add the earlier, causal contact pulse with the same area
+        tp = strike_response_peak_s(strike[sel])
+        area = c * _dip_integral(np.ones_like(ps))
+        amp = area / (tp * _PULSE_AREA)
+        kk = STRIKE_PULSE_ORDER
+        x = np.maximum(ts, 0.0) / tp
+        p = x**kk * np.exp(kk * (1.0 - x))
+        angle[sel] += amp * tp * np.exp(kk) / kk ** (kk + 1) * _gamma5(kk * x)
+        rate[sel] += amp * p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dp = np.where(x > 0, p * kk * (1.0 / np.maximum(x, 1e-12) - 1.0) / tp, 0.0)
+        accel[sel] += amp * dp
+    nodes = cycles.retraction
+    if np.any(nodes != 0):
+        sg = RETRACTION_WIDTH_S
+        before = tau >= 0.5 * dur
+        tr = np.where(before, tau - dur, tau)
+        # only within 5 widths of an IC (exp(−12.5): nothing left beyond)
+        near = np.flatnonzero((np.abs(tr) < 5 * sg) & (cycles.gait[k] != GAIT_STAND))
+        if near.size:
+            kn, bn, x = k[near], before[near], tr[near] / sg
+            a = np.where(bn, nodes[np.minimum(kn + 1, nodes.size - 1)], nodes[kn])
+            e = np.exp(-0.5 * x * x)
+            angle[near] -= a * sg * e
+            rate[near] += a * x * e
+            accel[near] += a / sg * (1.0 - x * x) * e
+    return angle, rate, accel
 
 
 def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
@@ -390,13 +515,15 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
         ddring[near] = ddenv * sin_r + 2 * denv * om * cos_r - env * om**2 * sin_r
 
     inv = 1.0 / dur
-    angle = c + over * bump + s * tpl + ring
-    rate = dc + dover * bump + over * dbump * inv + s * tpl_rate * w1 * inv + dring
+    st_angle, st_rate, st_accel = _strike_terms(cycles, k, tau, psi, w1, w2, dur)
+    angle = c + over * bump + s * tpl + ring + st_angle
+    rate = dc + dover * bump + over * dbump * inv + s * tpl_rate * w1 * inv + dring + st_rate
     accel = (
         over * ddbump * inv**2
         + 2 * dover * dbump * inv
         + s * (tpl_acc * w1 * w1 + tpl_rate * w2) * inv**2
         + ddring
+        + st_accel
     )
 
     # small frontal (ab/adduction) and axial (tibial rotation) oscillations
@@ -435,6 +562,11 @@ IMPACT_FREQ_HZ = 16.0
 IMPACT_DECAY_S = 0.015
 IMPACT_WINDOW_S = 0.15
 IMPACT_AP_SHIFT_S = 0.003  # the braking part lags the axial one slightly
+IMPACT_FREQ_FOREFOOT_HZ = 10.0  # forefoot: the ankle takes the load up first, slower transient
+IMPACT_DECAY_FOREFOOT_S = 0.025
+HEEL_TOUCH_S = 0.055  # a forefoot striker's heel touches down after the forefoot
+HEEL_TOUCH_REL = 0.3
+HEEL_TOUCH_WINDOW_S = 0.08
 WOBBLE_FREQ_HZ = 14.0
 WOBBLE_DECAY_S = 0.040
 WOBBLE_WINDOW_S = 4 * WOBBLE_DECAY_S
@@ -445,29 +577,76 @@ GRAVITY_MPS2 = 9.80665
 
 
 def _damped_sine_integral(
-    freq_hz: float, decay_s: float, length_s: float, phase_rad: npt.ArrayLike = 0.0
+    freq_hz: npt.ArrayLike, decay_s: npt.ArrayLike, length_s: float, phase_rad: npt.ArrayLike = 0.0
 ) -> FloatArray:
-    """``∫₀^L exp(−x/τ)·sin(ωx + φ) dx`` in closed form."""
-    k = 2j * np.pi * freq_hz - 1.0 / decay_s
+    """``∫₀^L exp(−x/τ)·sin(ωx + φ) dx`` in closed form (arguments broadcast)."""
+    k = 2j * np.pi * np.asarray(freq_hz, float) - 1.0 / np.asarray(decay_s, float)
     val = np.exp(1j * np.asarray(phase_rad, float)) * (np.exp(k * length_s) - 1.0) / k
     return np.asarray(val.imag, dtype=float)
 
 
-def _impact_shape(tau: FloatArray) -> FloatArray:
-    """Unit-peak damped sine, zero before ``IMPACT_DELAY_S``."""
-    x = tau - IMPACT_DELAY_S
-    inside = (x >= 0) & (x < IMPACT_WINDOW_S)
+def _unit_peak(freq_hz: npt.ArrayLike, decay_s: npt.ArrayLike) -> FloatArray:
+    """Peak of ``sin(2πf·x)·exp(−x/τ)`` for ``x ≥ 0`` (closed form)."""
+    om = 2 * np.pi * np.asarray(freq_hz, float)
+    d = np.asarray(decay_s, float)
+    t = np.arctan(om * d) / om
+    return np.asarray(np.sin(om * t) * np.exp(-t / d), dtype=float)
+
+
+def impact_shape_params(strike_index: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Frequency (Hz), decay (s) and relative heel-touch size of the impact, per strike index.
+
+    A heel strike loads the heel pad and shoe directly: a short, sharp transient
+    (``IMPACT_FREQ_HZ``, ``IMPACT_DECAY_S``). A forefoot contact is taken up by
+    the plantarflexed ankle first: a slower, longer transient
+    (``IMPACT_FREQ_FOREFOOT_HZ``, ``IMPACT_DECAY_FOREFOOT_S``) that peaks later,
+    and the heel touches down ``HEEL_TOUCH_S`` after contact with a small
+    second transient (``HEEL_TOUCH_REL``). Midfoot: in between, no heel touch.
+    """
+    si = np.clip(np.asarray(strike_index, float), 0.0, 1.0)
+    freq = IMPACT_FREQ_HZ + (IMPACT_FREQ_FOREFOOT_HZ - IMPACT_FREQ_HZ) * si
+    decay = IMPACT_DECAY_S + (IMPACT_DECAY_FOREFOOT_S - IMPACT_DECAY_S) * si
+    heel = HEEL_TOUCH_REL * np.clip(2.0 * si - 1.0, 0.0, 1.0)
+    return freq, decay, heel
+
+
+def _damped(
+    x: FloatArray, freq: npt.ArrayLike, decay: npt.ArrayLike, window_s: float
+) -> FloatArray:
+    f = np.asarray(freq, dtype=float)
+    d = np.asarray(decay, dtype=float)
+    inside = (x >= 0) & (x < window_s)
     xs = np.where(inside, x, 0.0)
-    y = np.sin(2 * np.pi * IMPACT_FREQ_HZ * xs) * np.exp(-xs / IMPACT_DECAY_S)
-    return np.where(inside, y / _IMPACT_PEAK, 0.0)
+    y = np.sin(2 * np.pi * f * xs) * np.exp(-xs / d)
+    return np.where(inside, y / _unit_peak(f, d), 0.0)
 
 
-_x = np.linspace(0, 0.05, 5001)
-_IMPACT_PEAK = float(np.max(np.sin(2 * np.pi * IMPACT_FREQ_HZ * _x) * np.exp(-_x / IMPACT_DECAY_S)))
-#: ∫ of the unit-peak impact shape (s): the velocity (m/s per m/s² of peak) it arrests
-IMPACT_INTEGRAL_S = float(
-    _damped_sine_integral(IMPACT_FREQ_HZ, IMPACT_DECAY_S, IMPACT_WINDOW_S) / _IMPACT_PEAK
-)
+def _impact_shape(tau: FloatArray, strike_index: npt.ArrayLike = 0.0) -> FloatArray:
+    """Unit-peak damped sine from ``IMPACT_DELAY_S`` (plus the forefoot's heel touch)."""
+    si = np.broadcast_to(np.asarray(strike_index, float), np.shape(tau))
+    if not np.any(si):  # heel strikes only (the common case): no per-sample parameters
+        return _damped(tau - IMPACT_DELAY_S, IMPACT_FREQ_HZ, IMPACT_DECAY_S, IMPACT_WINDOW_S)
+    freq, decay, heel = impact_shape_params(si)
+    y = _damped(tau - IMPACT_DELAY_S, freq, decay, IMPACT_WINDOW_S)
+    if np.any(heel > 0):
+        y = y + heel * _damped(
+            tau - HEEL_TOUCH_S, IMPACT_FREQ_HZ, IMPACT_DECAY_S, HEEL_TOUCH_WINDOW_S
+        )
+    return y
+
+
+def impact_integral_s(strike_index: npt.ArrayLike = 0.0) -> FloatArray:
+    """∫ of the unit-peak impact shape (s): the velocity (m/s per m/s² of peak) it arrests."""
+    freq, decay, heel = impact_shape_params(strike_index)
+    main = _damped_sine_integral(freq, decay, IMPACT_WINDOW_S) / _unit_peak(freq, decay)
+    touch = _damped_sine_integral(IMPACT_FREQ_HZ, IMPACT_DECAY_S, HEEL_TOUCH_WINDOW_S) / _unit_peak(
+        IMPACT_FREQ_HZ, IMPACT_DECAY_S
+    )
+    return np.asarray(main + heel * touch, dtype=float)
+
+
+#: ∫ of the unit-peak heel-strike impact shape (s)
+IMPACT_INTEGRAL_S = float(impact_integral_s(0.0))
 
 
 def _rotate_world_to_shank(
@@ -525,13 +704,17 @@ def _tibia_derivatives(
 
 
 def _transient_shank(
-    imp_mps2: FloatArray, wobble_phase: FloatArray, tau_s: FloatArray, leg_sign: float
+    imp_mps2: FloatArray,
+    wobble_phase: FloatArray,
+    tau_s: FloatArray,
+    leg_sign: float,
+    strike_index: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Impact transient and soft-tissue wobble in the IC shank frame (m/s²).
 
     Returns the three components and the axial (up the tibia) impact alone.
     """
-    axial = imp_mps2 * _impact_shape(tau_s)
+    axial = imp_mps2 * _impact_shape(tau_s, strike_index)
     wob_t = tau_s - IMPACT_DELAY_S
     on = (wob_t >= 0) & (wob_t < WOBBLE_WINDOW_S)
     wob_ts = np.where(on, wob_t, 0.0)
@@ -543,15 +726,15 @@ def _transient_shank(
         * np.sin(2 * np.pi * WOBBLE_FREQ_HZ * wob_ts + wobble_phase),
         0.0,
     )
-    x = wob - IMPACT_AP_REL * imp_mps2 * _impact_shape(tau_s - IMPACT_AP_SHIFT_S)
+    x = wob - IMPACT_AP_REL * imp_mps2 * _impact_shape(tau_s - IMPACT_AP_SHIFT_S, strike_index)
     return x, leg_sign * WOBBLE_LATERAL_REL * wob, -axial, axial
 
 
 def _transient_velocity(
-    imp_mps2: FloatArray, wobble_phase: FloatArray, leg_sign: float
+    imp_mps2: FloatArray, wobble_phase: FloatArray, leg_sign: float, strike_index: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Velocity change (m/s, IC shank frame) of the whole transient: what it arrests."""
-    imp_v = imp_mps2 * IMPACT_INTEGRAL_S
+    imp_v = imp_mps2 * impact_integral_s(strike_index)
     wob_v = (
         WOBBLE_REL
         * imp_mps2
@@ -688,7 +871,7 @@ def shank_specific_force_mps2(
     )
     # the next IC's transient: the swing path brings in the velocity it arrests
     imp_n = np.where(moving_c[kn], cycles.impact_g[kn] * GRAVITY_MPS2, 0.0)
-    jx, jy, jz = _transient_velocity(imp_n, cycles.wobble_phase[kn], leg_sign)
+    jx, jy, jz = _transient_velocity(imp_n, cycles.wobble_phase[kn], leg_sign, cycles.strike[kn])
     j_world = _sagittal_to_world(jx, jy, jz, np.deg2rad(bound.angle_deg[2 * m :]))
     stride_m = cycles.speed_mps[ks] * dur_c[ks]
     advance = np.stack([stride_m, np.zeros(m), np.zeros(m)], axis=-1)
@@ -727,11 +910,16 @@ def shank_specific_force_mps2(
 
     # impact transient and wobble (fixed in the IC shank direction), near IC only
     axial = np.zeros_like(tau)
-    near = np.flatnonzero((tau < IMPACT_DELAY_S + WOBBLE_WINDOW_S) & moving_c[k])
+    span = max(IMPACT_DELAY_S + WOBBLE_WINDOW_S, HEEL_TOUCH_S + HEEL_TOUCH_WINDOW_S)
+    near = np.flatnonzero((tau < span) & moving_c[k])
     if near.size:
         kk = k[near]
         tx, ty, tz, axial[near] = _transient_shank(
-            cycles.impact_g[kk] * GRAVITY_MPS2, cycles.wobble_phase[kk], tau[near], leg_sign
+            cycles.impact_g[kk] * GRAVITY_MPS2,
+            cycles.wobble_phase[kk],
+            tau[near],
+            leg_sign,
+            cycles.strike[kk],
         )
         acc[near] += _sagittal_to_world(tx, ty, tz, th_ic[inv_k[near]])
 

@@ -70,6 +70,9 @@ class Segment:
         "L" or "R".
     fatigue_start, fatigue_end
         Fatigue level 0..1 at the segment's start and end.
+    strike_index
+        Foot strike for this segment (0 rearfoot, 0.5 midfoot, 1 forefoot);
+        ``None`` keeps the runner's own (see :mod:`strideguard_devkit.sim.athlete`).
     """
 
     start_s: float
@@ -87,6 +90,7 @@ class Segment:
     guarded_leg: str = "R"
     fatigue_start: float = 0.0
     fatigue_end: float = 0.0
+    strike_index: float | None = None
 
     def speed_at(self, t: float) -> float:
         """Target speed at time ``t`` inside the segment."""
@@ -142,6 +146,9 @@ class Plan:
     strap_slip: StrapSlip | None = None
     sensor_dies_s: float | None = None
     pain_marks_s: list[float] = field(default_factory=list)
+    runner: str | None = (
+        None  # archetype (strideguard_devkit.sim.athlete.ARCHETYPES); None: default
+    )
 
     def segment_at(self, t: float) -> Segment:
         """Segment covering time ``t`` (the last one beyond the end)."""
@@ -396,6 +403,49 @@ def _demo_plan(d: float) -> Plan:
     )
 
 
+# ---- issue 15: foot strike (kept apart from the other scenarios)
+def _forefoot_to_heel_plan(d: float) -> Plan:
+    # a forefoot striker who, tiring in the last third, lands midfoot and then on the heel
+    # (more rearfoot striking late in a race: Larson 2011)
+    segs = _lay(
+        d,
+        [
+            (0.15, _warmup(3.2)),
+            (0.65, _steady(3.2)),
+            (0.8, {**_steady(3.1), "label": "midfoot", "strike_index": 0.5, "fatigue_end": 0.5}),
+            (
+                1.0,
+                {
+                    **_steady(3.0),
+                    "label": "rearfoot",
+                    "strike_index": 0.0,
+                    "fatigue_start": 0.5,
+                    "fatigue_end": 1.0,
+                },
+            ),
+        ],
+    )
+    return Plan(
+        "forefoot_to_heel",
+        d,
+        segs,
+        must_not_alert=["sensor_moved", "sensor_lost"],
+        runner="forefoot",
+    )
+
+
+STRIKE_SCENARIOS = (
+    Scenario(
+        "forefoot_to_heel",
+        "A forefoot striker (runner archetype 'forefoot') at 3.2 m/s who, tiring in the last "
+        "third, lands midfoot from 65 % and on the heel from 80 % of the run (tibia angle at IC "
+        "+2° and +4°, harder, sharper impacts). The landing really changes: gait_changed and "
+        "overstride are allowed.",
+        _forefoot_to_heel_plan,
+    ),
+)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -468,6 +518,7 @@ SCENARIOS: dict[str, Scenario] = {
             "at 4:00, recovery, then injury-like guarded gait on the right leg from 7:00.",
             _demo_plan,
         ),
+        *STRIKE_SCENARIOS,
     )
 }
 

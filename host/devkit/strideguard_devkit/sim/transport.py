@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard import protocol as proto
+from strideguard.atomic import AtomicOutputs
 from strideguard.frames import encode_frames
 from strideguard_devkit.sim.core import SimRun
 
@@ -361,14 +362,24 @@ def make_frames(
 
 
 def write_frames_file(
-    path: str | Path, streams: list[FrameStream], *, sensors: list[str], meta: dict[str, Any]
+    path: str | Path,
+    streams: list[FrameStream],
+    *,
+    sensors: list[str],
+    meta: dict[str, Any],
+    outputs: AtomicOutputs | None = None,
 ) -> int:
     """Write frame streams as a raw-frame recording (:mod:`strideguard.recording`).
+
+    The file is written whole or not at all: through ``outputs`` (renamed when
+    its block ends), or renamed here.
 
     Parameters
     ----------
     path
-        New ``.sgrec`` file (not overwritten).
+        New ``.sgrec`` file (an existing one is replaced).
+    outputs
+        Where the other files of the same command are written.
     streams
         One per sensor (stream numbers 0, 1, ...).
     sensors
@@ -383,6 +394,9 @@ def write_frames_file(
     """
     from strideguard.recording import RecordingWriter
 
+    if outputs is None:
+        with AtomicOutputs(what=str(path)) as own:
+            return write_frames_file(path, streams, sensors=sensors, meta=meta, outputs=own)
     records: list[tuple[float, int, int, bytes | dict[str, Any]]] = []
     for s, stream in enumerate(streams):
         records.append((0.0, s, 0, {"event": "mtu", "mtu": stream.mtu}))
@@ -399,7 +413,7 @@ def write_frames_file(
         **meta,
     }
     n_frames = 0
-    with RecordingWriter(path, header) as rec:
+    with RecordingWriter(outputs.path(path), header) as rec:
         for t, s, _kind, item in records:
             if isinstance(item, dict):
                 rec.append_event(item, arrival_s=t, stream=s)
