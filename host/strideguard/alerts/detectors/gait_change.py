@@ -12,7 +12,8 @@ the other, compared with the runner's own balance — hills, pace and tiredness
 change both legs alike, a one-sided problem does not — is enough alone and
 names the leg. Each stride's contribution is bounded, so one odd stride (a
 stumble) never fires it; walking breaks, stops, pace transitions and data gaps
-pause it, and strides that lost samples give no evidence. After the sensor
+pause it, and a stride's features measured across lost samples give no
+evidence (they are not measured). After the sensor
 moved on the strap the levels are measured again from the new position
 (:meth:`~GaitChangeDetector.begin_reanchor`) before evidence counts. A pain
 mark lets the level evidence alone count. It ends (hysteresis) after a run of
@@ -85,22 +86,16 @@ class GaitChangeDetector:
         self._level_cusum = 0.0
         self._var_cusum = 0.0
         self._level_watch = 0.0
-        self._snapshot: tuple[int, float, float, float, float, float] = (
-            -1,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-        )
         self._drift: dict[str, float] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
+        # per variability feature, its last two measured values (a stride whose feature a data
+        # gap left unmeasured is skipped: the second difference runs over the measured ones)
+        self._prev_var: dict[str, float] = {}
+        self._prev2_var: dict[str, float] = {}
         # first stride of the current episode of irregularity / level evidence (None: none)
         self._irregular_since: int | None = None
         self._level_since: int | None = None
         self._quiet_run = {"var": 0, "level": 0}
-        self._prev_var: dict[str, float] | None = None
-        self._prev2_var: dict[str, float] | None = None
         self._recent_z: dict[str, deque[float]] = {}
         self._recent_level: deque[tuple[int, float]] = deque(maxlen=config.level_window_strides)
         self._recent_stance: deque[tuple[int, float]] = deque(maxlen=config.level_window_strides)
@@ -171,8 +166,8 @@ class GaitChangeDetector:
 
     def _restart_steps(self) -> None:
         """Compare strides only with strides after this point."""
-        self._prev_var = None
-        self._prev2_var = None
+        self._prev_var = {}
+        self._prev2_var = {}
         self._recent_level.clear()
         self._recent_stance.clear()
 
@@ -276,7 +271,8 @@ class GaitChangeDetector:
         old, new = arr[:w], arr[w:]
         d_cad = abs(float(np.median(new[:, 0]) - np.median(old[:, 0])))
         with np.errstate(invalid="ignore", divide="ignore"):
-            d_peak = abs(float(np.log(np.median(new[:, 1]) / np.median(old[:, 1]))))
+            # over the measured peaks (a data gap may have left one out)
+            d_peak = abs(float(np.log(_measured_median(new[:, 1]) / _measured_median(old[:, 1]))))
         return d_cad > cfg.pace_transition_spm or (
             math.isfinite(d_peak) and d_peak > cfg.pace_transition_log_peak
         )
@@ -298,10 +294,13 @@ class GaitChangeDetector:
             return []
         cur = {name: value(stride, name) for name in VARIABILITY_FEATURES}
         jerks: dict[str, float] = {}
-        if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
+        if base.step_sd:
             jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
-        self._prev2_var = self._prev_var
-        self._prev_var = cur
+        for name, v in cur.items():
+            if v > 0:  # measured (NaN compares False)
+                if name in self._prev_var:
+                    self._prev2_var[name] = self._prev_var[name]
+                self._prev_var[name] = v
         if self._skip > 0:
             self._skip -= 1
             return []
@@ -313,14 +312,6 @@ class GaitChangeDetector:
         pain = ctx.index <= self._pain_boost_until
         h_level = cfg.cusum_threshold_sd
         h_var = cfg.irregularity_threshold
-        self._snapshot = (
-            ctx.index,
-            self._level_cusum,
-            self._var_cusum,
-            self._cusum,
-            self._level_watch,
-            self._stance_cusum,
-        )
         # the level evidence is the median of the last few strides' scores: a lasting shift
         # passes, while stride-to-stride scatter (rough ground) is smoothed away
         self._recent_level.append((ctx.index, min(level, cap)))
@@ -596,34 +587,21 @@ class GaitChangeDetector:
             )
         return Raise(AlertKind.PAIN_MARKED, Severity.CAUTION, texts.pain_marked())
 
-    def notice_gap(self, duration_s: float, last_stride_index: int) -> bool:
-        """Samples were lost for ``duration_s`` after stride ``last_stride_index``.
+    def notice_gap(self, duration_s: float) -> None:
+        """Samples were lost for ``duration_s`` just before the stride about to be shown.
 
         A gap of ``gap_reset_s`` or more pauses detection and restarts the
-        stride-to-stride comparisons. A shorter loss only blurs the stride in
-        progress: its evidence is taken back, and later strides are compared
-        only with strides after it.
-
-        Returns
-        -------
-        bool
-            Whether it was a short loss (the stride in progress is damaged).
+        stride-to-stride comparisons. A shorter loss needs nothing here: the
+        strides around it carry its mark — the features whose windows touched
+        it are not measured (``None``) and give no evidence, the others count
+        (docs/alerts.md, "Lossy links").
         """
         if duration_s >= self.config.gap_reset_s:
             self.pause()
             self._restart_steps()
-            return False
-        if self._snapshot[0] == last_stride_index:
-            (
-                _,
-                self._level_cusum,
-                self._var_cusum,
-                self._cusum,
-                self._level_watch,
-                self._stance_cusum,
-            ) = self._snapshot
-            for recent in (self._recent_level, self._recent_stance):
-                if recent and recent[-1][0] == last_stride_index:
-                    recent.pop()
-        self._restart_steps()
-        return True
+
+
+def _measured_median(x: np.ndarray) -> float:
+    """Median of the finite values of ``x`` (NaN when there are none)."""
+    v = x[np.isfinite(x)]
+    return float(np.median(v)) if v.size else float("nan")
