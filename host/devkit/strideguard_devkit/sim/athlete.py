@@ -77,7 +77,7 @@ THIGH_AMP_DEG = 32.0  # thigh swing amplitude at 2.5 m/s (hip flexion-extension)
 
 #: inside-leg changes on a bend at the reference centripetal acceleration
 #: (scenarios.BEND_REFERENCE_ACCEL_MPS2, sprinting on a 37.7 m radius); they scale with
-#: v²/r (docs/simulator.md: Churchill et al. 2011, 2015; J Exp Biol 2024, jeb246649)
+#: v²/r (docs/simulator.md, "Bends": Churchill et al. 2015, 2016; the linear v²/r scaling is a guess)
 BEND_CONTACT = 0.05  # longer ground contact of the inside leg
 BEND_IMPACT = -0.05  # lower vertical force, softer impact on the inside leg
 BEND_IC_DEG = 2.0  # touchdown further ahead of the body on the inside leg
