@@ -155,3 +155,24 @@ def test_eval_alerts_through_a_lossy_link(capsys: pytest.CaptureFixture[str]) ->
     assert "normal running" in capsys.readouterr().out
     assert main([*argv, "--loss", "80"]) == 2
     assert "--loss" in (err := capsys.readouterr().err) and "must be" in err
+
+
+def test_a_pain_mark_catches_what_one_sensor_cannot_tell_from_a_hill() -> None:
+    """(b) slower swing without irregularity: one sensor alone is slow (like a hill), but
+    "pain now" 15 s after the onset turns it into "stop" at once (docs/alerts.md)."""
+    from strideguard_devkit.sim.scenarios import GUARDED_VARIANTS
+
+    leg = GUARDED_VARIANTS["guarded_regular"][2]
+    sim = simulate_run("guarded_regular", 3, duration_s=600.0, rate_hz=200.0, leg=leg)
+    onset = float(sim.must_alert[0]["onset_s"])
+    mark = onset + 15.0
+    policy = alerts_for_strides(
+        sim.rows, pain_marks_s=[mark], gaps=sim.gaps, leg=leg, angle_calibrated=sim.angle_calibrated
+    )
+    stops = [a for a in policy.alerts_ if a.severity == Severity.STOP]
+    assert stops and mark <= stops[0].time_s <= mark + 5.0, [a.one_line() for a in stops]
+    # without the mark, nothing within those 5 s
+    quiet = alerts_for_strides(
+        sim.rows, gaps=sim.gaps, leg=leg, angle_calibrated=sim.angle_calibrated
+    )
+    assert not [a for a in quiet.alerts_ if a.severity == Severity.STOP and a.time_s <= mark + 5.0]
