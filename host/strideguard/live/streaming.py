@@ -38,6 +38,7 @@ from strideguard.align import (
 from strideguard.errors import InputError
 from strideguard.events import detect_strides
 from strideguard.imudata import FloatArray, ImuRecording
+from strideguard.live.standing import StandingCountdown
 from strideguard.live.updates import CalibrationUpdate
 
 MOVING_GYRO_DPS = 120.0  # a shank rotating faster than this is walking or running
@@ -89,6 +90,7 @@ class StreamingAnalyzer:
         self._moving_since_s: float | None = None
         self._events: list[CalibrationUpdate] = []
         self._prompted = False
+        self._countdown = StandingCountdown(sensor)
 
     # ------------------------------------------------------------ protocol
 
@@ -130,6 +132,10 @@ class StreamingAnalyzer:
             moving = np.flatnonzero(np.linalg.norm(gyr_dps, axis=1) > MOVING_GYRO_DPS)
             if moving.size:
                 self._moving_since_s = float(time_s[moving[0]])
+                self._events += self._countdown.stop(self._moving_since_s)
+            else:
+                # "Stand still… 5, 4, 3…" until the runner starts
+                self._events += self._countdown.update(time_s, acc_mps2, gyr_dps)
         if self.alignment is None:
             if self._moving_since_s is None or t_end - self._moving_since_s < self.align_after_s:
                 return []

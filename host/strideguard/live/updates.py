@@ -13,6 +13,20 @@ from typing import Any, Protocol
 from strideguard.alerts.model import Alert
 
 
+def run_clock(seconds: float | None) -> str:
+    """A run time as the runner reads it: ``m:ss``, or ``h:mm:ss`` from an hour on.
+
+    >>> run_clock(65.4), run_clock(3725), run_clock(None)
+    ('1:05', '1:02:05', '–:––')
+    """
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–:––"
+    whole = int(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 @dataclass
 class StrideUpdate:
     """One stride's numbers from one sensor.
@@ -97,7 +111,9 @@ class CalibrationUpdate:
     Attributes
     ----------
     state
-        ``"stand_still"`` (asking the runner), ``"done"``, ``"skipped"`` (angles relative only).
+        ``"stand_still"`` (asking the runner; with ``seconds_left`` while counting down),
+        ``"ready"`` (standing measured), ``"pending"`` (set off before standing still long
+        enough), then ``"done"`` or ``"skipped"`` (angles relative only).
     message
         What to tell the runner.
     seconds_left
@@ -119,7 +135,7 @@ class CalibrationUpdate:
 class SessionUpdate:
     """Run-level information: start, summary lines, end."""
 
-    state: str  # "started", "running", "ended"
+    state: str  # "started", "running", "ended"; headless between runs: "waiting"
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
