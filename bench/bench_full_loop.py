@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import time
 
 import numpy as np
@@ -13,22 +15,48 @@ from strideguard.ble.receiver import scan
 from strideguard.live.run import LiveRun, run_ble
 from strideguard.live.updates import AlertUpdate, LiveEvent, StrideUpdate
 from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.linkloss import NotificationLoss
 from strideguard_devkit.sim import simulate
 from strideguard_devkit.vboard import VirtualBoard
 
 DURATION_S = 75.0
+DATA_CHAR = "7d2e0002-5a4b-4c6f-9e21-53545244474e"
 
 
-async def _main() -> dict[str, object]:
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``; NaN elsewhere)."""
+    if pid is None:
+        return float("nan")
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _main(
+    loss: NotificationLoss | None = None, duration_s: float = DURATION_S
+) -> dict[str, object]:
+    """The full loop at real time (``loss``: notifications lost on the air)."""
     logging.getLogger("bumble").setLevel(logging.ERROR)
     run = simulate(
-        "overstride_episode", duration_s=DURATION_S, rate_hz=500, seed=2, leg="R", clock_error=0.0
+        "overstride_episode", duration_s=duration_s, rate_hz=500, seed=2, leg="R", clock_error=0.0
     )
     air = VirtualAir()
     board = VirtualBoard(
-        air, run, leg="R", rate_hz=500, speed=1.0, loop=False, paused=True, play_on_stream=True
+        air,
+        run,
+        leg="R",
+        rate_hz=500,
+        speed=1.0,
+        loop=False,
+        paused=True,
+        play_on_stream=True,
+        loss=loss,
     )
     await board.start()
+    fw_cpu0 = process_cpu_s(board.pid)
     lat_stride: list[float] = []
     lat_alert: list[float] = []
     holder: list[LiveRun] = []
@@ -70,15 +98,23 @@ async def _main() -> dict[str, object]:
             backend=air.backend,
             config=cfg,
             until=finished,
-            duration_s=DURATION_S * 3 + 30,
+            duration_s=duration_s * 3 + 30,
             status_every_s=0.4,
         )
         status = board.notified
+        fw_cpu = process_cpu_s(board.pid) - fw_cpu0
+        lost_air = board.notify_lost
+        resent = [int(m) for m in re.findall(r"resent=(\d+)", "\n".join(board.console))]
     finally:
         await board.stop()
     cpu = time.process_time() - cpu0
     p = live.pipelines[0]
     return {
+        "firmware_cpu_s": fw_cpu,
+        "data_notifications": int(status.get(DATA_CHAR, 0)),
+        "lost_on_air": lost_air,
+        "resent_frames": resent[-1] if resent else 0,
+        "samples_backfilled": p.assembler.backfilled,
         "samples_sent": len(run.raw),
         "samples_received": p.samples,
         "samples_lost": p.samples_lost,

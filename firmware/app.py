@@ -7,6 +7,9 @@ Hardware comes in through one ``hw`` object (see ``board.Board``): ``i2c``,
 runs on the ESP32 and, with fakes, under the MicroPython Unix port.
 """
 
+import gc
+
+import backfill
 import config
 import protocol
 from ble_server import BleServer
@@ -23,6 +26,7 @@ _CUE_PULSE_MS = const(400)  # one haptic/buzzer cue pulse
 _SENSOR_RETRY_MS = const(2000)  # retry opening a missing sensor
 _LOW_BATTERY_PCT = const(15)  # FLAG_LOW_BATTERY / STATE_LOW_BATTERY at or below
 _IDENTIFY_BLINK_MS = const(250)  # identify: LED and haptic toggle this often
+_HEAP_RESERVE = const(12288)  # free heap kept after the backfill ring is allocated
 
 # LiPo open-circuit voltage (mV) -> charge (%), piecewise linear
 _BATTERY_CURVE = (
@@ -54,7 +58,15 @@ def battery_pct(mv):
 class App:
     """Everything the board does, one :meth:`step` at a time."""
 
-    def __init__(self, hw, cfg=None, cfg_ok=True, cfg_reason="", cfg_path=config.CONFIG_PATH):
+    def __init__(
+        self,
+        hw,
+        cfg=None,
+        cfg_ok=True,
+        cfg_reason="",
+        cfg_path=config.CONFIG_PATH,
+        ring_bytes=None,
+    ):
         self.hw = hw
         self.cfg_path = cfg_path
         if cfg is None:
@@ -97,7 +109,32 @@ class App:
         self._was_calibrating = False
         self._start_pending = False
         self._open_sensor()
+        if ring_bytes is None:
+            ring_bytes = cfg.get("backfill_bytes", backfill.RING_BYTES)
+        self.backfill = self._make_backfill(ring_bytes)
         self.server.advertise()
+
+    def _make_backfill(self, want):
+        """The largest ring up to ``want`` bytes that leaves ``_HEAP_RESERVE`` free (else None).
+
+        The ring is allocated last, once at start-up: what the heap cannot give
+        shortens the backfill span (see docs/firmware.md), never the firmware.
+        """
+        size = want
+        while size >= backfill.RING_BYTES_MIN:  # 0 (off) never enters
+            gc.collect()
+            try:
+                ring = backfill.Backfill(size)
+            except MemoryError:
+                ring = None
+            if ring is not None:
+                gc.collect()
+                if gc.mem_free() >= _HEAP_RESERVE:
+                    return ring
+                ring = None
+            size -= 4096
+        gc.collect()
+        return None
 
     # ------------------------------------------------------------ sensor
     def _open_sensor(self):
@@ -155,21 +192,28 @@ class App:
         too_small = streaming and protocol.samples_per_frame(mtu) == 0
         self.mtu_too_small = too_small
         sampler.set_mtu(mtu if streaming and not too_small else protocol.PREFERRED_MTU)
+        ring = self.backfill
+        live_ok = True
         frame = sampler.poll(now)
         while frame is not None:
             if frame[1] & protocol.FLAG_CUE:
                 self._cue(now)
+            if streaming and not too_small and self._start_pending:
+                frame[1] |= protocol.FLAG_STREAM_START
+            if ring is not None:
+                ring.store(frame)  # sent or not: the host may ask for it later
             if streaming:
                 if too_small:
                     sampler.drop(frame[14])
+                elif server.send_frame(frame):
+                    self._start_pending = False
                 else:
-                    if self._start_pending:
-                        frame[1] |= protocol.FLAG_STREAM_START
-                    if server.send_frame(frame):
-                        self._start_pending = False
-                    else:
-                        sampler.drop(frame[14])
+                    sampler.drop(frame[14])
+                    live_ok = False
             frame = sampler.poll(now)
+        # resent frames only after this pass's live frames went out, never when one failed
+        if live_ok and ring is not None and ring.pending():
+            ring.serve(server)
         stride = self.stride
         if stride.strides != self._strides or (stride.cadence_spm == 0 and self._cadence_sent != 0):
             self._strides = stride.strides
@@ -284,7 +328,7 @@ class App:
         """One human-readable line for the serial console."""
         sm = self.sampler
         return (
-            "strideguard %s leg=%s rate=%d state=0x%02x mtu=%d samples=%d lost=%d ovf=%d i2c=%d frames=%d cadence=%d cfg=%s"
+            "strideguard %s leg=%s rate=%d state=0x%02x mtu=%d samples=%d lost=%d ovf=%d i2c=%d frames=%d resent=%d ring=%d cadence=%d cfg=%s"
             % (
                 protocol.FIRMWARE_VERSION,
                 protocol.LEG_NAMES[self.leg],
@@ -296,6 +340,8 @@ class App:
                 sm.overflows if sm else 0,
                 sm.i2c_errors if sm else 0,
                 sm.frames if sm else 0,
+                self.backfill.frames_resent if self.backfill else 0,
+                self.backfill.capacity if self.backfill else 0,
                 self.stride.cadence_spm,
                 "ok" if self.cfg_ok else "defaults (%s)" % self.cfg_reason,
             )
@@ -305,6 +351,8 @@ class App:
     def handle_control(self, conn, data):
         """Validate and execute one control-point write; always answer it."""
         result, op, value = protocol.parse_control(data)
+        if result == protocol.RESULT_SUCCESS and op == protocol.OP_RESEND:
+            return self._resend(conn, data)
         if result == protocol.RESULT_SUCCESS:
             try:
                 result = self._execute(conn, op, value)
@@ -314,6 +362,21 @@ class App:
         self.server.respond(conn, op, result)
         self.server.set_status(self.status(), notify=True)
         return result
+
+    def _resend(self, conn, data):
+        """``OP_RESEND``: queue the range and answer with what will come (9 bytes).
+
+        Neither ``last_result`` nor the status change: a link that loses frames
+        asks often, and the status record reports the board, not the link.
+        """
+        ring = self.backfill
+        if ring is None:  # no heap for a ring: nothing is ever available
+            resp = bytearray(protocol.RESEND_RESPONSE_SIZE)
+            protocol.encode_resend_response(resp, protocol.RESULT_NOT_AVAILABLE, 0, 0, 0)
+        else:
+            resp = ring.request(conn, data)
+        self.server.respond_raw(conn, resp)
+        return resp[2]
 
     def _execute(self, conn, op, value):
         P = protocol

@@ -248,6 +248,10 @@ class BleServer:
         protocol.encode_control_response(self._resp, opcode, result)
         self._notify(conn, self.h_control, self._resp)
 
+    def respond_raw(self, conn, data):
+        """Notify a longer control-point response (``OP_RESEND``: 9 bytes)."""
+        self._notify(conn, self.h_control, data)
+
     def start_stream(self, conn):
         if conn in self.conns and conn not in self.streaming:
             self.streaming.append(conn)
@@ -290,6 +294,10 @@ class BleServer:
             if not self._notify(conn, self.h_data, frame):
                 ok = False
         return ok
+
+    def notify_data(self, conn, frame):
+        """Notify a stream frame to one central (a resent frame goes to who asked)."""
+        return self._notify(conn, self.h_data, frame)
 
     def send_rsc(self, data):
         """Notify an RSC Measurement to every connected central."""

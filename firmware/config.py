@@ -36,7 +36,10 @@ DEFAULTS = {
     "gyro_bias": [0, 0, 0],  # LSB, from a standing calibration
     "gravity": [0, 0, 0],  # LSB, accelerometer mean while standing still
     "calibrated": False,
+    "backfill_bytes": 40960,  # frame ring for OP_RESEND (6.2 s at 500 Hz, MTU 247); 0 = none
 }
+BACKFILL_BYTES_MIN = 8192
+BACKFILL_BYTES_MAX = 65536
 
 # GPIOs a classic ESP32 exposes; 34..39 are input only; ADC1 is GPIO 32..39
 # (ADC2 cannot be used while the radio is on).
@@ -102,6 +105,9 @@ def validate(cfg):
     w = cfg.get("watchdog_ms", 8000)
     if not _is_int(w) or not 1000 <= w <= 60000:
         return "watchdog_ms out of range"
+    b = cfg.get("backfill_bytes", DEFAULTS["backfill_bytes"])
+    if not _is_int(b) or not (b == 0 or BACKFILL_BYTES_MIN <= b <= BACKFILL_BYTES_MAX):
+        return "backfill_bytes must be 0 or 8192..65536"
     for key in ("gyro_bias", "gravity"):
         if not _int_list(cfg.get(key, [0, 0, 0]), 3, -32768, 32767):
             return "%s must be 3 int16 values" % key

@@ -13,15 +13,18 @@ sensor's bytes go straight into a frame without conversion.
 Stream frame (one BLE notification, at most MTU - 3 bytes)::
 
     offset size field
-    0      1    version            FRAME_VERSION
+    0      1    version            FRAME_VERSION (2; the host also reads version 1)
     1      1    flags              FLAG_* bits
     2      2    seq                frame sequence number, wraps at 65536
     4      4    first_index        running index of the first sample (wraps at 2**32)
     8      4    t_us               board microsecond clock of the first sample (wraps)
     12     2    rate_hz            nominal sample rate
     14     1    count              samples in this frame (1..MAX_SAMPLES_PER_FRAME)
-    15     1    reserved           0
+    15     1    flags2             FLAG2_* bits (version 1: reserved, 0)
     16     12*n samples            ax ay az gx gy gz, int16 each (MPU6050 FIFO order)
+
+A frame with ``FLAG2_BACKFILL`` is a resend (``OP_RESEND``) of samples the board
+built earlier, with their original index and board timestamp.
 
 Accelerometer LSB: ACC_LSB_PER_G (±16 g range); gyroscope LSB:
 GYR_LSB_PER_DPS_X10 / 10 (±2000 °/s range).
@@ -38,8 +41,9 @@ except ImportError:  # CPython
 import struct
 
 # ---------------------------------------------------------------- versions
-PROTOCOL_VERSION = const(1)
-FRAME_VERSION = const(1)
+PROTOCOL_VERSION = const(2)
+FRAME_VERSION = const(2)  # what the board sends: byte 15 carries FLAG2_* bits
+FRAME_VERSION_1 = const(1)  # older boards: byte 15 reserved (0); the host still reads it
 STATUS_VERSION = const(1)
 
 # ---------------------------------------------------------------- GATT UUIDs
@@ -64,7 +68,9 @@ SENSOR_LOCATION_UUID16 = const(0x2A5D)
 DEVICE_NAME_PREFIX = "StrideGuard-"
 MANUFACTURER_NAME = "strideguard"
 MODEL_NUMBER = "SG-ESP32-MPU6050"
-FIRMWARE_VERSION = "0.1.0"
+FIRMWARE_VERSION = "0.2.0"
+# a board whose status reports at least this firmware answers OP_RESEND (backfill)
+BACKFILL_FIRMWARE = (0, 2, 0)
 
 # ---------------------------------------------------------------- frame layout
 FRAME_HEADER_FORMAT = ">BBHIIHBB"
@@ -84,6 +90,12 @@ FLAG_STREAM_START = const(0x10)  # first frame after (re)starting the stream
 FLAG_CALIBRATING = const(0x20)  # the board is running a standing calibration
 FLAG_LOW_BATTERY = const(0x40)
 FLAG_CUE = const(0x80)  # the on-board cue (haptic/buzzer) fired in this frame
+
+# byte 15 of a version-2 frame; bits 0x02..0x80 are spare (later protocol versions
+# may assign them: a reader ignores the bits it does not know)
+FRAME_FLAGS2_OFFSET = const(15)
+FLAG2_BACKFILL = const(0x01)  # resent on request (OP_RESEND): original index and t_us
+FLAG2_KNOWN = const(0x01)  # the FLAG2_* bits this version defines
 
 ACC_RANGE_G = const(16)
 GYR_RANGE_DPS = const(2000)
@@ -111,11 +123,18 @@ def frame_size(count: int) -> int:
 
 
 def pack_frame_header(
-    buf: bytearray, flags: int, seq: int, first_index: int, t_us: int, rate_hz: int, count: int
+    buf: bytearray,
+    flags: int,
+    seq: int,
+    first_index: int,
+    t_us: int,
+    rate_hz: int,
+    count: int,
+    flags2: int = 0,
 ) -> None:
-    """Write a frame header into ``buf`` (no allocation)."""
+    """Write a (version 2) frame header into ``buf`` (no allocation)."""
     pack_frame_header_halves(
-        buf, flags, seq, first_index, (t_us >> 16) & 0xFFFF, t_us & 0xFFFF, rate_hz, count
+        buf, flags, seq, first_index, (t_us >> 16) & 0xFFFF, t_us & 0xFFFF, rate_hz, count, flags2
     )
 
 
@@ -128,6 +147,7 @@ def pack_frame_header_halves(
     t_us_lo: int,
     rate_hz: int,
     count: int,
+    flags2: int = 0,
 ) -> None:
     """:func:`pack_frame_header` with ``t_us`` given as its high and low 16-bit halves.
 
@@ -148,12 +168,12 @@ def pack_frame_header_halves(
         t_us_lo & 0xFFFF,
         rate_hz,
         count,
-        0,
+        flags2 & 0xFF,
     )
 
 
 def unpack_frame_header(data: bytes) -> tuple:
-    """Return (version, flags, seq, first_index, t_us, rate_hz, count)."""
+    """Return (version, flags, seq, first_index, t_us, rate_hz, count); byte 15 is ``flags2``."""
     v = struct.unpack_from(FRAME_HEADER_FORMAT, data, 0)
     return v[0], v[1], v[2], v[3], v[4], v[5], v[6]
 
@@ -171,6 +191,7 @@ OP_RESET_COUNTERS = const(0x07)  # no parameter
 OP_SET_CADENCE_TARGET = const(0x08)  # u8 steps/min, 0 = cue off, else 120..220
 OP_SET_CUE = const(0x09)  # u8 0 = off, 1 = on
 OP_MARK = const(0x0A)  # no parameter: host-side "pain now" (same flag as the button)
+OP_RESEND = const(0x0B)  # u32 first running index, u16 count: resend those samples (backfill)
 RESPONSE_CODE = const(0x80)
 
 RESULT_SUCCESS = const(0x01)
@@ -179,6 +200,7 @@ RESULT_INVALID_PARAMETER = const(0x03)
 RESULT_OPERATION_FAILED = const(0x04)
 RESULT_BAD_LENGTH = const(0x05)
 RESULT_BUSY = const(0x06)
+RESULT_NOT_AVAILABLE = const(0x07)  # OP_RESEND: (part of) the range is no longer in the ring
 
 LEG_LEFT = const(0)
 LEG_RIGHT = const(1)
@@ -190,6 +212,7 @@ IDENTIFY_MIN_S = const(1)
 IDENTIFY_MAX_S = const(30)
 CADENCE_TARGET_MIN_SPM = const(120)
 CADENCE_TARGET_MAX_SPM = const(220)
+RESEND_RESPONSE_SIZE = const(9)  # [0x80, OP_RESEND, result, u32 first, u16 count]
 
 # opcode -> parameter length in bytes
 CONTROL_PARAM_LENGTHS = {
@@ -203,11 +226,12 @@ CONTROL_PARAM_LENGTHS = {
     OP_SET_CADENCE_TARGET: 1,
     OP_SET_CUE: 1,
     OP_MARK: 0,
+    OP_RESEND: 6,
 }
 
 
 def encode_control(opcode: int, value: "int | None" = None) -> bytes:
-    """Build a control-point write (host side)."""
+    """Build a control-point write (host side); ``OP_RESEND``: see :func:`encode_resend`."""
     n = CONTROL_PARAM_LENGTHS.get(opcode, 0)
     if n == 0:
         return bytes((opcode,))
@@ -215,7 +239,34 @@ def encode_control(opcode: int, value: "int | None" = None) -> bytes:
         raise ValueError("opcode needs a parameter")
     if n == 1:
         return bytes((opcode, value & 0xFF))
-    return bytes((opcode, (value >> 8) & 0xFF, value & 0xFF))
+    if n == 2:
+        return bytes((opcode, (value >> 8) & 0xFF, value & 0xFF))
+    raise ValueError("use encode_resend for OP_RESEND")
+
+
+def encode_resend(first_index: int, count: int) -> bytes:
+    """``OP_RESEND`` write: resend ``count`` samples from running index ``first_index`` (host side)."""
+    f = first_index & 0xFFFFFFFF
+    return bytes(
+        (
+            OP_RESEND,
+            (f >> 24) & 0xFF,
+            (f >> 16) & 0xFF,
+            (f >> 8) & 0xFF,
+            f & 0xFF,
+            (count >> 8) & 0xFF,
+            count & 0xFF,
+        )
+    )
+
+
+def resend_first_index(data: bytes) -> int:
+    """The u32 first index of a valid ``OP_RESEND`` write (checked by :func:`parse_control`).
+
+    On the ESP32 an index at or above 2**30 (24 days at 500 Hz) is a big integer:
+    this runs once per request, never per frame.
+    """
+    return (data[1] << 24) | (data[2] << 16) | (data[3] << 8) | data[4]
 
 
 def parse_control(data: bytes) -> tuple:
@@ -237,8 +288,10 @@ def parse_control(data: bytes) -> tuple:
         return RESULT_SUCCESS, op, -1
     if n == 1:
         value = data[1]
-    else:
+    elif n == 2:
         value = (data[1] << 8) | data[2]
+    else:  # OP_RESEND: the value is the count (the first index: resend_first_index)
+        value = (data[5] << 8) | data[6]
     ok = True
     if op == OP_SET_RATE:
         ok = value in SUPPORTED_RATES_HZ
@@ -252,6 +305,8 @@ def parse_control(data: bytes) -> tuple:
         ok = value == 0 or CADENCE_TARGET_MIN_SPM <= value <= CADENCE_TARGET_MAX_SPM
     elif op == OP_SET_CUE:
         ok = value == 0 or value == 1
+    elif op == OP_RESEND:
+        ok = value >= 1
     if not ok:
         return RESULT_INVALID_PARAMETER, op, value
     return RESULT_SUCCESS, op, value
@@ -262,6 +317,35 @@ def encode_control_response(buf: bytearray, opcode: int, result: int) -> None:
     buf[0] = RESPONSE_CODE
     buf[1] = opcode & 0xFF
     buf[2] = result & 0xFF
+
+
+def encode_resend_response(
+    buf: bytearray, result: int, first_hi: int, first_lo: int, count: int
+) -> None:
+    """Write the 9-byte ``OP_RESEND`` response into ``buf`` (no allocation).
+
+    ``first_hi``/``first_lo`` are the 16-bit halves of the first index the board
+    will resend and ``count`` how many samples from there (0: none). With
+    ``RESULT_SUCCESS`` that is the whole request; with ``RESULT_NOT_AVAILABLE``
+    the rest of the request is gone for good.
+    """
+    buf[0] = RESPONSE_CODE
+    buf[1] = OP_RESEND
+    buf[2] = result & 0xFF
+    buf[3] = (first_hi >> 8) & 0xFF
+    buf[4] = first_hi & 0xFF
+    buf[5] = (first_lo >> 8) & 0xFF
+    buf[6] = first_lo & 0xFF
+    buf[7] = (count >> 8) & 0xFF
+    buf[8] = count & 0xFF
+
+
+def decode_resend_response(data: bytes) -> "tuple | None":
+    """``(result, first_index, count)`` of an ``OP_RESEND`` response, else None (host side)."""
+    if len(data) < RESEND_RESPONSE_SIZE or data[0] != RESPONSE_CODE or data[1] != OP_RESEND:
+        return None
+    first = (data[3] << 24) | (data[4] << 16) | (data[5] << 8) | data[6]
+    return data[2], first, (data[7] << 8) | data[8]
 
 
 # ---------------------------------------------------------------- status record

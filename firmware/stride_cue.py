@@ -250,17 +250,23 @@ class StrideCue:
         xy = self._cxy
         xz = self._cxz
         yz = self._cyz
+        # one assignment per name: a 4-tuple assignment would build a tuple (a heap allocation)
         best = xy + xz + yz
-        sx, sy, sz = 1, 1, 1
+        sx = sy = sz = 1
         v = xy - xz - yz
         if v > best:
-            best, sx, sy, sz = v, 1, 1, -1
+            best = v
+            sz = -1
         v = -xy + xz - yz
         if v > best:
-            best, sx, sy, sz = v, 1, -1, 1
+            best = v
+            sx = sz = 1
+            sy = -1
         v = -xy - xz + yz
         if v > best:
-            best, sx, sy, sz = v, -1, 1, 1
+            best = v
+            sy = sz = 1
+            sx = -1
         if self._cxx >= self._cyy and self._cxx >= self._czz:
             lead = sx
         elif self._cyy >= self._czz:

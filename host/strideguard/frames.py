@@ -36,7 +36,7 @@ HEADER_DTYPE = np.dtype(
         ("t_us", ">u4"),
         ("rate_hz", ">u2"),
         ("count", "u1"),
-        ("reserved", "u1"),
+        ("flags2", "u1"),  # version 1: reserved (0)
     ]
 )
 assert HEADER_DTYPE.itemsize == proto.FRAME_HEADER_SIZE
@@ -51,12 +51,22 @@ FRAME_META_DTYPE = np.dtype(
         ("rate_hz", "u2"),
         ("count", "u2"),
         ("arrival_s", "f8"),
+        ("flags2", "u1"),
     ]
 )
 
 ACC_SCALE_MPS2 = STANDARD_GRAVITY_MPS2 / proto.ACC_LSB_PER_G
 GYR_SCALE_DPS = 10.0 / proto.GYR_LSB_PER_DPS_X10
 WRAP_32 = 1 << 32
+
+#: a frame's board time may differ from what its sample index predicts (from the
+#: frames around it) by this much plus CLOCK_TOL_REL of the time between them: the
+#: board's FIFO timing jitters by about a sample period, and the sensor's sample
+#: clock and the board's microsecond clock drift apart by well under 5 % (a board
+#: 10 % off its nominal rate is implausible, see fit_timebase). More is a corrupt
+#: index or timestamp, never the new truth.
+CLOCK_TOL_BASE_US = 20_000
+CLOCK_TOL_REL = 0.05
 
 
 class RejectReason(StrEnum):
@@ -67,7 +77,8 @@ class RejectReason(StrEnum):
     BAD_COUNT = "bad_count"  # 0 or more than MAX_SAMPLES_PER_FRAME samples
     LENGTH_MISMATCH = "length_mismatch"  # length disagrees with the sample count
     BAD_RATE = "bad_rate"  # rate not one of SUPPORTED_RATES_HZ
-    BAD_RESERVED = "bad_reserved"  # reserved byte not zero: garbage
+    BAD_RESERVED = "bad_reserved"  # version 1: reserved byte not zero: garbage
+    CLOCK_MISMATCH = "clock_mismatch"  # index and board time disagree with the other frames
     DUPLICATE = "duplicate"  # same samples already received
     OVERLAP = "overlap"  # partly overlaps samples already received
 
@@ -92,6 +103,8 @@ class StreamReport:
         Total samples missing between the first and last received sample.
     overflow_frames
         Frames flagged with :data:`~strideguard.protocol.FLAG_FIFO_OVERFLOW`.
+    backfill_frames
+        Accepted frames that were resent on request (``FLAG2_BACKFILL``).
     """
 
     frames_received: int = 0
@@ -101,6 +114,7 @@ class StreamReport:
     gaps: list[tuple[int, int]] = field(default_factory=list)
     samples_lost: int = 0
     overflow_frames: int = 0
+    backfill_frames: int = 0
 
     @property
     def frames_rejected(self) -> int:
@@ -117,6 +131,7 @@ class StreamReport:
             "gaps": [{"first_missing_index": a, "n_missing": b} for a, b in self.gaps],
             "samples_lost": self.samples_lost,
             "overflow_frames": self.overflow_frames,
+            "backfill_frames": self.backfill_frames,
         }
 
 
@@ -191,6 +206,147 @@ def _unwrap_time_us(
     return out
 
 
+@dataclass
+class ParsedFrames:
+    """Frames that passed validation, in arrival order (see :func:`parse_buffer`).
+
+    Attributes
+    ----------
+    header
+        Per frame, :data:`HEADER_DTYPE` (wire values: 32-bit index and clock).
+    arrival_s
+        Host arrival time per frame.
+    offset
+        Byte offset of each frame in the buffer.
+    rejected
+        Rejected frames per :class:`RejectReason` value.
+    """
+
+    header: npt.NDArray[np.void]
+    arrival_s: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.int64]
+    rejected: dict[str, int]
+
+    @property
+    def n_frames(self) -> int:
+        """Number of valid frames."""
+        return int(self.header.shape[0])
+
+
+def parse_buffer(
+    buf: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    arrival_s: npt.NDArray[np.float64],
+) -> ParsedFrames:
+    """Validate frame headers, vectorised; keep the valid frames in arrival order.
+
+    Versions 1 and 2 are read (version 1's byte 15 must be 0; version 2's
+    ``flags2`` bits this host does not know are ignored). Never raises.
+    """
+    n_frames = offsets.shape[0]
+    rejected: dict[str, int] = {}
+
+    def reject(mask: npt.NDArray[np.bool_], reason: RejectReason) -> None:
+        n = int(mask.sum())
+        if n:
+            rejected[reason.value] = rejected.get(reason.value, 0) + n
+
+    ok = (lengths >= proto.FRAME_HEADER_SIZE) & (offsets >= 0)
+    ok &= offsets + np.maximum(lengths, 0) <= buf.shape[0]
+    reject(~ok, RejectReason.TRUNCATED)
+    hdr_bytes = np.zeros((n_frames, proto.FRAME_HEADER_SIZE), np.uint8)
+    if ok.any():
+        idx = offsets[ok, None] + np.arange(proto.FRAME_HEADER_SIZE)
+        hdr_bytes[ok] = buf[idx]
+    hdr = hdr_bytes.reshape(-1).view(HEADER_DTYPE) if n_frames else np.zeros(0, HEADER_DTYPE)
+    count = hdr["count"].astype(np.int64)
+    version = hdr["version"]
+    checks = (
+        (
+            (version == proto.FRAME_VERSION) | (version == proto.FRAME_VERSION_1),
+            RejectReason.BAD_VERSION,
+        ),
+        ((count >= 1) & (count <= proto.MAX_SAMPLES_PER_FRAME), RejectReason.BAD_COUNT),
+        (
+            lengths == proto.FRAME_HEADER_SIZE + proto.SAMPLE_SIZE * count,
+            RejectReason.LENGTH_MISMATCH,
+        ),
+        (np.isin(hdr["rate_hz"], proto.SUPPORTED_RATES_HZ), RejectReason.BAD_RATE),
+        (
+            (version != proto.FRAME_VERSION_1) | (hdr["flags2"] == 0),
+            RejectReason.BAD_RESERVED,
+        ),
+    )
+    for good, reason in checks:
+        reject(ok & ~good, reason)
+        ok &= good
+    keep = np.flatnonzero(ok)
+    return ParsedFrames(
+        header=hdr[keep], arrival_s=arrival_s[keep], offset=offsets[keep], rejected=rejected
+    )
+
+
+def period_us(rate_hz: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Nominal sample period in whole µs (exact for every supported rate)."""
+    return 1_000_000 // np.asarray(rate_hz, dtype=np.int64)
+
+
+def signed32(x: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Values modulo 2**32 as signed differences in [-2**31, 2**31)."""
+    v = np.asarray(x, dtype=np.int64) % WRAP_32
+    return np.where(v >= WRAP_32 // 2, v - WRAP_32, v)
+
+
+def clock_consistent(
+    t_a: npt.ArrayLike,
+    t_b: npt.ArrayLike,
+    index_a: npt.ArrayLike,
+    index_b: npt.ArrayLike,
+    rate_hz: npt.ArrayLike,
+) -> npt.NDArray[np.bool_]:
+    """Whether two frames' (32-bit index, 32-bit board time) pairs agree, at one rate.
+
+    The index step times the period must match the clock step (both taken as
+    signed 32-bit differences) within :data:`CLOCK_TOL_BASE_US` plus
+    :data:`CLOCK_TOL_REL` of it. Frames more than 35 min apart (the clock's
+    half wrap) do not agree: a stream that resumes after so long is a new step.
+    """
+    di = signed32(np.asarray(index_a, np.int64) - np.asarray(index_b, np.int64))
+    dt = signed32(np.asarray(t_a, np.int64) - np.asarray(t_b, np.int64))
+    expect = di * period_us(rate_hz)
+    tol = CLOCK_TOL_BASE_US + CLOCK_TOL_REL * np.abs(expect)
+    return np.asarray(np.abs(dt - expect) <= tol)
+
+
+def clock_outliers(header: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
+    """Frames (in arrival order) whose index/clock pair disagrees with most neighbours.
+
+    Each frame is compared with up to two frames before and two after it (at the
+    same rate); it is an outlier when it agrees with fewer than half of them. A
+    reboot or a rate change is a step, not an outlier: the frames on each side
+    agree with their own side.
+    """
+    n = header.shape[0]
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+    first = header["first_index"].astype(np.int64)
+    t = header["t_us"].astype(np.int64)
+    rate = header["rate_hz"].astype(np.int64)
+    agree = np.zeros(n, np.int64)
+    comparable = np.zeros(n, np.int64)
+    for shift in (1, 2):
+        a, b = slice(shift, None), slice(None, -shift)
+        same = rate[a] == rate[b]
+        ok = clock_consistent(t[a], t[b], first[a], first[b], rate[a]) & same
+        for sl in (a, b):
+            comparable[sl] += same
+            agree[sl] += ok
+    out = (comparable > 0) & (2 * agree < comparable)
+    return np.asarray(out)
+
+
 def decode_buffer(
     buffer: bytes | bytearray | memoryview | npt.NDArray[np.uint8],
     offsets: npt.ArrayLike,
@@ -212,7 +368,9 @@ def decode_buffer(
     -------
     DecodedFrames
         Accepted samples sorted by sample index, and the report. Never raises
-        on bad frame content.
+        on bad frame content. A frame whose index and board time disagree with
+        the frames around it is rejected (``clock_mismatch``): one flipped bit
+        in an index must not move samples hours away.
     """
     buf = np.frombuffer(buffer, dtype=np.uint8) if not isinstance(buffer, np.ndarray) else buffer
     off = np.asarray(offsets, dtype=np.int64)
@@ -222,86 +380,85 @@ def decode_buffer(
         np.full(n_frames, np.nan) if arrival_s is None else np.asarray(arrival_s, dtype=np.float64)
     )
     report = StreamReport(frames_received=n_frames)
-    rejected: dict[str, int] = {}
+    parsed = parse_buffer(buf, off, ln, arr)
+    rejected = dict(parsed.rejected)
 
     def reject(mask: npt.NDArray[np.bool_], reason: RejectReason) -> None:
         n = int(mask.sum())
         if n:
             rejected[reason.value] = rejected.get(reason.value, 0) + n
 
-    ok = ln >= proto.FRAME_HEADER_SIZE
-    reject(~ok, RejectReason.TRUNCATED)
-    hdr_bytes = np.zeros((n_frames, proto.FRAME_HEADER_SIZE), np.uint8)
-    if ok.any():
-        idx = off[ok, None] + np.arange(proto.FRAME_HEADER_SIZE)
-        hdr_bytes[ok] = buf[idx]
-    hdr = hdr_bytes.reshape(-1).view(HEADER_DTYPE) if n_frames else np.zeros(0, HEADER_DTYPE)
-    count = hdr["count"].astype(np.int64)
-
-    checks = (
-        (hdr["version"] == proto.FRAME_VERSION, RejectReason.BAD_VERSION),
-        ((count >= 1) & (count <= proto.MAX_SAMPLES_PER_FRAME), RejectReason.BAD_COUNT),
-        (ln == proto.FRAME_HEADER_SIZE + proto.SAMPLE_SIZE * count, RejectReason.LENGTH_MISMATCH),
-        (np.isin(hdr["rate_hz"], proto.SUPPORTED_RATES_HZ), RejectReason.BAD_RATE),
-        (hdr["reserved"] == 0, RejectReason.BAD_RESERVED),
-    )
-    for good, reason in checks:
-        reject(ok & ~good, reason)
-        ok &= good
-
-    keep = np.flatnonzero(ok)
-    h = hdr[keep]
+    h = parsed.header
+    bad_clock = clock_outliers(h)
+    reject(bad_clock, RejectReason.CLOCK_MISMATCH)
+    good_clock = ~bad_clock
+    h, frame_off, arr_kept = h[good_clock], parsed.offset[good_clock], parsed.arrival_s[good_clock]
     first = _unwrap_u32(h["first_index"].astype(np.int64))
     if first.size and first.min() < 0:  # a later-arriving frame came from before a wrap
         first += WRAP_32
     # order by sample index (stable: the first arrival of a duplicate wins)
     order = np.argsort(first, kind="stable")
     report.out_of_order = int(np.sum(np.diff(order) < 0)) if order.size > 1 else 0
-    keep, h, first = keep[order], h[order], first[order]
+    h, first, frame_off, arr_kept = h[order], first[order], frame_off[order], arr_kept[order]
     cnt = h["count"].astype(np.int64)
     end = first + cnt
-    if keep.size:
+    if h.size:
         prev_end = np.concatenate(([first[0]], np.maximum.accumulate(end)[:-1]))
-        dup = np.zeros(keep.size, bool)
+        dup = np.zeros(h.size, bool)
         dup[1:] = end[1:] <= prev_end[1:]
-        overlap = np.zeros(keep.size, bool)
+        overlap = np.zeros(h.size, bool)
         overlap[1:] = (first[1:] < prev_end[1:]) & ~dup[1:]
         reject(dup, RejectReason.DUPLICATE)
         reject(overlap, RejectReason.OVERLAP)
         good = ~(dup | overlap)
-        keep, h, first, cnt, end = keep[good], h[good], first[good], cnt[good], end[good]
+        h, first, cnt, end = h[good], first[good], cnt[good], end[good]
+        frame_off, arr_kept = frame_off[good], arr_kept[good]
     report.rejected = rejected
-    report.frames_accepted = int(keep.size)
+    report.frames_accepted = int(h.size)
 
-    if keep.size > 1:
+    if h.size > 1:
         missing = first[1:] - end[:-1]
         holes = np.flatnonzero(missing > 0)
         report.gaps = [(int(end[i]), int(missing[i])) for i in holes]
         report.samples_lost = int(missing[holes].sum())
     report.overflow_frames = int(np.count_nonzero(h["flags"] & proto.FLAG_FIFO_OVERFLOW))
+    backfill = (h["version"] >= proto.FRAME_VERSION) & ((h["flags2"] & proto.FLAG2_BACKFILL) != 0)
+    report.backfill_frames = int(np.count_nonzero(backfill))
 
-    n_samples = int(cnt.sum())
-    frame_of_sample = np.repeat(np.arange(keep.size), cnt)
-    starts = np.cumsum(cnt) - cnt
-    within = np.arange(n_samples) - starts[frame_of_sample]
-    byte_off = off[keep][frame_of_sample] + proto.FRAME_HEADER_SIZE + proto.SAMPLE_SIZE * within
-    sample_bytes = buf[byte_off[:, None] + np.arange(proto.SAMPLE_SIZE)]
-    raw = sample_bytes.reshape(-1).view(">i2").reshape(n_samples, 6).astype(np.int16)
+    raw, within, frame_of_sample = _gather_samples(buf, frame_off, cnt)
     sample_index = first[frame_of_sample] + within
 
-    meta = np.zeros(keep.size, FRAME_META_DTYPE)
+    meta = np.zeros(h.size, FRAME_META_DTYPE)
     meta["flags"] = h["flags"]
+    meta["flags2"] = np.where(h["version"] >= proto.FRAME_VERSION, h["flags2"], 0)
     meta["seq"] = h["seq"]
     meta["first_index"] = first
     meta["rate_hz"] = h["rate_hz"]
     meta["count"] = cnt
-    meta["arrival_s"] = arr[keep]
+    meta["arrival_s"] = arr_kept
     meta["t_us"] = _unwrap_time_us(
         h["t_us"].astype(np.int64), first, h["rate_hz"].astype(np.float64)
     )
     return DecodedFrames(
         raw=raw, sample_index=sample_index.astype(np.int64), frames=meta, report=report
     )
+
+
+def _gather_samples(
+    buf: npt.NDArray[np.uint8], frame_offset: npt.NDArray[np.int64], count: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The frames' samples in one ``(n, 6)`` int16 array (one gather, no per-sample loop).
+
+    Also returns each sample's position in its frame and its frame number.
+    """
+    n_samples = int(count.sum())
+    frame_of_sample = np.repeat(np.arange(count.size), count)
+    starts = np.cumsum(count) - count
+    within = np.arange(n_samples) - starts[frame_of_sample]
+    byte_off = frame_offset[frame_of_sample] + proto.FRAME_HEADER_SIZE + proto.SAMPLE_SIZE * within
+    sample_bytes = buf[byte_off[:, None] + np.arange(proto.SAMPLE_SIZE)]
+    raw = sample_bytes.reshape(-1).view(">i2").reshape(n_samples, 6).astype(np.int16)
+    return raw, within, frame_of_sample
 
 
 def decode_frames(
@@ -442,6 +599,7 @@ def encode_frames(
     t0_us: int = 0,
     clock_scale: float = 1.0,
     flags: npt.ArrayLike | None = None,
+    version: int = proto.FRAME_VERSION,
 ) -> list[bytes]:
     """Pack int16 samples into stream frames, as the board would (host side).
 
@@ -465,6 +623,8 @@ def encode_frames(
         True sample period / nominal period (models the sensor's clock error).
     flags
         Optional per-sample flag bits, OR-ed into the frame carrying the sample.
+    version
+        Frame version to write (1: an older board, byte 15 reserved).
 
     Returns
     -------
@@ -482,7 +642,7 @@ def encode_frames(
     hdr = np.zeros(1, HEADER_DTYPE)
     for k, s in enumerate(starts):
         e = min(s + per, n)
-        hdr["version"] = proto.FRAME_VERSION
+        hdr["version"] = version
         hdr["flags"] = 0 if fl is None else int(np.bitwise_or.reduce(fl[s:e]))
         hdr["seq"] = k & 0xFFFF
         hdr["first_index"] = (first_index + s) & 0xFFFFFFFF

@@ -481,7 +481,8 @@ def load_recording(
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         report = LoadReport(parser="sgrec")
-        return from_imu(load_imu(path, stream), report, min_duration_s=min_duration_s), report
+        imu = load_imu(path, stream, report.warnings)
+        return from_imu(imu, report, min_duration_s=min_duration_s), report
     if path.suffix.lower() in (".csv", ".txt", ""):
         return read_csv(path, min_duration_s=min_duration_s)
     raise InputError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .sgrec)")

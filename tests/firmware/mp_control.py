@@ -55,7 +55,7 @@ def snapshot():
     )
 
 
-VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 for i in range(n):
     kind = random.getrandbits(2)
     if kind == 0:  # anything
@@ -64,6 +64,8 @@ for i in range(n):
         op = VALID_OPS[random.getrandbits(4) % len(VALID_OPS)]
         m = random.getrandbits(2)
         params = [random.getrandbits(8) for _ in range(m)]
+        if op == 11 and random.getrandbits(1):  # OP_RESEND: 6 parameter bytes, often well formed
+            params = [random.getrandbits(8) for _ in range(6)]
         if op == 3 and m == 2 and random.getrandbits(1):
             r = (100, 200, 250, 500, 1000, 300, 0, 65535)[random.getrandbits(3)]
             params = [r >> 8, r & 0xFF]

@@ -55,7 +55,7 @@ def test_config_corruption_falls_back_to_defaults(run_mp: MpRunner, tmp_path: Pa
 
 def expected_result(data: bytes) -> int | None:
     """The host's own reading of the control protocol (None: a valid command)."""
-    lengths = {1: 0, 2: 0, 3: 2, 4: 1, 5: 1, 6: 1, 7: 0, 8: 1, 9: 1, 10: 0}
+    lengths = {1: 0, 2: 0, 3: 2, 4: 1, 5: 1, 6: 1, 7: 0, 8: 1, 9: 1, 10: 0, 11: 6}
     if not data:
         return protocol.RESULT_BAD_LENGTH
     op = data[0]
@@ -64,6 +64,8 @@ def expected_result(data: bytes) -> int | None:
     if len(data) != 1 + lengths[op]:
         return protocol.RESULT_BAD_LENGTH
     value = int.from_bytes(data[1:], "big") if len(data) > 1 else None
+    if op == 11:  # OP_RESEND: u32 first index, u16 count >= 1
+        value = int.from_bytes(data[5:7], "big")
     valid = {
         3: lambda v: v in (100, 200, 250, 500, 1000),
         4: lambda v: v in (0, 1),
@@ -71,6 +73,7 @@ def expected_result(data: bytes) -> int | None:
         6: lambda v: 1 <= v <= 30,
         8: lambda v: v == 0 or 120 <= v <= 220,
         9: lambda v: v in (0, 1),
+        11: lambda v: v >= 1,
     }
     if op in valid and not valid[op](value):
         return protocol.RESULT_INVALID_PARAMETER
@@ -95,6 +98,7 @@ def test_control_point_fuzzing_never_crashes_or_changes_state(
                 protocol.RESULT_SUCCESS,
                 protocol.RESULT_BUSY,
                 protocol.RESULT_OPERATION_FAILED,
+                *((protocol.RESULT_NOT_AVAILABLE,) if data[0] == protocol.OP_RESEND else ()),
             ), hexdata
             if result != protocol.RESULT_SUCCESS:
                 assert not changed, hexdata
@@ -103,3 +107,5 @@ def test_control_point_fuzzing_never_crashes_or_changes_state(
             assert result == want, hexdata
             assert not changed, f"invalid write {hexdata} changed the board state"
     assert counts["invalid"] > 1000 and counts["valid"] > 150
+    resends = [r for r in rows if r[0] != "-" and r[0][:2] == "0b" and len(r[0]) == 14]
+    assert len(resends) > 20  # OP_RESEND is among the fuzzed writes, well formed too

@@ -228,6 +228,9 @@ def test_live_on_a_full_disk_keeps_analysing_and_alerting(mode: str, tmp_path: P
         rec = read_recording(rec_path)
         frames = rec.frame_records(0)
         assert frames.size > 20 and rec.torn_tail_bytes == 0
+        assert rec.format_version == 2 and rec.damaged_records == 0 and rec.warnings == []
+        # the sensor resends: the backfill decisions went to the same recording before it stopped
+        assert any(e["event"] == "backfill_on" for _, _, e in rec.events)
         decoded = decode_frames([rec.payload(i) for i in frames], rec.arrival_s[frames])
         assert decoded.report.frames_rejected == 0
         assert rec_path.stat().st_size <= 12 * PAGE

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from strideguard import protocol as proto
 from strideguard.cli import main
 from strideguard.history import History
 from strideguard.userdirs import history_path
@@ -44,7 +45,8 @@ def test_a_live_run_appears_in_the_history_without_any_extra_command(
     assert row["id"] == 1 and row["source"] == "live" and row["legs"] == "LR"
     assert row["simulated"] is True and row["recording_path"] == str(rec.resolve())
     assert row["n_strides"] == sum(s["strides"] for s in summary["sensors"]) > 40
-    assert row["firmware_version"] == "0.1.0"  # read from the sensors' status records
+    # read from the sensors' status records (the virtual sensor runs the current firmware)
+    assert row["firmware_version"] == proto.FIRMWARE_VERSION
     assert 150 < row["cadence_spm"] < 200
     # the same recording imported later is recognised: no second copy
     assert main(["import", str(rec)]) == 0

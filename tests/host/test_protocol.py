@@ -83,7 +83,7 @@ import protocol, struct
 rows = {rows}
 count = len(rows)
 buf = bytearray(protocol.frame_size(count))
-protocol.pack_frame_header(buf, {flags}, {seq}, {first}, {t_us}, {rate}, count)
+protocol.pack_frame_header(buf, {flags}, {seq}, {first}, {t_us}, {rate}, count, {flags2})
 for i in range(count):
     struct.pack_into('>hhhhhh', buf, protocol.FRAME_HEADER_SIZE + 12 * i, *rows[i])
 print(buf.hex() if hasattr(buf, 'hex') else ''.join('%02x' % b for b in buf))
@@ -108,6 +108,7 @@ def test_micropython_encoded_frames_decode_bit_exact(mtu: int) -> None:
             first=(first + k * per) & 0xFFFFFFFF,
             t_us=(4_294_960_000 + k * per * 2000) & 0xFFFFFFFF,
             rate=500,
+            flags2=proto.FLAG2_BACKFILL if k == 3 else 0,
         )
         payloads.append(bytes.fromhex(run_micropython(script).strip()))
     assert all(len(p) == proto.frame_size(per) <= mtu - 3 for p in payloads)
@@ -119,6 +120,9 @@ def test_micropython_encoded_frames_decode_bit_exact(mtu: int) -> None:
     np.testing.assert_array_equal(np.diff(idx), 1)  # unwrapped across 2**32
     assert list(decoded.frames["seq"]) == [65534, 65535, 0, 1]
     assert np.all(np.diff(decoded.frames["t_us"]) == per * 2000)  # clock unwrapped too
+    assert all(p[0] == proto.FRAME_VERSION == 2 for p in payloads)
+    assert list(decoded.frames["flags2"]) == [0, 0, 0, proto.FLAG2_BACKFILL]
+    assert decoded.report.backfill_frames == 1
     rec = to_recording(decoded, source="mp")
     assert rec.pain_marks_s.shape == (1,)
     np.testing.assert_allclose(rec.gyr_dps[0], np.array([-1, 1, 12345]) / 16.4)
@@ -141,6 +145,12 @@ def test_host_commands_parse_in_micropython() -> None:
     ]
     writes = [proto.encode_control(op, v) for op, v in cases]
     writes += [b"", b"\x7f", b"\x03\x01", b"\x01\x00", bytes([proto.OP_SET_RATE, 0x01, 0xF4, 0x00])]
+    resends = [
+        proto.encode_resend(2**32 - 5, 65535),  # the u32 index wraps, the largest count
+        proto.encode_resend(123456, 0),  # nothing asked for
+        proto.encode_resend(7, 19)[:6],  # cut short
+    ]
+    writes += resends
     code = (
         "import protocol\n"
         f"for w in {[list(w) for w in writes]!r}:\n"
@@ -163,13 +173,39 @@ def test_host_commands_parse_in_micropython() -> None:
         proto.RESULT_INVALID_PARAMETER,
         proto.RESULT_SUCCESS,
     ]
-    assert results[11:] == [
+    assert results[11:16] == [
         proto.RESULT_BAD_LENGTH,
         proto.RESULT_OP_NOT_SUPPORTED,
         proto.RESULT_BAD_LENGTH,
         proto.RESULT_BAD_LENGTH,
         proto.RESULT_BAD_LENGTH,
     ]
+    assert results[16:] == [
+        proto.RESULT_SUCCESS,
+        proto.RESULT_INVALID_PARAMETER,
+        proto.RESULT_BAD_LENGTH,
+    ]
+    assert proto.parse_control(resends[0])[2] == 65535
+    assert proto.resend_first_index(resends[0]) == 2**32 - 5
+
+
+def test_resend_response_roundtrip_under_micropython() -> None:
+    cases = [
+        (proto.RESULT_SUCCESS, 0xFFFF, 0xFFFB, 65535),
+        (proto.RESULT_NOT_AVAILABLE, 0x0001, 0x2345, 17),
+        (proto.RESULT_NOT_AVAILABLE, 0, 0, 0),
+    ]
+    code = (
+        "import protocol\n"
+        "b = bytearray(protocol.RESEND_RESPONSE_SIZE)\n"
+        f"for r, hi, lo, n in {cases!r}:\n"
+        "    protocol.encode_resend_response(b, r, hi, lo, n)\n"
+        "    print(''.join('%02x' % x for x in b))\n"
+    )
+    lines = run_micropython(code).strip().splitlines()
+    decoded = [proto.decode_resend_response(bytes.fromhex(h)) for h in lines]
+    assert decoded == [(r, (hi << 16) | lo, n) for r, hi, lo, n in cases]
+    assert proto.decode_resend_response(bytes((0x80, proto.OP_RESEND, 2))) is None  # a short error
 
 
 def test_status_roundtrip_under_micropython() -> None:
@@ -215,13 +251,14 @@ def test_gaps_duplicates_and_reordering_are_reported() -> None:
 
 def test_bad_frames_rejected_with_reasons() -> None:
     good = encode_frames(make_raw(19), rate_hz=500, mtu=247)[0]
+    good_v1 = encode_frames(make_raw(19), rate_hz=500, mtu=247, version=1)[0]
     bad = {
         "truncated": good[:10],
         "bad_version": bytes([9]) + good[1:],
         "bad_count": good[:14] + bytes([0, 0]) + good[16:],
         "length_mismatch": good[:-1],
         "bad_rate": good[:12] + (333).to_bytes(2, "big") + good[14:],
-        "bad_reserved": good[:15] + b"\x01" + good[16:],
+        "bad_reserved": good_v1[:15] + b"\x01" + good_v1[16:],  # version 1: byte 15 is 0
     }
     d = decode_frames([*bad.values(), good])
     assert d.report.rejected == dict.fromkeys(bad, 1)
@@ -298,9 +335,12 @@ def test_protocol_doc_matches_module() -> None:
     for name in (
         "OP_START_STREAM",
         "OP_SET_RATE",
+        "OP_RESEND",
         "RESULT_INVALID_PARAMETER",
+        "RESULT_NOT_AVAILABLE",
         "FLAG_FIFO_OVERFLOW",
         "FLAG_PAIN_MARK",
+        "FLAG2_BACKFILL",
     ):
         value = getattr(proto, name)
         assert re.search(rf"`{name}`\s*\|\s*`?0x{value:02X}`?", doc), name

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,3 +89,58 @@ def test_full_disk_is_a_recording_error(tmp_path: Path) -> None:
     rec.append_frame(b"\x00" * 40, arrival_s=2.0)
     assert rec.records_dropped == 2 and rec.records_written == 0
     rec.close()
+
+
+class _DiskWithRoomFor:
+    """A real file on a disk that fills up after ``room`` bytes (short write, then ENOSPC)."""
+
+    def __init__(self, fh: Any, room: int) -> None:
+        self._fh = fh
+        self._room = room
+
+    def write(self, data: Any) -> int:
+        left = self._room - self._fh.tell()
+        if left <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return int(self._fh.write(bytes(data[:left])))
+
+    def fileno(self) -> int:
+        return int(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@pytest.mark.parametrize("room_after_header", [0, 1, 30, 9_000, 70_001, 150_003])
+def test_a_disk_that_fills_mid_record_leaves_whole_checked_records(
+    tmp_path: Path, room_after_header: int
+) -> None:
+    """Format 2 and the full-disk rule together: cut back to the last whole record, no damage."""
+    path = tmp_path / "run.sgrec"
+    raw = np.random.default_rng(3).integers(-2000, 2000, size=(19 * 800, 6))
+    frames = encode_frames(raw, rate_hz=500, mtu=247)
+    rec = RecordingWriter(path, {"sensors": ["StrideGuard-L"]}, flush_interval_s=1e9)
+    header_end = rec._fh.tell()
+    rec._fh = _DiskWithRoomFor(rec._fh, header_end + room_after_header)
+    failures = 0
+    for i, f in enumerate(frames):
+        try:
+            rec.append_frame(f, arrival_s=0.038 * i)
+            if i % 97 == 0:
+                rec.append_event({"event": "note", "i": i}, arrival_s=0.038 * i)
+        except RecordingError:
+            failures += 1
+    with contextlib.suppress(RecordingError):
+        rec.close()
+    assert rec.stopped == "disk full" and failures == 1  # raised once, then only counted
+    assert rec.records_written + rec.records_dropped == len(frames) + len(range(0, len(frames), 97))
+    back = read_recording(path)
+    assert back.format_version == 2 and back.warnings == []
+    assert back.damaged_records == 0 and back.torn_tail_bytes == 0
+    assert back.header["sensors"] == ["StrideGuard-L"]
+    assert back.kind.size == rec.records_written
+    assert path.stat().st_size <= header_end + room_after_header
+    kept = back.frame_records(0)
+    assert [back.payload(k) for k in kept] == [bytes(f) for f in frames[: kept.size]]
+    if back.kind.size:
+        assert rec.stopped_after_s == pytest.approx(float(back.arrival_s[-1]))

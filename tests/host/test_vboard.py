@@ -177,7 +177,8 @@ def test_control_point_writes_reach_the_firmware() -> None:
     run(main(), 30)
 
 
-def test_link_drops_on_either_side_reconnect_and_report_the_gap() -> None:
+@pytest.mark.parametrize("backfill", [False, True], ids=["gap", "backfill"])
+def test_link_drops_on_either_side_reconnect_and_report_the_gap(backfill: bool) -> None:
     _micropython_or_skip()
 
     async def main() -> None:
@@ -189,6 +190,7 @@ def test_link_drops_on_either_side_reconnect_and_report_the_gap() -> None:
                 "StrideGuard-L",
                 backend=air.backend,
                 policy=FAST,
+                backfill=backfill,
                 on_samples=blocks.append,
                 on_event=lambda _s, e: events.append(e),
             ) as link:
@@ -208,12 +210,20 @@ def test_link_drops_on_either_side_reconnect_and_report_the_gap() -> None:
                 await link.wait_samples(n + 1000, 10)
             assert link.stats.connects == 3 and link.stats.disconnects == 2
             gaps = [e for e in events if e["event"] == "gap"]
-            assert len(gaps) == 2 and all(g["n_missing"] > 0 for g in gaps)
             index, raw = received(blocks)
             # everything received is exactly what was fed; the gaps are the only holes
             assert_matches_feed(board, index, raw)
             holes = int(index[-1] - index[0] + 1 - len(index))
             assert holes == sum(g["n_missing"] for g in gaps)
+            if not backfill:
+                assert len(gaps) == 2 and all(g["n_missing"] > 0 for g in gaps)
+                return
+            # the firmware kept what it measured while the link was down and resent it
+            answers = [e for e in events if e["event"] == "backfill_answer"]
+            assert answers and all(e["result"] == proto.RESULT_SUCCESS for e in answers)
+            assert gaps == [] and holes == 0
+            assert link.assembler.backfilled >= 2 * 19
+            assert link.assembler.rejected == {}
 
     run(main(), 40)
 

@@ -20,9 +20,15 @@ so the host sees their loss as a jump in ``first_index`` — exactly what a
 real outage looks like. Sample ``k`` of the running counter carries
 ``samples[k % len(samples)]`` (or the stream ends, with ``loop=False``).
 
+Backfill: like the firmware, the sensor keeps the last ``ring_s`` seconds of
+samples and answers ``OP_RESEND`` with the part it still has (9-byte response),
+then resends those samples as ``FLAG2_BACKFILL`` frames sized to the MTU, after
+the live frames. With ``backfill=False`` it is an older board: firmware 0.1.0,
+version-1 frames, ``OP_RESEND`` unknown.
+
 bumble's GATT server does not enforce permissions, so every non-writable
 characteristic has a write callback raising ATT "Write Not Permitted", and a
-control write of the wrong size for any command (empty, or longer than 3
+control write of the wrong size for any command (empty, or longer than 7
 bytes) is rejected with ATT "Invalid Attribute Value Length". Every other
 control write — even a bad one — is answered on the control point.
 
@@ -117,6 +123,11 @@ class VirtualSensor:
         The samples start at the first ``OP_START_STREAM`` (as if the runner
         switched the board on right before standing still and running), not at
         power-on: the host sees the whole simulated run from its first sample.
+    backfill
+        Keep the last ``ring_s`` seconds and answer ``OP_RESEND`` (firmware 0.2);
+        ``False``: an older board (firmware 0.1.0, version-1 frames).
+    ring_s
+        Seconds of samples the sensor keeps for backfill.
     """
 
     def __init__(
@@ -135,6 +146,8 @@ class VirtualSensor:
         status_interval_s: float = 1.0,
         advertising_interval_ms: float = 20.0,
         run_starts_with_stream: bool = False,
+        backfill: bool = True,
+        ring_s: float = 6.0,
     ) -> None:
         raw = np.asarray(samples)
         if raw.ndim != 2 or raw.shape[1] != 6 or raw.shape[0] == 0:
@@ -187,6 +200,12 @@ class VirtualSensor:
         self._boot = 0.0
         self.run_starts_with_stream = run_starts_with_stream
         self._run_started = False
+        self.backfill = backfill
+        self.ring_s = ring_s
+        self.firmware_version = proto.FIRMWARE_VERSION if backfill else "0.1.0"
+        self.frame_version = proto.FRAME_VERSION if backfill else proto.FRAME_VERSION_1
+        self.frames_resent = 0
+        self._resend: list[tuple[int, int]] = []  # ranges [a, b) to resend, oldest first
 
     # ----------------------------------------------------------------- identity
     @property
@@ -264,7 +283,7 @@ class VirtualSensor:
             chr_(
                 _u16(proto.FIRMWARE_REVISION_UUID16),
                 _R,
-                read=const(proto.FIRMWARE_VERSION.encode()),
+                read=const(self.firmware_version.encode()),
             ),
         ]
         rsc = [
@@ -291,7 +310,7 @@ class VirtualSensor:
             state |= proto.STATE_CALIBRATED
         if self.cue:
             state |= proto.STATE_CUE_ENABLED
-        major, minor, patch = (int(x) for x in proto.FIRMWARE_VERSION.split("."))
+        major, minor, patch = (int(x) for x in self.firmware_version.split("."))
         buf = bytearray(proto.STATUS_SIZE)
         proto.pack_status(
             buf,
@@ -430,6 +449,13 @@ class VirtualSensor:
         if not 1 <= len(data) <= _MAX_CONTROL_LEN:
             raise att.ATT_Error(att.ErrorCode.INVALID_ATTRIBUTE_LENGTH)
         result, op, value = proto.parse_control(bytes(data))
+        if op == proto.OP_RESEND and not self.backfill:
+            result = proto.RESULT_OP_NOT_SUPPORTED  # an older board does not know it
+        if op == proto.OP_RESEND and result == proto.RESULT_SUCCESS:
+            resend = self._resend_request(bytes(data))
+            self.controls.append((op, value, resend[2]))
+            self._spawn(self._notify(connection, self.control_char, resend))
+            return
         if result == proto.RESULT_SUCCESS:
             try:
                 result = await self._apply(op, value)
@@ -478,6 +504,24 @@ class VirtualSensor:
             self.cadence_target_spm = value
         return proto.RESULT_SUCCESS
 
+    def _resend_request(self, data: bytes) -> bytes:
+        """Queue an ``OP_RESEND`` range; the 9-byte answer (what the firmware's ring says)."""
+        first = proto.resend_first_index(data)
+        count = (data[5] << 8) | data[6]
+        now = self.samples_produced() if self._pacer is None else self._next_send
+        oldest = max(0, now - int(self.ring_s * self.rate_hz))
+        a, b = max(first, oldest), min(first + count, now)
+        result = (
+            proto.RESULT_SUCCESS if (a, b) == (first, first + count) else proto.RESULT_NOT_AVAILABLE
+        )
+        if b <= a:
+            a = b = 0
+        else:
+            self._resend.append((a, b))
+        response = bytearray(proto.RESEND_RESPONSE_SIZE)
+        proto.encode_resend_response(response, result, a >> 16, a & 0xFFFF, b - a)
+        return bytes(response)
+
     @property
     def calibrating(self) -> bool:
         """True while a standing calibration (``OP_CALIBRATE``) runs."""
@@ -516,17 +560,26 @@ class VirtualSensor:
             self._pacer = asyncio.create_task(self._pace())
 
     async def _stop_pacer(self) -> None:
+        self._resend = []  # requests are per connection, as on the board
         pacer, self._pacer = self._pacer, None
         if pacer is not None and pacer is not asyncio.current_task():
             pacer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pacer
 
-    def frame(self, first: int, count: int) -> bytes:
+    def frame(self, first: int, count: int, *, backfill: bool = False) -> bytes:
         """Build the frame carrying samples ``first .. first + count - 1``."""
         n = self.samples_be.shape[0]
         rows = np.arange(first, first + count) % n
         flags = proto.FLAG_SATURATED if self._saturated[rows].any() else 0
+        if backfill:
+            buf = bytearray(proto.frame_size(count))
+            proto.pack_frame_header(
+                buf, flags, self._seq, first, self._t_us(first), self.rate_hz, count,
+                proto.FLAG2_BACKFILL,
+            )  # fmt: skip
+            buf[proto.FRAME_HEADER_SIZE :] = self.samples_be[rows].tobytes()
+            return bytes(buf)
         if self._stream_start_flag:
             flags |= proto.FLAG_STREAM_START
             self._stream_start_flag = False
@@ -539,6 +592,7 @@ class VirtualSensor:
         proto.pack_frame_header(
             buf, flags, self._seq, first, self._t_us(first), self.rate_hz, count
         )
+        buf[0] = self.frame_version
         buf[proto.FRAME_HEADER_SIZE :] = self.samples_be[rows].tobytes()
         self._seq = (self._seq + 1) & 0xFFFF
         return bytes(buf)
@@ -563,6 +617,17 @@ class VirtualSensor:
                 await self._notify(connection, self.data_char, self.frame(self._next_send, count))
                 self.frames_sent += 1
                 self._next_send += count
+                # after each live frame, up to two resent ones (the firmware's budget)
+                for _ in range(2):
+                    if not self._resend:
+                        break
+                    a, b = self._resend[0]
+                    m = min(per, b - a)
+                    await self._notify(connection, self.data_char, self.frame(a, m, backfill=True))
+                    self.frames_resent += 1
+                    self._resend[0] = (a + m, b)
+                    if a + m >= b:
+                        self._resend.pop(0)
             if end is not None and self._next_send >= end:
                 break  # the recording is over
             target = self._next_send + per if end is None else min(self._next_send + per, end)

@@ -21,14 +21,24 @@ recording holds them in arrival order with the frames.
 Reconnect: after a drop or a failed attempt the link waits according to the
 error kind (:class:`LinkErrorKind`, :class:`ReconnectPolicy`), rescans for the
 sensor and connects again; the board's running sample index shows the samples
-lost during the outage as a gap, both live (``SampleBlock.gaps``) and in the
-recording (``strideguard.recording.decode_stream(...).report.gaps``).
+lost during the outage as a hole.
+
+Backfill: with a board that keeps its recent frames (firmware
+``protocol.BACKFILL_FIRMWARE`` or later), the link asks for every hole
+(``OP_RESEND``, planned by :class:`~strideguard.backfill.BackfillPlanner`) and
+the assembler holds the samples after a hole until the resent frames fill it or
+it is settled as lost; only then does a gap reach ``SampleBlock.gaps`` and the
+recording's ``gap`` events. Resent frames are recorded like any frame, and every
+decision (``backfill_on``, ``backfill_request``, ``backfill_answer``,
+``backfill_gave_up``) is recorded as an event in the order the consumer acted on
+it, so a replay releases the same samples.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -49,7 +59,8 @@ from bleak.exc import (
 )
 
 from strideguard import protocol as proto
-from strideguard.assembler import SampleBlock, StreamAssembler
+from strideguard.assembler import BACKFILL_EVENTS, SampleBlock, StreamAssembler
+from strideguard.backfill import BackfillPlanner
 from strideguard.ble.backend import PLATFORM, BleBackend
 from strideguard.errors import StrideguardError
 from strideguard.recording import RecordingError, RecordingWriter
@@ -312,6 +323,8 @@ class LinkStats:
 
 
 _FRAME, _STATUS, _EVENT = 0, 1, 2
+#: the consumer looks at pending backfill this often when no notification arrives
+BACKFILL_TICK_S = 0.1
 SamplesCallback = Callable[[SampleBlock], None]
 EventCallback = Callable[[int, dict[str, Any]], None]
 
@@ -339,6 +352,9 @@ class SensorLink:
     autostart
         Ask for the stream (``OP_START_STREAM``) after every (re)connection,
         unless :meth:`stop_stream` was called.
+    backfill
+        Ask a board that supports it for the samples the link lost (see the
+        module docstring); ``False`` treats every hole as final at once.
     on_samples, on_event
         Consumer hooks, called in the consumer task with each :class:`SampleBlock`
         and with ``(stream, event_dict)``.
@@ -364,6 +380,7 @@ class SensorLink:
         scan_timeout_s: float = 5.0,
         control_timeout_s: float = 2.0,
         autostart: bool = True,
+        backfill: bool = True,
         on_samples: SamplesCallback | None = None,
         on_event: EventCallback | None = None,
     ) -> None:
@@ -389,6 +406,9 @@ class SensorLink:
         self.on_event = on_event
         self.stats = LinkStats()
         self.assembler = StreamAssembler(stream)
+        self.backfill = backfill
+        self.planner = BackfillPlanner()
+        self._requests: set[asyncio.Task[None]] = set()
         self.want_stream = autostart
         #: why the link gave up (fatal error or max_attempts), else None
         self.failure: SensorLinkError | None = None
@@ -409,6 +429,8 @@ class SensorLink:
         self._supervisor: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._reported_drops = 0
+        #: records waiting for the end of the analysis step (None: write at once)
+        self._out: list[tuple[int, Any, float]] | None = None
 
     # ----------------------------------------------------------------- properties
     @property
@@ -470,6 +492,10 @@ class SensorLink:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
+        for task in list(self._requests):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         client = self._client
         if client is not None and client.is_connected:
             # stop the stream first: the board saves power and sends nothing into a closing link
@@ -561,10 +587,12 @@ class SensorLink:
                 await self._sleep(delay)
                 continue
             attempt = 0
+            self.planner.link_up()
             self._connected.set()
             self._settled.set()
             await self._dropped.wait()
             self._connected.clear()
+            self.planner.link_down(time.monotonic())
             if self._closing:
                 return
             self.stats.disconnects += 1
@@ -637,18 +665,17 @@ class SensorLink:
     # ----------------------------------------------------------------- consumer
     async def _consume(self) -> None:
         while True:
-            item = await self._queue.get()
+            try:
+                item = await asyncio.wait_for(self._queue.get(), BACKFILL_TICK_S)
+            except TimeoutError:
+                self._guarded(self._tick)
+                continue
             batch = [item]
             while not self._queue.empty() and len(batch) < 512:
                 batch.append(self._queue.get_nowait())
             done = None in batch
-            try:
-                self._process([e for e in batch if e is not None])
-            except Exception as exc:  # a sink or the analysis failed: count it, keep receiving
-                self.stats.consumer_errors += 1
-                self.error = exc
-                if self.stats.consumer_errors == 1:
-                    _log.exception("%s: consumer error (further ones only counted)", self.label)
+            entries = [e for e in batch if e is not None]
+            self._guarded(functools.partial(self._process, entries))
             if done:
                 if self.recording is not None and self.recording_stopped is None:
                     try:
@@ -657,32 +684,82 @@ class SensorLink:
                         self._recording_failed(self.recording)
                 return
 
+    def _guarded(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as exc:  # a sink or the analysis failed: count it, keep receiving
+            self.stats.consumer_errors += 1
+            self.error = exc
+            if self.stats.consumer_errors == 1:
+                _log.exception("%s: consumer error (further ones only counted)", self.label)
+
     def _process(self, batch: list[tuple[int, Any, float]]) -> None:
         """Analysis first, then the disk: a failing disk never costs a sample or an alert."""
         payloads: list[bytes] = []
         arrivals: list[float] = []
-        extra: list[tuple[int, Any, float]] = []  # events made here (gaps, overflow)
+        out: list[tuple[int, Any, float]] = []
+        self._out = out
+        done = 0  # batch entries handled (and queued for the recording)
         try:
-            for kind, payload, t in batch:
+            for entry in batch:
+                kind, payload, t = entry
+                if kind == _EVENT and payload.get("event") in BACKFILL_EVENTS:
+                    # it acts after the frames that came before it, as in a replay
+                    if payloads:
+                        self._decode(payloads, arrivals)
+                        payloads, arrivals = [], []
+                    done += 1
+                    self._backfill_event(payload, t)
+                    continue
+                out.append(entry)
+                done += 1
                 if kind == _FRAME:
+                    self.planner.link_up()  # frames arrive: the link is up, whatever the supervisor knows
                     payloads.append(payload)
                     arrivals.append(t - self._t_offset)
                 elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
                     self.stats.status = proto.unpack_status(payload)
                 elif kind == _EVENT:
                     self._dispatch(payload)
+                    if payload.get("event") == "stream_start" and self._backfill_ready():
+                        if payloads:
+                            self._decode(payloads, arrivals)
+                            payloads, arrivals = [], []
+                        self._backfill_event({"event": "backfill_on", "sensor": self.label}, t)
             if payloads:
-                extra += self._decode(payloads, arrivals)
+                self._decode(payloads, arrivals)
             if self.stats.queue_dropped != self._reported_drops:
                 n = self.stats.queue_dropped - self._reported_drops
                 self._reported_drops = self.stats.queue_dropped
                 event = {"event": "queue_overflow", "sensor": self.label, "dropped": n}
                 self._dispatch(event)
-                extra.append((_EVENT, event, time.monotonic()))
+                out.append((_EVENT, event, time.monotonic()))
+            self._plan_backfill()
         finally:
             # recorded even when the analysis failed: what arrived is never lost
-            for entry in (*batch, *extra):
-                self._record(*entry)
+            out.extend(batch[done:])
+            self._write_out()
+
+    def _tick(self) -> None:
+        """No notification for a while: settle or request the pending backfill."""
+        self._out = []
+        try:
+            self._plan_backfill()
+        finally:
+            self._write_out()
+
+    def _log(self, kind: int, payload: Any, t: float) -> None:
+        """Queue a record for after the analysis (written at once outside a batch)."""
+        if self._out is not None:
+            self._out.append((kind, payload, t))
+        else:
+            self._record(kind, payload, t)
+
+    def _write_out(self) -> None:
+        """Write the records queued while analysing, in the order the consumer acted."""
+        out, self._out = self._out or [], None
+        for entry in out:
+            self._record(*entry)
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
@@ -720,12 +797,13 @@ class SensorLink:
             }
         )
 
-    def _decode(self, payloads: list[bytes], arrivals: list[float]) -> list[tuple[int, Any, float]]:
-        """Decode frames, report gaps, hand the samples on; return the gap events to record."""
-        block = self.assembler.feed(payloads, arrivals)
+    def _decode(self, payloads: list[bytes], arrivals: list[float]) -> None:
+        self._deliver(self.assembler.feed(payloads, arrivals))
+
+    def _deliver(self, block: SampleBlock | None) -> None:
+        """Report the block's gaps (recorded after the analysis), hand the samples on."""
         if block is None:
-            return []
-        events: list[tuple[int, Any, float]] = []
+            return
         for first, n in block.gaps:
             event = {
                 "event": "gap",
@@ -734,10 +812,68 @@ class SensorLink:
                 "n_missing": n,
             }
             self._dispatch(event)
-            events.append((_EVENT, event, time.monotonic()))
+            self._log(_EVENT, event, time.monotonic())
         if self.on_samples is not None:
             self.on_samples(block)
-        return events
+
+    # ----------------------------------------------------------------- backfill
+    def _backfill_ready(self) -> bool:
+        """A status from a board that resends, and backfill not yet on."""
+        st = self.stats.status
+        if not self.backfill or self.assembler.hold or not st:
+            return False
+        fw = (st.get("fw_major", 0), st.get("fw_minor", 0), st.get("fw_patch", 0))
+        return fw >= proto.BACKFILL_FIRMWARE
+
+    def _backfill_event(self, event: dict[str, Any], t: float) -> None:
+        """Record a backfill event and act on it, in stream order (a replay does the same)."""
+        event = {"sensor": self.label, **event}
+        self._log(_EVENT, event, t)
+        self._dispatch(event)
+        if event.get("event") == "backfill_answer":
+            self.planner.answered(
+                int(event["first_index"]), int(event["n"]), int(event["result"]), time.monotonic()
+            )
+        self._deliver(self.assembler.apply_event(event))
+
+    def _plan_backfill(self) -> None:
+        if not self.assembler.hold:
+            return
+        holes = self.assembler.pending_holes()
+        now = time.monotonic()
+        rate = float(self.stats.status.get("rate_hz") or proto.DEFAULT_RATE_HZ)
+        plan = self.planner.plan(holes, now, rate, self.connected)
+        for first, n in plan.give_up:
+            self._backfill_event({"event": "backfill_gave_up", "first_index": first, "n": n}, now)
+        for first, n in plan.request:
+            task = asyncio.ensure_future(self._resend(first, n))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+
+    async def _resend(self, first: int, n: int) -> None:
+        """Ask for ``[first, first + n)`` (running indices); the answer goes into the queue."""
+        board = self.assembler.board_index(first)
+        self._event("backfill_request", first_index=first, n=n, board_index=board)
+        self.planner.sent(first, n, time.monotonic())
+        try:
+            resp = await self.write_control_raw(proto.encode_resend(board, n))
+        except (SensorLinkError, BleakError, OSError, TimeoutError):
+            self.planner.failed(first, n)
+            return
+        decoded = proto.decode_resend_response(resp)
+        if decoded is None:  # a short answer: an error code (e.g. an older board: not supported)
+            result, avail_board, avail_n = (resp[2] if len(resp) >= 3 else 0), board, 0
+        else:
+            result, avail_board, avail_n = decoded
+        avail_first = first + int(avail_board - board) % (1 << 32) if avail_n else first
+        self._event(
+            "backfill_answer",
+            first_index=first,
+            n=n,
+            result=int(result),
+            available_first=int(avail_first),
+            available_n=int(avail_n),
+        )
 
     # ----------------------------------------------------------------- control point
     def _require_client(self) -> BleakClient:
@@ -756,6 +892,14 @@ class SensorLink:
         TimeoutError
             No response notification within ``control_timeout_s``.
         """
+        return int((await self.write_control_raw(data))[2])
+
+    async def write_control_raw(self, data: bytes) -> bytes:
+        """Write raw bytes to the control point; return the whole response notification.
+
+        ``[0x80, opcode, result, ...]``: ``OP_RESEND`` answers with 9 bytes
+        (:func:`strideguard.protocol.decode_resend_response`).
+        """
         client = self._require_client()
         opcode = data[0] if data else 0
         async with self._control_lock:
@@ -769,7 +913,7 @@ class SensorLink:
                     raise TimeoutError(f"{self.label}: no control-point response")
                 resp = await asyncio.wait_for(self._control_q.get(), remaining)
                 if len(resp) >= 3 and resp[0] == proto.RESPONSE_CODE and resp[1] == opcode:
-                    return int(resp[2])
+                    return resp
 
     async def send_control(self, opcode: int, value: int | None = None) -> int:
         """Send one command (``protocol.OP_*``); return ``protocol.RESULT_*``."""

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{info['sensor']}: {info['samples']} samples at {float(info['sample_rate_hz']):.2f} Hz "  # type: ignore[arg-type]
                 f"({s['samples_lost']} lost in {len(s['gaps'])} gaps) -> {out_dir / str(info['csv'])}"
             )
+            for line in info["file_damage"]:  # type: ignore[attr-defined]
+                print(f"  recording damaged: {line}")
     return 0
 
 
@@ -112,7 +114,7 @@ def _export_streams(
     """Write each sensor's CSV and JSON through ``out`` (an AtomicOutputs)."""
     from strideguard.frames import fit_timebase, to_recording
     from strideguard.imudata import write_csv
-    from strideguard.recording import decode_stream
+    from strideguard.recording import damage_warnings, decode_stream
 
     for stream in rec.streams():
         decoded = decode_stream(rec, stream)
@@ -137,6 +139,7 @@ def _export_streams(
             "gaps_s": imu.gaps,
             "pain_marks_s": imu.pain_marks_s.tolist(),
             "events": [{"arrival_s": t, **e} for t, s, e in rec.events if s == stream],
+            "file_damage": damage_warnings(rec, decoded),
             "csv": csv_path.name,
         }
         write_csv(imu, out.path(csv_path))

@@ -628,6 +628,8 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
             print(
                 f"  {a['time_s']:7.1f} s  {a['severity']:7s} {a['state']:9s} {a['title']}: {a['reason']}"
             )
+    for line in summary.get("file_damage", []):
+        print(f"recording damaged: {line}")
     for a in summary.get("notices", []):
         print(f"notice: {a['title']}: {a['reason']}")
     stopped = summary.get("recording_stopped")

@@ -109,10 +109,26 @@ class SensorPipeline:
         if block is not None:
             self.on_samples(block)
 
+    def apply_event(self, event: Mapping[str, Any]) -> None:
+        """A recorded backfill event, in its place among the frames (replay path)."""
+        block = self.assembler.apply_event(dict(event))
+        if block is not None:
+            self.on_samples(block)
+
     def on_samples(self, block: SampleBlock) -> None:
-        """Process a decoded block (the BLE receiver calls this directly)."""
+        """Process a decoded block (the BLE receiver calls this directly).
+
+        Blocks come in index order; a block may carry only gaps (a hole settled
+        as lost with nothing after it yet).
+        """
         self.samples += block.n_samples
         self.samples_lost += sum(n for _, n in block.gaps)
+        if block.n_samples == 0:
+            for first_missing, n_missing in block.gaps:
+                start = float(self.clock.time_s(first_missing - 1))
+                end = float(self.clock.time_s(first_missing + n_missing))
+                self._emit_alerts(self.policy.notice_gap(start, end))
+            return
         self.clock.add_frames(block.frames)
         t = self.clock.time_s(block.sample_index)
         for first_missing, n_missing in block.gaps:
@@ -189,7 +205,10 @@ class SensorPipeline:
         self._emit_alerts(self.policy.notice_sensor_lost(self._last_time_s, silent_s))
 
     def finish(self) -> None:
-        """End of the run: report active alerts as ended."""
+        """End of the run: release samples held for backfill, report active alerts as ended."""
+        block = self.assembler.settle_all()
+        if block is not None:
+            self.on_samples(block)
         self._emit_alerts(self.policy.finish(self._last_time_s))
 
     def summary(self) -> Mapping[str, Any]:
@@ -205,6 +224,7 @@ class SensorPipeline:
             "samples_lost": lost,
             "loss_pct": round(100.0 * lost / total, 2) if total else 0.0,
             "frames_rejected": dict(self.assembler.rejected),
+            "samples_backfilled": self.assembler.backfilled,
             "rate_hz": round(self.clock.rate_hz, 3),
             "angle_calibrated": self.analyzer.angle_calibrated,
         }

@@ -19,12 +19,18 @@ from typing import Any
 
 from strideguard.alerts import AlertConfig, PersonalBaseline, texts
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
-from strideguard.assembler import StreamAssembler
+from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
 from strideguard.ble.receiver import Receiver, leg_from_name
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate, run_clock
-from strideguard.recording import KIND_FRAME, Recording, read_recording
+from strideguard.recording import (
+    KIND_EVENT,
+    KIND_FRAME,
+    Recording,
+    damage_warnings,
+    read_recording,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +91,8 @@ class LiveRun:
         ]
         self._down_since: dict[int, float] = {}
         self._lost_reported: set[int] = set()
+        #: what a replay's reader repaired or skipped in the file (damaged records ...)
+        self.damage: list[str] = []
 
     def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
         """Turn a receiver/recording event into link updates and notices."""
@@ -241,6 +249,8 @@ class LiveRun:
         summary["notices"] = [a.to_dict() for a in self.notices]
         if self.recording_stopped is not None:
             summary["recording_stopped"] = dict(self.recording_stopped)
+        if self.damage:
+            summary["file_damage"] = list(self.damage)
         strides = sum(len(p.strides) for p in self.pipelines)
         # the phone page shows "run finished" instead of trying to reconnect for ever (and in a
         # headless session keeps listening for the next run)
@@ -300,18 +310,27 @@ def replay(
     while len(names) < (max(streams) + 1 if streams else 1):
         names.append(f"sensor{len(names)}")
     run = LiveRun(names, emit, config=config, baseline=baseline)
+    run.damage = damage_warnings(rec)
     emit(SessionUpdate("started", f"Replaying {title}", {"sensors": names}))
-    events_by_time = sorted(rec.events, key=lambda e: e[0])
-    ev_i = 0
+    event_at = dict(zip(rec.event_records, rec.events, strict=True))
     t_wall0 = time.monotonic()
     t_rec0 = float(rec.arrival_s[0]) if rec.arrival_s.size else 0.0
     n = rec.kind.size
     i = 0
+    # records in file order (the order the live host handled them): frames of one sensor in
+    # small groups, like a receiver batch; an event acts at its place among them
     while i < n:
         if stop is not None and stop():
             break
-        # group consecutive frames of one sensor (like a receiver batch)
-        if rec.kind[i] != KIND_FRAME:
+        kind = rec.kind[i]
+        if kind == KIND_EVENT:
+            t_ev, s_ev, ev = event_at[i]
+            run.on_link_event(s_ev, ev, now_s=t_ev)
+            if ev.get("event") in BACKFILL_EVENTS and 0 <= s_ev < len(run.pipelines):
+                run.pipelines[s_ev].apply_event(ev)
+            i += 1
+            continue
+        if kind != KIND_FRAME:
             i += 1
             continue
         stream = int(rec.stream[i])
@@ -319,21 +338,17 @@ def replay(
         while j < n and j - i < 4 and rec.kind[j] == KIND_FRAME and rec.stream[j] == stream:
             j += 1
         t_arr = float(rec.arrival_s[j - 1])
-        while ev_i < len(events_by_time) and events_by_time[ev_i][0] <= t_arr:
-            t_ev, s_ev, ev = events_by_time[ev_i]
-            run.on_link_event(s_ev, ev, now_s=t_ev)
-            ev_i += 1
         if speed:
             wait = t_wall0 + (t_arr - t_rec0) / speed - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        run.pipelines[stream].push(
-            [rec.payload(k) for k in range(i, j)], [float(rec.arrival_s[k]) for k in range(i, j)]
-        )
+        if stream < len(run.pipelines):
+            run.pipelines[stream].push(
+                [rec.payload(k) for k in range(i, j)],
+                [float(rec.arrival_s[k]) for k in range(i, j)],
+            )
         run.check_silence(now_s=t_arr)
         i = j
-    for t_ev, s_ev, ev in events_by_time[ev_i:]:
-        run.on_link_event(s_ev, ev, now_s=t_ev)
     if rec.arrival_s.size:
         run.check_silence(now_s=float(rec.arrival_s[-1]))
     return run

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from strideguard import protocol as proto
 from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.linkloss import NotificationLoss
 from strideguard_devkit.mp import MP_DIR, micropython_binary, micropython_env
 from strideguard_devkit.mp import vbwire as W
 from strideguard_devkit.vboard.bridge import HCI_CONNECTION_TIMEOUT, RadioBridge, read_message
@@ -92,6 +93,9 @@ class VirtualBoard:
     pty
         Also expose the board's console on a pseudo-terminal (:attr:`port`) that
         ``mpremote``/``strideguard flash``/``make flash PORT=...`` use like a USB port.
+    loss
+        Lose stream-data notifications on the air (a
+        :class:`~strideguard_devkit.linkloss.NotificationLoss`, kept across boots).
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class VirtualBoard:
         pty: bool = False,
         paused: bool = False,
         play_on_stream: bool = False,
+        loss: NotificationLoss | None = None,
     ) -> None:
         if leg not in proto.LEG_NAMES:
             raise ValueError("leg must be 'L' or 'R'")
@@ -130,6 +135,7 @@ class VirtualBoard:
         self.use_pty = pty
         self.paused = paused
         self.play_on_stream = paused and play_on_stream
+        self.loss = loss
         n = next(_addresses)
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
         self._work = Path(tempfile.gettempdir())  # a private folder from start() on
@@ -193,6 +199,17 @@ class VirtualBoard:
         clock = np.array(bridge.clock, dtype=np.float64)
         j = np.clip(np.searchsorted(clock[:, 0], board_us, side="right") - 1, 0, len(clock) - 1)
         return clock[j, 1] + (board_us - clock[j, 0]) / 1e6 / self.speed
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running MicroPython interpreter (None between boots, or with a pty)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    @property
+    def notify_lost(self) -> int:
+        """Data notifications the loss model took on the air (this boot)."""
+        return self.bridge.notify_lost if self.bridge is not None else 0
 
     @property
     def pins(self) -> list[tuple[float, int, int]]:
@@ -333,6 +350,7 @@ class VirtualBoard:
         if old is not None:
             await old.close()
         bridge = RadioBridge(self.air, self.address, self.speed, writer)
+        bridge.loss = self.loss
         bridge.play_on_stream = self.play_on_stream and self.boots <= 1
         self.bridge = bridge
         try:

@@ -21,6 +21,11 @@ firmware call                    bumble side
 
 and back, as the firmware's IRQs: connection, disconnection, ATT MTU updates
 and writes from a central (the value stored for ``gatts_read``).
+
+Loss: with :attr:`RadioBridge.loss` set (a
+:class:`~strideguard_devkit.linkloss.NotificationLoss`), stream-data
+notifications the firmware sent successfully vanish on the air, as body
+shadowing or a full host queue would lose them; the firmware never knows.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from strideguard import protocol as proto
 from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.linkloss import NotificationLoss
 from strideguard_devkit.mp import vbwire as W
 
 FLAG_READ = 0x0002
@@ -122,6 +128,9 @@ class RadioBridge:
         self.advertising = asyncio.Event()
         self.notified: Counter[str] = Counter()  # by characteristic UUID text
         self.notify_dropped = 0
+        #: loses stream-data notifications on the air (None: a perfect link)
+        self.loss: NotificationLoss | None = None
+        self.notify_lost = 0  # data notifications the loss model took
         self.pins: list[tuple[float, int, int]] = []  # (monotonic, pin, level)
         #: index in the samples of the first sample the sensor put into its FIFO
         self.first_sample = -1
@@ -240,6 +249,14 @@ class RadioBridge:
         char = self.chars.get(handle)
         if connection is None or char is None or self.device is None:
             self.notify_dropped += 1
+            return
+        if (
+            self.loss is not None
+            and self.uuids.get(handle) == proto.DATA_CHAR_UUID
+            and self.loss.drop()
+        ):
+            self.notify_lost += 1  # sent by the board, lost on the air
+            self.notified[self.uuids[handle]] += 1
             return
         try:
             # a real stack sends even to a central that did not subscribe, which drops it:
