@@ -36,6 +36,8 @@ from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import AlertUpdate, LinkUpdate, LiveEvent, StrideUpdate
 
 Emit = Callable[[LiveEvent], None]
+#: raw counts (ax, ay, az, gx, gy, gz) to m/s² and °/s
+_SCALE = np.array([ACC_SCALE_MPS2] * 3 + [GYR_SCALE_DPS] * 3)
 
 
 class SensorPipeline:
@@ -136,15 +138,21 @@ class SensorPipeline:
             end = float(self.clock.time_s(first_missing + n_missing))
             self._emit_alerts(self.policy.notice_gap(start, end))
         fr = block.frames
-        for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
-            self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
-        acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
-        gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
+        flags = fr["flags"].tolist()
+        if any(f & proto.FLAG_PAIN_MARK for f in flags):
+            for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
+                self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        x = block.raw * _SCALE  # counts -> m/s² and °/s in one step (float64)
+        acc, gyr = x[:, :3], x[:, 3:]
         self.activity.update(t, gyr)
         # split at gaps so the analyzer only ever sees contiguous samples
-        breaks = np.flatnonzero(np.diff(block.sample_index) > 1) + 1
-        bounds = [0, *breaks.tolist(), block.n_samples]
-        first = int(block.sample_index[0])
+        si = block.sample_index
+        first = int(si[0])
+        if int(si[-1]) - first + 1 == block.n_samples:
+            bounds = [0, block.n_samples]  # contiguous (the usual block)
+        else:
+            breaks = np.flatnonzero(np.diff(si) > 1) + 1
+            bounds = [0, *breaks.tolist(), block.n_samples]
         gap_before = any(a + n == first for a, n in block.gaps)
         for k, (a, b) in enumerate(itertools.pairwise(bounds)):
             if k > 0 or gap_before:
