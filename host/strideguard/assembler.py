@@ -31,8 +31,8 @@ for the second to confirm it.
 
 from __future__ import annotations
 
+import itertools
 import struct
-
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -533,7 +533,9 @@ class StreamAssembler:
                 gaps,
             )
         n_ready = sum(r.shape[0] for _, r, _, _ in ready)
-        if all(ready[k][0] + ready[k][1].shape[0] == ready[k + 1][0] for k in range(len(ready) - 1)):
+        if all(
+            ready[k][0] + ready[k][1].shape[0] == ready[k + 1][0] for k in range(len(ready) - 1)
+        ):
             idx = np.arange(ready[0][0], ready[0][0] + n_ready, dtype=np.int64)  # contiguous
         else:
             idx = np.concatenate(
@@ -544,7 +546,7 @@ class StreamAssembler:
         metas = [m for _, _, m, _ in ready]
         firsts = [int(m["first_index"][0]) for m in metas]
         frames = np.concatenate(metas) if len(metas) > 1 else metas[0]
-        if any(x >= y for x, y in zip(firsts, firsts[1:], strict=False)):
+        if any(x >= y for x, y in itertools.pairwise(firsts)):
             # a frame split over several held runs appears once, frames in index order
             _, first_pos = np.unique(frames["first_index"], return_index=True)
             frames = frames[np.sort(first_pos)]

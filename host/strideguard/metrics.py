@@ -269,7 +269,7 @@ DOUBLING_SCAN_MAX = 4096
 
 def _scan_doubling(dq: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Inclusive product scan of quaternion rows ``(4, m)`` by doubling (same result as :func:`_scan`)."""
-    out = dq.copy()
+    out: Any = dq.copy()  # float32 rows (``_qmul_parts`` is typed for float64, works for both)
     m = out.shape[1]
     shift = 1
     while shift < m:

@@ -41,10 +41,10 @@ from strideguard.analysis import check_gait_signature
 from strideguard.errors import InputError
 from strideguard.events import detect_strides
 from strideguard.imudata import FloatArray, ImuRecording
-from strideguard.metrics import stride_table
-from strideguard.overstride import RunOverstrideFlag
 from strideguard.live.standing import StandingCountdown
 from strideguard.live.updates import CalibrationUpdate
+from strideguard.metrics import stride_table
+from strideguard.overstride import RunOverstrideFlag
 
 MOVING_GYRO_DPS = 120.0  # a shank rotating faster than this is walking or running
 #: the next stride is looked for from this share of the last stride time after its closing

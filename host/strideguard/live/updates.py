@@ -7,7 +7,7 @@ Every sink gets the same events through :class:`Sink.handle`; each event has
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
 from strideguard.alerts.model import Alert
@@ -56,7 +56,16 @@ class StrideUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with ``"type": "stride"``."""
-        return {"type": "stride", **asdict(self)}
+        # by hand, not ``asdict`` (a deep copy of every field: most of the cost of a stride
+        # on its way to the phone page); the metrics are plain numbers, a shallow copy is enough
+        return {
+            "type": "stride",
+            "sensor": self.sensor,
+            "leg": self.leg,
+            "stride_index": self.stride_index,
+            "time_s": self.time_s,
+            "metrics": dict(self.metrics),
+        }
 
 
 @dataclass
@@ -101,7 +110,7 @@ class LinkUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with ``"type": "link"``."""
-        return {"type": "link", **asdict(self)}
+        return {"type": "link", **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
 @dataclass
