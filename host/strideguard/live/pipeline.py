@@ -20,7 +20,6 @@ pipelines of one run.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -145,19 +144,9 @@ class SensorPipeline:
         x = block.raw * _SCALE  # counts -> m/s² and °/s in one step (float64)
         acc, gyr = x[:, :3], x[:, 3:]
         self.activity.update(t, gyr)
-        # split at gaps so the analyzer only ever sees contiguous samples
-        si = block.sample_index
-        first = int(si[0])
-        if int(si[-1]) - first + 1 == block.n_samples:
-            bounds = [0, block.n_samples]  # contiguous (the usual block)
-        else:
-            breaks = np.flatnonzero(np.diff(si) > 1) + 1
-            bounds = [0, *breaks.tolist(), block.n_samples]
-        gap_before = any(a + n == first for a, n in block.gaps)
-        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
-            if k > 0 or gap_before:
-                self.analyzer.reset()
-            self._strides(self.analyzer.push(t[a:b], acc[a:b], gyr[a:b]))
+        # lost samples travel as jumps of the running index: the analyzer bridges them
+        # exactly as the offline analysis does (strideguard.gaps)
+        self._strides(self.analyzer.push(t, acc, gyr, sample_index=block.sample_index))
         self._last_time_s = float(t[-1])
         for ev in self.analyzer.calibration_events():
             self.emit(ev)
