@@ -176,3 +176,27 @@ def test_short_window_changes_nothing_on_real_running(name: str) -> None:
             assert (x is None) == (y is None), key
             if x is not None and y is not None:
                 assert x == pytest.approx(y, rel=1e-6, abs=1e-4), key
+
+
+def test_fill_on_grid_without_a_gap_is_the_grid() -> None:
+    """The no-gap shortcut of ``fill_on_grid`` gives what the grid fill gives."""
+    from strideguard.gaps import fill_on_grid
+
+    rng = np.random.default_rng(5)
+    idx = np.arange(1000, 1200, dtype=np.int64)
+    acc, t = rng.normal(size=(200, 3)), rng.normal(size=200)
+    for first in (None, 1000, 1001, 1150, 1199):
+        present, (a, b) = fill_on_grid(idx, acc, t, first=first)
+        start = 1000 if first is None else first
+        assert present.all() and present.size == 1200 - start
+        np.testing.assert_array_equal(a, acc[start - 1000 :])
+        np.testing.assert_array_equal(b, t[start - 1000 :])
+        a[:] = 0.0  # a copy: the caller's buffer is not touched
+        assert np.all(acc[start - 1000 :] != 0.0)
+    # with a hole the grid is bridged, whether the window starts before, in or after it
+    holed = np.delete(idx, np.arange(50, 60))
+    for first in (1000, 1055, 1060, 1100):
+        present, (a,) = fill_on_grid(holed, np.delete(acc, np.arange(50, 60), axis=0), first=first)
+        assert present.size == 1200 - first
+        assert (~present).sum() == max(0, 1060 - max(first, 1050))
+        np.testing.assert_array_equal(a[present], acc[first - 1000 :][present])
