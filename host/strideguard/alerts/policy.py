@@ -7,7 +7,10 @@ stride to the detectors (:mod:`strideguard.alerts.detectors`: gait change,
 overstride, late-swing load, notices) and turns their decisions into alert
 events through one life cycle: an alert is *raised*, deduplicated while on,
 *reminded* after its cool-down, *escalated* when it becomes more urgent, and
-*ended* when its detector says so or the run ends. ``strideguard analyze`` on
+*ended* when its detector says so or the run ends. The runner can *acknowledge*
+an alert (:meth:`AlertPolicy.acknowledge`: the phone page's button, the sensor's
+long press): it stays on, but is not reminded any more until it escalates.
+``strideguard analyze`` on
 a recording thus raises exactly the alerts the live run raised. Every alert
 event the policy creates is both returned to the caller (for the sinks) and
 kept in :attr:`AlertPolicy.alerts_` (for the summary).
@@ -42,6 +45,8 @@ class _Active:
 
     alert: Alert
     last_sent_s: float
+    #: the runner acknowledged it: no reminders until it escalates or ends
+    acknowledged: bool = False
 
 
 class AlertPolicy:
@@ -114,6 +119,10 @@ class AlertPolicy:
     def is_active(self, kind: AlertKind) -> bool:
         """Whether ``kind`` is currently on."""
         return kind in self._active
+
+    def unacknowledged(self) -> dict[AlertKind, Alert]:
+        """The alerts that are on and not acknowledged (their latest event each)."""
+        return {k: a.alert for k, a in self._active.items() if not a.acknowledged}
 
     # ------------------------------------------------------------------ strides
 
@@ -387,6 +396,54 @@ class AlertPolicy:
         """The sensor reported its battery level."""
         return self._apply(self._notices.notice_battery(percent), time_s, None)
 
+    def acknowledge(
+        self, time_s: float, kind: AlertKind | None = None, *, source: str = ""
+    ) -> list[Alert]:
+        """The runner acknowledged an alert: no more reminders while it stays on.
+
+        Parameters
+        ----------
+        time_s
+            Run time of the acknowledgement.
+        kind
+            The alert acknowledged; ``None``: the most urgent one that is on
+            and not yet acknowledged (the latest raised among equals).
+        source
+            Where it came from (``"phone"``, ``"sensor"``), in the reason.
+
+        Returns
+        -------
+        list of Alert
+            One ``acknowledged`` event (kept in :attr:`alerts_` like every
+            event), or nothing when no such alert is on (or it already was
+            acknowledged). The alert stays on and ends as usual; an
+            escalation clears the acknowledgement (it is news).
+        """
+        if kind is None:
+            waiting = [(k, a) for k, a in self._active.items() if not a.acknowledged]
+            if not waiting:
+                return []
+            kind = max(waiting, key=lambda ka: (ka[1].alert.severity.rank, ka[1].alert.time_s))[0]
+        act = self._active.get(kind)
+        if act is None or act.acknowledged:
+            return []
+        act.acknowledged = True
+        a = act.alert
+        return self._emit(
+            Alert(
+                kind,
+                a.severity,
+                AlertState.ACKNOWLEDGED,
+                time_s,
+                self._n if self._n >= 0 else None,
+                a.title,
+                texts.acknowledged(source),
+                a.advice,
+                dict(a.numbers),
+                self.leg,
+            )
+        )
+
     def finish(self, time_s: float) -> list[Alert]:
         """End of the run: report every alert that is on as ended."""
         out: list[Alert] = []
@@ -419,7 +476,11 @@ class AlertPolicy:
             state = AlertState.RAISED
         elif d.severity.rank > act.alert.severity.rank:
             state = AlertState.ESCALATED
-        elif d.reminder_s is not None and time_s - act.last_sent_s >= d.reminder_s:
+        elif (
+            d.reminder_s is not None
+            and time_s - act.last_sent_s >= d.reminder_s
+            and not act.acknowledged
+        ):
             state = AlertState.REMINDER
         elif d.escalate_reason is not None:
             return self._escalate(act, d.escalate_reason, time_s)
@@ -445,6 +506,7 @@ class AlertPolicy:
     def _escalate(self, act: _Active, reason: str, time_s: float) -> list[Alert]:
         """Repeat an active alert as escalated with a new reason (its cool-down continues)."""
         a = act.alert
+        act.acknowledged = False  # news: the runner must hear it again
         alert = Alert(
             a.kind,
             a.severity,

@@ -20,6 +20,12 @@ STOP_ADVICE_DOCTOR = "pain for more than a day deserves a doctor"
 RUN_ENDED = "The run ended."
 
 
+def acknowledged(source: str) -> str:
+    """Reason of an ``acknowledged`` alert event: who confirmed it, what changes."""
+    where = {"phone": "on the phone", "sensor": "on the sensor"}.get(source, "")
+    return f"Acknowledged{' ' + where if where else ''}: no more reminders while it stays on."
+
+
 @dataclass(frozen=True)
 class AlertText:
     """What an alert says.

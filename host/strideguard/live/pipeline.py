@@ -28,9 +28,10 @@ import numpy as np
 
 from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
-from strideguard.alerts.model import Alert
+from strideguard.alerts.model import Alert, AlertKind
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
+from strideguard.live.activity import ActivityMonitor
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import (
     AlertUpdate,
@@ -45,6 +46,8 @@ Emit = Callable[[LiveEvent], None]
 BASELINE_STATUS_EVERY_S = 10.0
 #: frames over which the host-clock offset is the lowest lag (about 20 s at 200 Hz)
 HOST_OFFSET_FRAMES = 400
+#: raw counts (ax, ay, az, gx, gy, gz) to m/s² and °/s
+_SCALE = np.array([ACC_SCALE_MPS2] * 3 + [GYR_SCALE_DPS] * 3)
 
 
 class SensorPipeline:
@@ -99,6 +102,10 @@ class SensorPipeline:
         self.samples = 0
         self.samples_lost = 0
         self._last_time_s = 0.0
+        #: moving or standing, still sending (what ends a headless run)
+        self.activity = ActivityMonitor()
+        #: the latest battery level reported (every link update carries it)
+        self.battery_pct: int | None = None
 
     @property
     def last_time_s(self) -> float:
@@ -148,10 +155,13 @@ class SensorPipeline:
             end = float(self.clock.time_s(first_missing + n_missing))
             self._emit_alerts(self.policy.notice_gap(start, end))
         fr = block.frames
-        for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
-            self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
-        acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
-        gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
+        flags = fr["flags"].tolist()
+        if any(f & proto.FLAG_PAIN_MARK for f in flags):
+            for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
+                self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        x = block.raw * _SCALE  # counts -> m/s² and °/s in one step (float64)
+        acc, gyr = x[:, :3], x[:, 3:]
+        self.activity.update(t, gyr)
         # lost samples travel as jumps of the running index: the analyzer bridges them
         # exactly as the offline analysis does (strideguard.gaps)
         self._strides(self.analyzer.push(t, acc, gyr, sample_index=block.sample_index))
@@ -216,14 +226,20 @@ class SensorPipeline:
     def link_update(
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None
     ) -> LinkUpdate:
-        """Emit the current link state of this sensor (and a battery notice if low)."""
+        """Emit the current link state of this sensor (and a battery notice if low).
+
+        The battery level is remembered: every later update carries the last
+        one known (the phone page and the terminal keep showing it).
+        """
+        if battery_pct is not None:
+            self.battery_pct = battery_pct
         lost = self.samples_lost
         total = self.samples + lost
         ev = LinkUpdate(
             sensor=self.sensor,
             state=state,
             mtu=mtu,
-            battery_pct=battery_pct,
+            battery_pct=self.battery_pct,
             samples_lost=lost,
             loss_pct=round(100.0 * lost / total, 2) if total else 0.0,
         )
@@ -231,6 +247,12 @@ class SensorPipeline:
         if battery_pct is not None:
             self._emit_alerts(self.policy.notice_battery(battery_pct, self._last_time_s))
         return ev
+
+    def acknowledge(self, kind: AlertKind | None = None, *, source: str = "") -> list[Alert]:
+        """The runner acknowledged an alert of this sensor (see :meth:`AlertPolicy.acknowledge`)."""
+        alerts = self.policy.acknowledge(self._last_time_s, kind, source=source)
+        self._emit_alerts(alerts)
+        return alerts
 
     def notice_sensor_lost(self, silent_s: float) -> None:
         """The link has been down too long: raise the sensor-lost notice."""

@@ -24,7 +24,13 @@ from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
 from strideguard.ble.receiver import Receiver, leg_from_name
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate, SymmetryUpdate
+from strideguard.live.updates import (
+    AlertUpdate,
+    LiveEvent,
+    SessionUpdate,
+    SymmetryUpdate,
+    run_clock,
+)
 from strideguard.recording import (
     KIND_EVENT,
     KIND_FRAME,
@@ -64,6 +70,12 @@ class LiveRun:
     config: AlertConfig | None = None
     baseline: PersonalBaseline | Mapping[str, PersonalBaseline | None] | None = None
     assemblers: Sequence[StreamAssembler] | None = None
+    #: a headless session goes on after this run: the phone page keeps listening
+    session_continues: bool = False
+    #: how a host-side event (an acknowledgement) reaches the run: through the
+    #: sensor link's queue (recorded in arrival order, like the link's own events);
+    #: ``None``: applied at once (replay, tests)
+    post_event: Callable[[int, dict[str, Any]], None] | None = field(default=None, repr=False)
     pipelines: list[SensorPipeline] = field(init=False)
     #: notices about the whole run (recording stopped, stored baseline refused), in order
     notices: list[Alert] = field(init=False, default_factory=list)
@@ -165,12 +177,66 @@ class LiveRun:
             pct = int(event.get("pct", 255))
             if 0 <= pct <= 100:
                 p.link_update("connected", battery_pct=pct)
+        elif kind == "acknowledge":
+            raw = event.get("kind")
+            try:
+                which = AlertKind(raw) if raw else None
+            except ValueError:
+                which = None  # an unknown kind (a newer host): the most urgent one
+            p.acknowledge(which, source=str(event.get("source") or ""))
         elif kind == "recording_stopped":
             self.notice_recording_stopped(
                 str(event.get("reason") or "write failed"),
                 path=event.get("path"),
                 after_s=event.get("after_s"),
             )
+
+    def acknowledge(
+        self, sensor: str | None = None, kind: str | None = None, *, source: str = "phone"
+    ) -> dict[str, Any] | None:
+        """The runner acknowledged an alert (the phone page's button): no more reminders.
+
+        Parameters
+        ----------
+        sensor, kind
+            The alert shown to the runner; ``None``: the most urgent alert that
+            is on and not yet acknowledged, over all sensors.
+        source
+            Where the acknowledgement came from (recorded with it).
+
+        Returns
+        -------
+        dict or None
+            ``{"sensor", "kind"}`` of the alert being acknowledged, or ``None`` when
+            no alert waits for one. The ``acknowledged`` alert event follows
+            through :attr:`post_event` (so the recording holds it and a replay
+            repeats it), or at once without one.
+        """
+        target = self._acknowledge_target(sensor, kind)
+        if target is None:
+            return None
+        stream, which = target
+        event = {"event": "acknowledge", "kind": which.value, "source": source}
+        if self.post_event is not None:
+            self.post_event(stream, event)
+        else:
+            self.on_link_event(stream, event)
+        return {"sensor": self.pipelines[stream].sensor, "kind": which.value}
+
+    def _acknowledge_target(
+        self, sensor: str | None, kind: str | None
+    ) -> tuple[int, AlertKind] | None:
+        best: tuple[tuple[int, float], int, AlertKind] | None = None
+        for stream, p in enumerate(self.pipelines):
+            if sensor is not None and p.sensor != sensor:
+                continue
+            for k, alert in p.policy.unacknowledged().items():
+                if kind is not None and k.value != kind:
+                    continue
+                rank = (alert.severity.rank, alert.time_s)
+                if best is None or rank > best[0]:
+                    best = (rank, stream, k)
+        return None if best is None else (best[1], best[2])
 
     def run_time_s(self) -> float:
         """Run time reached so far (the latest sample of any sensor)."""
@@ -246,8 +312,18 @@ class LiveRun:
         if sym is not None:
             summary["symmetry"] = sym
         strides = sum(len(p.strides) for p in self.pipelines)
-        # the phone page shows "run finished" instead of trying to reconnect for ever
-        self.emit(SessionUpdate("ended", f"Run finished: {strides} strides", {"strides": strides}))
+        # the phone page shows "run finished" instead of trying to reconnect for ever (and in a
+        # headless session keeps listening for the next run)
+        details: dict[str, Any] = {"strides": strides, "run_time_s": self.run_time_s()}
+        if self.session_continues:
+            details["session_continues"] = True
+        self.emit(
+            SessionUpdate(
+                "ended",
+                f"Run finished: {strides} strides in {run_clock(self.run_time_s())}",
+                details,
+            )
+        )
         return summary
 
 
@@ -352,6 +428,9 @@ async def run_ble(
     stop: asyncio.Event | None = None,
     until: Callable[[LiveRun], bool] | None = None,
     baseline_refused: str | None = None,
+    wait_for_all: bool = True,
+    on_run: Callable[[LiveRun], None] | None = None,
+    session_continues: bool = False,
 ) -> LiveRun:
     """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
 
@@ -377,6 +456,14 @@ async def run_ble(
     baseline_refused
         Why a stored baseline was not used: announced at the start (the run
         learns one from scratch).
+    wait_for_all
+        Start when every sensor is connected (default), or as soon as one is
+        (a headless session: the others join when they are switched on).
+    on_run
+        Called with the :class:`LiveRun` as soon as it exists (e.g. to let the
+        phone page acknowledge alerts during the run).
+    session_continues
+        A headless session goes on after this run (see :attr:`LiveRun.session_continues`).
 
     Returns
     -------
@@ -400,27 +487,39 @@ async def run_ble(
         config=config,
         baseline=baseline,
         assemblers=[link.assembler for link in receiver.links],
+        session_continues=session_continues,
+        post_event=lambda stream, event: receiver.links[stream].inject_event(event),
     )
-    emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
+    title = f"Live with {len(names)} sensor(s)"
+    emit(SessionUpdate("started", title, {"sensors": list(names), "run_time_s": 0.0}))
+    if on_run is not None:
+        on_run(run)
     if baseline_refused is not None:
         run.notice_baseline_refused(baseline_refused)
     stop = stop or asyncio.Event()
     t0 = time.monotonic()
+    connects = [asyncio.ensure_future(link.connect()) for link in receiver.links]
     try:
         # a stop (Ctrl-C, SIGTERM) while still connecting ends the run too
-        connecting = asyncio.ensure_future(receiver.connect())
-        stopping = asyncio.ensure_future(stop.wait())
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        pending: set[asyncio.Future[Any]] = set(connects)
         try:
-            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            while pending and not stop.is_set():
+                done, pending = await asyncio.wait(
+                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopping)
+                for task in done - {stopping}:
+                    task.result()  # a link that gave up at once (no Bluetooth, not a sensor)
+                if not wait_for_all and len(done - {stopping}) > 0:
+                    break  # the others join when they come (their links keep trying)
         finally:
             stopping.cancel()
-        if not connecting.done():
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
+        if stop.is_set():
             return run
-        connecting.result()
         for link in receiver.links:
+            if not link.connected:
+                continue
             try:
                 st = await link.read_status()
                 run.on_link_event(
@@ -442,10 +541,28 @@ async def run_ble(
                     pass
             for link in receiver.links:
                 p = run.pipelines[link.stream]
+                battery = link.stats.status.get("battery_pct")
                 p.link_update(
-                    "connected" if link.connected else "reconnecting", mtu=link.mtu or None
+                    "connected" if link.connected else "reconnecting",
+                    mtu=link.mtu or None,
+                    battery_pct=battery if battery is not None and 0 <= battery <= 100 else None,
                 )
             run.check_silence()
+            # the run's clock for the phone page and the terminal's title
+            run_s = run.run_time_s()
+            emit(
+                SessionUpdate(
+                    "running",
+                    f"{title} · {run_clock(run_s)}",
+                    {"sensors": list(names), "run_time_s": run_s},
+                )
+            )
     finally:
+        for task in connects:
+            if not task.done():
+                task.cancel()
+        for task in connects:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await receiver.close()
     return run
