@@ -403,8 +403,8 @@ def use_data_dir(args: argparse.Namespace) -> None:
 
 def uses_stored_baselines(args: argparse.Namespace) -> bool:
     """Whether this run loads and saves the runner's stored baselines: ``live`` does unless
-    ``--baseline`` or ``--no-stored-baseline`` is given; commands that build their own
-    arguments (``demo``) do not."""
+    ``--baseline`` or ``--no-stored-baseline`` is given (``demo`` sets the latter: a
+    simulated runner's normal is not the user's)."""
     return (
         hasattr(args, "runner")
         and not getattr(args, "no_stored_baseline", True)
