@@ -76,7 +76,8 @@ class SSE:
                 return name, data
 
     def until_type(self, kind: str) -> dict[str, Any]:
-        for _ in range(50):
+        # a notice that lasts until re-anchored has ~30 strides' events between its raise and end
+        for _ in range(1000):
             _, d = self.next()
             if d["type"] == kind:
                 return d
