@@ -45,8 +45,8 @@ from strideguard.align import (
     shank_signals,
 )
 from strideguard.errors import InputError
-from strideguard.events import detect_strides
-from strideguard.gaps import fill_on_grid, gaps_of
+from strideguard.events import MIDPOINT_TOLERANCE_S, detect_strides
+from strideguard.gaps import EVENT_MARGIN_S, GapList, fill_on_grid, gap_index, gaps_of
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.live.updates import CalibrationUpdate
 
@@ -265,13 +265,12 @@ class StreamingAnalyzer:
             for row in res.strides.rows():
                 ic = row.get("initial_contact_s")
                 nxt = row.get("next_initial_contact_s")
-                if (
-                    ic is None
-                    or nxt is None
-                    or ic <= self._last_ic_s + 0.05
-                    or nxt > t_end - self.lookahead_s
-                ):
+                if ic is None or nxt is None or ic <= self._last_ic_s + 0.05:
                     continue
+                if max(nxt, _closing_contact_depends_until(ic, nxt, rec.gaps)) > (
+                    t_end - self.lookahead_s
+                ):
+                    break  # not final yet, nor is any stride after it
                 out.append(_clean(row))
                 self._last_ic_s = float(ic)
                 # the following stride closes about one stride after this one's closing contact
@@ -294,6 +293,31 @@ class StreamingAnalyzer:
             self._idx, self._t = self._idx[j:], t[j:]
             self._acc, self._gyr = self._acc[j:], self._gyr[j:]
         return out
+
+
+def _closing_contact_depends_until(ic_s: float, next_ic_s: float, gaps: GapList) -> float:
+    """Latest contact a stride's closing contact may depend on (recording clock).
+
+    A closing contact hidden in a gap is estimated from the contacts either
+    side (:meth:`strideguard.events.StrideDetector._contacts_across_gaps`), so
+    whether and where it is estimated depends on the contact *after* it. That
+    contact must be final (refined, with its own look-ahead) before the
+    stride is: on a window that ends just past it, a provisional contact can
+    keep a stride the whole recording drops. It is not known here, but the
+    estimate is only accepted when the midpoint lies within
+    :data:`~strideguard.events.MIDPOINT_TOLERANCE_S` of the gap's zone, which
+    bounds it: ``after <= 2 * (zone end + tolerance) - ic``.
+
+    Returns
+    -------
+    float
+        That bound, or ``next_ic_s`` when the closing contact is measured.
+    """
+    k = int(gap_index(np.array([next_ic_s]), gaps, EVENT_MARGIN_S)[0])
+    if k < 0:
+        return next_ic_s
+    zone_end_s = gaps[k][1] + EVENT_MARGIN_S
+    return 2.0 * (zone_end_s + MIDPOINT_TOLERANCE_S) - ic_s
 
 
 def _clean(row: dict[str, object]) -> dict[str, float | None]:
