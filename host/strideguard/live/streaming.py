@@ -262,14 +262,14 @@ class StreamingAnalyzer:
             res = None
         out: list[dict[str, float | None]] = []
         if res is not None:
-            for row in res.strides.rows():
+            rows = res.strides.rows()
+            for k, row in enumerate(rows):
                 ic = row.get("initial_contact_s")
                 nxt = row.get("next_initial_contact_s")
                 if ic is None or nxt is None or ic <= self._last_ic_s + 0.05:
                     continue
-                if max(nxt, _closing_contact_depends_until(ic, nxt, rec.gaps)) > (
-                    t_end - self.lookahead_s
-                ):
+                following = rows[k + 1] if k + 1 < len(rows) else {}
+                if _depends_until(ic, nxt, following, rec.gaps) > t_end - self.lookahead_s:
                     break  # not final yet, nor is any stride after it
                 out.append(_clean(row))
                 self._last_ic_s = float(ic)
@@ -295,27 +295,43 @@ class StreamingAnalyzer:
         return out
 
 
-def _closing_contact_depends_until(ic_s: float, next_ic_s: float, gaps: GapList) -> float:
-    """Latest contact a stride's closing contact may depend on (recording clock).
+def _depends_until(
+    ic_s: float, next_ic_s: float, following: dict[str, object], gaps: GapList
+) -> float:
+    """Latest contact a stride depends on (recording clock): it is final once that one is.
 
-    A closing contact hidden in a gap is estimated from the contacts either
-    side (:meth:`strideguard.events.StrideDetector._contacts_across_gaps`), so
-    whether and where it is estimated depends on the contact *after* it. That
-    contact must be final (refined, with its own look-ahead) before the
-    stride is: on a window that ends just past it, a provisional contact can
-    keep a stride the whole recording drops. It is not known here, but the
-    estimate is only accepted when the midpoint lies within
-    :data:`~strideguard.events.MIDPOINT_TOLERANCE_S` of the gap's zone, which
-    bounds it: ``after <= 2 * (zone end + tolerance) - ic``.
+    That is its closing contact, unless the closing contact is hidden in a
+    gap: then it is estimated from the contacts either side
+    (:meth:`strideguard.events.StrideDetector._contacts_across_gaps`), so
+    whether and where it is estimated depends on the contact *after* it, which
+    must be final (refined, with its own look-ahead) too. On a window that
+    ends just past that contact, its provisional time can keep a stride that
+    the whole recording drops, or the reverse. The contact after is the
+    closing contact of the ``following`` stride when that one starts at the
+    hidden contact; otherwise it is bounded: the estimate is only accepted
+    when the midpoint lies within :data:`~strideguard.events.MIDPOINT_TOLERANCE_S`
+    of the gap's zone, so ``after <= 2 * (zone end + tolerance) - ic``.
+
+    Parameters
+    ----------
+    ic_s, next_ic_s
+        The stride's contacts.
+    following
+        The next stride row of the same analysis (empty if none).
+    gaps
+        The window's gaps.
 
     Returns
     -------
     float
-        That bound, or ``next_ic_s`` when the closing contact is measured.
+        Time of that contact (or its bound).
     """
     k = int(gap_index(np.array([next_ic_s]), gaps, EVENT_MARGIN_S)[0])
     if k < 0:
         return next_ic_s
+    f_ic, f_next = following.get("initial_contact_s"), following.get("next_initial_contact_s")
+    if isinstance(f_ic, float) and isinstance(f_next, float) and abs(f_ic - next_ic_s) < 1e-3:
+        return f_next
     zone_end_s = gaps[k][1] + EVENT_MARGIN_S
     return 2.0 * (zone_end_s + MIDPOINT_TOLERANCE_S) - ic_s
 
