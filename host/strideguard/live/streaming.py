@@ -24,7 +24,10 @@ Lost samples. Samples come with their running index, so the analyzer knows
 exactly which ones are missing. The window is put on its uniform grid and the
 missing samples are bridged exactly as :func:`strideguard.load.make_uniform`
 bridges a file (:mod:`strideguard.gaps`); the analysis then keeps or drops
-strides around the gap by the same rules offline and live. After a gap longer
+strides around the gap by the same rules offline and live. A stride is
+emitted once every contact it depends on is final: its closing contact, and,
+when that contact is hidden in a gap and estimated from its neighbours, the
+contact after it too (:func:`_depends_until`). After a gap longer
 than the window (a long outage) has been analysed once — the strides before it
 get their look-ahead from the bridge — later windows start shortly before its
 end instead of bridging it again.
