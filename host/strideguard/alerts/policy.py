@@ -7,8 +7,11 @@ stride to the detectors (:mod:`strideguard.alerts.detectors`: gait change,
 overstride, late-swing load, notices) and turns their decisions into alert
 events through one life cycle: an alert is *raised*, deduplicated while on,
 *reminded* after its cool-down, *escalated* when it becomes more urgent, and
-*ended* when its detector says so or the run ends. ``strideguard analyze`` on
-a recording thus raises exactly the alerts the live run raised. Every alert
+*ended* when its detector says so or the run ends. The runner can
+*acknowledge* an alert (:meth:`AlertPolicy.acknowledge`: a long press on the
+sensor, the phone page's button): it stays on but is not reminded until it
+escalates. ``strideguard analyze`` on a recording thus raises exactly the
+alerts the live run raised. Every alert
 event the policy creates is both returned to the caller (for the sinks) and
 kept in :attr:`AlertPolicy.alerts_` (for the summary).
 """
@@ -39,6 +42,8 @@ class _Active:
 
     alert: Alert
     last_sent_s: float
+    #: the runner acknowledged it: no reminders until it escalates or ends
+    acknowledged: bool = False
 
 
 class AlertPolicy:
@@ -102,6 +107,10 @@ class AlertPolicy:
     def is_active(self, kind: AlertKind) -> bool:
         """Whether ``kind`` is currently on."""
         return kind in self._active
+
+    def unacknowledged(self) -> dict[AlertKind, Alert]:
+        """The alerts that are on and not acknowledged (the latest event of each)."""
+        return {k: a.alert for k, a in self._active.items() if not a.acknowledged}
 
     # ------------------------------------------------------------------ strides
 
@@ -203,6 +212,52 @@ class AlertPolicy:
         """The sensor reported its battery level."""
         return self._apply(self._notices.notice_battery(percent), time_s, None)
 
+    def acknowledge(
+        self, time_s: float, kind: AlertKind | None = None, *, source: str = ""
+    ) -> list[Alert]:
+        """The runner acknowledged an alert: it stays on, without reminders.
+
+        Parameters
+        ----------
+        time_s
+            When (run time).
+        kind
+            The alert; ``None``: the most urgent one on and not yet acknowledged
+            (the latest raised among equals).
+        source
+            Where it came from (``"sensor"``, ``"phone"``, ``"host"``): named in the reason.
+
+        Returns
+        -------
+        list of Alert
+            One ``acknowledged`` event (kept in :attr:`alerts_`), or nothing when
+            no such alert waits for one. An escalation makes it news again.
+        """
+        if kind is None:
+            waiting = self.unacknowledged()
+            if not waiting:
+                return []
+            kind = max(waiting, key=lambda k: (waiting[k].severity.rank, waiting[k].time_s))
+        act = self._active.get(kind)
+        if act is None or act.acknowledged:
+            return []
+        act.acknowledged = True
+        a = act.alert
+        return self._emit(
+            Alert(
+                kind,
+                a.severity,
+                AlertState.ACKNOWLEDGED,
+                time_s,
+                self._n if self._n >= 0 else None,
+                a.title,
+                texts.acknowledged(source),
+                a.advice,
+                dict(a.numbers),
+                self.leg,
+            )
+        )
+
     def finish(self, time_s: float) -> list[Alert]:
         """End of the run: report every alert that is on as ended."""
         out: list[Alert] = []
@@ -235,7 +290,11 @@ class AlertPolicy:
             state = AlertState.RAISED
         elif d.severity.rank > act.alert.severity.rank:
             state = AlertState.ESCALATED
-        elif d.reminder_s is not None and time_s - act.last_sent_s >= d.reminder_s:
+        elif (
+            d.reminder_s is not None
+            and time_s - act.last_sent_s >= d.reminder_s
+            and not act.acknowledged
+        ):
             state = AlertState.REMINDER
         elif d.escalate_reason is not None:
             return self._escalate(act, d.escalate_reason, time_s)
@@ -260,6 +319,7 @@ class AlertPolicy:
 
     def _escalate(self, act: _Active, reason: str, time_s: float) -> list[Alert]:
         """Repeat an active alert as escalated with a new reason (its cool-down continues)."""
+        act.acknowledged = False  # news: the runner must hear it again
         a = act.alert
         alert = Alert(
             a.kind,

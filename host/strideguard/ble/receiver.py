@@ -538,6 +538,16 @@ class SensorLink:
         if client is self._client:
             self._dropped.set()
 
+    def inject_event(self, event: dict[str, Any]) -> None:
+        """Pass a host-side event (an acknowledgement, an alert pattern written) down the link.
+
+        It goes through the same queue as the link's own events, so the consumer
+        hands it to ``on_event`` and the recording keeps it in arrival order with
+        the frames: a replay applies it at the same place. Call it from the
+        event loop's thread.
+        """
+        self._queue.put_nowait((_EVENT, {**event, "sensor": self.label}, time.monotonic()))
+
     def _event(self, event_name: str, **fields: Any) -> None:
         event = {"event": event_name, "sensor": self.label, **fields}
         self._queue.put_nowait((_EVENT, event, time.monotonic()))

@@ -28,13 +28,22 @@ import numpy as np
 
 from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
-from strideguard.alerts.model import Alert
+from strideguard.alerts.model import Alert, AlertKind
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
+from strideguard.live.alarm import shin
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, LinkUpdate, LiveEvent, StrideUpdate
+from strideguard.live.updates import (
+    AlertUpdate,
+    HapticUpdate,
+    LinkUpdate,
+    LiveEvent,
+    StrideUpdate,
+)
 
 Emit = Callable[[LiveEvent], None]
+#: ``on_sensor_ack(stream, time_s)``: the runner held the sensor's button (FLAG2_ACKNOWLEDGED)
+SensorAck = Callable[[int, float], None]
 
 
 class SensorPipeline:
@@ -58,6 +67,10 @@ class SensorPipeline:
         The assembler that decodes this sensor's notifications: a BLE link's own
         (:attr:`SensorLink.assembler <strideguard.ble.receiver.SensorLink.assembler>`);
         by default a new one, fed by :meth:`push`.
+    on_sensor_ack
+        Called when a frame says the runner acknowledged the sensor's alert
+        pattern with a long press (:class:`~strideguard.live.run.LiveRun` finds
+        whose alert it played); ``None``: this sensor's most urgent alert.
     """
 
     def __init__(
@@ -71,8 +84,11 @@ class SensorPipeline:
         baseline: PersonalBaseline | None = None,
         stream: int = 0,
         assembler: StreamAssembler | None = None,
+        on_sensor_ack: SensorAck | None = None,
     ) -> None:
         self.sensor = sensor
+        self.stream = stream
+        self.on_sensor_ack = on_sensor_ack
         self.leg = leg
         self.analyzer = analyzer
         self.emit = emit
@@ -133,6 +149,7 @@ class SensorPipeline:
         fr = block.frames
         for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
             self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        self._sensor_flags(fr)
         acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
         gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
         # split at gaps so the analyzer only ever sees contiguous samples
@@ -147,6 +164,37 @@ class SensorPipeline:
         self._last_time_s = float(t[-1])
         for ev in self.analyzer.calibration_events():
             self.emit(ev)
+
+    def _sensor_flags(self, fr: np.ndarray) -> None:
+        """A long press (``FLAG2_ACKNOWLEDGED``), a "link lost" played (``FLAG2_LINK_LOST_CUE``)."""
+        flags2 = fr["flags2"]
+        for idx in fr["first_index"][(flags2 & proto.FLAG2_ACKNOWLEDGED) != 0].tolist():
+            t = float(self.clock.time_s(idx))
+            if self.on_sensor_ack is not None:
+                self.on_sensor_ack(self.stream, t)
+            else:
+                self.acknowledge(source="sensor", time_s=t)
+        if np.any(flags2 & proto.FLAG2_LINK_LOST_CUE):
+            self.emit(
+                HapticUpdate(
+                    sensor=self.sensor,
+                    leg=self.leg,
+                    action="link_lost",
+                    pattern="link_lost",
+                    ok=True,
+                    message=f"While the link was down, the sensor on {shin(self.leg)} buzzed "
+                    "'link lost': the alerts were off",
+                )
+            )
+
+    def acknowledge(
+        self, kind: AlertKind | None = None, *, source: str = "", time_s: float | None = None
+    ) -> list[Alert]:
+        """The runner acknowledged an alert of this sensor (:meth:`AlertPolicy.acknowledge`)."""
+        when = self._last_time_s if time_s is None else time_s
+        alerts = self.policy.acknowledge(when, kind, source=source)
+        self._emit_alerts(alerts)
+        return alerts
 
     def _strides(self, strides: list[dict[str, float | None]]) -> None:
         self.policy.angle_calibrated = self.analyzer.angle_calibrated

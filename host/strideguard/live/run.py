@@ -4,6 +4,12 @@ Both drivers, :func:`run_ble` and :func:`replay`, build the same :class:`LiveRun
 one :class:`~strideguard.live.pipeline.SensorPipeline` per sensor, fed with the
 same decoded blocks — so ``strideguard replay`` reproduces what the runner saw
 live.
+
+The run's :class:`~strideguard.live.alarm.SensorAlarm` sends each alert's pattern
+to the sensors' motors (live only; the recorded ``alert_pattern`` events show
+them in a replay). Acknowledging an alert — :meth:`LiveRun.acknowledge` (the
+phone, the host) or a long press on the sensor — ends its reminders and stops
+its pattern on every sensor.
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bleak.exc import BleakError
+
+from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, PersonalBaseline, texts
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
-from strideguard.ble.receiver import Receiver, leg_from_name
+from strideguard.ble.receiver import Receiver, SensorLink, SensorLinkError, leg_from_name
+from strideguard.live.alarm import PATTERN_EVENT, PATTERN_STOP_EVENT, SensorAlarm, pattern_message
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, LiveEvent, SessionUpdate
+from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent, SessionUpdate
 from strideguard.recording import (
     KIND_EVENT,
     KIND_FRAME,
@@ -35,6 +45,8 @@ from strideguard.recording import (
 log = logging.getLogger(__name__)
 
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
+#: how long the end of a run waits for the sensors to stop their patterns
+STOP_PATTERNS_TIMEOUT_S = 2.0
 #: the ``sensor`` of notices about the whole run (the recording, the stored baseline)
 RUN_NOTICE_SENSOR = "run"
 
@@ -54,6 +66,10 @@ class LiveRun:
     assemblers
         The assembler decoding each sensor's frames when someone else feeds them
         (a BLE link's own); ``None``: each pipeline decodes in its own.
+    post_event
+        How a host-side event (an acknowledgement) reaches the run: through the
+        sensor link's queue, so the recording keeps it in order with the frames
+        and a replay applies it at the same place; ``None``: applied at once.
     """
 
     sensors: Sequence[str]
@@ -61,7 +77,10 @@ class LiveRun:
     config: AlertConfig | None = None
     baseline: PersonalBaseline | None = None
     assemblers: Sequence[StreamAssembler] | None = None
+    post_event: Callable[[int, dict[str, Any]], None] | None = field(default=None, repr=False)
     pipelines: list[SensorPipeline] = field(init=False)
+    #: which sensor plays which alert pattern (sends them when given a ``send``)
+    alarm: SensorAlarm = field(init=False)
     #: notices about the whole run (recording stopped, stored baseline refused), in order
     notices: list[Alert] = field(init=False, default_factory=list)
     #: why the recording stopped (``{"reason", "path", "after_s"}``), else None
@@ -75,18 +94,85 @@ class LiveRun:
                 name,
                 leg_from_name(name),
                 StreamingAnalyzer(name, leg_from_name(name)),
-                self.emit,
+                self._pipeline_emit,
                 config=self.config,
                 baseline=self.baseline,
                 stream=i,
                 assembler=None if self.assemblers is None else self.assemblers[i],
+                on_sensor_ack=self._sensor_ack,
             )
             for i, name in enumerate(self.sensors)
         ]
+        self._stream_of = {p.sensor: i for i, p in enumerate(self.pipelines)}
+        patterns = (self.config or AlertConfig()).patterns
+        self.alarm = SensorAlarm([p.leg for p in self.pipelines], patterns)
         self._down_since: dict[int, float] = {}
         self._lost_reported: set[int] = set()
         #: what a replay's reader repaired or skipped in the file (damaged records ...)
         self.damage: list[str] = []
+
+    def _pipeline_emit(self, event: LiveEvent) -> None:
+        """A pipeline's event: to the sinks; an alert event also to the alarm."""
+        self.emit(event)
+        if isinstance(event, AlertUpdate):
+            stream = self._stream_of.get(event.sensor)
+            if stream is not None:
+                self.alarm.on_alert(stream, event.alert)
+
+    def _sensor_ack(self, stream: int, time_s: float) -> None:
+        """The runner held sensor ``stream``'s button: acknowledge the alert it played."""
+        owner = self.alarm.sensor_acknowledged(stream)
+        if owner is not None and 0 <= owner[0] < len(self.pipelines):
+            target, kind = self.pipelines[owner[0]], owner[1]
+            if target.policy.is_active(kind):
+                target.acknowledge(kind, source="sensor", time_s=time_s)
+                return
+        self.pipelines[stream].acknowledge(source="sensor", time_s=time_s)
+
+    def acknowledge(
+        self, leg: str | None = None, *, kind: str | None = None, source: str = "phone"
+    ) -> dict[str, Any] | None:
+        """The runner acknowledged an alert (the phone page's button, the host): no more reminders.
+
+        The one host-side entry point: the alert's pattern also stops on every
+        sensor still repeating it (``OP_ACKNOWLEDGE``), as after a long press.
+
+        Parameters
+        ----------
+        leg
+            ``"L"``/``"R"``: an alert of that leg's sensor; ``None``: any sensor's.
+        kind
+            The alert (``AlertKind`` value); ``None``: the most urgent alert that
+            is on and not yet acknowledged (the latest raised among equals).
+        source
+            Where it came from (``"phone"``, ``"host"``): recorded, named in the reason.
+
+        Returns
+        -------
+        dict or None
+            ``{"sensor", "kind"}`` of the alert acknowledged, or ``None`` when no
+            alert waits for one. The ``acknowledged`` alert event follows through
+            :attr:`post_event` (recorded, so a replay repeats it), or at once.
+        """
+        best: tuple[tuple[int, float], int, AlertKind] | None = None
+        for stream, p in enumerate(self.pipelines):
+            if leg is not None and p.leg != leg:
+                continue
+            for k, alert in p.policy.unacknowledged().items():
+                if kind is not None and k.value != kind:
+                    continue
+                rank = (alert.severity.rank, alert.time_s)
+                if best is None or rank > best[0]:
+                    best = (rank, stream, k)
+        if best is None:
+            return None
+        _, stream, which = best
+        event = {"event": "acknowledge", "kind": which.value, "source": source}
+        if self.post_event is not None:
+            self.post_event(stream, event)
+        else:
+            self.on_link_event(stream, event)
+        return {"sensor": self.pipelines[stream].sensor, "kind": which.value}
 
     def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
         """Turn a receiver/recording event into link updates and notices."""
@@ -95,6 +181,28 @@ class LiveRun:
         p = self.pipelines[stream]
         kind = event.get("event")
         now = time.monotonic() if now_s is None else now_s
+        if kind in (PATTERN_EVENT, PATTERN_STOP_EVENT):
+            self.alarm.on_event(stream, event)
+            message, ok = pattern_message(event, p.leg, sensor=p.sensor)
+            self.emit(
+                HapticUpdate(
+                    sensor=p.sensor,
+                    leg=p.leg,
+                    action="play" if kind == PATTERN_EVENT else "stop",
+                    pattern=str(event.get("pattern") or ""),
+                    ok=ok,
+                    message=message,
+                    kind=str(event.get("kind") or "") or None,
+                )
+            )
+            return
+        if kind == "acknowledge":
+            try:
+                which = AlertKind(str(event.get("kind")))
+            except ValueError:
+                which = None  # a newer host's alert: the most urgent one
+            p.acknowledge(which, source=str(event.get("source") or ""))
+            return
         if kind == "connect":
             self._down_since.pop(stream, None)
             p.link_update("connected")
@@ -346,7 +454,18 @@ async def run_ble(
         config=config,
         baseline=baseline,
         assemblers=[link.assembler for link in receiver.links],
+        # host-side events (acknowledgements) go through the link's queue: recorded in order
+        post_event=lambda stream, event: receiver.links[stream].inject_event(event),
     )
+    writes: set[asyncio.Task[None]] = set()
+
+    def send(stream: int, write: bytes, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(_write_pattern(receiver.links[stream], write, event))
+        writes.add(task)
+        task.add_done_callback(writes.discard)
+
+    run.alarm.send = send
+    run.alarm.connected = lambda stream: receiver.links[stream].connected
     emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
     if baseline_refused is not None:
         run.notice_baseline_refused(baseline_refused)
@@ -393,5 +512,28 @@ async def run_ble(
                 )
             run.check_silence()
     finally:
+        # a stop pattern still repeating belongs to this run: the sensors stop it
+        run.alarm.stop_all("run_ended")
+        if writes:
+            await asyncio.wait(set(writes), timeout=STOP_PATTERNS_TIMEOUT_S)
+        run.alarm.send = None
         await receiver.close()
     return run
+
+
+async def _write_pattern(link: SensorLink, write: bytes, event: dict[str, Any]) -> None:
+    """Write an alert pattern (or its stop) to a sensor; record ``event`` with the answer.
+
+    The event goes through the link's queue, so the recording holds it among the
+    frames and the run shows it (:meth:`LiveRun.on_link_event`) live and in a replay.
+    """
+    error = None
+    try:
+        result: int | None = await link.write_control(write)
+    except (SensorLinkError, BleakError, OSError, TimeoutError) as exc:
+        result, error = None, str(exc) or type(exc).__name__
+    out = {**event, "result": result, "ok": result == proto.RESULT_SUCCESS}
+    if error is not None:
+        out["error"] = error
+        log.info("%s: %s not written: %s", link.label, event.get("event"), error)
+    link.inject_event(out)

@@ -41,6 +41,8 @@ class ReplayState:
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     question: dict[str, Any] | None = None
+    #: what each sensor's motor does (the latest ``haptic`` event per sensor)
+    haptics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def update(self, d: dict[str, Any]) -> None:
         """Fold one event dict into the state."""
@@ -55,6 +57,8 @@ class ReplayState:
             self.calibrations[d["sensor"]] = d
         elif kind == "session":
             self.session = d
+        elif kind == "haptic":
+            self.haptics[str(d.get("sensor"))] = d
         elif kind == "alert":
             key = (str(d.get("sensor")), str(d.get("kind")))
             if d.get("state") == "ended":
@@ -71,6 +75,7 @@ class ReplayState:
         out += self.calibrations.values()
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
+        out += self.haptics.values()
         if self.question is not None:
             out.append(self.question)
         return [{**d, "replay": True} for d in out]
@@ -83,6 +88,7 @@ class ReplayState:
             "calibrations": self.calibrations,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
+            "haptics": self.haptics,
             "question": self.question,
         }
 

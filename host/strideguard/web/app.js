@@ -18,6 +18,7 @@
     ended: [], // recently ended alerts: {alert, until}
     session: null,
     question: null, // the day-after question and, once answered, its advice
+    haptics: new Map(), // sensor -> latest "haptic" event: what its motor plays
     enabled: false,
     finished: false,
     conn: "connecting",
@@ -100,6 +101,7 @@
         if (d.state === "ended") finish();
         break;
       case "question": sg.question = d; break;
+      case "haptic": sg.haptics.set(d.sensor, d); break;
       case "alert": {
         const key = d.sensor + "|" + d.kind;
         if (d.state === "ended") {
@@ -108,7 +110,8 @@
           if (was && !d.replay) sg.ended.push({ alert: d, until: Date.now() + 20000 });
         } else {
           sg.alerts.set(key, d);
-          if (!d.replay) announce(d);
+          // an acknowledged alert stays on the screen, silently
+          if (!d.replay && d.state !== "acknowledged") announce(d);
         }
         break;
       }
@@ -236,6 +239,10 @@
       const mins = Math.floor(top.time_s / 60), secs = Math.floor(top.time_s % 60);
       $("banner-meta").textContent = leg + top.state + " at " + mins + ":" + String(secs).padStart(2, "0");
     }
+    // what the sensors' motors play for it ("Buzzing the stop pattern on your right shin")
+    const buzz = [...sg.haptics.values()].filter((h) => top && (h.kind === top.kind || h.action === "link_lost"));
+    $("banner-haptic").hidden = buzz.length === 0;
+    $("banner-haptic").textContent = buzz.map((h) => "📳 " + h.message).join(" · ");
     const more = $("more-alerts");
     more.textContent = "";
     for (const a of list.slice(1)) {
