@@ -406,6 +406,7 @@ async def run_ble(
     stop: asyncio.Event | None = None,
     until: Callable[[LiveRun], bool] | None = None,
     baseline_refused: str | None = None,
+    on_run: Callable[[LiveRun], None] | None = None,
 ) -> LiveRun:
     """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
 
@@ -431,6 +432,9 @@ async def run_ble(
     baseline_refused
         Why a stored baseline was not used: announced at the start (the run
         learns one from scratch).
+    on_run
+        Called with the :class:`LiveRun` as soon as it exists (e.g. to let the
+        phone page acknowledge alerts during the run: :meth:`LiveRun.acknowledge`).
 
     Returns
     -------
@@ -466,6 +470,8 @@ async def run_ble(
 
     run.alarm.send = send
     run.alarm.connected = lambda stream: receiver.links[stream].connected
+    if on_run is not None:
+        on_run(run)
     emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
     if baseline_refused is not None:
         run.notice_baseline_refused(baseline_refused)
