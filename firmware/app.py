@@ -271,6 +271,7 @@ class App:
             if player.awaiting_ack(now):
                 player.acknowledge(now)
                 player.play_builtin(protocol.PATTERN_CONFIRM_MS, SOURCE_CONFIRM, now)
+                player.update(now)  # its leading pause: the motor goes off now
                 self._flags2_pending |= protocol.FLAG2_ACKNOWLEDGED
                 self._drive()
                 print("pattern ended by=button t_ms=%d" % now)

@@ -108,7 +108,11 @@ class PatternPlayer:
         self._start(SOURCE_HOST, now)
 
     def play_builtin(self, pulses_ms, source, now):
-        """Play one of the board's own patterns once: ``(on, off, on, off, ...)`` in ms."""
+        """Play one of the board's own patterns once: ``(on, off, on, off, ...)`` in ms.
+
+        A first pulse of 0 ms makes the pattern start with a pause (the motor goes
+        off at the next :meth:`update`, which may be called at once).
+        """
         n = len(pulses_ms) // 2
         for i in range(n):
             self._on_ms[i] = pulses_ms[2 * i]

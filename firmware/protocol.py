@@ -247,7 +247,9 @@ PATTERN_SPAN_MAX_MS = const(600000)  # a finite pattern lasts at most 10 min
 PATTERN_UNTIL_ACK = const(0)  # repeats: play until acknowledged (the board stops after the span)
 # built-in patterns (on, off, on, off, ... ms): what the board plays by itself
 PATTERN_LINK_LOST_MS = (800, 200, 100, 150, 100, 150, 100, 0)  # long, then three short
-PATTERN_CONFIRM_MS = (100, 0)  # one blip: the long press was taken
+# one blip, after a pause that sets it apart from a pulse the long press cut short
+# (a pulse of 0 ms: the pause comes first): the long press was taken
+PATTERN_CONFIRM_MS = (0, 250, 100, 0)
 
 # opcode -> parameter length in bytes
 CONTROL_PARAM_LENGTHS = {

@@ -142,6 +142,19 @@ emit(
     holds=app.button.holds,
 )
 
+# ---- 3b. long press while a stop pulse is on: it is cut short, the blip comes apart
+hw, app = new_app()
+connect(hw, app)
+run_ms(hw, app, 500)
+t0 = now_ms(hw)
+control(hw, app, STOP)
+run_ms(hw, app, 100)
+hw.set_button(True)
+run_ms(hw, app, 2500)
+hw.set_button(False)
+run_ms(hw, app, 12000)
+emit("stop_button_ack_in_pulse", pin=pin_since(hw.haptic, t0), led=pin_since(hw.led, t0))
+
 # ---- 4. taps and holds that acknowledge nothing
 hw, app = new_app()
 connect(hw, app)

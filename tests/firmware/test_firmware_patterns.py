@@ -66,12 +66,20 @@ def test_bad_patterns_are_refused_and_change_nothing(scenarios: dict) -> None:
 def test_a_2_s_hold_acknowledges_the_waiting_stop_pattern(scenarios: dict) -> None:
     s = scenarios["stop_button_ack"]
     # held at 4 s (seen at the next 10-ms pass): acknowledged 2 s later; one 100-ms
-    # blip says so; the play due at 10 s never comes
+    # blip 250 ms after that says so; the play due at 10 s never comes
     assert s["press_at"] == 4000
-    assert s["pin"] == [*stop_play(0), [6010, 1], [6110, 0]]
+    assert s["pin"] == [*stop_play(0), [6260, 1], [6360, 0]]
     (frame_flags,) = s["flags2"]
     assert frame_flags[1] == P.FLAG2_ACKNOWLEDGED  # in exactly one frame the host got
     assert s["acknowledged"] == 1 and s["holds"] == 1 and s["marks"] == 0  # not "pain now"
+
+
+def test_a_hold_during_a_pulse_cuts_it_short_and_the_blip_comes_apart(scenarios: dict) -> None:
+    s = scenarios["stop_button_ack_in_pulse"]
+    # held from 100 ms (seen at the 110-ms pass): acknowledged at 2110 ms, inside the
+    # third pulse (1800..2400): off at once, the blip 250 ms later, nothing after
+    assert s["pin"] == [*stop_play(0)[:4], [1800, 1], [2110, 0], [2360, 1], [2460, 0]]
+    assert s["led"] == s["pin"]  # the LED mirrors the motor
 
 
 def test_taps_mark_pain_and_other_holds_acknowledge_nothing(scenarios: dict) -> None:
@@ -113,8 +121,8 @@ def test_link_lost_waits_for_a_repeating_stop_pattern(scenarios: dict) -> None:
     s = scenarios["link_lost_after_stop"]
     assert s["cues_before"] == 0 and s["cues"] == 1
     # the long press: the blip, then (a second later) "link lost"
-    assert s["pin"][:2] == [[110, 1], [210, 0]]
-    assert s["pin"][2:] == link_lost_pin(1210)
+    assert s["pin"][:2] == [[360, 1], [460, 0]]
+    assert s["pin"][2:] == link_lost_pin(1460)
 
 
 def test_identify_uses_the_motor_between_plays_only(scenarios: dict) -> None:

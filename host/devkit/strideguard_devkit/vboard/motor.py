@@ -8,7 +8,8 @@ pause of more than ``PLAY_GAP_S`` ends a play), names each play by the pattern
 it matches within ``TOLERANCE_MS`` per pulse and pause, and joins repeated plays
 of one pattern into one activity. Who ended an activity comes from the
 firmware's console line (``pattern ended by=button|host t_ms=...``), as the pin
-cannot tell an acknowledgement from the end of a pattern.
+cannot tell an acknowledgement from the end of a pattern; a pulse after an
+acknowledgement starts a new play.
 
 >>> log = [(0, 25, 1), (600_000, 25, 0), (900_000, 25, 1), (1_500_000, 25, 0),
 ...        (1_800_000, 25, 1), (2_400_000, 25, 0)]
@@ -46,7 +47,11 @@ def reference_patterns(config: PatternConfig | None = None) -> dict[str, tuple[i
     out: dict[str, tuple[int, ...]] = {}
     for p in (stop_pattern(cfg), caution_pattern(cfg)):
         out[p.name] = tuple(ms for pulse in p.pulses_ms for ms in pulse)
-    out.update(BUILTIN_PATTERNS)
+    for name, ref in BUILTIN_PATTERNS.items():
+        k = 0
+        while k + 1 < len(ref) and ref[k] == 0:  # a leading pause: not seen on the pin
+            k += 2
+        out[name] = tuple(ref[k:])
     out["cue"] = (CUE_PULSE_MS, 0)
     return out
 
@@ -132,7 +137,12 @@ def motor_activity(
             acks.append((int(m.group(2)) / 1000.0, m.group(1)))
     plays: list[list[list[float]]] = []
     for p in pulses(pin_log, gpio):
-        if plays and p[0] - plays[-1][-1][1] <= PLAY_GAP_S:
+        if (
+            plays
+            and p[0] - plays[-1][-1][1] <= PLAY_GAP_S
+            # an acknowledgement ended the play before: this pulse is something new
+            and not any(plays[-1][-1][0] < t <= p[0] for t, _ in acks)
+        ):
             plays[-1].append(p)
         else:
             plays.append([p])
@@ -167,8 +177,8 @@ def motor_activity(
             }
         )
     for t, by in acks:
-        # the alert pattern that started last before it (the blip that confirms a long
-        # press starts in the same millisecond)
+        # the alert pattern that started last before it (not the blip that confirms a
+        # long press, 250 ms after it)
         before = [a for a in out if a["pattern"] in ALERT_PATTERNS and a["start_s"] < t - 0.005]
         if before and before[-1]["acknowledged_s"] is None:
             before[-1]["acknowledged_s"], before[-1]["acknowledged_by"] = t, by
