@@ -51,9 +51,14 @@ SCENARIO = custom_scenario(
             Segment(5.0, 10.0, "warmup", speed_start_mps=2.3, speed_end_mps=3.0),
             Segment(10.0, ONSET_S, "steady"),
             Segment(
-                ONSET_S, DURATION_S, "guarded", speed_start_mps=2.85, speed_end_mps=2.85,
-                guarded=1.0, guarded_leg="R",
-            ),  # fmt: skip
+                ONSET_S,
+                DURATION_S,
+                "guarded",
+                speed_start_mps=2.85,
+                speed_end_mps=2.85,
+                guarded=1.0,
+                guarded_leg="R",
+            ),
         ],
     ),
 )

@@ -88,7 +88,10 @@ def test_virtual_board_command_rejects_bad_input_in_one_line() -> None:
     assert proc.returncode == 2 and "choose from 100, 200, 250, 500, 1000" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     for bad, says in (
-        (["--pattern", "stop", "--pattern-at", "12"], "--pattern-at 12 is not inside --duration 10"),
+        (
+            ["--pattern", "stop", "--pattern-at", "12"],
+            "--pattern-at 12 is not inside --duration 10",
+        ),
         (["--hold-at", "10"], "--hold-at 10 is not inside"),
         (["--pattern", "alarm"], "invalid choice"),
         (["--pattern", "stop", "--pty"], "need a run with an end"),

@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     except (KeyError, ValueError) as exc:
         raise InputError(f"unknown scenario {args.scenario!r}") from exc
     if args.pty and (args.pattern or args.acknowledge_at is not None or args.hold_at is not None):
-        raise InputError("--pattern, --acknowledge-at and --hold-at need a run with an end (no --pty)")
+        raise InputError(
+            "--pattern, --acknowledge-at and --hold-at need a run with an end (no --pty)"
+        )
     for name in ("pattern_at", "acknowledge_at", "hold_at"):
         at = getattr(args, name)
         if at is not None and (name != "pattern_at" or args.pattern) and at >= args.duration:
@@ -305,7 +307,9 @@ def _activity_text(a: dict[str, Any], start_s: float) -> str:
     plays, n = a["plays"], a["pulses"]
     text += f" ({plays} play{'s' if plays != 1 else ''}, {n} pulse{'s' if n != 1 else ''})"
     if a["acknowledged_s"] is not None:
-        text += f", acknowledged by the {a['acknowledged_by']} at {a['acknowledged_s'] - start_s:.2f} s"
+        text += (
+            f", acknowledged by the {a['acknowledged_by']} at {a['acknowledged_s'] - start_s:.2f} s"
+        )
     return text
 
 
