@@ -6,6 +6,7 @@ firmware's player and button: tests/firmware/test_firmware_patterns.py.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -308,3 +309,26 @@ def test_a_long_press_in_the_stream_acknowledges_the_alert_its_sensor_plays() ->
         left.push([frame], [1.0])
     lost = [e for e in events if isinstance(e, HapticUpdate) and e.action == "link_lost"]
     assert len(lost) == 1 and "your left shin buzzed 'link lost'" in lost[0].message
+
+
+def test_acknowledge_from_another_thread_runs_in_the_runs_loop() -> None:
+    events: list[LiveEvent] = []
+
+    async def main() -> tuple[Any, Any, LiveRun]:
+        run = LiveRun(["StrideGuard-R"], events.append, loop=asyncio.get_running_loop())
+        p = run.pipelines[0]
+        p._emit_alerts(p.policy.mark_pain(2.0))
+        # the phone page's action handler: an executor thread
+        got = await asyncio.to_thread(run.acknowledge, None)
+        again = await asyncio.to_thread(run.acknowledge, None)
+        return got, again, run
+
+    got, again, run = asyncio.run(main())
+    assert got == {"sensor": "StrideGuard-R", "kind": "pain_marked"} and again is None
+    assert [e.alert.state.value for e in events if isinstance(e, AlertUpdate)] == [
+        "raised",
+        "acknowledged",
+    ]
+    # the run is over, its loop closed: nothing to acknowledge, no hang, no traceback
+    run.pipelines[0].policy.mark_pain(3.0)
+    assert run.acknowledge("R") is None

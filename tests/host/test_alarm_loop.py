@@ -133,7 +133,8 @@ def loop_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             await motor_pulses(board, 6)  # two plays, 10 s apart
             first_s = pulses(board.pin_log)[0][0]
             await board_wait(board, 1.0)
-            out["phone_ack"] = live.acknowledge("R")
+            # the phone page's action handlers run in an executor thread
+            out["phone_ack"] = await asyncio.to_thread(live.acknowledge, "R")
             await until(alert(AlertState.ACKNOWLEDGED, "on the phone"), 10)
             await board_until(board, first_s + 21.0)  # past the third play, had it come
             board.press_button()  # "pain now" while the alert is on: it escalates

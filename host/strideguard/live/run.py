@@ -15,6 +15,7 @@ its pattern on every sensor.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
 #: how long the end of a run waits for the sensors to stop their patterns
 STOP_PATTERNS_TIMEOUT_S = 2.0
+#: how long :meth:`LiveRun.acknowledge` from another thread waits for the run's event loop
+ACKNOWLEDGE_TIMEOUT_S = 5.0
 #: the ``sensor`` of notices about the whole run (the recording, the stored baseline)
 RUN_NOTICE_SENSOR = "run"
 
@@ -78,6 +81,9 @@ class LiveRun:
     baseline: PersonalBaseline | None = None
     assemblers: Sequence[StreamAssembler] | None = None
     post_event: Callable[[int, dict[str, Any]], None] | None = field(default=None, repr=False)
+    #: the event loop the run lives in (``run_ble``): :meth:`acknowledge` from another
+    #: thread (the phone page's action handlers) is handed to it
+    loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     pipelines: list[SensorPipeline] = field(init=False)
     #: which sensor plays which alert pattern (sends them when given a ``send``)
     alarm: SensorAlarm = field(init=False)
@@ -151,9 +157,41 @@ class LiveRun:
         -------
         dict or None
             ``{"sensor", "kind"}`` of the alert acknowledged, or ``None`` when no
-            alert waits for one. The ``acknowledged`` alert event follows through
-            :attr:`post_event` (recorded, so a replay repeats it), or at once.
+            alert waits for one (or the run is over). The ``acknowledged`` alert
+            event follows through :attr:`post_event` (recorded, so a replay repeats
+            it), or at once.
+
+        Notes
+        -----
+        Safe to call from any thread: from outside the run's event loop (e.g. a
+        phone page action running in an executor) the call is handed to the loop
+        and waits up to ``ACKNOWLEDGE_TIMEOUT_S`` for its answer.
         """
+        loop = self.loop
+        if loop is not None:
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                done: concurrent.futures.Future[dict[str, Any] | None] = concurrent.futures.Future()
+
+                def call() -> None:
+                    try:
+                        done.set_result(self._acknowledge(leg, kind, source))
+                    except Exception as exc:
+                        done.set_exception(exc)
+
+                try:
+                    loop.call_soon_threadsafe(call)
+                    return done.result(timeout=ACKNOWLEDGE_TIMEOUT_S)
+                except (RuntimeError, concurrent.futures.TimeoutError):
+                    log.info("acknowledge: the run's event loop is gone or busy")
+                    return None  # the run ended (its loop closed) or does not answer
+        return self._acknowledge(leg, kind, source)
+
+    def _acknowledge(self, leg: str | None, kind: str | None, source: str) -> dict[str, Any] | None:
+        """:meth:`acknowledge` in the run's own thread."""
         best: tuple[tuple[int, float], int, AlertKind] | None = None
         for stream, p in enumerate(self.pipelines):
             if leg is not None and p.leg != leg:
@@ -460,6 +498,7 @@ async def run_ble(
         assemblers=[link.assembler for link in receiver.links],
         # host-side events (acknowledgements) go through the link's queue: recorded in order
         post_event=lambda stream, event: receiver.links[stream].inject_event(event),
+        loop=asyncio.get_running_loop(),
     )
     writes: set[asyncio.Task[None]] = set()
 
