@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from strideguard import protocol as proto
 from strideguard.alerts import AlertPolicy
 from strideguard.alerts.config import PatternConfig, config_from_dict
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
+from strideguard.alerts.offline import alerts_for_strides
 from strideguard.errors import ConfigError
 from strideguard.frames import encode_frames
 from strideguard.live.alarm import (
@@ -31,6 +33,7 @@ from strideguard.live.alarm import (
 )
 from strideguard.live.run import LiveRun
 from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent
+from strideguard.recording import RecordingWriter, load_imu
 from tests.host.test_alert_policy import step, strides
 
 
@@ -332,3 +335,55 @@ def test_acknowledge_from_another_thread_runs_in_the_runs_loop() -> None:
     # the run is over, its loop closed: nothing to acknowledge, no hang, no traceback
     run.pipelines[0].policy.mark_pain(3.0)
     assert run.acknowledge("R") is None
+
+
+# ------------------------------------------------------------------ analyze reads them back
+
+
+def test_recorded_acknowledgements_follow_the_pattern_owner(tmp_path: Path) -> None:
+    """Two sensors; the right leg's alert played on the left sensor, pressed there."""
+    raw = np.zeros((400, 6), dtype=np.int64)
+    raw[:, 2] = -2048
+    frames = encode_frames(raw, rate_hz=100, mtu=23 + 10 * 12 + 3)  # 10 samples (0.1 s) each
+    path = tmp_path / "acks.sgrec"
+    pattern = {"event": PATTERN_EVENT, "pattern": "stop", "ok": True, "result": 1}
+    with RecordingWriter(path, {"sensors": ["StrideGuard-L", "StrideGuard-R"]}) as w:
+        for k, frame in enumerate(frames):
+            t = k * 0.1
+            if k == 5:  # the right leg's stop plays on the left sensor
+                w.append_event(
+                    {**pattern, "kind": "gait_changed", "alert_stream": 1}, arrival_s=t, stream=0
+                )
+            if k == 10:  # the phone acknowledges a right-leg caution
+                w.append_event(
+                    {"event": "acknowledge", "kind": "pain_marked", "source": "phone"},
+                    arrival_s=t,
+                    stream=1,
+                )
+            if k == 30:  # the right sensor plays its own caution
+                w.append_event(
+                    {**pattern, "kind": "pain_marked", "alert_stream": 1}, arrival_s=t, stream=1
+                )
+            left = bytearray(frame)
+            right = bytearray(frame)
+            if k == 20:  # long press on the left sensor: the right leg's stop
+                left[proto.FRAME_FLAGS2_OFFSET] |= proto.FLAG2_ACKNOWLEDGED
+            if k == 25:  # long press on the left again: it plays nothing now
+                left[proto.FRAME_FLAGS2_OFFSET] |= proto.FLAG2_ACKNOWLEDGED
+            if k == 35:  # long press on the right sensor: its own caution
+                right[proto.FRAME_FLAGS2_OFFSET] |= proto.FLAG2_ACKNOWLEDGED
+            w.append_frame(bytes(left), arrival_s=t + 0.01, stream=0)
+            w.append_frame(bytes(right), arrival_s=t + 0.02, stream=1)
+    right_acks = load_imu(path, 1).acknowledgements
+    assert [(round(a.time_s, 2), a.kind, a.source, a.fallback) for a in right_acks] == [
+        (1.0, "pain_marked", "phone", False),  # where the right stream stood (frame 9 ended)
+        (2.0, "gait_changed", "sensor", False),  # left frame 20 came after right frame 19
+        (3.5, "pain_marked", "sensor", True),  # its own frame 35's first sample
+    ]
+    left_acks = load_imu(path, 0).acknowledgements
+    # the second left press found no pattern playing: the left leg's most urgent alert
+    assert [(round(a.time_s, 2), a.kind, a.fallback) for a in left_acks] == [(2.5, None, True)]
+    # the offline policy applies them as the live run did
+    policy = alerts_for_strides([], pain_marks_s=[0.5], acknowledgements=right_acks)
+    assert [a.state.value for a in policy.alerts_] == ["raised", "acknowledged"]
+    assert policy.alerts_[1].reason.startswith("Acknowledged on the phone")

@@ -24,10 +24,12 @@ import pytest
 from strideguard import protocol as proto
 from strideguard.alerts.config import config_from_dict
 from strideguard.alerts.model import AlertState
+from strideguard.alerts.offline import alerts_for_strides
+from strideguard.analysis import analyze
 from strideguard.ble.receiver import scan
 from strideguard.live.run import LiveRun, replay, run_ble
 from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent
-from strideguard.recording import RecordingWriter, read_recording
+from strideguard.recording import RecordingWriter, load_imu, read_recording
 from strideguard_devkit.bumble_backend import VirtualAir
 from strideguard_devkit.sim import simulate
 from strideguard_devkit.sim.kinematics import GAIT_STAND
@@ -247,3 +249,38 @@ def test_the_recording_replays_to_the_same_alerts_and_patterns(loop_run: dict[st
         "Stopped the alert pattern",
         "Buzzing the stop pattern",
     ]
+
+
+def test_analyze_applies_the_same_acknowledgements(loop_run: dict[str, Any]) -> None:
+    imu = load_imu(loop_run["path"], 0)
+    acks = imu.acknowledgements
+    assert [(a.kind, a.source) for a in acks] == [
+        ("gait_changed", "phone"),
+        ("gait_changed", "sensor"),
+    ]
+    live: LiveRun = loop_run["live"]
+    live_acks = [a for a in live.pipelines[0].alerts if a.state is AlertState.ACKNOWLEDGED]
+    # on the sensor's clock: the press within a frame of the live pipeline's time, the
+    # phone's where the pipeline stood when it arrived (the live run used its last sample)
+    for ack, seen in zip(acks, live_acks, strict=True):
+        assert ack.time_s == pytest.approx(seen.time_s, abs=0.1)
+    cfg = config_from_dict(CONFIG)
+    result = analyze(imu, leg="R", alert_config=cfg)
+    policy = alerts_for_strides(
+        result.strides.rows(),
+        pain_marks_s=imu.pain_marks_s,
+        gaps=imu.gaps,
+        config=cfg,
+        leg="R",
+        acknowledgements=acks,
+        end_time_s=float(imu.time_s[-1]),
+    )
+    offline = [
+        (a.kind.value, a.state.value) for a in policy.alerts_ if a.kind.value == "gait_changed"
+    ]
+    online = [
+        (a.kind.value, a.state.value)
+        for a in live.pipelines[0].alerts
+        if a.kind.value == "gait_changed"
+    ]
+    assert offline == online
