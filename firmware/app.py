@@ -226,6 +226,10 @@ class App:
                     frame[1] |= protocol.FLAG_STREAM_START
                 # a long press, a "link lost" played: in the next frame a host gets
                 frame[protocol.FRAME_FLAGS2_OFFSET] |= self._flags2_pending
+                if ring is not None:
+                    # kept in the ring: the host gets it live or by resending it (in one
+                    # frame only: a second copy would acknowledge a second alert)
+                    self._flags2_pending = 0
             if ring is not None:
                 ring.store(frame)  # sent or not: the host may ask for it later
             if streaming:

@@ -142,6 +142,47 @@ emit(
     holds=app.button.holds,
 )
 
+# ---- 3a. the frame with the flag fails to go out: the flag stays in that frame only (the
+# ring keeps it for the host's resend request), not in the next one as well
+hw, app = new_app()
+connect(hw, app)
+run_ms(hw, app, 500)
+control(hw, app, STOP)
+run_ms(hw, app, 500)
+hw.set_button(True)
+run_ms(hw, app, 1990)
+k0 = len(hw.ble.sent(app.server.h_data, 1))
+# every notification fails from just before the acknowledgement until a data frame built
+# after it (the one with the flag) has failed
+hw.ble.fail_notify = 1000
+lost0 = -1
+while lost0 < 0 or app.sampler.samples_lost == lost0:
+    run_ms(hw, app, 10)
+    if lost0 < 0 and app.player.acknowledged:
+        lost0 = app.sampler.samples_lost
+hw.ble.fail_notify = 0
+run_ms(hw, app, 500)
+hw.set_button(False)
+run_ms(hw, app, 200)
+live = hw.ble.sent(app.server.h_data, 1)[k0 - 1 :]
+hole = None  # [first, count) of the samples that did not go out
+for a, b in zip(live, live[1:]):
+    end = int.from_bytes(a[4:8], "big") + a[14]
+    if int.from_bytes(b[4:8], "big") != end:
+        hole = (end, int.from_bytes(b[4:8], "big") - end)
+k1 = len(hw.ble.sent(app.server.h_data, 1))
+live_flags2 = flags2_since(hw, app, k0)
+resend = control(hw, app, P.encode_resend(hole[0], hole[1]))
+run_ms(hw, app, 200)
+emit(
+    "flag_in_a_failed_frame",
+    acknowledged=app.player.acknowledged,
+    hole=hole,
+    resend=resend,
+    live_flags2=live_flags2,
+    resent_flags2=[f[1] for f in flags2_since(hw, app, k1)],
+)
+
 # ---- 3b. long press while a stop pulse is on: it is cut short, the blip comes apart
 hw, app = new_app()
 connect(hw, app)

@@ -74,6 +74,20 @@ def test_a_2_s_hold_acknowledges_the_waiting_stop_pattern(scenarios: dict) -> No
     assert s["acknowledged"] == 1 and s["holds"] == 1 and s["marks"] == 0  # not "pain now"
 
 
+def test_a_flag_in_a_frame_that_failed_reaches_the_host_once_by_resend(scenarios: dict) -> None:
+    s = scenarios["flag_in_a_failed_frame"]
+    assert s["acknowledged"] == 1 and s["hole"] is not None
+    # not in any live frame (not the failed one, not the next one as well) ...
+    assert [f for f in s["live_flags2"] if f[1] & P.FLAG2_ACKNOWLEDGED] == []
+    # ... but in one of the frames resent on request: exactly once
+    assert s["resend"] == P.RESULT_SUCCESS
+    resent = s["resent_flags2"]
+    assert len(resent) >= 2 and all(f & P.FLAG2_BACKFILL for f in resent)
+    assert [f for f in resent if f & P.FLAG2_ACKNOWLEDGED] == [
+        P.FLAG2_BACKFILL | P.FLAG2_ACKNOWLEDGED
+    ]
+
+
 def test_a_hold_during_a_pulse_cuts_it_short_and_the_blip_comes_apart(scenarios: dict) -> None:
     s = scenarios["stop_button_ack_in_pulse"]
     # held from 100 ms (seen at the 110-ms pass): acknowledged at 2110 ms, inside the
