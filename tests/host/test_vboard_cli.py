@@ -39,7 +39,7 @@ def test_virtual_board_reports_the_motor_pattern_and_the_long_press() -> None:
     # the host sends the stop pattern 1 s into the scenario; the runner holds the
     # button from 12 s: the pin shows two plays (1 s, 11 s) and the 2-s hold ends it
     proc = subprocess.run(
-        [sys.executable, "-m", "strideguard", "virtual-board", "--speed", "10",
+        [sys.executable, "-m", "strideguard", "virtual-board", "--speed", "4",
          "--duration", "16", "--pattern", "stop", "--hold-at", "12", "--format", "json"],
         capture_output=True, text=True, timeout=90, check=False,
     )  # fmt: skip
@@ -47,14 +47,15 @@ def test_virtual_board_reports_the_motor_pattern_and_the_long_press() -> None:
     (board,) = json.loads(proc.stdout.strip().splitlines()[-1])["boards"]
     assert board["host_writes"] == {"pattern": 1}  # RESULT_SUCCESS
     t0 = board["scenario_start_s"]
+    # (host delays count 4 times in board time: a loaded machine may add a few tenths)
+    assert [a["pattern"] for a in board["motor"]] == ["stop", "acknowledged"], board["motor"]
     stop, blip = board["motor"]
-    assert stop["pattern"] == "stop" and blip["pattern"] == "acknowledged"
-    assert 1.0 <= stop["start_s"] - t0 <= 1.5  # the host's clock estimate and the write
+    assert 1.0 <= stop["start_s"] - t0 <= 1.6  # the host's clock estimate and the write
     assert stop["plays"] == 2 and stop["pulses"] == 6
     # 3 x (600 on, 300 off): the second play's last pulse ends 10 s + 2.4 s after the first
     assert stop["end_s"] - stop["start_s"] == pytest.approx(12.4, abs=0.03)
     assert stop["acknowledged_by"] == "button"
-    assert stop["acknowledged_s"] - t0 == pytest.approx(14.0, abs=0.3)
+    assert 14.0 <= stop["acknowledged_s"] - t0 <= 14.6  # 2 s after the hold began
     # the blip that confirms it, 250 ms after (PATTERN_CONFIRM_MS)
     assert blip["start_s"] - stop["acknowledged_s"] == pytest.approx(0.25, abs=0.02)
     assert blip["end_s"] - blip["start_s"] == pytest.approx(0.1, abs=0.02)
@@ -62,7 +63,7 @@ def test_virtual_board_reports_the_motor_pattern_and_the_long_press() -> None:
 
 def test_virtual_board_host_acknowledge_stops_the_metronome() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "strideguard", "virtual-board", "--speed", "10",
+        [sys.executable, "-m", "strideguard", "virtual-board", "--speed", "4",
          "--duration", "6", "--pattern", "coach", "--acknowledge-at", "4"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
@@ -76,7 +77,7 @@ def test_virtual_board_host_acknowledge_stops_the_metronome() -> None:
     )
     assert m is not None, line
     start, end, n, ack = float(m[1]), float(m[2]), int(m[3]), float(m[4])
-    assert 1.0 <= start <= 1.5 and 4.0 <= ack <= 4.5 and end <= ack
+    assert 1.0 <= start <= 1.6 and 4.0 <= ack <= 4.6 and end <= ack, line
     assert n == 1 + int((ack - start) / 0.353) or n == int((ack - start) / 0.353)
 
 
