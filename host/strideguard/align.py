@@ -34,6 +34,7 @@ from typing import Any, Self
 import numpy as np
 
 from strideguard.errors import InputError
+from strideguard.gaps import missing_mask
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
 from strideguard.sigproc import moving_mean
 
@@ -117,12 +118,17 @@ def quiet_mask(
     window_s: float = 0.5,
     gyr_sd_dps: float = 3.0,
     acc_sd_mps2: float = 0.3,
+    missing: np.ndarray | None = None,
 ) -> np.ndarray:
     """Samples inside blocks where the sensor is still (standing or lying).
 
     The data are cut into consecutive blocks of ``window_s``; a block is still
     when every axis varies less than the limits and the accelerometer reads
-    about 1 g.
+    about 1 g. Missing (bridged) samples are left out of a block's statistics,
+    so a lost frame does not break a still period. A block with almost no
+    sample received (an outage) is still only between two received still
+    blocks: an outage while standing does not split the still period, and
+    one while running is never taken for one.
 
     Parameters
     ----------
@@ -134,6 +140,8 @@ def quiet_mask(
         Block length.
     gyr_sd_dps, acc_sd_mps2
         Largest per-axis standard deviation that still counts as still.
+    missing
+        ``(n,)`` True for samples that were not received (bridged), or ``None``.
 
     Returns
     -------
@@ -149,14 +157,33 @@ def quiet_mask(
     ok = np.ones(nb, dtype=bool)
     # a few dozen samples per block tell stillness as well as all of them (and cost less)
     step = max(1, min(w, n) // 32)
+    lost = None
+    unknown = np.zeros(nb, dtype=bool)
+    if missing is not None and missing.any():
+        lost = missing[: nb * w].reshape(nb, min(w, n)) if n >= w else missing[None, :]
+        lost = lost[:, ::step]
+        unknown = np.count_nonzero(~lost, axis=1) < 3  # (hardly) nothing received
+        lost &= ~unknown[:, None]  # (those are decided below, from their neighbours)
     for arr, limit in ((gyr_dps, gyr_sd_dps), (acc_mps2, acc_sd_mps2)):
         if arr is None:
             continue
         blocks = arr[: nb * w].reshape(nb, min(w, n), 3) if n >= w else arr[None, :, :]
         blocks = blocks[:, ::step]
-        ok &= np.all(blocks.std(axis=1) < limit, axis=1)
+        if lost is not None:
+            blocks = np.where(lost[:, :, None], np.nan, blocks)
+            sd, mean = np.nanstd(blocks, axis=1), np.nanmean(blocks, axis=1)
+        else:
+            sd, mean = blocks.std(axis=1), blocks.mean(axis=1)
+        ok &= np.all(sd < limit, axis=1)
         if arr is acc_mps2:
-            ok &= np.abs(np.linalg.norm(blocks.mean(axis=1), axis=1) - STANDARD_GRAVITY_MPS2) < 1.5
+            ok &= np.abs(np.linalg.norm(mean, axis=1) - STANDARD_GRAVITY_MPS2) < 1.5
+    if unknown.any():
+        # an outage is still when the received blocks on both sides of it are
+        known = np.flatnonzero(~unknown)
+        pos = np.searchsorted(known, np.flatnonzero(unknown))
+        before = np.where(pos > 0, ok[known[np.maximum(pos - 1, 0)]], False)
+        after = np.where(pos < known.size, ok[known[np.minimum(pos, known.size - 1)]], False)
+        ok[unknown] = before & after if known.size else False
     mask = np.repeat(ok, min(w, n))
     if mask.size < n:
         mask = np.concatenate([mask, np.full(n - mask.size, bool(ok[-1]))])
@@ -338,7 +365,9 @@ class ShankAligner:
                 bias = np.median(standing.gyr_dps[q], axis=0)
                 bias_source = "standing file"
             calib = "standing file"
-        quiet = quiet_mask(acc, gyr, rate)
+        lost = missing_mask(recording.time_s, recording.gaps)
+        quiet = quiet_mask(acc, gyr, rate, missing=lost)
+        # a still period may hold lost samples: its length counts them, its values do not
         starts, stops = _runs(quiet)
         long_enough = (stops - starts) >= self.min_quiet_s * rate
         starts, stops = starts[long_enough], stops[long_enough]
@@ -346,7 +375,7 @@ class ShankAligner:
             moving &= ~quiet
             if gyr is not None and bias_source == "none":
                 qi = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
-                bias = np.median(gyr[qi], axis=0)
+                bias = np.median(gyr[qi[~lost[qi]]], axis=0)
                 bias_source = "quiet periods in the recording"
             first = int(starts[0])
             if (
@@ -354,8 +383,8 @@ class ShankAligner:
                 and acc is not None
                 and recording.time_s[first] - recording.time_s[0] <= self.start_search_s
             ):
-                seg = slice(first, int(stops[0]))
-                grav = gravity_from_still(acc[seg], rate)
+                seg = np.arange(first, int(stops[0]))
+                grav = gravity_from_still(acc[seg[~lost[seg]]], rate)  # the samples received
                 up = grav.up
                 t0, t1 = recording.time_s[first], recording.time_s[int(stops[0]) - 1]
                 calib = f"standing at start ({t0:.1f}–{t1:.1f} s)"
@@ -428,7 +457,9 @@ class ShankAligner:
         name = standing.source or "standing file"
         # blocks of at most a quarter of the file, so a 1-s static trial is judged in parts
         window = min(0.5, standing.n_samples / rate / 4.0)
-        q = quiet_mask(standing.acc_mps2, standing.gyr_dps, rate, window_s=window)
+        lost = missing_mask(standing.time_s, standing.gaps)
+        q = quiet_mask(standing.acc_mps2, standing.gyr_dps, rate, window_s=window, missing=lost)
+        q &= ~lost  # the still samples received, not the bridge
         n_still = int(q.sum())
         if n_still < max(3 * TILT_SE_BLOCKS, MIN_STANDING_STILL_S * rate):
             raise InputError(
@@ -482,9 +513,12 @@ def estimate_bias_from_strides(
     i0 = round(float(np.nanmin(ic_s)) * fs)
     i1 = round(float(np.nanmax(next_ic_s)) * fs)
     y = alignment.rotation[1]
+    # the samples received: a bridge cannot restore a rotation lost in a gap, while the
+    # received ones, lost at random phases of the stride, still average it without bias
+    received = ~missing_mask(recording.time_s, recording.gaps)[i0:i1]
     return replace(
         alignment,
-        gyro_bias_dps=float(recording.gyr_dps[i0:i1].mean(axis=0) @ y) * y,
+        gyro_bias_dps=float(recording.gyr_dps[i0:i1][received].mean(axis=0) @ y) * y,
         bias_source="sagittal mean over whole strides",
         notes=list(alignment.notes),
     )

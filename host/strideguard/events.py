@@ -52,6 +52,14 @@ from typing import Literal, Self
 import numpy as np
 from scipy.signal import find_peaks
 
+from strideguard.gaps import (
+    EVENT_MARGIN_S,
+    MAX_BRIDGE_S,
+    gap_index,
+    long_gaps,
+    times_in_gaps,
+    windows_touch_gaps,
+)
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.sigproc import (
     first_crossing_below,
@@ -102,6 +110,24 @@ def timing_confidence(sd_s: FloatArray) -> FloatArray:
     sd = np.asarray(sd_s, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(erf(CONFIDENCE_TOLERANCE_S / (np.sqrt(2.0) * sd)), dtype=np.float64)
+
+
+def _estimated_sd(ic_s: FloatArray, sd_s: FloatArray, estimated: np.ndarray) -> FloatArray:
+    """Timing uncertainty of the contacts estimated across a gap (others unchanged).
+
+    The midpoint of the contacts either side is off by half the difference
+    of the two strides it splits, so its SD is half the SD of the run's
+    consecutive stride-time differences (robust: 1.4826 × their median
+    absolute deviation), combined with the neighbours' own uncertainty.
+    """
+    if not estimated.any():
+        return sd_s
+    d = np.diff(np.diff(ic_s))
+    d = d[np.isfinite(d)]
+    spread = 1.4826 * float(np.median(np.abs(d - np.median(d)))) if d.size >= 3 else 0.01
+    prev_sd = np.concatenate(([np.nan], sd_s[:-1]))
+    next_sd = np.concatenate((sd_s[1:], [np.nan]))
+    return np.where(estimated, np.hypot(0.5 * spread, 0.5 * np.hypot(prev_sd, next_sd)), sd_s)
 
 
 class _AdaptivePeakDetector:
@@ -625,7 +651,16 @@ class StrideDetector:
     ``max_stride_time_s`` long, within ``min_share_of_local_median`` to
     ``max_share_of_local_median`` of the median of the
     ``local_median_strides`` strides on either side, not across a gap in the
-    data, and (gyroscope) with its events in order IC < TO < mid-swing < next IC.
+    data longer than ``max_bridge_s``, and (gyroscope) with its events in
+    order IC < TO < mid-swing < next IC.
+
+    Gaps (:mod:`strideguard.gaps`). The detectors run on the bridged signal;
+    an event within ``gap_event_margin_s`` of a missing sample is not a
+    measurement. A TO or mid-swing peak there is set to NaN (index −1) and
+    the stride is kept. A contact there is estimated from the measured
+    contacts either side when that estimate falls in the same gap (the
+    two strides sharing it are kept, see ``ic_estimated_``); otherwise both
+    are dropped.
 
     Parameters
     ----------
@@ -662,6 +697,9 @@ class StrideDetector:
     ic_s_, to_s_, mid_swing_s_, next_ic_s_
         Per kept stride: IC, TO, mid-swing peak and the next IC, in seconds
         from the first sample (TO and mid-swing NaN without gyroscope).
+    ic_estimated_, next_ic_estimated_
+        Whether that contact was hidden in a gap and estimated from the
+        contacts either side (see :meth:`_contacts_across_gaps`).
     mid_swing_idx_
         Sample index of each stride's mid-swing peak (−1 without gyroscope).
     peak_midswing_gyr_dps_
@@ -685,6 +723,8 @@ class StrideDetector:
     to_s_: FloatArray
     mid_swing_s_: FloatArray
     next_ic_s_: FloatArray
+    ic_estimated_: np.ndarray
+    next_ic_estimated_: np.ndarray
     mid_swing_idx_: np.ndarray
     peak_midswing_gyr_dps_: FloatArray
     foot_strike_: FloatArray
@@ -708,6 +748,8 @@ class StrideDetector:
         local_median_strides: int = 5,
         min_share_of_local_median: float = 0.6,
         max_share_of_local_median: float = 1.6,
+        max_bridge_s: float = MAX_BRIDGE_S,
+        gap_event_margin_s: float = EVENT_MARGIN_S,
     ) -> None:
         self.retraction_s = retraction_s
         self.impact_min_slope_mps3 = impact_min_slope_mps3
@@ -721,6 +763,8 @@ class StrideDetector:
         self.local_median_strides = local_median_strides
         self.min_share_of_local_median = min_share_of_local_median
         self.max_share_of_local_median = max_share_of_local_median
+        self.max_bridge_s = max_bridge_s
+        self.gap_event_margin_s = gap_event_margin_s
 
     def detect(
         self,
@@ -746,7 +790,9 @@ class StrideDetector:
         sampling_rate_hz
             Sampling rate.
         gaps_s
-            ``(start, end)`` of gaps in the data, seconds from the first sample.
+            ``(start, end)`` of gaps in the data, seconds from the first sample
+            (the last sample before and the first after the missing ones; the
+            signals hold bridged values in between).
 
         Returns
         -------
@@ -778,27 +824,45 @@ class StrideDetector:
                 source = "gyroscope+impact" if impact_seen else source
                 sd_all = np.where(from_impact, IMPACT_ONSET_SD_S, sd_all)
                 sd_all = np.where(rejected, 2.0 * sd_all, sd_all)
+            ic_all, estimated, unknown = self._contacts_across_gaps(ic_all, gaps_s, 1.0 / fs)
+            sd_all = _estimated_sd(ic_all, sd_all, estimated)
+            from_impact = from_impact & ~estimated
             strike = StrikeClassifier().detect(g, ic_all, sampling_rate_hz=fs)
             # stride k: IC_k, TO_k, mid-swing k+1, IC_k+1
             ic, nxt = ic_all[:-1], ic_all[1:]
             to, mid = ev.to_s_[:-1], ms.peak_times_s_[1:]
             peak_idx = ms.peaks_[1:] if ms.peaks_.size > 1 else np.zeros(0, np.int64)
             peak_dps = ms.peak_values_dps_[1:] if ms.peaks_.size > 1 else np.zeros(0)
-            code, index = strike.strike_code_[:-1], strike.strike_index_[:-1]
+            # the strike of a contact hidden in a gap is not measured
+            code = np.where(estimated[:-1], np.nan, strike.strike_code_[:-1])
+            index = np.where(estimated[:-1], np.nan, strike.strike_index_[:-1])
             sd, imp = sd_all[:-1], from_impact[:-1]
-            ok = self._plausible(ic, nxt, gaps_s)
+            ok = self._plausible(ic, nxt, gaps_s, 1.0 / fs) & ~unknown[:-1] & ~unknown[1:]
             ok &= np.isfinite(to) & (to > ic) & (to < mid) & (mid < nxt)
+            if len(gaps_s):
+                # TO or mid-swing peak found on bridged values: unmeasured, the stride stays
+                m = self.gap_event_margin_s
+                to = np.where(times_in_gaps(to, gaps_s, m), np.nan, to)
+                hidden = times_in_gaps(mid, gaps_s, m)
+                mid = np.where(hidden, np.nan, mid)
+                peak_idx = np.where(hidden, -1, peak_idx)
+                peak_dps = np.where(hidden, np.nan, peak_dps)
         elif norm is not None:
             imp_det = ImpactDetector().detect(norm, sampling_rate_hz=fs)
-            ic, nxt, source = imp_det.ic_s_[:-1], imp_det.ic_s_[1:], "accelerometer"
+            ic_all, estimated, unknown = self._contacts_across_gaps(imp_det.ic_s_, gaps_s, 1.0 / fs)
+            ic, nxt, source = ic_all[:-1], ic_all[1:], "accelerometer"
             to = mid = peak_dps = code = index = np.full(ic.shape, np.nan)
             peak_idx = np.full(ic.shape, -1, np.int64)
-            sd = np.full(ic.shape, IMPACT_ONSET_SD_S + 0.001)
-            imp = np.ones(ic.shape, dtype=bool)
-            ok = self._plausible(ic, nxt, gaps_s)
+            sd_all = _estimated_sd(
+                ic_all, np.full(ic_all.shape, IMPACT_ONSET_SD_S + 0.001), estimated
+            )
+            sd = sd_all[:-1]
+            imp = ~estimated[:-1]
+            ok = self._plausible(ic, nxt, gaps_s, 1.0 / fs) & ~unknown[:-1] & ~unknown[1:]
         else:
             raise ValueError("need the sagittal angular velocity or the specific force")
         self.ic_s_, self.next_ic_s_ = ic[ok], nxt[ok]
+        self.ic_estimated_, self.next_ic_estimated_ = estimated[:-1][ok], estimated[1:][ok]
         self.to_s_, self.mid_swing_s_ = to[ok], mid[ok]
         self.mid_swing_idx_ = peak_idx[ok]
         self.peak_midswing_gyr_dps_ = np.asarray(peak_dps[ok], dtype=np.float64)
@@ -847,9 +911,14 @@ class StrideDetector:
         return out, True, moved, rejected
 
     def _plausible(
-        self, ic: FloatArray, nxt: FloatArray, gaps_s: Sequence[tuple[float, float]]
+        self,
+        ic: FloatArray,
+        nxt: FloatArray,
+        gaps_s: Sequence[tuple[float, float]],
+        period_s: float,
     ) -> np.ndarray:
-        """Strides of plausible length, like their neighbours, not across a gap."""
+        """Strides of plausible length, like their neighbours, not across a long gap,
+        with both contacts measured (not in a gap)."""
         st = nxt - ic
         ok = np.isfinite(st) & (st > self.min_stride_time_s) & (st < self.max_stride_time_s)
         if ok.any():
@@ -858,9 +927,54 @@ class StrideDetector:
             ok &= (st > self.min_share_of_local_median * med) & (
                 st < self.max_share_of_local_median * med
             )
-        for g0, g1 in gaps_s:
-            ok &= ~((ic < g1) & (nxt > g0))
+        if len(gaps_s):
+            ok &= ~windows_touch_gaps(
+                ic, nxt, long_gaps(gaps_s, self.max_bridge_s, period_s=period_s)
+            )
         return ok
+
+    def _contacts_across_gaps(
+        self, ic: FloatArray, gaps_s: Sequence[tuple[float, float]], period_s: float
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+        """Contacts hidden in a short gap: estimated from the contacts either side, or unknown.
+
+        A contact found within ``gap_event_margin_s`` of a missing sample was
+        found on bridged values: the true contact lies somewhere in that zone,
+        but where is not measured. Consecutive strides of a run differ by
+        about 1 % (stride time SD 6.5 ms on the lab data, docs/gait-primer.md),
+        so the midpoint of the contacts before and after it (both measured,
+        no long gap between them) estimates it to a few ms. The estimate is
+        used when it falls in that zone too; otherwise the contact is unknown
+        and both strides sharing it are dropped.
+
+        Returns
+        -------
+        ic, estimated, unknown
+            Contacts with the estimates put in; which were estimated; which are unknown.
+        """
+        none = np.zeros(ic.shape, dtype=bool)
+        if not len(gaps_s) or ic.size == 0:
+            return ic, none, none
+        m = self.gap_event_margin_s
+        zone = gap_index(ic, gaps_s, m)
+        hidden = zone >= 0
+        if not hidden.any():
+            return ic, none, none
+        prev = np.concatenate(([np.nan], ic[:-1]))
+        after = np.concatenate((ic[1:], [np.nan]))
+        measured = np.isfinite(ic) & ~hidden
+        both = np.concatenate(([False], measured[:-1])) & np.concatenate((measured[1:], [False]))
+        mid = 0.5 * (prev + after)
+        longer = set(long_gaps(gaps_s, self.max_bridge_s, period_s=period_s))
+        short = np.array([(a, b) not in longer for a, b in gaps_s])
+        estimated = (
+            hidden
+            & both
+            & short[zone]
+            & (gap_index(np.where(both, mid, np.nan), gaps_s, m) == zone)
+        )
+        out = np.where(estimated, mid, ic)
+        return out, estimated, hidden & ~estimated
 
 
 def detect_strides(

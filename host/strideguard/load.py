@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from strideguard.errors import InputError
+from strideguard.gaps import bridge_missing, gaps_of, missing_runs
 from strideguard.imudata import (
     ACC_COLUMNS,
     GYR_COLUMNS,
@@ -38,8 +39,6 @@ MIN_DURATION_S = 3.0
 #: (:func:`strideguard.align.gravity_from_still`), not by this loader: any length is read
 #: time steps longer than this multiple of the median step count as a gap
 GAP_FACTOR = 1.5
-#: NaN spans up to this long are interpolated; longer ones become gaps
-MAX_NAN_FILL_S = 0.05
 #: a run of at most this many samples cut off from the rest by long gaps is corrupt
 ISLAND_MAX_SAMPLES = 2
 #: ... when the gaps around it are longer than this (s); shorter ones are ordinary loss
@@ -235,10 +234,12 @@ def make_uniform(
 ) -> ImuRecording:
     """Validate samples and put them on a uniform time grid.
 
-    Rows with a non-finite time are dropped; time must increase. Short NaN
-    spans are interpolated, longer ones and time gaps are kept as ``gaps``
-    (strides across a gap are later discarded). Jittery time stamps are
-    resampled by linear interpolation onto the median sample period.
+    Rows with a non-finite time are dropped; time must increase. Rows with a
+    missing (non-finite) value and time steps longer than ``GAP_FACTOR``
+    periods are missing samples: they are listed in ``gaps`` and bridged on
+    the uniform grid (:mod:`strideguard.gaps`, the same bridge as the live
+    path). Jittery time stamps are resampled by linear interpolation onto the
+    median sample period.
 
     Parameters
     ----------
@@ -311,7 +312,6 @@ def make_uniform(
             "data (is time_s in seconds?)"
         )
 
-    gaps: list[tuple[float, float]] = []
     gap_idx = np.flatnonzero(dt > GAP_FACTOR * period_s)
     for i in gap_idx[:20]:
         report.warnings.append(
@@ -319,54 +319,69 @@ def make_uniform(
         )
     if gap_idx.size > 20:
         report.warnings.append(f"... and {gap_idx.size - 20} more time gaps")
-    gaps.extend((float(time_s[i]), float(time_s[i + 1])) for i in gap_idx)
+    jitter = float(np.std(dt[dt <= GAP_FACTOR * period_s])) / period_s if dt.size else 0.0
 
     data = [a for a in (acc_mps2, gyr_dps) if a is not None]
-    stacked = np.concatenate(data, axis=1)
-    finite = np.isfinite(stacked)
+    finite = np.isfinite(np.concatenate(data, axis=1))
     if not finite.all():
         col_ok = finite.mean(axis=0)
         if np.any(col_ok < 0.5):
             raise InputError(
                 f"{name}: a data column is mostly empty or NaN ({100 * (1 - col_ok.min()):.0f} % missing)"
             )
-        row_bad = ~finite.all(axis=1)
-        edges = np.diff(np.concatenate(([0], row_bad.astype(np.int8), [0])))
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        for a, b in zip(starts, stops, strict=True):
-            t0, t1 = float(time_s[a]), float(time_s[b - 1])
-            if t1 - t0 > MAX_NAN_FILL_S:
-                gaps.append((t0, t1))
-                report.warnings.append(
-                    f"missing values from {t0:.3f} s to {t1:.3f} s: treated as a gap"
-                )
-            else:
-                report.warnings.append(
-                    f"missing values from {t0:.3f} s to {t1:.3f} s: interpolated"
-                )
-        good = ~row_bad
-        for arr in data:
-            for j in range(arr.shape[1]):
-                arr[row_bad, j] = np.interp(time_s[row_bad], time_s[good], arr[good, j])
+        # a row with a missing value is a missing sample, bridged like a lost frame
+        good: np.ndarray = np.all(finite, axis=1)
+        first, stop = missing_runs(good)
+        for a, b in list(zip(first, stop, strict=True))[:20]:
+            report.warnings.append(
+                f"missing values from {time_s[a]:.3f} s to {time_s[b - 1]:.3f} s: treated as a gap"
+            )
+        if first.size > 20:
+            report.warnings.append(f"... and {first.size - 20} more spans of missing values")
+        time_s = time_s[good]
+        acc_mps2 = acc_mps2[good] if acc_mps2 is not None else None
+        gyr_dps = gyr_dps[good] if gyr_dps is not None else None
+        if time_s.size < 10:
+            raise InputError(f"{name}: only {time_s.size} samples with every value present")
+        dt = np.diff(time_s)
+        gap_idx = np.flatnonzero(dt > GAP_FACTOR * period_s)
 
-    jitter = float(np.std(dt[dt <= GAP_FACTOR * period_s])) / period_s if dt.size else 0.0
+    gaps: list[tuple[float, float]] = []
     if jitter > 0.01 or gap_idx.size:
-        n = round(duration_s / period_s) + 1
+        n = round(float(time_s[-1] - time_s[0]) / period_s) + 1
         grid = time_s[0] + period_s * np.arange(n)
         if jitter > 0.01:
             report.warnings.append(
                 f"time stamps jitter by {100 * jitter:.1f} % of the {period_s * 1e3:.2f} ms period: "
                 f"resampled to {rate_hz:.1f} Hz"
             )
+            # grid points inside a gap, more than half a period from the samples around it, are missing
+            pos = np.clip(np.searchsorted(time_s, grid), 1, time_s.size - 1)
+            left, right = time_s[pos - 1], time_s[pos]
+            present = ~(
+                (right - left > GAP_FACTOR * period_s)
+                & (grid - left > 0.5 * period_s)
+                & (right - grid > 0.5 * period_s)
+            )
+        else:  # on the grid already: every value is kept as it is
+            at = np.round((time_s - time_s[0]) / period_s).astype(np.int64)
+            present = np.zeros(n, dtype=bool)
+            present[at] = True
 
-        def resample(arr: FloatArray | None) -> FloatArray | None:
+        def regrid(arr: FloatArray | None) -> FloatArray | None:
             if arr is None:
                 return None
-            return np.column_stack(
-                [np.interp(grid, time_s, arr[:, j]) for j in range(arr.shape[1])]
-            )
+            if jitter > 0.01:
+                out = np.column_stack(
+                    [np.interp(grid, time_s, arr[:, j]) for j in range(arr.shape[1])]
+                )
+            else:
+                out = np.zeros((n, arr.shape[1]))
+                out[at] = arr
+            return bridge_missing(out, present)
 
-        acc_mps2, gyr_dps, time_s = resample(acc_mps2), resample(gyr_dps), grid
+        acc_mps2, gyr_dps, time_s = regrid(acc_mps2), regrid(gyr_dps), grid
+        gaps = gaps_of(grid, present)
     return ImuRecording(
         time_s=np.asarray(time_s, dtype=np.float64),
         acc_mps2=acc_mps2,

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from strideguard.events import FOOT_STRIKES
+from strideguard.events import FOOT_STRIKES, StrikeClassifier
+from strideguard.gaps import EVENT_MARGIN_S, windows_touch_gaps
 from strideguard.imudata import STANDARD_GRAVITY_MPS2, FloatArray, ImuRecording
 from strideguard.sigproc import moving_mean, window_argext
 
@@ -31,6 +32,8 @@ ANGLE_ANCHOR_DELAY_S = 0.05
 #: a stride on the ground for more than half its time has double support: walking
 #: (running has a flight phase, so its duty factor stays below one half)
 WALKING_DUTY_FACTOR = 0.5
+#: peak tibial acceleration is searched this long after IC (the impact peak follows IC by ~10–50 ms)
+PEAK_ACCEL_WINDOW_S = 0.1
 #: cadence counts steps of both legs; a stride is one leg's cycle
 STEPS_PER_STRIDE = 2
 SECONDS_PER_MINUTE = 60.0
@@ -117,6 +120,13 @@ STRIDE_COLUMNS: tuple[StrideColumn, ...] = (
         "peak_tibial_accel_g", "largest |specific force| from IC to IC + 100 ms", summarized=True
     ),
     StrideColumn("peak_tibial_accel_clipped", "that peak is at the sensor's range", flag=True),
+    StrideColumn(
+        "gap_in_stride",
+        "samples were missing (lost frames) where this stride's metrics are measured: "
+        "peaks and integrals whose window touched the gap are null, a contact hidden in it "
+        "is estimated from its neighbours (docs/analysis.md, Gaps)",
+        flag=True,
+    ),
     StrideColumn(
         "overstride",
         "lands more than the threshold ahead of the runner's reference (OverstrideAssessor)",
@@ -664,11 +674,25 @@ def stride_table(
             anchor_delay_s=anchor,
             window_start_s=start,
         )
+        # the samples the angle reads (for the gap flags): one stride ending at the anchor,
+        # or starting there where the data start later
+        angle_end = ic + anchor
+        angle_start = np.where(np.isfinite(start), start, angle_end - (nxt - ic))
+        early = angle_start < 0
+        angle_window = (
+            np.where(early, angle_end, angle_start),
+            np.where(early, angle_end + (nxt - ic), angle_end),
+        )
     else:
         cols["shank_angle_at_ic_deg"] = nan.copy()
+        angle_window = (nan.copy(), nan.copy())
     if acc is not None:
         peak_g, clipped = peak_tibial_accel(
-            acc, ic, sampling_rate_hz=fs, range_g=recording.acc_range_g
+            acc,
+            ic,
+            sampling_rate_hz=fs,
+            window_s=PEAK_ACCEL_WINDOW_S,
+            range_g=recording.acc_range_g,
         )
         grav = stride_gravity_direction(acc, ic, nxt, sampling_rate_hz=fs)
     else:
@@ -677,13 +701,78 @@ def stride_table(
     cols["peak_tibial_accel_g"], cols["peak_tibial_accel_clipped"] = peak_g, clipped
     cols["gravity_x"], cols["gravity_y"], cols["gravity_z"] = grav.T
     peak_idx = strides.mid_swing_idx_
-    if gyr is not None and alignment is not None and peak_idx.size and peak_idx.min() >= 0:
-        w = gyr[peak_idx] - alignment.gyro_bias_dps
-        swing_axis = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
-    else:
-        swing_axis = np.full((ic.shape[0], 3), np.nan)
+    swing_axis = np.full((ic.shape[0], 3), np.nan)
+    has_peak = peak_idx >= 0
+    if gyr is not None and alignment is not None and has_peak.any():
+        w = gyr[peak_idx[has_peak]] - alignment.gyro_bias_dps
+        swing_axis[has_peak] = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-9)
     cols["swing_axis_x"], cols["swing_axis_y"], cols["swing_axis_z"] = swing_axis.T
+    _mark_gaps(cols, recording, t0, angle_window)
     return StrideTable({c.name: cols[c.name] for c in STRIDE_COLUMNS})
+
+
+def _mark_gaps(
+    cols: dict[str, FloatArray],
+    recording: ImuRecording,
+    t0: float,
+    angle_window: tuple[FloatArray, FloatArray],
+) -> None:
+    """Flag strides whose metric windows touched a gap; null the metrics read from the bridge.
+
+    A window touches a gap when it comes within :data:`~strideguard.gaps.EVENT_MARGIN_S`
+    (the detectors' reach) of a missing sample. Then a peak over it (tibial
+    acceleration after IC, late-swing deceleration) is not measured: the
+    bridge never overshoots, so the true peak may be hidden in the gap. Nor is
+    a value that integrates the signal (tibia angle at IC over its one-stride
+    gravity window, gravity direction over the stride) or reads its shape
+    (the foot strike, from the response after IC): a bridge cannot restore the
+    rotation of a post-contact dip, and the integrated orientation is off by up
+    to tens of degrees (docs/analysis.md). Event times outside the gap, and
+    contacts estimated across it
+    (:meth:`~strideguard.events.StrideDetector._contacts_across_gaps`), keep
+    their durations.
+
+    Parameters
+    ----------
+    cols
+        The stride columns (recording clock), changed in place.
+    recording
+        For its gaps.
+    t0
+        Time of the recording's first sample.
+    angle_window
+        Start and end of the samples each stride's tibia angle reads, seconds
+        from the first sample.
+    """
+    ic = cols["initial_contact_s"] - t0
+    n = ic.shape[0]
+    if not recording.gaps or n == 0:
+        cols["gap_in_stride"] = np.zeros(n)
+        return
+    gaps = [(a - t0, b - t0) for a, b in recording.gaps]
+    nxt = cols["next_initial_contact_s"] - t0
+    mid = cols["mid_swing_s"] - t0
+    m = EVENT_MARGIN_S
+
+    def null(names: tuple[str, ...], touched: np.ndarray) -> None:
+        for name in names:
+            cols[name] = np.where(touched, np.nan, cols[name])
+
+    null(
+        ("peak_tibial_accel_g", "peak_tibial_accel_clipped"),
+        windows_touch_gaps(ic, ic + PEAK_ACCEL_WINDOW_S, gaps, m),
+    )
+    null(
+        ("foot_strike", "strike_index"),
+        windows_touch_gaps(ic, ic + StrikeClassifier().window_s, gaps, m),
+    )
+    null(("late_swing_peak_decel_dps2",), windows_touch_gaps(mid, nxt, gaps, m))
+    a0, a1 = angle_window
+    null(("shank_angle_at_ic_deg",), windows_touch_gaps(a0, a1, gaps, m))
+    null(("gravity_x", "gravity_y", "gravity_z"), windows_touch_gaps(ic, nxt, gaps, m))
+    start = np.fmin(a0, ic)
+    end = np.fmax(np.fmax(a1, nxt), ic + PEAK_ACCEL_WINDOW_S)
+    cols["gap_in_stride"] = windows_touch_gaps(start, end, gaps, m).astype(np.float64)
 
 
 def summarize(table: StrideTable, mask: np.ndarray | None = None) -> dict[str, Any]:

@@ -97,3 +97,25 @@ def test_eval_alerts_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "steady" in out.out and "normal running" in out.out
     assert "eval-alerts: steady seed 1" in out.err
     assert main(["eval-alerts", "--scenarios", "nope"]) == 2
+
+
+def test_eval_alerts_through_a_lossy_link(capsys: pytest.CaptureFixture[str]) -> None:
+    from strideguard.cli import main
+    from strideguard_devkit.evaluate_alerts import link_faults, simulate_run
+
+    # bursts of 5 frames on average, random frames, or both; a bad kind is refused
+    assert link_faults(0.02, "bursty").burst_mean_frames == 5.0
+    assert link_faults(0.02, "random").burst_rate == 0.0
+    with pytest.raises(ValueError, match="loss kind"):
+        link_faults(0.02, "sometimes")
+    sim = simulate_run(
+        "steady", 1, duration_s=240, rate_hz=200, leg="R", loss=0.03, loss_kind="random"
+    )
+    # the lost samples are gaps on the recording's own time grid, strides around them flagged
+    assert 1.5 < sim.frames_lost_pct < 5.0 and len(sim.gaps) > 10
+    assert any(r["gap_in_stride"] for r in sim.rows)
+    argv = ["eval-alerts", "--scenarios", "steady", "--seeds", "1", "--minutes", "3"]
+    assert main([*argv, "--loss", "3", "--loss-kind", "bursty"]) == 0
+    assert "normal running" in capsys.readouterr().out
+    assert main([*argv, "--loss", "80"]) == 2
+    assert "--loss" in (err := capsys.readouterr().err) and "must be" in err

@@ -42,8 +42,10 @@ def streamed() -> tuple[object, SensorPipeline, list[LiveEvent], list[float], ob
     data_end_at_emit: list[float] = []
     original = analyzer.push
 
-    def push(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[dict[str, float | None]]:
-        out = original(t, acc, gyr)
+    def push(
+        t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, sample_index: np.ndarray | None = None
+    ) -> list[dict[str, float | None]]:
+        out = original(t, acc, gyr, sample_index)
         data_end_at_emit.extend([float(t[-1])] * len(out))
         return out
 

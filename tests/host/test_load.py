@@ -111,18 +111,32 @@ def test_gap_is_reported_with_its_span() -> None:
     assert np.allclose(np.diff(rec.time_s), 0.005)
 
 
-def test_short_nan_span_interpolated_long_one_is_a_gap() -> None:
+def test_nan_spans_are_gaps_bridged_like_lost_frames() -> None:
+    from strideguard.gaps import missing_mask
     from strideguard.load import LoadReport
 
     t, acc, gyr = _synthetic()
+    acc0, gyr0 = acc.copy(), gyr.copy()
     acc[100:103, 0] = np.nan
     gyr[1000:1100, 1] = np.nan
     rep = LoadReport()
     rec = make_uniform(t, acc, gyr, report=rep)
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None
     assert np.isfinite(rec.acc_mps2).all() and np.isfinite(rec.gyr_dps).all()
-    assert any("interpolated" in w for w in rep.warnings)
+    assert any("treated as a gap" in w and "0.500 s" in w for w in rep.warnings)
     assert any("treated as a gap" in w and "5.000 s" in w for w in rep.warnings)
-    assert rec.gaps == [(5.0, 5.495)]
+    # a row with a missing value is a missing sample: gaps run from the last sample before
+    # to the first one after, as for lost frames
+    assert rec.gaps == [pytest.approx((0.495, 0.515)), pytest.approx((4.995, 5.5))]
+    lost = missing_mask(rec.time_s, rec.gaps)
+    assert np.flatnonzero(lost).tolist() == [*range(100, 103), *range(1000, 1100)]
+    # received values are kept exactly; the bridge stays within the samples around it
+    assert np.array_equal(rec.gyr_dps[~lost], gyr0[~lost])
+    assert np.array_equal(rec.acc_mps2[~lost], acc0[~lost])
+    lo, hi = sorted((gyr0[999, 1], gyr0[1100, 1]))
+    assert np.all(
+        (rec.gyr_dps[1000:1100, 1] >= lo - 1e-9) & (rec.gyr_dps[1000:1100, 1] <= hi + 1e-9)
+    )
 
 
 def test_all_nan_column_refused() -> None:

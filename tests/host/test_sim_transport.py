@@ -200,3 +200,22 @@ def test_order_is_kept_unless_reordered_at_high_frame_rates() -> None:
     assert dec.report.out_of_order == fs.truth.reordered.size > 0
     assert dec.report.rejected["duplicate"] == fs.truth.duplicated.size > 0
     assert np.all(np.diff(fs.arrival_s) >= 0)
+
+
+def test_gilbert_elliott_bursts_lose_the_share_asked_for(run: SimRun) -> None:
+    from strideguard_devkit.sim.transport import burst_rate_for
+
+    faults = LinkFaults(burst_rate=burst_rate_for(0.02, 5.0), burst_mean_frames=5.0)
+    lost = built = 0
+    bursts: list[int] = []
+    for seed in range(1, 5):  # ~130 bursts in all
+        fs = make_frames(run, mtu=247, faults=faults, seed=seed)
+        t = fs.truth
+        assert t.dropped_random.size == 0
+        lost += t.dropped_burst.size
+        built += t.n_frames_built
+        bursts += [n // fs.samples_per_frame for _, n in t.lost_samples]
+    assert 0.015 < lost / built < 0.025
+    assert 4.0 < np.mean(bursts) < 6.5  # ~5 frames (overlapping bursts merge)
+    with pytest.raises(ValueError):
+        burst_rate_for(1.0, 5.0)

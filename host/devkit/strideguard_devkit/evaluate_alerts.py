@@ -19,6 +19,7 @@ import numpy as np
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import AlertState
 from strideguard.alerts.offline import alerts_for_strides
+from strideguard_devkit.sim.transport import LinkFaults, burst_rate_for
 
 #: scenarios of normal running (no alert may say "stop")
 NORMAL_SCENARIOS = (
@@ -112,6 +113,31 @@ class SimulatedRun:
     frames_lost_pct: float = 0.0
 
 
+#: how :func:`link_faults` loses frames
+LOSS_KINDS = ("mixed", "random", "bursty")
+#: mean burst length of the "bursty" link, in frames
+BURST_MEAN_FRAMES = 5.0
+
+
+def link_faults(loss: float, kind: str = "mixed") -> LinkFaults:
+    """A link that loses the share ``loss`` (0–1) of all frames.
+
+    ``"random"``: each frame independently; ``"bursty"``: in Gilbert–Elliott
+    bursts of :data:`BURST_MEAN_FRAMES` frames on average; ``"mixed"``: at
+    random plus a tenth as many bursts of 8 frames (the evaluation's lossy
+    runs since the first version).
+    """
+    if kind == "random":
+        return LinkFaults(loss_rate=loss)
+    if kind == "bursty":
+        return LinkFaults(
+            burst_rate=burst_rate_for(loss, BURST_MEAN_FRAMES), burst_mean_frames=BURST_MEAN_FRAMES
+        )
+    if kind == "mixed":
+        return LinkFaults(loss_rate=loss, burst_rate=loss / 10)
+    raise ValueError(f"loss kind must be one of {', '.join(LOSS_KINDS)}, not {kind!r}")
+
+
 def simulate_run(
     scenario: str,
     seed: int,
@@ -120,6 +146,7 @@ def simulate_run(
     rate_hz: float = 200.0,
     leg: str = "R",
     loss: float = 0.0,
+    loss_kind: str = "mixed",
 ) -> SimulatedRun:
     """Simulate one run and analyse it exactly as a file would be analysed.
 
@@ -127,8 +154,10 @@ def simulate_run(
     ----------
     scenario, seed, duration_s, rate_hz, leg
         Passed to :func:`strideguard_devkit.sim.simulate`.
-    loss
-        Random frame loss (0–1) applied by BLE framing (MTU 247) before analysis.
+    loss, loss_kind
+        Frame loss (0–1, see :func:`link_faults`) applied by BLE framing (MTU
+        247); the frames are then decoded and validated as a recording file is
+        (:func:`strideguard.load.from_imu`: lost samples bridged, gaps listed).
     """
     from strideguard.analysis import analyze
     from strideguard_devkit.sim import simulate
@@ -138,13 +167,12 @@ def simulate_run(
     lost_pct = 0.0
     if loss > 0:
         from strideguard.frames import decode_frames, to_recording
-        from strideguard_devkit.sim.transport import LinkFaults, make_frames
+        from strideguard.load import from_imu
+        from strideguard_devkit.sim.transport import make_frames
 
-        stream = make_frames(
-            run, mtu=247, faults=LinkFaults(loss_rate=loss, burst_rate=loss / 10), seed=seed
-        )
+        stream = make_frames(run, mtu=247, faults=link_faults(loss, loss_kind), seed=seed)
         decoded = decode_frames(stream.payloads, stream.arrival_s)
-        recording = to_recording(decoded, source=recording.source)
+        recording = from_imu(to_recording(decoded, source=recording.source))
         lost_pct = (
             100.0
             * decoded.report.samples_lost
@@ -216,18 +244,27 @@ def evaluate_run(
     rate_hz: float = 200.0,
     leg: str = "R",
     loss: float = 0.0,
+    loss_kind: str = "mixed",
     config: AlertConfig | None = None,
 ) -> RunOutcome:
     """Simulate one run and score the alerts the file path raises on it.
 
     Parameters
     ----------
-    scenario, seed, duration_s, rate_hz, leg, loss
+    scenario, seed, duration_s, rate_hz, leg, loss, loss_kind
         See :func:`simulate_run`.
     config
         Alert settings.
     """
-    sim = simulate_run(scenario, seed, duration_s=duration_s, rate_hz=rate_hz, leg=leg, loss=loss)
+    sim = simulate_run(
+        scenario,
+        seed,
+        duration_s=duration_s,
+        rate_hz=rate_hz,
+        leg=leg,
+        loss=loss,
+        loss_kind=loss_kind,
+    )
     return score_run(sim, config)
 
 
@@ -239,14 +276,16 @@ def evaluate(
     rate_hz: float = 200.0,
     loss_every: int = 3,
     loss: float = 0.01,
+    loss_kind: str = "mixed",
     config: AlertConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[ScenarioSummary]:
     """Run :func:`evaluate_run` over scenarios × seeds.
 
-    Every ``loss_every``-th seed goes through BLE framing with ``loss`` random
-    frame loss; legs alternate between seeds. Every run is scored with the
-    same (immutable) ``config``.
+    Every ``loss_every``-th seed (every seed with ``loss_every=1``) goes
+    through BLE framing losing the share ``loss`` of its frames
+    (:func:`link_faults`); legs alternate between seeds. Every run is scored
+    with the same (immutable) ``config``.
     """
     config = config if config is not None else AlertConfig()
     summaries = []
@@ -267,6 +306,7 @@ def evaluate(
                     rate_hz=rate_hz,
                     leg=leg,
                     loss=lossy,
+                    loss_kind=loss_kind,
                     config=config,
                 )
             )

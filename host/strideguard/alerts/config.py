@@ -218,7 +218,8 @@ class GaitChangeConfig:
         0.1,
         60,
         "s",
-        "Data gaps this long pause detection; shorter ones only void the stride they hit.",
+        "Data gaps this long pause detection; after shorter ones the strides around them count "
+        "with the features measured clear of the gap.",
     )
     missing_strides_gap_s: float = setting(
         2.5,

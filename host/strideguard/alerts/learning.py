@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from strideguard.alerts.baseline import FEATURES, VARIABILITY_FEATURES, PersonalBaseline
+from strideguard.alerts.baseline import FEATURES, PersonalBaseline
 from strideguard.alerts.config import BaselineConfig
 from strideguard.alerts.detectors.common import Stride, value
 
@@ -44,16 +44,14 @@ class BaselineLearner:
         self.config = config
         self.duration_s_ = config.duration_s
         self._table: dict[str, list[float]] = {}
-        self._last_index = -1  # the stride collected last
 
-    def add(self, stride: Stride, run_s: float, index: int) -> None:
-        """Collect stride ``index`` if ``run_s`` (running time so far) is in the learning window."""
+    def add(self, stride: Stride, run_s: float) -> None:
+        """Collect ``stride`` if ``run_s`` (running time so far) is in the learning window."""
         cfg = self.config
         if not cfg.skip_s <= run_s <= cfg.skip_s + self.duration_s_:
             return
         for key in LEARNED_KEYS:
             self._table.setdefault(key, []).append(value(stride, key))
-        self._last_index = index
 
     def due(self, run_s: float) -> bool:
         """Whether the learning window has passed at ``run_s``."""
@@ -69,11 +67,3 @@ class BaselineLearner:
         table = {k: np.asarray(v, float) for k, v in self._table.items()}
         self._table = {}
         return PersonalBaseline.fit(table, angle_calibrated=angle_calibrated)
-
-    def void_swing_of(self, index: int) -> None:
-        """Stride ``index`` lost samples: its swing features are not learned from."""
-        if self._last_index != index:
-            return
-        for name in VARIABILITY_FEATURES:
-            if self._table.get(name):
-                self._table[name][-1] = float("nan")

@@ -97,6 +97,8 @@ class AlertPolicy:
         self._n = -1  # index of the last stride seen
         self._last_ic_s: float | None = None
         self._first_running_s: float | None = None
+        # long gaps waiting for the first stride after their start (see notice_gap)
+        self._pending_gaps: list[tuple[float, float]] = []
 
     @property
     def scores_(self) -> list[tuple[int, float, float, float, float]]:
@@ -131,6 +133,8 @@ class AlertPolicy:
         """
         self._n += 1
         t = value(stride, "initial_contact_s")
+        while self._pending_gaps and self._pending_gaps[0][0] <= t:
+            self._gait.notice_gap(self._pending_gaps.pop(0)[1])
         since_s = t - self._last_ic_s if self._last_ic_s is not None else 0.0
         self._last_ic_s = t
         running = self._is_running(stride)
@@ -148,7 +152,7 @@ class AlertPolicy:
             self._overstride.re_reference()
             self._gait.pause()
         if self.baseline_ is None:
-            self._learner.add(stride, run_s, self._n)
+            self._learner.add(stride, run_s)
             if self._learner.due(run_s):
                 self.baseline_ = self._learner.fit(angle_calibrated=self.angle_calibrated)
         ctx = StrideContext(self._n, t, self.baseline_, self.angle_calibrated, self.is_active)
@@ -194,14 +198,19 @@ class AlertPolicy:
     def notice_gap(self, start_s: float, end_s: float) -> list[Alert]:
         """Samples were lost between ``start_s`` and ``end_s``.
 
-        A short loss (a few BLE frames) voids the stride in progress as
-        evidence and as baseline data; a longer one pauses gait-change
-        detection. Gaps of ``notices.data_lost_s`` or more are reported.
+        A short loss (a few BLE frames) needs nothing here: the strides
+        around it arrive with the metrics read across it left out
+        (``gap_in_stride``), so they neither count as evidence nor teach the
+        baseline. A gap of ``gait_change.gap_reset_s`` or more pauses
+        gait-change detection from the first stride whose contact is at or
+        after ``start_s`` — in time order, so a live run (which learns of the
+        gap when the data after it arrive, possibly before a stride that
+        preceded it is released) and a file give the same alerts. Gaps of
+        ``notices.data_lost_s`` or more are reported at once.
         """
         dur = end_s - start_s
-        damaged = self._gait.notice_gap(dur, self._n)
-        if damaged and self.baseline_ is None:
-            self._learner.void_swing_of(self._n)
+        if dur >= self.config.gait_change.gap_reset_s:
+            self._pending_gaps.append((start_s, dur))
         return self._apply(self._notices.notice_gap(dur), start_s, None)
 
     def notice_sensor_lost(self, time_s: float, silent_s: float) -> list[Alert]:

@@ -20,7 +20,6 @@ pipelines of one run.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -152,15 +151,9 @@ class SensorPipeline:
         self._sensor_flags(fr)
         acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
         gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
-        # split at gaps so the analyzer only ever sees contiguous samples
-        breaks = np.flatnonzero(np.diff(block.sample_index) > 1) + 1
-        bounds = [0, *breaks.tolist(), block.n_samples]
-        first = int(block.sample_index[0])
-        gap_before = any(a + n == first for a, n in block.gaps)
-        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
-            if k > 0 or gap_before:
-                self.analyzer.reset()
-            self._strides(self.analyzer.push(t[a:b], acc[a:b], gyr[a:b]))
+        # lost samples travel as jumps of the running index: the analyzer bridges them
+        # exactly as the offline analysis does (strideguard.gaps)
+        self._strides(self.analyzer.push(t, acc, gyr, sample_index=block.sample_index))
         self._last_time_s = float(t[-1])
         for ev in self.analyzer.calibration_events():
             self.emit(ev)

@@ -19,6 +19,15 @@ Phases
    strides are released.
 3. *Strides*: every ``process_every_s`` the window is analysed and strides
    whose next contact lies ``lookahead_s`` before the newest sample are emitted.
+
+Lost samples. Samples come with their running index, so the analyzer knows
+exactly which ones are missing. The window is put on its uniform grid and the
+missing samples are bridged exactly as :func:`strideguard.load.make_uniform`
+bridges a file (:mod:`strideguard.gaps`); the analysis then keeps or drops
+strides around the gap by the same rules offline and live. After a gap longer
+than the window (a long outage) has been analysed once — the strides before it
+get their look-ahead from the bridge — later windows start shortly before its
+end instead of bridging it again.
 """
 
 from __future__ import annotations
@@ -37,10 +46,14 @@ from strideguard.align import (
 )
 from strideguard.errors import InputError
 from strideguard.events import detect_strides
+from strideguard.gaps import fill_on_grid, gaps_of
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.live.updates import CalibrationUpdate
 
 MOVING_GYRO_DPS = 120.0  # a shank rotating faster than this is walking or running
+#: a window starts this long before the last emitted contact (two to three strides of context
+#: for the detectors' neighbour comparisons)
+CONTEXT_S = 2.5
 
 
 class StreamingAnalyzer:
@@ -79,13 +92,16 @@ class StreamingAnalyzer:
         self.process_every_s = process_every_s
         self.lookahead_s = lookahead_s
         self.alignment: Alignment | None = None
-        self._chunks: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+        self._chunks: list[tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray]] = []
+        self._idx = np.zeros(0, dtype=np.int64)
         self._t = np.zeros(0)
         self._acc = np.zeros((0, 3))
         self._gyr = np.zeros((0, 3))
+        self._next_index = 0
         self._last_ic_s = -np.inf
         self._next_due_s = -np.inf
         self._last_processed_s = -np.inf
+        self._resume_from_s = -np.inf
         self._moving_since_s: float | None = None
         self._events: list[CalibrationUpdate] = []
         self._prompted = False
@@ -102,19 +118,30 @@ class StreamingAnalyzer:
         out, self._events = self._events, []
         return out
 
-    def reset(self) -> None:
-        """A gap: drop the buffered samples (strides never span a gap)."""
-        self._consolidate()
-        self._t, self._acc, self._gyr = np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))
-        self._last_processed_s = -np.inf
-        self._next_due_s = -np.inf
-
     def push(
-        self, time_s: FloatArray, acc_mps2: FloatArray, gyr_dps: FloatArray
+        self,
+        time_s: FloatArray,
+        acc_mps2: FloatArray,
+        gyr_dps: FloatArray,
+        sample_index: npt.NDArray[np.integer] | None = None,
     ) -> list[dict[str, float | None]]:
-        """Add contiguous samples; return the strides they complete."""
+        """Add samples; return the strides they complete.
+
+        Parameters
+        ----------
+        time_s, acc_mps2, gyr_dps
+            The new samples (board clock, m/s², °/s).
+        sample_index
+            Their running sample indices, increasing; a jump is a gap of lost
+            samples. ``None``: they follow the previous samples without a gap.
+        """
         if time_s.size == 0:
             return []
+        if sample_index is None:
+            idx = self._next_index + np.arange(time_s.size, dtype=np.int64)
+        else:
+            idx = np.asarray(sample_index, dtype=np.int64)
+        self._next_index = int(idx[-1]) + 1
         if not self._prompted:
             self._prompted = True
             self._events.append(
@@ -123,7 +150,12 @@ class StreamingAnalyzer:
                 )
             )
         self._chunks.append(
-            (np.asarray(time_s, float), np.asarray(acc_mps2, float), np.asarray(gyr_dps, float))
+            (
+                idx,
+                np.asarray(time_s, float),
+                np.asarray(acc_mps2, float),
+                np.asarray(gyr_dps, float),
+            )
         )
         t_end = float(time_s[-1])
         if self._moving_since_s is None:
@@ -150,20 +182,40 @@ class StreamingAnalyzer:
 
     def _consolidate(self) -> None:
         if self._chunks:
-            ts, accs, gyrs = zip(*self._chunks, strict=True)
+            idx, ts, accs, gyrs = zip(*self._chunks, strict=True)
+            self._idx = np.concatenate([self._idx, *idx])
             self._t = np.concatenate([self._t, *ts])
             self._acc = np.concatenate([self._acc, *accs])
             self._gyr = np.concatenate([self._gyr, *gyrs])
             self._chunks = []
 
-    def _rate_hz(self, t: FloatArray) -> float:
-        return float((t.size - 1) / (t[-1] - t[0])) if t.size > 1 and t[-1] > t[0] else 500.0
+    def _window(self, first: int | None = None) -> ImuRecording:
+        """The buffer on its uniform sample grid from running index ``first``, lost samples
+        bridged exactly as offline (``first`` may lie inside a gap)."""
+        idx = self._idx
+        present, (acc, gyr) = fill_on_grid(idx, self._acc, self._gyr, first=first)
+        start = int(idx[0]) if first is None else first
+        if present.all():
+            t = self._t[idx >= start]
+            gaps: list[tuple[float, float]] = []
+        else:
+            t = np.interp(np.arange(start, int(idx[-1]) + 1), idx, self._t)
+            gaps = gaps_of(t, present)
+        rate = float((t.size - 1) / (t[-1] - t[0])) if t.size > 1 and t[-1] > t[0] else 500.0
+        return ImuRecording(
+            t,
+            acc,
+            gyr,
+            rate,
+            source=self.sensor,
+            acc_range_g=float(proto.ACC_RANGE_G),
+            gyr_range_dps=float(proto.GYR_RANGE_DPS),
+            gaps=gaps,
+        )
 
     def _align(self) -> bool:
         self._consolidate()
-        rec = ImuRecording(
-            self._t, self._acc, self._gyr, self._rate_hz(self._t), source=self.sensor
-        )
+        rec = self._window(0)
         try:
             al = ShankAligner().align(rec).alignment_
         except InputError:
@@ -195,22 +247,15 @@ class StreamingAnalyzer:
             return []
         t_end = float(t[-1])
         start = (
-            max(float(t[0]), min(self._last_ic_s - 2.5, t_end - self.window_s))
+            max(float(t[0]), min(self._last_ic_s - CONTEXT_S, t_end - self.window_s))
             if np.isfinite(self._last_ic_s)
             else float(t[0])
         )
-        i0 = int(np.searchsorted(t, start))
-        if t.size - i0 < 10:
+        start = max(start, self._resume_from_s)
+        first = int(np.ceil(np.interp(start, t, self._idx)))
+        if int(self._idx[-1]) - first < 10:
             return []
-        rec = ImuRecording(
-            t[i0:],
-            self._acc[i0:],
-            self._gyr[i0:],
-            self._rate_hz(t[i0:]),
-            source=self.sensor,
-            acc_range_g=float(proto.ACC_RANGE_G),
-            gyr_range_dps=float(proto.GYR_RANGE_DPS),
-        )
+        rec = self._window(first)
         try:
             res = analyze(rec, leg=self.leg, alignment=self.alignment)
         except InputError:
@@ -231,15 +276,23 @@ class StreamingAnalyzer:
                 self._last_ic_s = float(ic)
                 # the following stride closes about one stride after this one's closing contact
                 self._next_due_s = float(nxt) + 0.8 * (float(nxt) - float(ic)) + self.lookahead_s
-        # keep only what the next window can need
+        outages = [b for a, b in rec.gaps if b - a > self.window_s]
+        if outages:
+            # everything before a long outage has now been analysed (its strides got their
+            # look-ahead from the bridge): later windows start shortly before its end
+            self._resume_from_s = max(self._resume_from_s, outages[-1] - CONTEXT_S)
+        # keep only what the next window can need, and the two samples before it that its
+        # bridge may start from
         keep_from = (
-            min(t_end - self.window_s, self._last_ic_s - 2.5)
+            min(t_end - self.window_s, self._last_ic_s - CONTEXT_S)
             if np.isfinite(self._last_ic_s)
             else t_end - self.window_s
         )
-        j = int(np.searchsorted(t, keep_from))
+        keep_from = max(keep_from, self._resume_from_s)
+        j = max(0, int(np.searchsorted(t, keep_from)) - 2)
         if j > 0:
-            self._t, self._acc, self._gyr = t[j:], self._acc[j:], self._gyr[j:]
+            self._idx, self._t = self._idx[j:], t[j:]
+            self._acc, self._gyr = self._acc[j:], self._gyr[j:]
         return out
 
 

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "be analysed (every third seed through lossy BLE framing), run the alert policy, and "
             "print per scenario the detection delay in strides for alerts that must come and "
             "false alerts per hour for those that must not. Seeds are 1..N (the defaults were "
-            "tuned on other seeds)."
+            "tuned on other seeds). --loss PCT sends every run through a link that loses PCT %% "
+            "of its frames."
         ),
     )
     p.add_argument(
@@ -49,6 +50,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--quick", action="store_true", help="2 seeds x 10 min (a quick look, not the targets)"
+    )
+    p.add_argument(
+        "--loss",
+        type=real(0, 50),
+        default=None,
+        metavar="PCT",
+        help="every run through a link losing PCT %% of its frames (default: every third run at 1 %%)",
+    )
+    p.add_argument(
+        "--loss-kind",
+        choices=("mixed", "random", "bursty"),
+        default="mixed",
+        help="random frames, Gilbert-Elliott bursts of 5 frames, or mixed (default)",
     )
     p.add_argument("--alert-config", default=None, help="alert settings file (TOML or JSON)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
@@ -87,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         list(range(1, seeds + 1)),
         duration_s=60.0 * minutes,
         rate_hz=args.rate,
+        loss_every=3 if args.loss is None else 1,
+        loss=0.01 if args.loss is None else args.loss / 100.0,
+        loss_kind=args.loss_kind,
         config=config,
         progress=progress,
     )

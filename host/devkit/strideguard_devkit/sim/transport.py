@@ -183,6 +183,32 @@ def _runs(frames: IntArray) -> list[tuple[int, int]]:
     ]
 
 
+def burst_rate_for(loss_share: float, mean_burst_frames: float) -> float:
+    """The ``burst_rate`` that loses ``loss_share`` of all frames in bursts of that mean length.
+
+    A Gilbert–Elliott link in its simplest form: a "bad" state that loses
+    every frame, entered with probability ``burst_rate`` per frame and left
+    after a geometric number of frames (mean ``mean_burst_frames``). Bursts
+    starting at independent frames cover a given frame with probability
+    ``1 - exp(-burst_rate * mean_burst_frames)``, so that is the share lost.
+
+    Parameters
+    ----------
+    loss_share
+        Share of frames lost overall (0–1).
+    mean_burst_frames
+        Mean burst length in frames (≥ 1).
+
+    Returns
+    -------
+    float
+        Per-frame probability that a burst starts.
+    """
+    if not 0.0 <= loss_share < 1.0 or mean_burst_frames < 1.0:
+        raise ValueError("need 0 <= loss_share < 1 and mean_burst_frames >= 1")
+    return float(-np.log1p(-loss_share) / mean_burst_frames)
+
+
 def _burst_mask(n: int, faults: LinkFaults, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
     """Gilbert-style bursts: start with ``burst_rate``, geometric length."""
     mask = np.zeros(n, bool)

@@ -7,7 +7,8 @@ likelihood-ratio CUSUM on the stride-to-stride second differences of those
 features — a guarded gait is less regular, while pace and terrain change
 strides smoothly. Each stride's contribution is bounded, so one odd stride (a
 stumble) never fires it; walking breaks, stops, pace transitions and data
-gaps pause it, and strides that lost samples give no evidence. A pain mark
+gaps pause it, and a stride's features measured across lost samples give no
+evidence (they are not measured). A pain mark
 lets the level evidence alone count. It ends (hysteresis) after a run of
 quiet strides. Settings: :class:`~strideguard.alerts.config.GaitChangeConfig`.
 """
@@ -64,11 +65,12 @@ class GaitChangeDetector:
         self._level_cusum = 0.0
         self._var_cusum = 0.0
         self._level_watch = 0.0
-        self._snapshot: tuple[int, float, float, float, float] = (-1, 0.0, 0.0, 0.0, 0.0)
         self._drift: dict[str, float] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
-        self._prev_var: dict[str, float] | None = None
-        self._prev2_var: dict[str, float] | None = None
+        # per variability feature, its last two measured values (a stride whose feature a data
+        # gap left unmeasured is skipped: the second difference runs over the measured ones)
+        self._prev_var: dict[str, float] = {}
+        self._prev2_var: dict[str, float] = {}
         self._recent_z: dict[str, deque[float]] = {}
         self._pain_boost_until = -1
         w = config.pace_window_strides
@@ -86,8 +88,8 @@ class GaitChangeDetector:
 
     def _restart_steps(self) -> None:
         """Compare strides only with strides after this point."""
-        self._prev_var = None
-        self._prev2_var = None
+        self._prev_var = {}
+        self._prev2_var = {}
 
     def track_pace(self, stride: Stride, since_last_s: float, running: bool) -> None:
         """Follow pace and breaks on every stride, running or not, before :meth:`update`.
@@ -145,7 +147,8 @@ class GaitChangeDetector:
         old, new = arr[:w], arr[w:]
         d_cad = abs(float(np.median(new[:, 0]) - np.median(old[:, 0])))
         with np.errstate(invalid="ignore", divide="ignore"):
-            d_peak = abs(float(np.log(np.median(new[:, 1]) / np.median(old[:, 1]))))
+            # over the measured peaks (a data gap may have left one out)
+            d_peak = abs(float(np.log(_measured_median(new[:, 1]) / _measured_median(old[:, 1]))))
         return d_cad > cfg.pace_transition_spm or (
             math.isfinite(d_peak) and d_peak > cfg.pace_transition_log_peak
         )
@@ -159,10 +162,13 @@ class GaitChangeDetector:
         cfg = self.config
         cur = {name: value(stride, name) for name in VARIABILITY_FEATURES}
         jerks: dict[str, float] = {}
-        if self._prev_var is not None and self._prev2_var is not None and base.step_sd:
+        if base.step_sd:
             jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
-        self._prev2_var = self._prev_var
-        self._prev_var = cur
+        for name, v in cur.items():
+            if v > 0:  # measured (NaN compares False)
+                if name in self._prev_var:
+                    self._prev2_var[name] = self._prev_var[name]
+                self._prev_var[name] = v
         if self._skip > 0:
             self._skip -= 1
             return []
@@ -174,13 +180,6 @@ class GaitChangeDetector:
         pain = ctx.index <= self._pain_boost_until
         h_level = cfg.cusum_threshold_sd
         h_var = cfg.irregularity_threshold
-        self._snapshot = (
-            ctx.index,
-            self._level_cusum,
-            self._var_cusum,
-            self._cusum,
-            self._level_watch,
-        )
         self._level_cusum = min(
             h_level, max(0.0, self._level_cusum + min(level, cap) - cfg.cusum_slack_sd)
         )
@@ -329,24 +328,21 @@ class GaitChangeDetector:
             )
         return Raise(AlertKind.PAIN_MARKED, Severity.CAUTION, texts.pain_marked())
 
-    def notice_gap(self, duration_s: float, last_stride_index: int) -> bool:
-        """Samples were lost for ``duration_s`` after stride ``last_stride_index``.
+    def notice_gap(self, duration_s: float) -> None:
+        """Samples were lost for ``duration_s`` just before the stride about to be shown.
 
         A gap of ``gap_reset_s`` or more pauses detection and restarts the
-        stride-to-stride comparisons. A shorter loss only blurs the stride in
-        progress: its evidence is taken back, and later strides are compared
-        only with strides after it.
-
-        Returns
-        -------
-        bool
-            Whether it was a short loss (the stride in progress is damaged).
+        stride-to-stride comparisons. A shorter loss needs nothing here: the
+        strides around it carry its mark — the features whose windows touched
+        it are not measured (``None``) and give no evidence, the others count
+        (docs/alerts.md, "Lossy links").
         """
         if duration_s >= self.config.gap_reset_s:
             self.pause()
             self._restart_steps()
-            return False
-        if self._snapshot[0] == last_stride_index:
-            _, self._level_cusum, self._var_cusum, self._cusum, self._level_watch = self._snapshot
-        self._restart_steps()
-        return True
+
+
+def _measured_median(x: np.ndarray) -> float:
+    """Median of the finite values of ``x`` (NaN when there are none)."""
+    v = x[np.isfinite(x)]
+    return float(np.median(v)) if v.size else float("nan")
