@@ -220,8 +220,14 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _check_gait_signature(alignment: Alignment, source: str, *, check_sign: bool) -> None:
-    """Refuse motion that is not running or walking (a fixed alignment keeps its sign)."""
+def check_gait_signature(alignment: Alignment, source: str, *, check_sign: bool) -> None:
+    """Refuse motion that is not running or walking (a fixed alignment keeps its sign).
+
+    Raises
+    ------
+    InputError
+        The shank's rotation does not look like running or walking.
+    """
     unclear_sign = check_sign and alignment.sign_margin < MIN_SIGN_MARGIN
     if unclear_sign or alignment.sagittal_share < MIN_SAGITTAL_SHARE:
         raise InputError(
@@ -283,7 +289,7 @@ def analyze(
         if alignment is None:
             alignment = ShankAligner().align(recording, standing=standing).alignment_
             warns.extend(alignment.notes)
-        _check_gait_signature(alignment, recording.source, check_sign=not fixed_alignment)
+        check_gait_signature(alignment, recording.source, check_sign=not fixed_alignment)
     gyr_sag, acc_s = shank_signals(recording, alignment)
     times.alignment_s = time.perf_counter() - tic
 

@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "analyze",
     "scan",
     "live",
+    "service",
     "replay",
     "export",
     "import_runs",  # `strideguard import`
@@ -79,6 +80,8 @@ def day_after(args: argparse.Namespace) -> None:
     page asks at the start of the run instead). See :mod:`strideguard.history.dayafter`.
     """
     if getattr(args, "format", "text") == "json":
+        return
+    if getattr(args, "headless", False):  # no prompts: nobody is at the keyboard
         return
     if args.command == "live" and getattr(args, "web", None):
         return

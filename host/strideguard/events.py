@@ -874,6 +874,37 @@ class StrideDetector:
         self.events_source_ = source
         return self
 
+    def select(self, first: int, stop: int, shift_samples: int, sampling_rate_hz: float) -> Self:
+        """Strides ``first:stop`` as seen from ``shift_samples`` samples later (a copy).
+
+        The live path measures the strides it releases on the span of samples
+        they need instead of its whole window: times move back by
+        ``shift_samples / sampling_rate_hz``, sample indices by ``shift_samples``.
+        """
+        import copy
+
+        out = copy.copy(self)
+        shift_s = shift_samples / sampling_rate_hz
+        sl = slice(first, stop)
+        out.ic_s_ = self.ic_s_[sl] - shift_s
+        out.next_ic_s_ = self.next_ic_s_[sl] - shift_s
+        out.to_s_ = self.to_s_[sl] - shift_s
+        out.mid_swing_s_ = self.mid_swing_s_[sl] - shift_s
+        idx = self.mid_swing_idx_[sl]
+        out.mid_swing_idx_ = np.where(idx >= 0, idx - shift_samples, idx)
+        for name in (
+            "peak_midswing_gyr_dps_",
+            "foot_strike_",
+            "strike_index_",
+            "ic_sd_s_",
+            "event_timing_confidence_",
+            "ic_from_impact_",
+            "ic_estimated_",
+            "next_ic_estimated_",
+        ):
+            setattr(out, name, getattr(self, name)[sl])
+        return out
+
     def _refine_to_impact(
         self, ic_s: FloatArray, acc_norm_mps2: FloatArray, fs: float
     ) -> tuple[FloatArray, bool, np.ndarray, np.ndarray]:

@@ -201,9 +201,13 @@ def fill_on_grid(
     """
     idx = np.asarray(sample_index, dtype=np.int64)
     start = int(idx[0]) if first is None else int(first)
+    n = int(idx[-1]) - start + 1
+    j = int(np.searchsorted(idx, start))
+    if idx.size - j == n:
+        # nothing missing (the usual live window): the samples from ``start`` as they are
+        return np.ones(n, dtype=bool), [np.array(col[j:], dtype=np.float64) for col in columns]
     sel = idx >= start
     pos = idx[sel] - start
-    n = int(idx[-1]) - start + 1
     present = np.zeros(n, dtype=bool)
     present[pos] = True
     miss = np.flatnonzero(~present)

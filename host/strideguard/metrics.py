@@ -11,6 +11,7 @@ which are summarised.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -178,11 +179,17 @@ class StrideTable:
     def __getitem__(self, name: str) -> FloatArray:
         return self.columns[name]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per stride, NaN as ``None`` (JSON ``null``), flags as booleans, categories as names."""
+    def rows(self, select: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """One dict per stride, NaN as ``None`` (JSON ``null``), flags as booleans, categories as names.
+
+        Parameters
+        ----------
+        select
+            Only these strides (indices), in this order; default all.
+        """
         names = list(self.columns)
         out: list[dict[str, Any]] = []
-        for i in range(len(self)):
+        for i in range(len(self)) if select is None else select:
             row: dict[str, Any] = {}
             for n in names:
                 v = self.columns[n][i]
@@ -259,8 +266,28 @@ def cumulative_orientation(
         dq = np.empty((4, n - 1), dtype=np.float32)
         dq[0] = np.cos(half)
         dq[1:] = (rv * k[:, None]).T
-        out[:, 1:] = _scan(dq, block)
+        # a short span (the live path measures one stride) is scanned by doubling: log2(n)
+        # whole-array steps instead of a Python loop over the positions of a block
+        out[:, 1:] = _scan_doubling(dq) if n - 1 <= DOUBLING_SCAN_MAX else _scan(dq, block)
     return out
+
+
+#: :func:`cumulative_orientation` scans spans up to this long by doubling (Hillis–Steele:
+#: log2(n) steps of n products; the block scan's ~2·block Python steps cost more below it)
+DOUBLING_SCAN_MAX = 4096
+
+
+def _scan_doubling(dq: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Inclusive product scan of quaternion rows ``(4, m)`` by doubling (same result as :func:`_scan`)."""
+    out: Any = dq.copy()  # float32 rows (``_qmul_parts`` is typed for float64, works for both)
+    m = out.shape[1]
+    shift = 1
+    while shift < m:
+        head = (out[0, :-shift], out[1, :-shift], out[2, :-shift], out[3, :-shift])
+        tail = (out[0, shift:], out[1, shift:], out[2, shift:], out[3, shift:])
+        out[:, shift:] = np.stack(_qmul_parts(head, tail))  # earlier segment ⊗ later segment
+        shift *= 2
+    return out / np.sqrt(np.einsum("ij,ij->j", out, out))[None, :]
 
 
 def _scan(dq: npt.NDArray[np.float32], block: int) -> npt.NDArray[np.float32]:
@@ -595,6 +622,7 @@ def stride_table(
     gyr_sagittal_dps: FloatArray | None,
     acc_shank_mps2: FloatArray | None,
     angle_anchor_delay_s: float = ANGLE_ANCHOR_DELAY_S,
+    measure: npt.NDArray[np.bool_] | None = None,
 ) -> StrideTable:
     """Measure every stride: the columns of :data:`STRIDE_COLUMNS`.
 
@@ -613,6 +641,13 @@ def stride_table(
     angle_anchor_delay_s
         Anchor of :func:`shank_angle_at_ic` where mid-stance is unknown
         (:func:`mid_stance_offset` otherwise).
+    measure
+        Strides whose tibia angle is wanted (default all); the others get NaN.
+        The angle is the one costly column (an orientation integrated over the
+        strides' span): the live path, which analyses a window of several
+        strides to release one, asks only for the new one. Each stride's value
+        depends on its own samples and its neighbour's events only, so it is
+        the same whichever strides are measured with it.
 
     Returns
     -------
@@ -665,11 +700,12 @@ def stride_table(
         contiguous[1:] = np.abs(nxt[:-1] - ic[1:]) < 0.5 / fs
         start = np.full(ic.shape, np.nan)
         start[1:] = np.where(contiguous[1:], ic[:-1] + anchor[1:], np.nan)
+        wanted = np.ones(ic.shape, dtype=bool) if measure is None else np.asarray(measure, bool)
         cols["shank_angle_at_ic_deg"] = shank_angle_at_ic(
             (gyr - alignment.gyro_bias_dps) @ np.ascontiguousarray(alignment.rotation.T),
             acc_shank_mps2,
-            ic,
-            nxt,
+            np.where(wanted, ic, np.nan),
+            np.where(wanted, nxt, np.nan),
             sampling_rate_hz=fs,
             anchor_delay_s=anchor,
             window_start_s=start,

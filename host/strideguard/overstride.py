@@ -154,3 +154,46 @@ class OverstrideAssessor:
             else None,
             "advice": self.advice_ or None,
         }
+
+
+class RunOverstrideFlag:
+    """The per-stride ``overstride`` flag of the live path, against the run's own reference.
+
+    Offline, :class:`OverstrideAssessor` flags a stride when its tibia angle is
+    more than ``angle_above_reference_deg`` above the reference: the median of
+    the first ``reference_strides`` running strides with an angle. Live, the
+    strides come one by one: this keeps those first angles and, once there are
+    enough, flags every later stride exactly as the offline assessment of the
+    whole run does; before that the flag is unknown (``None``). Walking strides
+    (duty factor above :data:`~strideguard.metrics.WALKING_DUTY_FACTOR`) have none
+    and do not count, as offline.
+
+    Parameters
+    ----------
+    config
+        Overstride settings (defaults as :func:`strideguard.analysis.analyze`).
+    """
+
+    def __init__(self, config: OverstrideConfig | None = None) -> None:
+        self.config = config if config is not None else OverstrideConfig()
+        self._first: list[float] = []
+        self.reference_angle_deg: float | None = None
+
+    def flag(self, stride: dict[str, float | None]) -> dict[str, float | None]:
+        """Set ``stride["overstride"]`` (1.0, 0.0 or ``None``) and return the stride."""
+        from strideguard.metrics import WALKING_DUTY_FACTOR
+
+        angle, duty = stride.get("shank_angle_at_ic_deg"), stride.get("duty_factor")
+        walking = duty is not None and duty > WALKING_DUTY_FACTOR
+        usable = angle is not None and not walking
+        if self.reference_angle_deg is None and usable:
+            self._first.append(float(angle))  # type: ignore[arg-type]
+            if len(self._first) >= self.config.reference_strides:
+                self.reference_angle_deg = float(np.median(self._first))
+        ref = self.reference_angle_deg
+        stride["overstride"] = (
+            float(float(angle) - ref > self.config.angle_above_reference_deg)  # type: ignore[arg-type]
+            if usable and ref is not None
+            else None
+        )
+        return stride

@@ -98,7 +98,11 @@ def local_median(values: FloatArray, half_width: int, *, causal: bool = False) -
     else:
         pad = np.repeat(values, width)
     win = np.lib.stride_tricks.sliding_window_view(pad, width)
-    return np.median(win, axis=1)
+    if np.isnan(values).any():
+        return np.median(win, axis=1)  # NaN where a window holds one, as np.median says
+    # an odd window: the median is its middle order statistic (np.median's own answer, without
+    # its overhead, which dominates on the few values the live path passes)
+    return np.partition(win, half_width, axis=1)[:, half_width].astype(np.float64)
 
 
 def window_argext(

@@ -4,8 +4,9 @@ A simulated run with an injury-like guarded gait on the right leg plays through 
 virtual board (the real firmware in the MicroPython Unix port); the live host
 (``run_ble``, bumble backend) analyses it, raises "stop" and sends the stop
 pattern. The simulated GPIO pin must show it within 1 s of the host's alert.
-Then the runner acknowledges on the phone (``LiveRun.acknowledge``: the sensor's
-repeats stop), taps "pain now" (the alert escalates: the pattern comes again)
+Then the runner acknowledges on the phone (the page's real ``POST
+/action/acknowledge`` over HTTP, with its token → ``LiveRun.acknowledge``: the
+sensor's repeats stop, ``OP_ACKNOWLEDGE``), taps "pain now" (the alert escalates: the pattern comes again)
 and holds the sensor's button 2.5 s (``FLAG2_ACKNOWLEDGED``: the host
 acknowledges, the repeats stop). The recording replays to the same alerts and
 the same buzzing messages.
@@ -14,6 +15,8 @@ the same buzzing messages.
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,8 +30,10 @@ from strideguard.alerts.model import AlertState
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
 from strideguard.ble.receiver import scan
+from strideguard.live.acknowledge import AcknowledgeAction
 from strideguard.live.run import LiveRun, replay, run_ble
 from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent
+from strideguard.live.web_sink import WebSink
 from strideguard.recording import RecordingWriter, load_imu, read_recording
 from strideguard_devkit.bumble_backend import VirtualAir
 from strideguard_devkit.sim import simulate
@@ -88,6 +93,24 @@ async def board_until(board: VirtualBoard, board_s_: float) -> None:
     await board_wait(board, max(board_s_ - board_s(board), 0.0))
 
 
+def post_acknowledge(web: WebSink, body: dict[str, Any]) -> dict[str, Any]:
+    """What the phone page's "Acknowledge" button sends (``app.js``), over real HTTP."""
+    conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            f"/action/acknowledge?token={web.token}",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "X-Strideguard": "1"},
+        )
+        r = conn.getresponse()
+        assert r.status == 200, r.status
+        answer: dict[str, Any] = json.loads(r.read())
+        return answer
+    finally:
+        conn.close()
+
+
 async def motor_pulses(board: VirtualBoard, n: int) -> None:
     """Wait until the motor pin has finished ``n`` pulses in all (this boot)."""
     await until(lambda: len([p for p in pulses(board.pin_log) if p[1] == p[1]]) >= n, 60)
@@ -126,17 +149,27 @@ def loop_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         await board.start()
         done = asyncio.Event()
         runs: list[LiveRun] = []
+        # the phone page's server and its Acknowledge action, as `strideguard live` offers them
+        web = WebSink("127.0.0.1", 0)
+        web.start()
+        action = AcknowledgeAction()
+        web.offer_acknowledge(action)
+
+        def on_run(run: LiveRun) -> None:
+            runs.append(run)
+            action.attach(run)
 
         async def script() -> None:
-            live = await until(lambda: runs and runs[0], 30)
-            t_alert, _ = await until(alert(AlertState.RAISED), DURATION_S / SPEED * 3)
+            await until(lambda: runs and runs[0], 30)
+            t_alert, raised = await until(alert(AlertState.RAISED), DURATION_S / SPEED * 3)
             out["alert_wall_s"] = t_alert
             out["alert_board_s"] = board.board_us_at(t_alert) / 1e6
             await motor_pulses(board, 6)  # two plays, 10 s apart
             first_s = pulses(board.pin_log)[0][0]
             await board_wait(board, 1.0)
-            # the phone page's action handlers run in an executor thread
-            out["phone_ack"] = await asyncio.to_thread(live.acknowledge, "R")
+            # the button posts the banner's alert; the server answers in a worker thread
+            body = {"sensor": raised.sensor, "kind": raised.alert.kind.value}
+            out["phone_ack"] = await asyncio.to_thread(post_acknowledge, web, body)
             await until(alert(AlertState.ACKNOWLEDGED, "on the phone"), 10)
             await board_until(board, first_s + 21.0)  # past the third play, had it come
             board.press_button()  # "pain now" while the alert is on: it escalates
@@ -162,13 +195,14 @@ def loop_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     config=config_from_dict(CONFIG),
                     until=lambda _r: done.is_set() or task.done(),
                     duration_s=DURATION_S / SPEED * 4 + 30,
-                    on_run=runs.append,
+                    on_run=on_run,
                 )
             task.result()  # the script's own failure, if any
             out["pin_log"], out["console"] = board.pin_log, list(board.console)
             out["pins_wall"] = board.pins
         finally:
             task.cancel()
+            web.close()
             await board.stop()
         live.finish()
         out["live"] = live
@@ -194,7 +228,10 @@ def test_the_stop_pattern_plays_within_1_s_of_the_hosts_alert(loop_run: dict[str
 
 
 def test_phone_and_long_press_acknowledgements_stop_the_repeats(loop_run: dict[str, Any]) -> None:
-    assert loop_run["phone_ack"] == {"sensor": "StrideGuard-R", "kind": "gait_changed"}
+    assert loop_run["phone_ack"] == {
+        "ok": True,
+        "acknowledged": {"sensor": "StrideGuard-R", "kind": "gait_changed"},
+    }
     acts = motor_activity(loop_run["pin_log"], console=loop_run["console"])
     names = [a["pattern"] for a in acts]
     assert names == ["stop", "stop", "acknowledged"], acts

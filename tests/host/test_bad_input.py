@@ -66,7 +66,8 @@ def numeric_cases() -> list[tuple[str, list[str], str]]:
         if t.integer:
             values.append("1.5")
         for v in values:
-            argv = [command, *REQUIRED.get(command, []), f"{option}={v}"]
+            # a nested command ("service install") is two words on the command line
+            argv = [*command.split(), *REQUIRED.get(command, []), f"{option}={v}"]
             cases.append((f"{command} {option} {v!r}", argv, f"{command} {option}: must be"))
     return cases
 
@@ -288,6 +289,15 @@ def file_cases() -> list[Case]:
     cases.append(Case("replay --speed nan", ["replay", "run.sgrec", "--speed", "nan"], "replay --speed: must be"))  # fmt: skip
     cases.append(Case("replay --speed inf", ["replay", "run.sgrec", "--speed", "inf"], "replay --speed: must be"))  # fmt: skip
     cases.append(Case("live --virtual nosuch", ["live", "--virtual", "nosuch", "--record", "r.sgrec"], "unknown scenario 'nosuch'"))  # fmt: skip
+    # the pocket host (#18): options that belong to --headless, and what it cannot take
+    cases.append(Case("live --end-still without --headless", ["live", "--virtual", "steady", "--end-still", "3"], "--end-still is only for --headless"))  # fmt: skip
+    cases.append(Case("live --recordings without --headless", ["live", "--virtual", "steady", "--recordings", "r"], "--recordings is only for --headless"))  # fmt: skip
+    cases.append(Case("live --headless --record", ["live", "--headless", "--virtual", "steady", "--record", "r.sgrec"], "every run gets its own"))  # fmt: skip
+    cases.append(Case("live --headless --save-baseline", ["live", "--headless", "--virtual", "steady", "--save-baseline", "b.json"], "--save-baseline is not available with --headless"))  # fmt: skip
+    cases.append(Case("live --headless --recordings a file", ["live", "--headless", "--virtual", "steady", "--recordings", "f.txt"], "--recordings f.txt: not a folder", {"f.txt": b"x"}))  # fmt: skip
+    cases.append(Case("live --headless --recordings under a file", ["live", "--headless", "--virtual", "steady", "--recordings", "f.txt/r"], "cannot create it", {"f.txt": b"x"}))  # fmt: skip
+    cases.append(Case("service install --alert-config missing", ["service", "install", "--user", "--print", "--alert-config", "nope.toml"], "--alert-config nope.toml: no such file"))  # fmt: skip
+    cases.append(Case("service install --alert-config bad", ["service", "install", "--user", "--print", "--alert-config", "f.json"], "must be", {"f.json": b'{"baseline": {"skip_s": "60"}}'}))  # fmt: skip
     cases.append(Case("flash --rate 300", ["flash", "--port", "x", "--rate", "300"], "choose from 100, 200, 250, 500, 1000"))  # fmt: skip
     cases.append(Case("virtual-board --rate 300", ["virtual-board", "--rate", "300"], "choose from 100, 200, 250, 500, 1000"))  # fmt: skip
     cases.append(Case("unknown option", ["analyze", "--frobnicate"], "unrecognized arguments: --frobnicate"))  # fmt: skip

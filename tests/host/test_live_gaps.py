@@ -69,7 +69,9 @@ def test_replay_equals_analyze_on_a_lossy_recording(lossy: tuple) -> None:
     assert pipe.samples_lost == sum(n for _, n in lost) == sum(n for _, n in pipe.assembler.gaps)
     # calibration was not skipped, live or offline
     cal = [e.state for e in events if isinstance(e, CalibrationUpdate)]
-    assert cal == ["stand_still", "done"] and off.alignment is not None and off.alignment.calibrated
+    # (the countdown's "stand_still … ready" updates come between: issue 18)
+    assert cal[0] == "stand_still" and [c for c in cal if c in ("done", "skipped")] == ["done"]
+    assert off.alignment is not None and off.alignment.calibrated
     # the same strides (the live path may still hold the very last one)
     ic_live = as_arrays(pipe.strides, "initial_contact_s")
     ic_off = off.strides["initial_contact_s"]

@@ -42,6 +42,9 @@ def test_wheel_carries_the_firmware_and_the_sample_but_not_the_devkit(wheel: Pat
     assert "strideguard/samples/RBDS0041_T25_R_mpu.csv" in names
     assert "strideguard/samples/RBDS0041_T25_R_mpu.standing.csv" in names
     assert "strideguard/web/index.html" in names
+    # the pocket host (a pipx install from the wheel): the phone page and the service
+    assert {"strideguard/web/app.js", "strideguard/web/style.css"} <= names
+    assert "strideguard/service/unit.py" in names and "strideguard/live/headless.py" in names
     assert not [n for n in names if n.startswith("strideguard_devkit")]
     # the links were followed: real file contents, not link text
     main_py = zipfile.ZipFile(wheel).read("strideguard/firmware/main.py")
@@ -95,6 +98,11 @@ def test_plain_install_in_a_fresh_venv_runs_flash_analyze_and_report(
         lines = missing.stderr.strip().splitlines()
         assert len(lines) == 1 and "dev kit" in lines[0] and "pip install" in lines[0], lines
         assert "Traceback" not in missing.stderr
+
+    # the pocket host's service unit from a plain install runs this install's strideguard
+    unit = _run([exe, "service", "install", "--user", "--print", "--sensor", "StrideGuard-L"], **kw)
+    assert unit.returncode == 0, unit.stderr
+    assert f"ExecStart={exe} live --headless --sensor StrideGuard-L" in unit.stdout
 
     bumble = _run([str(py), "-c", "import bumble"], **kw)
     assert bumble.returncode != 0  # no dev dependency came along

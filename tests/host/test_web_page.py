@@ -19,7 +19,7 @@ import pytest
 
 from strideguard.alerts.model import AlertState
 from strideguard.live.hub import SinkHub
-from strideguard.live.updates import CalibrationUpdate
+from strideguard.live.updates import CalibrationUpdate, SessionUpdate
 from strideguard.live.web_sink import WebSink
 from tests.conftest import screenshot_path
 
@@ -29,7 +29,6 @@ from .sink_events import (
     gait_alert,
     link,
     overstride_alert,
-    session,
     stand_still,
     stride,
 )
@@ -122,9 +121,11 @@ navigator.vibrate = (p) => { window.__buzz.push(p); return true; };
 def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
     with WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=300) as web:
         hub = SinkHub([web])
+        # the host offers the "Acknowledge" button (a live run); this handler only says "nothing"
+        web.offer_acknowledge(lambda _data: {"ok": False, "acknowledged": None})
         # state before the phone connects: replayed on connect
         for event in (
-            session("Run started with 2 sensors · 31:05"),
+            SessionUpdate("running", "Live with 2 sensor(s) · 31:05", {"run_time_s": 1865.0}),
             link(LEFT, battery_pct=78, loss_pct=0.2),
             link(RIGHT, battery_pct=64, loss_pct=0.0),
             stride(LEFT, cadence_spm=168.4, shank_angle_at_ic_deg=7.26, peak_tibial_accel_g=9.12),
@@ -145,6 +146,7 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         )
         assert "78%" in text_of(driver, "links")
         assert driver.find_element("id", "banner").is_displayed() is False
+        assert text_of(driver, "elapsed-value") in {"31:05", "31:06"}  # m:ss, as everywhere
 
         # calibration prompt with its countdown
         hub.handle(stand_still(LEFT, seconds_left=4.0))
@@ -169,6 +171,9 @@ def test_phone_page_shows_alert_from_the_hub(driver: Any) -> None:
         assert "Stop running and walk" in text_of(driver, "banner-advice")
         assert "leg swings 12 % slower" in text_of(driver, "banner-reason")
         assert "Overstriding" in text_of(driver, "more-alerts")
+        assert "20:01 · Overstriding" in text_of(driver, "more-alerts")  # its time, m:ss
+        assert "at 30:43" in text_of(driver, "banner-meta")
+        assert driver.find_element("id", "ack").is_displayed()
         said = driver.execute_script("return window.__said")
         assert any("Gait changed" in s and "Stop running and walk" in s for s in said), said
         buzz = driver.execute_script("return window.__buzz")
@@ -245,3 +250,192 @@ def test_phone_page_announces_a_full_disk_and_the_end_of_the_run(driver: Any) ->
     time.sleep(1.5)  # the server is gone: the page must not start reconnecting
     assert "run finished" in text_of(driver, "conn")
     assert driver.execute_script("return window.__sg.finished") is True
+
+
+@pytest.fixture
+def loop_thread() -> Iterator[Any]:
+    """An event loop in a thread, like the live run's (the page's actions are handed to it)."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+def test_phone_page_acknowledge_battery_and_run_clock(driver: Any, loop_thread: Any) -> None:
+    """The big button acknowledges the alert on the host: recorded, and no more reminders."""
+    from strideguard.alerts.model import AlertKind
+    from strideguard.live.acknowledge import AcknowledgeAction
+    from strideguard.live.run import LiveRun
+    from strideguard.live.updates import AlertUpdate
+
+    web = WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=200)
+    web.start()
+    hub = SinkHub([web])
+    try:
+        run = LiveRun([RIGHT], hub.handle, loop=loop_thread)
+        action = AcknowledgeAction()
+        action.attach(run)
+        web.offer_acknowledge(action)
+        pipe = run.pipelines[0]
+        hub.handle(SessionUpdate("started", "Live with 1 sensor(s)", {"run_time_s": 0.0}))
+        pipe.link_update("connected", mtu=247, battery_pct=71)
+        pipe.link_update("connected", mtu=247)  # the periodic update: no level read this time
+        hub.handle(SessionUpdate("running", "Live with 1 sensor(s) · 2:05", {"run_time_s": 125.4}))
+        driver.get(web.local_url)
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
+        # the battery stays (it used to vanish with the next link update)
+        assert "battery 71%" in text_of(driver, "links")
+        assert text_of(driver, "elapsed-value") in {"2:05", "2:06"}
+        wait_for(lambda: text_of(driver, "elapsed-value") in {"2:07", "2:08"}, what="clock ticks")
+        # a "pain now" mark raises a caution: the banner offers the big button
+        for alert in pipe.policy.mark_pain(100.0):
+            hub.handle(AlertUpdate(RIGHT, alert))
+        wait_for(lambda: "Pain" in text_of(driver, "banner-title"), what="caution banner")
+        ack = driver.find_element("id", "ack")
+        assert ack.is_displayed() and ack.text == "Acknowledge"
+        assert "at 1:40" in text_of(driver, "banner-meta")
+        assert ack.size["height"] >= 60  # big enough to hit while running
+        ack.click()
+        wait_for(lambda: "Acknowledged" in driver.find_element("id", "ack").text, what="ack")
+        assert not driver.find_element("id", "ack").is_enabled()
+        # on the host: an "acknowledged" event, kept for the summary, and no reminder is due
+        states = [(a.kind, a.state) for a in pipe.alerts]
+        assert (AlertKind.PAIN_MARKED, AlertState.ACKNOWLEDGED) in states
+        assert "on the phone" in pipe.alerts[-1].reason
+        assert pipe.policy.unacknowledged() == {}
+        # the page reloaded (a new phone, a crash): the alert shows as acknowledged
+        driver.refresh()
+        wait_for(lambda: "Acknowledged" in driver.find_element("id", "ack").text, what="replayed")
+    finally:
+        hub.close()
+
+
+WAKE_LOCK_STUB = """
+window.__wl = [];
+const sentinel = () => {
+  const listeners = [];
+  return {
+    released: false,
+    addEventListener: (name, f) => listeners.push(f),
+    release: async function () { window.__wl.push("release"); this.released = true; listeners.forEach((f) => f()); },
+  };
+};
+Object.defineProperty(navigator, "wakeLock", {
+  configurable: true,
+  value: { request: async (type) => { window.__wl.push("request:" + type); return sentinel(); } },
+});
+"""
+NO_WAKE_LOCK = (
+    "Object.defineProperty(navigator, 'wakeLock', {configurable: true, value: undefined});"
+)
+
+
+def _on_every_page(driver: Any, source: str) -> str:
+    return str(
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})[
+            "identifier"
+        ]
+    )
+
+
+def test_phone_page_wake_lock_reload_and_the_next_headless_run(driver: Any) -> None:
+    """Wake lock while live, sound still on after a reload, and a headless host's next run."""
+    from strideguard.live.run import LiveRun
+
+    ids = [_on_every_page(driver, WAKE_LOCK_STUB), _on_every_page(driver, STUB_MEDIA)]
+    web = WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=200)
+    web.start()
+    hub = SinkHub([web])
+    try:
+        driver.get(web.local_url)
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
+        assert driver.execute_script("return window.__wl") == []  # no run yet: no lock
+        hub.handle(SessionUpdate("started", "Live with 1 sensor(s)", {"run_time_s": 0.0}))
+        wait_for(
+            lambda: driver.execute_script("return window.__wl") == ["request:screen"], what="lock"
+        )
+        assert driver.execute_script("return window.__sg.wakeLock") == "held"
+        assert not driver.find_element("id", "wake-note").is_displayed()
+
+        # the runner turns sound on, then the page reloads (the phone's browser dropped it)
+        driver.find_element("id", "enable").click()
+        driver.refresh()
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection after reload")
+        assert driver.execute_script("return window.__sg.enabled") is True
+        assert "on" in text_of(driver, "enable")
+        hub.handle(gait_alert(sensor=RIGHT))
+        wait_for(lambda: driver.execute_script("return window.__said.length") > 0, what="spoken")
+        assert any("Gait changed" in s for s in driver.execute_script("return window.__said"))
+        assert [500, 150, 500, 150, 500] in driver.execute_script("return window.__buzz")
+
+        # a headless host: the run ends, the host stays; the page keeps listening, lock released
+        run = LiveRun([RIGHT], hub.handle, session_continues=True)
+        run.finish()
+        wait_for(lambda: "waiting for the next run" in text_of(driver, "conn"), what="waiting")
+        assert driver.execute_script("return window.__sg.finished") is False
+        wait_for(lambda: "release" in driver.execute_script("return window.__wl"), what="unlock")
+        assert not driver.find_element("id", "ack").is_displayed()
+        # the next run: the old run's numbers and alerts are gone, the lock is taken again
+        hub.handle(SessionUpdate("started", "Live with 1 sensor(s)", {"run_time_s": 0.0}))
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="live again")
+        assert driver.find_element("id", "banner").is_displayed() is False
+        wait_for(
+            lambda: driver.execute_script("return window.__wl").count("request:screen") == 2,
+            what="lock again",
+        )
+        assert text_of(driver, "elapsed-value") in {"0:00", "0:01"}
+    finally:
+        hub.close()
+        for i in ids:
+            driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": i})
+
+
+def test_phone_page_without_wake_lock_says_so(driver: Any) -> None:
+    """Over plain http on the LAN there is no Wake Lock API: the page asks for a longer timeout."""
+    ids = [_on_every_page(driver, NO_WAKE_LOCK)]
+    with WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=200) as web:
+        hub = SinkHub([web])
+        hub.handle(SessionUpdate("started", "Live with 1 sensor(s)", {"run_time_s": 0.0}))
+        try:
+            driver.get(web.local_url)
+            wait_for(lambda: driver.find_element("id", "wake-note").is_displayed(), what="note")
+            assert "screen timeout" in text_of(driver, "wake-note")
+            assert driver.execute_script("return window.__sg.wakeLock") == "unavailable"
+        finally:
+            for i in ids:
+                driver.execute_cdp_cmd(
+                    "Page.removeScriptToEvaluateOnNewDocument", {"identifier": i}
+                )
+
+
+def test_phone_page_counts_the_standing_calibration_down(driver: Any) -> None:
+    """ "Stand still… 5, 4, 3…" from the real streaming analysis of a simulated runner."""
+    from strideguard.live.streaming import StreamingAnalyzer
+    from strideguard_devkit.sim import simulate
+
+    rec = simulate("steady", duration_s=30, rate_hz=200, seed=2, leg="R").recording
+    assert rec.acc_mps2 is not None and rec.gyr_dps is not None
+    analyzer = StreamingAnalyzer(RIGHT, "R")
+    with WebSink("0.0.0.0", 0, heartbeat_s=1.0, retry_ms=200) as web:
+        hub = SinkHub([web])
+        driver.get(web.local_url)
+        wait_for(lambda: "live" in text_of(driver, "conn"), what="connection")
+        seen: list[str] = []
+        for k in range(0, int(6.0 * 200), 8):  # the first 6 s: standing, then setting off
+            analyzer.push(rec.time_s[k : k + 8], rec.acc_mps2[k : k + 8], rec.gyr_dps[k : k + 8])
+            for event in analyzer.calibration_events():
+                hub.handle(event)
+                if event.state == "stand_still" and event.seconds_left == 4.0:
+                    wait_for(lambda: text_of(driver, "calib-count") == "4", what="4")
+                    seen.append(text_of(driver, "calibration"))
+        assert seen and "Stand still" in seen[0]
+        wait_for(lambda: "Standing measured" in text_of(driver, "calibration"), what="ready")
+        assert text_of(driver, "calib-count") == "✓"

@@ -245,6 +245,25 @@ class BumbleScanner(BaseBleakScanner):
         self.call_detection_callbacks(device, ad)
 
 
+def _drop_late_connection(task: asyncio.Future[Connection]) -> None:
+    """A connection attempt finished after its caller left: disconnect what it made."""
+    if task.cancelled() or task.exception() is not None:
+        return
+    connection = task.result()
+    dropping = asyncio.ensure_future(_quiet_disconnect(connection))
+    _DROPPING.add(dropping)
+    dropping.add_done_callback(_DROPPING.discard)
+
+
+#: disconnects of late connections under way (kept so they are not garbage-collected)
+_DROPPING: set[asyncio.Future[None]] = set()
+
+
+async def _quiet_disconnect(connection: Connection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.disconnect()
+
+
 class BumbleClient(BaseBleakClient):
     """bleak client backend speaking ATT over a :class:`VirtualAir` connection."""
 
@@ -286,13 +305,33 @@ class BumbleClient(BaseBleakClient):
         if pair:
             raise BleakError("the bumble backend does not pair")
         central = await self.air.central()
-        try:
+
+        started = asyncio.Event()
+
+        async def attempt() -> Connection:
             async with self.air.connect_lock:
-                connection = await central.connect(Address(self.address), timeout=self._timeout)
+                started.set()
+                return await central.connect(Address(self.address), timeout=self._timeout)
+
+        task = asyncio.ensure_future(attempt())
+        try:
+            connection = await asyncio.shield(task)
         except core.TimeoutError as exc:
             raise BleakDeviceNotFoundError(
                 self.address, f"{self.address} is not advertising"
             ) from exc
+        except asyncio.CancelledError:
+            # the caller gave up (a link closed while connecting): cancel the attempt at the
+            # controller, as BlueZ does, and drop a connection that completed meanwhile;
+            # otherwise the virtual controller stays "connecting" and refuses every later attempt
+            if not started.is_set():
+                task.cancel()  # still waiting for its turn: nothing at the controller yet
+                raise
+            task.add_done_callback(_drop_late_connection)
+            if central.le_connecting:
+                with contextlib.suppress(Exception):
+                    await central.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+            raise
         self._connection, self._closing = connection, False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         self._peer = Peer(connection)

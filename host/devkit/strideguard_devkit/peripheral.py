@@ -225,6 +225,15 @@ class VirtualSensor:
         """True while a host is connected."""
         return self._connection is not None
 
+    def press_button(self) -> None:
+        """The runner presses the BOOT button: "pain now" in the next frame."""
+        self._pain_flag = True
+
+    @property
+    def sent_all(self) -> bool:
+        """Every sample has gone out (never for a looping sensor)."""
+        return not self.loop and self._next_send >= self.samples_be.shape[0]
+
     @property
     def mtu(self) -> int:
         """Negotiated ATT MTU (0 when not connected)."""

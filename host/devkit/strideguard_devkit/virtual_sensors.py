@@ -8,6 +8,8 @@ Registered as the ``strideguard.virtual_sensors`` entry point (see
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +36,10 @@ async def for_live(args: argparse.Namespace) -> AsyncIterator[VirtualSensors]:
     ``speed`` and ``board`` (``"firmware"``: the real firmware on a virtual board;
     ``"model"``: the pure-Python sensor model).
     """
+    if getattr(args, "headless", False):
+        async with _for_headless(args) as session_sensors:
+            yield session_sensors
+        return
     try:
         runs = _simulated_runs(args)
     except (KeyError, ValueError) as exc:  # unknown scenario, too short a run
@@ -84,6 +90,80 @@ async def for_live(args: argparse.Namespace) -> AsyncIterator[VirtualSensors]:
             await s.stop()
 
 
+def _sensor_factory(args: argparse.Namespace, air: VirtualAir) -> Any:
+    """``(leg, counts) -> sensor``: a virtual board (the real firmware) or the sensor model."""
+
+    def make(leg: str, counts: np.ndarray) -> Any:
+        if args.board == "firmware":
+            return VirtualBoard(
+                air,
+                counts,
+                leg=leg,
+                rate_hz=RATE_HZ,
+                samples_rate_hz=RATE_HZ,
+                speed=args.speed,
+                loop=False,
+                paused=True,
+                play_on_stream=True,
+            )
+        return VirtualSensor(
+            air,
+            counts,
+            leg=leg,
+            rate_hz=RATE_HZ,
+            speed=args.speed,
+            loop=False,
+            run_starts_with_stream=True,
+        )
+
+    return make
+
+
+@asynccontextmanager
+async def _for_headless(args: argparse.Namespace) -> AsyncIterator[VirtualSensors]:
+    """A virtual runner's runs for ``live --headless --virtual`` (:mod:`.virtual_session`)."""
+    from strideguard_devkit.virtual_session import VirtualRunnerSession, standing_tail
+
+    n_runs = int(getattr(args, "virtual_runs", 1))
+    standing_s = float(getattr(args, "virtual_standing", 0.0))
+    runs: list[dict[str, np.ndarray]] = []
+    for k in range(n_runs):
+        try:
+            sims = _simulated_runs(args, seed=args.seed + k)
+        except (KeyError, ValueError) as exc:
+            raise InputError(f"live --virtual: {exc.args[0] if exc.args else exc}") from None
+        legs: dict[str, np.ndarray] = {}
+        for leg, r in sims.items():
+            counts = np.asarray(r.raw)
+            if k < n_runs - 1 and standing_s > 0:
+                tail = standing_tail(counts, r.truth.standing_s, RATE_HZ, standing_s)
+                counts = np.concatenate([counts, tail])
+            legs[leg] = counts
+        runs.append(legs)
+    logging.getLogger("bumble").setLevel(logging.ERROR)
+    air = VirtualAir()
+    session = VirtualRunnerSession(
+        _sensor_factory(args, air),
+        runs,
+        standing_s=standing_s,
+        off_s=float(getattr(args, "virtual_off", 2.0)),
+        rate_hz=RATE_HZ,
+        speed=args.speed,
+    )
+    task = asyncio.ensure_future(session.play())
+    try:
+        yield VirtualSensors(
+            backend=air.backend,
+            names=[f"StrideGuard-{leg}" for leg in runs[0]],
+            sample_counts=None,
+            mode=f"virtual:{args.virtual}:{args.board}:headless",
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 @asynccontextmanager
 async def for_scan(count: int) -> AsyncIterator[VirtualSensors]:
     """Start ``count`` idle model sensors (alternating legs) for ``scan --virtual N``."""
@@ -106,19 +186,20 @@ async def for_scan(count: int) -> AsyncIterator[VirtualSensors]:
             await s.stop()
 
 
-def _simulated_runs(args: argparse.Namespace) -> dict[str, SimRun]:
+def _simulated_runs(args: argparse.Namespace, seed: int | None = None) -> dict[str, SimRun]:
     """The simulated run of each leg (the right one only with ``--one-leg``)."""
+    seed = args.seed if seed is None else seed
     if args.one_leg:
         return {
             "R": simulate(
                 args.virtual,
                 duration_s=args.virtual_duration,
                 rate_hz=RATE_HZ,
-                seed=args.seed,
+                seed=seed,
                 leg="R",
             )
         }
     left, right = simulate_pair(
-        args.virtual, duration_s=args.virtual_duration, rate_hz=RATE_HZ, seed=args.seed
+        args.virtual, duration_s=args.virtual_duration, rate_hz=RATE_HZ, seed=seed
     )
     return {"L": left, "R": right}

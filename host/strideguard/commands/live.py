@@ -16,6 +16,12 @@ from strideguard.cliargs import SEED_MAX, real, whole
 MAX_DURATION_S = 172_800.0
 #: simulated run lengths of `live --virtual` (those of `strideguard simulate`)
 VIRTUAL_DURATION_S = (30.0, 21_600.0)
+#: `--end-still` range and default (minutes): a stop at a traffic light must not end the run
+END_STILL_MIN = (0.25, 240.0)
+DEFAULT_END_STILL_MIN = 5.0
+#: `--end-gone` range and default (seconds): longer than a reconnect, shorter than a coffee
+END_GONE_S = (2.0, 3600.0)
+DEFAULT_END_GONE_S = 60.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,6 +85,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="end-of-run summary: text, or JSON alone on stdout (the view then goes to stderr)",
     )
     add_history_arguments(p)
+    h = p.add_argument_group(
+        "pocket host (no screen, e.g. a Raspberry Pi in a running belt; see docs/pocket-host.md)"
+    )
+    h.add_argument(
+        "--headless",
+        action="store_true",
+        help="no terminal view, no prompts: wait for the sensors, start a run when they stream, end "
+        "it when the runner stands still or the sensors go away, record it, add it to the history, "
+        "and wait for the next one (what `strideguard service install` runs)",
+    )
+    h.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="--headless: folder of the runs' recordings (default: recordings/ in the per-user "
+        "data folder)",
+    )
+    h.add_argument(
+        "--end-still",
+        type=real(*END_STILL_MIN),
+        default=None,
+        metavar="MIN",
+        help=f"--headless: end a run after MIN minutes of standing still (default {DEFAULT_END_STILL_MIN:g})",
+    )
+    h.add_argument(
+        "--end-gone",
+        type=real(*END_GONE_S),
+        default=None,
+        metavar="S",
+        help=f"--headless: end a run when no sensor has sent anything for S seconds (default {DEFAULT_END_GONE_S:g})",
+    )
+    h.add_argument(
+        "--runs",
+        type=whole(1, 100_000),
+        default=None,
+        metavar="N",
+        help="--headless: end the session after N runs (default: run until stopped)",
+    )
     g = p.add_argument_group("without hardware")
     g.add_argument(
         "--virtual",
@@ -102,6 +147,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     g.add_argument("--seed", type=whole(0, SEED_MAX), default=1, help="simulator seed")
     g.add_argument("--one-leg", action="store_true", help="virtual: only the right-leg sensor")
+    g.add_argument(
+        "--virtual-runs",
+        type=whole(1, 20),
+        default=1,
+        metavar="N",
+        help="virtual + --headless: the runner switches the sensors on N times (seeds SEED, SEED+1…)",
+    )
+    g.add_argument(
+        "--virtual-standing",
+        type=real(0, 3600),
+        default=0.0,
+        metavar="S",
+        help="virtual + --headless: after each run but the last the runner stands still S seconds "
+        "(the last run ends with the sensors switched off)",
+    )
+    g.add_argument(
+        "--virtual-off",
+        type=real(0, 600),
+        default=2.0,
+        metavar="S",
+        help="virtual + --headless: the sensors stay off S wall seconds between runs",
+    )
     g.add_argument(
         "--board",
         choices=("firmware", "model"),
@@ -131,8 +198,13 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.atomic import check_writable
     from strideguard.live.stopping import StopSignals
 
+    _check_headless_options(args)
     config = load_config(args.alert_config)
     baseline, baseline_refused = _stored_baseline(args.baseline)
+    if args.headless:
+        from strideguard.live.headless_cli import run_headless
+
+        return run_headless(args, config, baseline, baseline_refused)
     if args.save_baseline is not None:
         check_writable(args.save_baseline, "--save-baseline")
     path: Path = args.record or default_recording_path()
@@ -140,6 +212,31 @@ def run(args: argparse.Namespace) -> int:
     with StopSignals() as signals:
         outcome = asyncio.run(_session(args, signals, path, config, baseline, baseline_refused))
         return _conclude(args, outcome)
+
+
+def _check_headless_options(args: argparse.Namespace) -> None:
+    """Options that only make sense with (or without) ``--headless``: one line, exit 2."""
+    from strideguard.errors import InputError
+
+    only_headless = {
+        "--recordings": args.recordings is not None,
+        "--end-still": args.end_still is not None,
+        "--end-gone": args.end_gone is not None,
+        "--runs": args.runs is not None,
+        "--virtual-runs": args.virtual_runs != 1,
+        "--virtual-standing": args.virtual_standing != 0.0,
+    }
+    if not args.headless:
+        given = [o for o, on in only_headless.items() if on]
+        if given:
+            raise InputError(f"{given[0]} is only for --headless")
+        return
+    if args.record is not None:
+        raise InputError(
+            "--record names one file: with --headless every run gets its own in --recordings DIR"
+        )
+    if args.save_baseline is not None:
+        raise InputError("--save-baseline is not available with --headless")
 
 
 def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
@@ -179,6 +276,19 @@ def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
 
     web.ask(question.run_id, question.text, on_answer)
     print(f"On the phone page: {question.text}", file=sys.stderr)
+
+
+def offer_acknowledge(hub: Any) -> Any:
+    """Give the phone page its "Acknowledge" button (when there is a page); the action or ``None``."""
+    from strideguard.live.acknowledge import AcknowledgeAction
+    from strideguard.live.web_sink import WebSink
+
+    web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
+    if web is None:
+        return None
+    action = AcknowledgeAction()
+    web.offer_acknowledge(action)
+    return action
 
 
 def add_to_history(
@@ -387,6 +497,7 @@ async def _run(
 
     hub = open_sinks(args)
     ask_on_phone(args, hub)
+    acknowledge = offer_acknowledge(hub)
     started_utc, t0 = datetime.now(UTC), time.monotonic()
     try:
         try:
@@ -407,6 +518,7 @@ async def _run(
                 stop=stop,
                 until=until,
                 baseline_refused=baseline_refused,
+                on_run=acknowledge.attach if acknowledge is not None else None,
             )
         except BaseException:
             with contextlib.suppress(RecordingError):
@@ -415,6 +527,8 @@ async def _run(
                 with contextlib.suppress(OSError):
                     path.unlink()
             raise
+        if acknowledge is not None:
+            acknowledge.attach(None)  # the run is over: nothing left to acknowledge
         try:
             rec.close()
         except RecordingError:
@@ -485,10 +599,11 @@ def _conclude(args: argparse.Namespace, outcome: LiveOutcome) -> int:
 
 
 #: alert states the text summary lists (reminders repeat an alert already listed)
-LISTED_ALERT_STATES = ("raised", "escalated", "ended")
+LISTED_ALERT_STATES = ("raised", "escalated", "acknowledged", "ended")
 
 
 def _print_summary(summary: dict[str, Any], fmt: str) -> None:
+    """Print the end-of-run summary: text, or JSON alone on stdout."""
     import json
 
     if fmt == "json":

@@ -36,7 +36,7 @@ def terminal_qr(text: str) -> str:
     return "\n".join(lines)
 
 
-def announce_phone_page(url: str, *, local_only: bool) -> Text:
+def announce_phone_page(url: str, *, local_only: bool, lasting: bool = False) -> Text:
     """Tell the runner how to open the phone page: URL, and a QR code when on the LAN.
 
     Parameters
@@ -45,6 +45,8 @@ def announce_phone_page(url: str, *, local_only: bool) -> Text:
         The page's URL, with its token when it has one.
     local_only
         The server is bound to a loopback address: no QR code, a hint instead.
+    lasting
+        The token stays the same from run to run (a headless session): bookmark it.
 
     Returns
     -------
@@ -65,7 +67,13 @@ def announce_phone_page(url: str, *, local_only: bool) -> Text:
         for line in qr.splitlines():
             out.append(line, style="bright_white on black")
             out.append("\n")
-    out.append(
-        "Anyone with this URL (and on this network) can see the run; the token changes every run."
-    )
+    if lasting:
+        out.append(
+            "Anyone with this URL (and on this network) can see the runs. The token stays the same "
+            "from run to run (bookmark the page; `strideguard service status` shows it again)."
+        )
+    else:
+        out.append(
+            "Anyone with this URL (and on this network) can see the run; the token changes every run."
+        )
     return out

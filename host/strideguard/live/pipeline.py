@@ -30,6 +30,7 @@ from strideguard.alerts import AlertConfig, AlertPolicy, PersonalBaseline
 from strideguard.alerts.model import Alert, AlertKind
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
+from strideguard.live.activity import ActivityMonitor
 from strideguard.live.alarm import shin
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import (
@@ -43,6 +44,8 @@ from strideguard.live.updates import (
 Emit = Callable[[LiveEvent], None]
 #: ``on_sensor_ack(stream, time_s)``: the runner held the sensor's button (FLAG2_ACKNOWLEDGED)
 SensorAck = Callable[[int, float], None]
+#: raw counts (ax, ay, az, gx, gy, gz) to m/s² and °/s
+_SCALE = np.array([ACC_SCALE_MPS2] * 3 + [GYR_SCALE_DPS] * 3)
 
 
 class SensorPipeline:
@@ -98,6 +101,10 @@ class SensorPipeline:
         self.samples = 0
         self.samples_lost = 0
         self._last_time_s = 0.0
+        #: moving or standing, still sending (what ends a headless run)
+        self.activity = ActivityMonitor()
+        #: the latest battery level reported (every link update carries it)
+        self.battery_pct: int | None = None
 
     @property
     def last_time_s(self) -> float:
@@ -146,11 +153,15 @@ class SensorPipeline:
             end = float(self.clock.time_s(first_missing + n_missing))
             self._emit_alerts(self.policy.notice_gap(start, end))
         fr = block.frames
-        for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
-            self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
-        self._sensor_flags(fr)
-        acc = block.raw[:, :3].astype(np.float64) * ACC_SCALE_MPS2
-        gyr = block.raw[:, 3:].astype(np.float64) * GYR_SCALE_DPS
+        flags = fr["flags"].tolist()
+        if any(f & proto.FLAG_PAIN_MARK for f in flags):
+            for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
+                self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        if any(fr["flags2"].tolist()):  # rare: a long press, a "link lost" played
+            self._sensor_flags(fr)
+        x = block.raw * _SCALE  # counts -> m/s² and °/s in one step (float64)
+        acc, gyr = x[:, :3], x[:, 3:]
+        self.activity.update(t, gyr)
         # lost samples travel as jumps of the running index: the analyzer bridges them
         # exactly as the offline analysis does (strideguard.gaps)
         self._strides(self.analyzer.push(t, acc, gyr, sample_index=block.sample_index))
@@ -207,14 +218,20 @@ class SensorPipeline:
     def link_update(
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None
     ) -> LinkUpdate:
-        """Emit the current link state of this sensor (and a battery notice if low)."""
+        """Emit the current link state of this sensor (and a battery notice if low).
+
+        The battery level is remembered: every later update carries the last
+        one known (the phone page and the terminal keep showing it).
+        """
+        if battery_pct is not None:
+            self.battery_pct = battery_pct
         lost = self.samples_lost
         total = self.samples + lost
         ev = LinkUpdate(
             sensor=self.sensor,
             state=state,
             mtu=mtu,
-            battery_pct=battery_pct,
+            battery_pct=self.battery_pct,
             samples_lost=lost,
             loss_pct=round(100.0 * lost / total, 2) if total else 0.0,
         )

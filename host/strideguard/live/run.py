@@ -34,7 +34,7 @@ from strideguard.ble.receiver import Receiver, SensorLink, SensorLinkError, leg_
 from strideguard.live.alarm import PATTERN_EVENT, PATTERN_STOP_EVENT, SensorAlarm, pattern_message
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent, SessionUpdate
+from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent, SessionUpdate, run_clock
 from strideguard.recording import (
     KIND_EVENT,
     KIND_FRAME,
@@ -80,6 +80,8 @@ class LiveRun:
     config: AlertConfig | None = None
     baseline: PersonalBaseline | None = None
     assemblers: Sequence[StreamAssembler] | None = None
+    #: a headless session goes on after this run: the phone page keeps listening
+    session_continues: bool = False
     post_event: Callable[[int, dict[str, Any]], None] | None = field(default=None, repr=False)
     #: the event loop the run lives in (``run_ble``): :meth:`acknowledge` from another
     #: thread (the phone page's action handlers) is handed to it
@@ -136,7 +138,12 @@ class LiveRun:
         self.pipelines[stream].acknowledge(source="sensor", time_s=time_s)
 
     def acknowledge(
-        self, leg: str | None = None, *, kind: str | None = None, source: str = "phone"
+        self,
+        leg: str | None = None,
+        kind: str | None = None,
+        *,
+        source: str = "phone",
+        sensor: str | None = None,
     ) -> dict[str, Any] | None:
         """The runner acknowledged an alert (the phone page's button, the host): no more reminders.
 
@@ -152,6 +159,9 @@ class LiveRun:
             is on and not yet acknowledged (the latest raised among equals).
         source
             Where it came from (``"phone"``, ``"host"``): recorded, named in the reason.
+        sensor
+            The sensor whose alert it is (its name, as the phone page's banner
+            shows it); ``None``: any sensor's (of ``leg``).
 
         Returns
         -------
@@ -178,7 +188,7 @@ class LiveRun:
 
                 def call() -> None:
                     try:
-                        done.set_result(self._acknowledge(leg, kind, source))
+                        done.set_result(self._acknowledge(leg, kind, source, sensor))
                     except Exception as exc:
                         done.set_exception(exc)
 
@@ -188,13 +198,15 @@ class LiveRun:
                 except (RuntimeError, concurrent.futures.TimeoutError):
                     log.info("acknowledge: the run's event loop is gone or busy")
                     return None  # the run ended (its loop closed) or does not answer
-        return self._acknowledge(leg, kind, source)
+        return self._acknowledge(leg, kind, source, sensor)
 
-    def _acknowledge(self, leg: str | None, kind: str | None, source: str) -> dict[str, Any] | None:
+    def _acknowledge(
+        self, leg: str | None, kind: str | None, source: str, sensor: str | None
+    ) -> dict[str, Any] | None:
         """:meth:`acknowledge` in the run's own thread."""
         best: tuple[tuple[int, float], int, AlertKind] | None = None
         for stream, p in enumerate(self.pipelines):
-            if leg is not None and p.leg != leg:
+            if (leg is not None and p.leg != leg) or (sensor is not None and p.sensor != sensor):
                 continue
             for k, alert in p.policy.unacknowledged().items():
                 if kind is not None and k.value != kind:
@@ -235,10 +247,11 @@ class LiveRun:
             )
             return
         if kind == "acknowledge":
+            raw = event.get("kind")
             try:
-                which = AlertKind(str(event.get("kind")))
+                which = AlertKind(raw) if raw else None
             except ValueError:
-                which = None  # a newer host's alert: the most urgent one
+                which = None  # no kind, or a newer host's alert: the most urgent one
             p.acknowledge(which, source=str(event.get("source") or ""))
             return
         if kind == "connect":
@@ -338,8 +351,18 @@ class LiveRun:
         if self.damage:
             summary["file_damage"] = list(self.damage)
         strides = sum(len(p.strides) for p in self.pipelines)
-        # the phone page shows "run finished" instead of trying to reconnect for ever
-        self.emit(SessionUpdate("ended", f"Run finished: {strides} strides", {"strides": strides}))
+        # the phone page shows "run finished" instead of trying to reconnect for ever (and in a
+        # headless session keeps listening for the next run)
+        details: dict[str, Any] = {"strides": strides, "run_time_s": self.run_time_s()}
+        if self.session_continues:
+            details["session_continues"] = True
+        self.emit(
+            SessionUpdate(
+                "ended",
+                f"Run finished: {strides} strides in {run_clock(self.run_time_s())}",
+                details,
+            )
+        )
         return summary
 
 
@@ -444,7 +467,9 @@ async def run_ble(
     stop: asyncio.Event | None = None,
     until: Callable[[LiveRun], bool] | None = None,
     baseline_refused: str | None = None,
+    wait_for_all: bool = True,
     on_run: Callable[[LiveRun], None] | None = None,
+    session_continues: bool = False,
 ) -> LiveRun:
     """Receive from BLE sensors until ``duration_s`` passes or ``stop`` is set.
 
@@ -470,9 +495,14 @@ async def run_ble(
     baseline_refused
         Why a stored baseline was not used: announced at the start (the run
         learns one from scratch).
+    wait_for_all
+        Start when every sensor is connected (default), or as soon as one is
+        (a headless session: the others join when they are switched on).
     on_run
         Called with the :class:`LiveRun` as soon as it exists (e.g. to let the
         phone page acknowledge alerts during the run: :meth:`LiveRun.acknowledge`).
+    session_continues
+        A headless session goes on after this run (see :attr:`LiveRun.session_continues`).
 
     Returns
     -------
@@ -496,6 +526,7 @@ async def run_ble(
         config=config,
         baseline=baseline,
         assemblers=[link.assembler for link in receiver.links],
+        session_continues=session_continues,
         # host-side events (acknowledgements) go through the link's queue: recorded in order
         post_event=lambda stream, event: receiver.links[stream].inject_event(event),
         loop=asyncio.get_running_loop(),
@@ -509,28 +540,36 @@ async def run_ble(
 
     run.alarm.send = send
     run.alarm.connected = lambda stream: receiver.links[stream].connected
+    title = f"Live with {len(names)} sensor(s)"
+    emit(SessionUpdate("started", title, {"sensors": list(names), "run_time_s": 0.0}))
     if on_run is not None:
         on_run(run)
-    emit(SessionUpdate("started", f"Live with {len(names)} sensor(s)", {"sensors": list(names)}))
     if baseline_refused is not None:
         run.notice_baseline_refused(baseline_refused)
     stop = stop or asyncio.Event()
     t0 = time.monotonic()
+    connects = [asyncio.ensure_future(link.connect()) for link in receiver.links]
     try:
         # a stop (Ctrl-C, SIGTERM) while still connecting ends the run too
-        connecting = asyncio.ensure_future(receiver.connect())
-        stopping = asyncio.ensure_future(stop.wait())
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        pending: set[asyncio.Future[Any]] = set(connects)
         try:
-            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            while pending and not stop.is_set():
+                done, pending = await asyncio.wait(
+                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopping)
+                for task in done - {stopping}:
+                    task.result()  # a link that gave up at once (no Bluetooth, not a sensor)
+                if not wait_for_all and len(done - {stopping}) > 0:
+                    break  # the others join when they come (their links keep trying)
         finally:
             stopping.cancel()
-        if not connecting.done():
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
+        if stop.is_set():
             return run
-        connecting.result()
         for link in receiver.links:
+            if not link.connected:
+                continue
             try:
                 st = await link.read_status()
                 run.on_link_event(
@@ -552,11 +591,29 @@ async def run_ble(
                     pass
             for link in receiver.links:
                 p = run.pipelines[link.stream]
+                battery = link.stats.status.get("battery_pct")
                 p.link_update(
-                    "connected" if link.connected else "reconnecting", mtu=link.mtu or None
+                    "connected" if link.connected else "reconnecting",
+                    mtu=link.mtu or None,
+                    battery_pct=battery if battery is not None and 0 <= battery <= 100 else None,
                 )
             run.check_silence()
+            # the run's clock for the phone page and the terminal's title
+            run_s = run.run_time_s()
+            emit(
+                SessionUpdate(
+                    "running",
+                    f"{title} · {run_clock(run_s)}",
+                    {"sensors": list(names), "run_time_s": run_s},
+                )
+            )
     finally:
+        for task in connects:
+            if not task.done():
+                task.cancel()
+        for task in connects:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         # a stop pattern still repeating belongs to this run: the sensors stop it
         run.alarm.stop_all("run_ended")
         if writes:

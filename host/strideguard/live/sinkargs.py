@@ -103,7 +103,9 @@ def view_stream(args: argparse.Namespace) -> TextIO:
     return sys.stderr if getattr(args, "format", "text") == "json" else sys.stdout
 
 
-def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> SinkHub:
+def open_sinks(
+    args: argparse.Namespace, *, console: Console | None = None, token: str | None = None
+) -> SinkHub:
     """Build the sinks the options ask for, start the web server, print its URL.
 
     Parameters
@@ -113,6 +115,9 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
         command has one: see :func:`view_stream`).
     console
         Terminal console (default: on :func:`view_stream`).
+    token
+        The phone page's token: a lasting one (a headless session,
+        :mod:`strideguard.service.webtoken`); ``None``: a new one for this run.
 
     Returns
     -------
@@ -138,7 +143,7 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
     web: WebSink | None = None
     if getattr(args, "web", None):
         host, port = parse_web_address(args.web, args.web_port)
-        web = WebSink(host, port)
+        web = WebSink(host, port, token=token)
         try:
             web.start()
         except OSError as exc:
@@ -146,7 +151,7 @@ def open_sinks(args: argparse.Namespace, *, console: Console | None = None) -> S
                 f"cannot serve the phone page on {host}:{port}: {exc.strerror or exc}"
             ) from None
         console.print(
-            announce_phone_page(web.url, local_only=web.local_only),
+            announce_phone_page(web.url, local_only=web.local_only, lasting=token is not None),
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -3,9 +3,10 @@
 :class:`StreamingAnalyzer` receives contiguous sensor samples as they arrive
 and returns each stride as soon as the initial contact that completes it has
 been seen (plus a short look-ahead for the contact refinement). It runs the
-very same code as ``strideguard analyze`` — :func:`strideguard.analysis.analyze`
-with a fixed alignment — on a window of the last seconds, so a recording gives
-the same strides offline (given the same alignment) as it gave live.
+stages of ``strideguard analyze`` (:func:`strideguard.analysis.analyze` with a
+fixed alignment: sagittal signals, stride detector, stride table) on a window
+of the last strides, measuring only the strides it releases, so a recording
+gives the same strides offline (given the same alignment) as it gave live.
 
 Phases
 ------
@@ -17,8 +18,9 @@ Phases
    sign are found from the gait on everything buffered so far (including the
    standing period); then the alignment is fixed for the run and the buffered
    strides are released.
-3. *Strides*: every ``process_every_s`` the window is analysed and strides
-   whose next contact lies ``lookahead_s`` before the newest sample are emitted.
+3. *Strides*: when the next stride can be complete (at most every
+   ``process_every_s``) the window is analysed and strides whose next contact
+   lies ``lookahead_s`` before the newest sample are emitted.
 
 Lost samples. Samples come with their running index, so the analyzer knows
 exactly which ones are missing. The window is put on its uniform grid and the
@@ -32,6 +34,8 @@ end instead of bridging it again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -44,16 +48,33 @@ from strideguard.align import (
     estimate_bias_from_strides,
     shank_signals,
 )
+from strideguard.analysis import check_gait_signature
 from strideguard.errors import InputError
 from strideguard.events import detect_strides
 from strideguard.gaps import fill_on_grid, gaps_of
 from strideguard.imudata import FloatArray, ImuRecording
+from strideguard.live.standing import StandingCountdown
 from strideguard.live.updates import CalibrationUpdate
+from strideguard.metrics import stride_table
+from strideguard.overstride import RunOverstrideFlag
 
 MOVING_GYRO_DPS = 120.0  # a shank rotating faster than this is walking or running
 #: a window starts this long before the last emitted contact (two to three strides of context
 #: for the detectors' neighbour comparisons)
 CONTEXT_S = 2.5
+#: the next stride is looked for from this share of the last stride time after its closing
+#: contact: stride times of steady running vary by a few % from one stride to the next, so
+#: earlier tries would mostly find nothing (each try analyses the whole window); a stride
+#: shorter than the last is released that much later (a few ms)
+DUE_SHARE_OF_STRIDE = 1.0
+#: the analysis window in strides (of the last stride time): the stride released, the one
+#: forming after it, and six before it — the detector compares a stride with the five before
+#: it (median stride time) and a mid-swing peak with the four before it; one more for the
+#: window's edge
+CONTEXT_STRIDES = 8.0
+#: samples kept around the strides measured, beyond what their metrics read (the longest
+#: smoothing filter is 20 ms; the tibial shock window ends within the stride)
+MEASURE_MARGIN_S = 0.2
 
 
 class StreamingAnalyzer:
@@ -68,7 +89,14 @@ class StreamingAnalyzer:
     align_after_s
         Seconds of movement used to find the shank frame before strides flow.
     window_s
-        Analysis window (must hold several strides).
+        Longest analysis window (and the data kept). Once strides flow, the
+        window is :data:`CONTEXT_STRIDES` of the runner's last stride time
+        long (at most this): the stride detector judges a stride against the
+        strides around it (the median stride time of five either side, the
+        mid-swing peaks of four either side), and at the newest stride only
+        those before it exist. Enough of them for any running or walking
+        cadence, and no more: the window is analysed again for every stride.
+        ``None``: always ``window_s`` (the fixed window of before).
     process_every_s
         How often the window is analysed.
     lookahead_s
@@ -84,11 +112,14 @@ class StreamingAnalyzer:
         window_s: float = 8.0,
         process_every_s: float = 0.03,
         lookahead_s: float = 0.085,
+        adaptive_window: bool = True,
     ) -> None:
         self.sensor = sensor
         self.leg = leg
         self.align_after_s = align_after_s
         self.window_s = window_s
+        self.adaptive_window = adaptive_window
+        self._stride_s: float | None = None  # the last stride's time
         self.process_every_s = process_every_s
         self.lookahead_s = lookahead_s
         self.alignment: Alignment | None = None
@@ -105,6 +136,8 @@ class StreamingAnalyzer:
         self._moving_since_s: float | None = None
         self._events: list[CalibrationUpdate] = []
         self._prompted = False
+        self._countdown = StandingCountdown(sensor)
+        self._overstride = RunOverstrideFlag()
 
     # ------------------------------------------------------------ protocol
 
@@ -162,6 +195,10 @@ class StreamingAnalyzer:
             moving = np.flatnonzero(np.linalg.norm(gyr_dps, axis=1) > MOVING_GYRO_DPS)
             if moving.size:
                 self._moving_since_s = float(time_s[moving[0]])
+                self._events += self._countdown.stop(self._moving_since_s)
+            else:
+                # "Stand still… 5, 4, 3…" until the runner starts
+                self._events += self._countdown.update(time_s, acc_mps2, gyr_dps)
         if self.alignment is None:
             if self._moving_since_s is None or t_end - self._moving_since_s < self.align_after_s:
                 return []
@@ -239,15 +276,13 @@ class StreamingAnalyzer:
         return True
 
     def _process(self) -> list[dict[str, float | None]]:
-        from strideguard.analysis import analyze
-
         self._consolidate()
         t = self._t
         if t.size < 10 or self.alignment is None:
             return []
         t_end = float(t[-1])
         start = (
-            max(float(t[0]), min(self._last_ic_s - CONTEXT_S, t_end - self.window_s))
+            max(float(t[0]), min(self._last_ic_s - CONTEXT_S, t_end - self._analysis_window_s()))
             if np.isfinite(self._last_ic_s)
             else float(t[0])
         )
@@ -256,26 +291,20 @@ class StreamingAnalyzer:
         if int(self._idx[-1]) - first < 10:
             return []
         rec = self._window(first)
-        try:
-            res = analyze(rec, leg=self.leg, alignment=self.alignment)
-        except InputError:
-            res = None
         out: list[dict[str, float | None]] = []
-        if res is not None:
-            for row in res.strides.rows():
-                ic = row.get("initial_contact_s")
-                nxt = row.get("next_initial_contact_s")
-                if (
-                    ic is None
-                    or nxt is None
-                    or ic <= self._last_ic_s + 0.05
-                    or nxt > t_end - self.lookahead_s
-                ):
-                    continue
-                out.append(_clean(row))
-                self._last_ic_s = float(ic)
-                # the following stride closes about one stride after this one's closing contact
-                self._next_due_s = float(nxt) + 0.8 * (float(nxt) - float(ic)) + self.lookahead_s
+        try:
+            rows = self._new_strides(rec, t_end)
+        except InputError:
+            rows = []
+        for row in rows:
+            ic, nxt = row["initial_contact_s"], row["next_initial_contact_s"]
+            out.append(self._overstride.flag(_clean(row)))
+            self._last_ic_s = float(ic)
+            self._stride_s = float(nxt) - float(ic)
+            # the next stride closes about one stride after this one's closing contact
+            self._next_due_s = (
+                float(nxt) + DUE_SHARE_OF_STRIDE * (float(nxt) - float(ic)) + self.lookahead_s
+            )
         outages = [b for a, b in rec.gaps if b - a > self.window_s]
         if outages:
             # everything before a long outage has now been analysed (its strides got their
@@ -294,6 +323,71 @@ class StreamingAnalyzer:
             self._idx, self._t = self._idx[j:], t[j:]
             self._acc, self._gyr = self._acc[j:], self._gyr[j:]
         return out
+
+    def _analysis_window_s(self) -> float:
+        """How much the stride detector is given: :data:`CONTEXT_STRIDES` strides, at most ``window_s``."""
+        if not self.adaptive_window or self._stride_s is None:
+            return self.window_s
+        return min(self.window_s, CONTEXT_STRIDES * self._stride_s + self.lookahead_s)
+
+    def _new_strides(self, rec: ImuRecording, t_end: float) -> list[dict[str, Any]]:
+        """The strides of the window not released yet whose closing contact is old enough.
+
+        The stages of :func:`strideguard.analysis.analyze` with the fixed alignment
+        — sagittal signals, the stride detector on the whole window (its context),
+        the stride table — except that only the strides released now are measured
+        (their tibia angle is the one costly column): the same numbers, for a
+        fraction of the work.
+        """
+        al = self.alignment
+        assert al is not None
+        check_gait_signature(al, rec.source, check_sign=False)
+        gyr_sag, acc_s = shank_signals(rec, al)
+        strides = detect_strides(rec, gyr_sag, acc_s)
+        if strides.ic_s_.size == 0:
+            return []
+        t0 = float(rec.time_s[0])
+        # decided on the rounded times the rows carry (as the full table's rows were)
+        ic = np.round(strides.ic_s_ + t0, 4)
+        nxt = np.round(strides.next_ic_s_ + t0, 4)
+        with np.errstate(invalid="ignore"):
+            new = (
+                np.isfinite(ic)
+                & np.isfinite(nxt)
+                & (ic > self._last_ic_s + 0.05)
+                & (nxt <= t_end - self.lookahead_s)
+            )
+        if not new.any():
+            return []
+        # measure them on the samples they need: from the stride before the first (its contact
+        # starts the tibia angle's gravity window; without it, one stride length before) to
+        # the last closing contact, with a margin for the smoothing filters
+        fs = rec.sampling_rate_hz
+        k = np.flatnonzero(new)
+        first = max(int(k[0]) - 1, 0)
+        s_ic, s_nxt = strides.ic_s_, strides.next_ic_s_
+        lo_s = min(s_ic[first], s_ic[k[0]] - (s_nxt[k[0]] - s_ic[k[0]])) - MEASURE_MARGIN_S
+        lo = max(0, int(np.floor(lo_s * fs)))
+        hi = min(rec.time_s.size, int(np.ceil((s_nxt[k[-1]] + MEASURE_MARGIN_S) * fs)) + 1)
+        span = ImuRecording(
+            rec.time_s[lo:hi],
+            None if rec.acc_mps2 is None else rec.acc_mps2[lo:hi],
+            None if rec.gyr_dps is None else rec.gyr_dps[lo:hi],
+            fs,
+            source=rec.source,
+            acc_range_g=rec.acc_range_g,
+            gyr_range_dps=rec.gyr_range_dps,
+            gaps=rec.gaps,  # on the same clock: the table flags what touches them
+        )
+        table = stride_table(
+            strides.select(first, int(k[-1]) + 1, lo, fs),
+            span,
+            al,
+            gyr_sagittal_dps=None if gyr_sag is None else gyr_sag[lo:hi],
+            acc_shank_mps2=None if acc_s is None else acc_s[lo:hi],
+            measure=new[first : int(k[-1]) + 1],
+        )
+        return table.rows(np.flatnonzero(new[first : int(k[-1]) + 1]).tolist())
 
 
 def _clean(row: dict[str, object]) -> dict[str, float | None]:

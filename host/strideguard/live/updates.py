@@ -7,10 +7,24 @@ Every sink gets the same events through :class:`Sink.handle`; each event has
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
 from strideguard.alerts.model import Alert
+
+
+def run_clock(seconds: float | None) -> str:
+    """A run time as the runner reads it: ``m:ss``, or ``h:mm:ss`` from an hour on.
+
+    >>> run_clock(65.4), run_clock(3725), run_clock(None)
+    ('1:05', '1:02:05', '–:––')
+    """
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–:––"
+    whole = int(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 @dataclass
@@ -42,7 +56,16 @@ class StrideUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with ``"type": "stride"``."""
-        return {"type": "stride", **asdict(self)}
+        # by hand, not ``asdict`` (a deep copy of every field: most of the cost of a stride
+        # on its way to the phone page); the metrics are plain numbers, a shallow copy is enough
+        return {
+            "type": "stride",
+            "sensor": self.sensor,
+            "leg": self.leg,
+            "stride_index": self.stride_index,
+            "time_s": self.time_s,
+            "metrics": dict(self.metrics),
+        }
 
 
 @dataclass
@@ -87,7 +110,7 @@ class LinkUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with ``"type": "link"``."""
-        return {"type": "link", **asdict(self)}
+        return {"type": "link", **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
 @dataclass
@@ -97,7 +120,9 @@ class CalibrationUpdate:
     Attributes
     ----------
     state
-        ``"stand_still"`` (asking the runner), ``"done"``, ``"skipped"`` (angles relative only).
+        ``"stand_still"`` (asking the runner; with ``seconds_left`` while counting down),
+        ``"ready"`` (standing measured), ``"pending"`` (set off before standing still long
+        enough), then ``"done"`` or ``"skipped"`` (angles relative only).
     message
         What to tell the runner.
     seconds_left
@@ -119,7 +144,7 @@ class CalibrationUpdate:
 class SessionUpdate:
     """Run-level information: start, summary lines, end."""
 
-    state: str  # "started", "running", "ended"
+    state: str  # "started", "running", "ended"; headless between runs: "waiting"
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -254,6 +254,8 @@ class PhonePageServer:
         self._lock = threading.Lock()
         self._clients: set[_Client] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: a wake-up of the clients is scheduled on the loop and has not run yet
+        self._wake_pending = False
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -282,7 +284,9 @@ class PhonePageServer:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
-            self._loop = loop
+            with self._lock:
+                self._loop = loop
+                self._wake_pending = False
             try:
                 loop.run_until_complete(self._main(ready))
             except BaseException as exc:
@@ -404,13 +408,26 @@ class PhonePageServer:
             if not self._clients:
                 return
             payload = encode_event(data, event_id=self._seq)
-            clients = list(self._clients)
-            for c in clients:
+            for c in self._clients:
                 c.offer(payload)
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_wake_all, clients)
+            loop = self._loop
+            if loop is None or loop.is_closed() or self._wake_pending:
+                return  # a wake-up already on its way sends this event too
+            self._wake_pending = True
+        # one wake-up for a burst of events (a stride and its alert, the status every 2 s):
+        # each costs a write to the loop's self-pipe and a turn of the loop
+        try:
+            loop.call_soon_threadsafe(self._wake_clients)
+        except RuntimeError:  # the loop closed meanwhile: no client to wake
+            with self._lock:
+                self._wake_pending = False
+
+    def _wake_clients(self) -> None:
+        """Wake every client (on the loop) to send what waits in its outbox."""
+        with self._lock:
+            self._wake_pending = False
+            clients = list(self._clients)
+        _wake_all(clients)
 
     def disconnect_clients(self) -> None:
         """Drop every SSE connection (they reconnect; used to test reconnection)."""

@@ -43,11 +43,26 @@ class ReplayState:
     question: dict[str, Any] | None = None
     #: what each sensor's motor does (the latest ``haptic`` event per sensor)
     haptics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what the page may offer (``{"type": "capabilities", "acknowledge": true}``)
+    capabilities: dict[str, Any] | None = None
 
     def update(self, d: dict[str, Any]) -> None:
-        """Fold one event dict into the state."""
+        """Fold one event dict into the state.
+
+        A run that starts (``session`` ``started``) clears the previous run's
+        links, calibrations, strides, alerts and motor activity (a headless
+        session has many runs); the question and the capabilities stay.
+        """
         kind = d.get("type")
-        if kind == "question":
+        if kind == "session" and d.get("state") == "started":
+            self.links.clear()
+            self.calibrations.clear()
+            self.strides.clear()
+            self.alerts.clear()
+            self.haptics.clear()
+        if kind == "capabilities":
+            self.capabilities = d
+        elif kind == "question":
             self.question = d
         elif kind == "stride":
             self.strides[d["sensor"]] = d
@@ -69,6 +84,8 @@ class ReplayState:
     def events(self) -> list[dict[str, Any]]:
         """The state as events in a sensible order, each marked ``"replay": true``."""
         out: list[dict[str, Any]] = []
+        if self.capabilities is not None:
+            out.append(self.capabilities)
         if self.session is not None:
             out.append(self.session)
         out += self.links.values()
@@ -90,6 +107,7 @@ class ReplayState:
             "alerts": list(self.alerts.values()),
             "haptics": self.haptics,
             "question": self.question,
+            "capabilities": self.capabilities,
         }
 
 
@@ -121,6 +139,14 @@ class WebSink(PhonePageServer):
     def handle(self, event: LiveEvent) -> None:
         """Record ``event`` for late clients and queue it for every client (any thread)."""
         self.publish(event.to_dict())
+
+    def offer_acknowledge(self, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Show the "Acknowledge" button; ``POST /action/acknowledge`` goes to ``handler``.
+
+        See :class:`~strideguard.live.acknowledge.AcknowledgeAction`.
+        """
+        self.add_action("acknowledge", handler)
+        self.publish({"type": "capabilities", "acknowledge": True})
 
     def ask(
         self,

@@ -28,8 +28,17 @@
     vibrated: [],
     lastMsg: 0,
     lastSaid: new Map(),
+    canAcknowledge: false, // the host offers POST action/acknowledge (a live run)
+    acknowledging: null, // "sensor|kind" posted, waiting for the host's event
+    runTime: null, // {s: run time in seconds, at: Date.now() when received, ticking}
+    waiting: false, // a headless host between runs: keep listening
+    wakeLock: "none", // none | held | released | unavailable | refused
   };
   window.__sg = sg;
+  // the runner's choice survives a reload (the browser still wants one touch to unlock)
+  const STORE_KEY = "strideguard.sound";
+  const remembered = () => { try { return localStorage.getItem(STORE_KEY) === "on"; } catch (e) { return false; } };
+  const remember = (on) => { try { localStorage.setItem(STORE_KEY, on ? "on" : "off"); } catch (e) { /* private mode */ } };
 
   // ------------------------------------------------------------------ connection
   let es = null;
@@ -37,14 +46,14 @@
     sg.conn = s;
     const el = $("conn");
     el.className = "conn " + s;
-    el.textContent = text || { live: "● live", connecting: "connecting…", reconnecting: "reconnecting…", denied: "no access", finished: "■ run finished" }[s] || s;
+    el.textContent = text || { live: "● live", connecting: "connecting…", reconnecting: "reconnecting…", denied: "no access", finished: "■ run finished", waiting: "■ run finished · waiting for the next run" }[s] || s;
   }
   function connect(isRetry) {
     if (es) es.close();
     if (isRetry) sg.reconnects += 1;
     setConn(isRetry ? "reconnecting" : "connecting");
     es = new EventSource("events" + q);
-    es.onopen = () => { sg.lastMsg = Date.now(); setConn("live"); };
+    es.onopen = () => { sg.lastMsg = Date.now(); setConn(sg.waiting ? "waiting" : "live"); };
     es.onmessage = (m) => {
       sg.lastMsg = Date.now();
       let d;
@@ -67,13 +76,15 @@
       }
     };
   }
+  const listening = () => sg.conn === "live" || sg.conn === "waiting";
   setInterval(() => {
-    if (!sg.finished && sg.conn === "live" && Date.now() - sg.lastMsg > SILENT_MS) connect(true);
+    if (!sg.finished && listening() && Date.now() - sg.lastMsg > SILENT_MS) connect(true);
     renderStale();
     renderCalibration();
     renderEnded();
+    renderClock();
   }, 1000);
-  window.addEventListener("online", () => { if (!sg.finished && sg.conn !== "live") connect(true); });
+  window.addEventListener("online", () => { if (!sg.finished && !listening()) connect(true); });
 
   // ------------------------------------------------------------------ events
   function sensor(name) {
@@ -83,9 +94,10 @@
   function handle(d) {
     switch (d.type) {
       case "reset":
-        sg.sensors.clear();
-        sg.alerts.clear();
-        $("sensors").textContent = "";
+        clearRun();
+        break;
+      case "capabilities":
+        sg.canAcknowledge = Boolean(d.acknowledge);
         break;
       case "stride": {
         const s = sensor(d.sensor);
@@ -96,10 +108,32 @@
       }
       case "link": sensor(d.sensor).link = d; break;
       case "calibration": { const s = sensor(d.sensor); s.calibration = d; s.calAt = Date.now(); break; }
-      case "session":
+      case "session": {
+        if (d.state === "started" && !d.replay) clearRun(); // a new run of a headless host
         sg.session = d;
-        if (d.state === "ended") finish();
+        const details = d.details || {};
+        if (typeof details.run_time_s === "number") {
+          const shown = d.state === "started" || !sg.runTime ? 0 : sg.runTime.shown || 0;
+          sg.runTime = { s: details.run_time_s, at: Date.now(), shown: shown, ticking: d.state === "started" || d.state === "running" };
+        }
+        if (d.state === "ended" && details.session_continues) {
+          sg.waiting = true; // the host stays: keep listening for the next run
+          if (sg.runTime) sg.runTime.ticking = false;
+          setConn("waiting");
+        } else if (d.state === "ended") {
+          if (sg.runTime) sg.runTime.ticking = false;
+          finish();
+        } else if (d.state === "waiting") {
+          sg.waiting = true;
+          sg.runTime = null;
+          setConn("waiting");
+        } else if (sg.waiting && (d.state === "started" || d.state === "running")) {
+          sg.waiting = false;
+          setConn("live");
+        }
+        wake();
         break;
+      }
       case "question": sg.question = d; break;
       case "haptic": sg.haptics.set(d.sensor, d); break;
       case "alert": {
@@ -110,6 +144,7 @@
           if (was && !d.replay) sg.ended.push({ alert: d, until: Date.now() + 20000 });
         } else {
           sg.alerts.set(key, d);
+          if (sg.acknowledging === key && d.state !== "reminder") sg.acknowledging = null;
           // an acknowledged alert stays on the screen, silently
           if (!d.replay && d.state !== "acknowledged") announce(d);
         }
@@ -119,6 +154,14 @@
     }
     render();
   }
+  function clearRun() {
+    sg.sensors.clear();
+    sg.alerts.clear();
+    sg.haptics.clear();
+    sg.ended = [];
+    sg.acknowledging = null;
+    $("sensors").textContent = "";
+  }
 
   // ------------------------------------------------------------------ sound & vibration
   function finish() {
@@ -127,10 +170,11 @@
     sg.finished = true;
     if (es) es.close();
     setConn("finished");
+    wake();
   }
   function announce(a) {
     const loud = (SEV[a.severity] || 0) >= SEV.coach || ANNOUNCED_NOTICES.has(a.kind);
-    if (!sg.enabled || !loud) return;
+    if (!sg.enabled || !loud || a.state === "acknowledged") return;
     const last = sg.lastSaid.get(a.kind) || 0;
     if (a.state !== "escalated" && Date.now() - last < 20000) return;
     sg.lastSaid.set(a.kind, Date.now());
@@ -151,31 +195,95 @@
       } catch (e) { /* speech unavailable */ }
     }
   }
-  let wakeLock = null;
-  $("enable").addEventListener("click", async () => {
-    sg.enabled = !sg.enabled;
+  // sound and vibration: the runner's tap unlocks them; the choice is remembered, so after a
+  // reload the page is on at once and the first touch anywhere unlocks the browser again
+  function unlock() {
+    // a first sound and buzz inside a tap unlocks them for later alerts
+    try { if (navigator.vibrate) navigator.vibrate(60); } catch (e) { /* ignore */ }
+    try {
+      if (window.speechSynthesis) speechSynthesis.speak(new SpeechSynthesisUtterance("Sound on"));
+    } catch (e) { /* ignore */ }
+  }
+  function setEnabled(on) {
+    sg.enabled = on;
+    remember(on);
     const b = $("enable");
-    b.classList.toggle("on", sg.enabled);
-    b.textContent = sg.enabled ? "✓ Sound & vibration on (tap to mute)" : "Tap to enable sound & vibration";
-    if (sg.enabled) {
-      // a first sound and buzz inside the tap unlocks them for later alerts
-      try { if (navigator.vibrate) navigator.vibrate(60); } catch (e) { /* ignore */ }
+    b.classList.toggle("on", on);
+    b.textContent = on ? "✓ Sound & vibration on (tap to mute)" : "Tap to enable sound & vibration";
+    renderTouchHint();
+  }
+  function renderTouchHint() {
+    // after a reload the browser has forgotten the tap: one touch anywhere brings it back
+    const active = navigator.userActivation ? navigator.userActivation.hasBeenActive : true;
+    $("touch-hint").hidden = !(sg.enabled && !active);
+  }
+  $("enable").addEventListener("click", () => {
+    setEnabled(!sg.enabled);
+    if (sg.enabled) unlock();
+  });
+  document.addEventListener("pointerdown", (ev) => {
+    if (sg.enabled && !ev.target.closest("#enable")) unlock();
+    setTimeout(renderTouchHint, 0);
+  }, true);
+  if (remembered()) setEnabled(true);
+
+  // screen wake lock while the run is live, so the phone does not sleep in the armband. The
+  // Screen Wake Lock API needs a secure context (https, or this computer): over plain http on
+  // the LAN it is absent and the page says to raise the screen timeout instead.
+  let lock = null;
+  let requesting = false;
+  function wantWake() {
+    return !sg.finished && !sg.waiting && sg.session && (sg.session.state === "started" || sg.session.state === "running")
+      && document.visibilityState === "visible";
+  }
+  async function wake() {
+    if (!("wakeLock" in navigator) || !navigator.wakeLock) {
+      sg.wakeLock = "unavailable";
+      renderWake();
+      return;
+    }
+    if (wantWake() && !lock && !requesting) {
+      requesting = true;
       try {
-        if (window.speechSynthesis) speechSynthesis.speak(new SpeechSynthesisUtterance("Sound on"));
-      } catch (e) { /* ignore */ }
-      try { if (navigator.wakeLock) wakeLock = await navigator.wakeLock.request("screen"); } catch (e) { /* needs https */ }
-    } else if (wakeLock) {
-      wakeLock.release().catch(() => {});
-      wakeLock = null;
+        const l = await navigator.wakeLock.request("screen");
+        lock = l;
+        sg.wakeLock = "held";
+        l.addEventListener("release", () => {
+          if (lock === l) lock = null;
+          sg.wakeLock = "released";
+          renderWake();
+        });
+      } catch (e) {
+        sg.wakeLock = "refused";
+      } finally {
+        requesting = false;
+      }
+      if (!wantWake() && lock) wake(); // the run ended while asking
+    } else if (!wantWake() && lock) {
+      const l = lock;
+      lock = null;
+      try { await l.release(); } catch (e) { /* already gone */ }
+      sg.wakeLock = "released";
     }
-  });
-  document.addEventListener("visibilitychange", async () => {
-    if (document.visibilityState === "visible" && sg.enabled && navigator.wakeLock) {
-      try { wakeLock = await navigator.wakeLock.request("screen"); } catch (e) { /* ignore */ }
-    }
-  });
+    renderWake();
+  }
+  function renderWake() {
+    const note = $("wake-note");
+    const live = sg.session && (sg.session.state === "started" || sg.session.state === "running") && !sg.finished && !sg.waiting;
+    note.hidden = !(live && (sg.wakeLock === "unavailable" || sg.wakeLock === "refused"));
+  }
+  document.addEventListener("visibilitychange", () => { wake(); });
 
   // ------------------------------------------------------------------ rendering
+  // times as the runner reads them: m:ss, h:mm:ss from an hour on (strideguard.live.updates.run_clock)
+  const clock = (seconds) => {
+    if (seconds === null || seconds === undefined || !isFinite(seconds) || seconds < 0) return "–:––";
+    const whole = Math.floor(seconds);
+    const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+    const ss = String(s).padStart(2, "0");
+    return h ? h + ":" + String(m).padStart(2, "0") + ":" + ss : m + ":" + ss;
+  };
+  window.__sgClock = clock;
   const fmt = (v, digits, sign) => {
     if (v === null || v === undefined || !isFinite(v)) return "—";
     const s = Number(v).toFixed(digits);
@@ -219,7 +327,23 @@
     renderLinks();
     renderCalibration();
     renderEnded();
+    renderClock();
+    renderWake();
     $("session").textContent = sg.session ? sg.session.message : "waiting for the run…";
+  }
+  function runSeconds() {
+    // the host sends the run time every 2 s; the page ticks in between (at most 3 s ahead, so
+    // a run whose sensors went quiet stops counting), never backwards within a run
+    const r = sg.runTime;
+    if (!r) return null;
+    const ahead = r.ticking && sg.conn === "live" ? Math.min((Date.now() - r.at) / 1000, 3) : 0;
+    r.shown = Math.max(r.shown || 0, r.s + ahead);
+    return r.shown;
+  }
+  function renderClock() {
+    const s = runSeconds();
+    $("elapsed").hidden = s === null;
+    $("elapsed-value").textContent = clock(s);
   }
   function renderAlerts() {
     const list = [...sg.alerts.values()].sort((a, b) => (SEV[b.severity] - SEV[a.severity]) || (b.time_s - a.time_s));
@@ -236,22 +360,50 @@
       $("banner-reason").textContent = top.reason;
       $("banner-advice").textContent = top.advice;
       const leg = top.leg ? legName(top.leg) + " leg · " : "";
-      const mins = Math.floor(top.time_s / 60), secs = Math.floor(top.time_s % 60);
-      $("banner-meta").textContent = leg + top.state + " at " + mins + ":" + String(secs).padStart(2, "0");
+      $("banner-meta").textContent = leg + top.state + " at " + clock(top.time_s);
     }
     // what the sensors' motors play for it ("Buzzing the stop pattern on your right shin")
     const buzz = [...sg.haptics.values()].filter((h) => top && (h.kind === top.kind || h.action === "link_lost"));
     $("banner-haptic").hidden = buzz.length === 0;
     $("banner-haptic").textContent = buzz.map((h) => "📳 " + h.message).join(" · ");
+    renderAcknowledge(top);
     const more = $("more-alerts");
     more.textContent = "";
     for (const a of list.slice(1)) {
       const li = document.createElement("li");
       li.className = "sev-" + a.severity;
-      li.textContent = a.title + (a.advice ? " — " + a.advice : "");
+      li.textContent = clock(a.time_s) + " · " + a.title + (a.advice ? " — " + a.advice : "");
       more.appendChild(li);
     }
   }
+  // the big "Acknowledge" button: the host stops the alert's reminders (like the sensor's long press)
+  function renderAcknowledge(top) {
+    const b = $("ack");
+    const key = top ? top.sensor + "|" + top.kind : null;
+    b.hidden = !top || !sg.canAcknowledge || sg.finished || sg.waiting;
+    if (b.hidden) return;
+    const done = top.state === "acknowledged";
+    b.disabled = done || sg.acknowledging === key;
+    b.dataset.key = key;
+    b.textContent = done ? "✓ Acknowledged: no more reminders" : sg.acknowledging === key ? "Acknowledging…" : "Acknowledge";
+    b.classList.toggle("done", done);
+  }
+  $("ack").addEventListener("click", () => {
+    const b = $("ack");
+    const a = sg.alerts.get(b.dataset.key || "");
+    if (!a || a.state === "acknowledged") return;
+    const key = a.sensor + "|" + a.kind;
+    sg.acknowledging = key;
+    renderAlerts();
+    fetch("action/acknowledge" + q, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Strideguard": "1" },
+      body: JSON.stringify({ sensor: a.sensor, kind: a.kind }),
+    }).then((r) => r.ok ? r.json() : null).then((res) => {
+      // the host's "acknowledged" event updates the banner; without one, allow another try
+      if (!res || !res.ok) { if (sg.acknowledging === key) sg.acknowledging = null; renderAlerts(); }
+    }).catch(() => { if (sg.acknowledging === key) sg.acknowledging = null; renderAlerts(); });
+  });
   function renderEnded() {
     const now = Date.now();
     sg.ended = sg.ended.filter((e) => e.until > now);
@@ -260,7 +412,7 @@
     for (const e of sg.ended) {
       const li = document.createElement("li");
       li.className = "ended";
-      li.textContent = "✓ " + e.alert.title + ": " + e.alert.reason;
+      li.textContent = "✓ " + clock(e.alert.time_s) + " · " + e.alert.title + ": " + e.alert.reason;
       more.appendChild(li);
     }
   }
@@ -318,10 +470,17 @@
     }
   }
   function renderCalibration() {
-    const asking = orderedSensors().map((e) => e[1].calibration).filter((c) => c && c.state === "stand_still");
+    const now = Date.now();
+    const asking = orderedSensors().map((e) => e[1].calibration).filter((c) => c && (c.state === "stand_still"
+      || (c.state === "ready" && !c.replay && now - sensor(c.sensor).calAt < 4000)));
     const box = $("calibration");
     box.hidden = asking.length === 0;
-    if (asking.length) {
+    box.classList.toggle("ready", asking.length > 0 && asking.every((c) => c.state === "ready"));
+    if (asking.length && asking.every((c) => c.state === "ready")) {
+      $("calib-msg").textContent = asking[0].message || "Standing measured: start running.";
+      $("calib-count").textContent = "✓";
+    } else if (asking.length) {
+      asking.sort((a, b) => (a.state === "ready") - (b.state === "ready"));
       const c = asking[0];
       $("calib-msg").textContent = c.message || "Stand still…";
       const s = sensor(c.sensor);
@@ -340,4 +499,5 @@
   }
 
   connect(false);
+  wake();
 })();

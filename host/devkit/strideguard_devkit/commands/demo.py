@@ -86,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         file=view_stream(args),
         flush=True,
     )
-    ns = argparse.Namespace(**vars(args))
+    # every option of `live` at its default (new ones included), then the demo's own
+    parser = argparse.ArgumentParser(add_help=False)
+    live.register(parser.add_subparsers())
+    ns = parser.parse_args(["live"])
+    for key, value in vars(args).items():
+        setattr(ns, key, value)
     ns.virtual = "demo"
     ns.virtual_duration = minutes * 60.0
     ns.one_leg = not args.two_legs
