@@ -40,6 +40,7 @@ from strideguard.alerts.model import AlertState, Severity
 from strideguard.live.updates import (
     AlertUpdate,
     CalibrationUpdate,
+    HapticUpdate,
     LinkUpdate,
     LiveEvent,
     SessionUpdate,
@@ -154,6 +155,8 @@ class TerminalSink:
         self._recent: deque[AlertUpdate] = deque(maxlen=recent_alerts)
         self._session: SessionUpdate | None = None
         self._session_logged_s = -math.inf
+        #: what the sensors' motors do, per sensor (the latest)
+        self._haptic: dict[str, HapticUpdate] = {}
         self._live: Live | None = None
         self._closed = False
         #: a line shown at the bottom of the live view (e.g. the phone page's URL)
@@ -217,6 +220,9 @@ class TerminalSink:
             if old_cal is not None and old_cal.state == event.state:
                 return None
             return f"{event.sensor}: calibration {event.state}: {event.message}"
+        if isinstance(event, HapticUpdate):
+            self._haptic[event.sensor] = event
+            return f"{event.sensor}: BUZZ {event.message}"
         if isinstance(event, SessionUpdate):
             old_session, self._session = self._session, event
             now = time.monotonic()
@@ -301,6 +307,10 @@ class TerminalSink:
                 if a.advice:
                     body.append(f"  → {a.advice}", style=f"bold {style}")
                 parts.append(body)
+            for h in self._haptic.values():
+                if h.action == "play" or not h.ok:
+                    style = "bold" if h.ok else "bold red"
+                    parts.append(Text(f"📳 {h.message}", style=style))
             parts.append(self._sensor_table())
             if self._recent:
                 recent = Table(
