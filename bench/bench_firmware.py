@@ -54,7 +54,11 @@ def run() -> None:
         f"{'rate':>5} {'frames/s':>9} {'payload B/s':>11} {'I2C ms/s':>9} {'I2C %':>6}"
         f" {'us/frame (unix)':>15} {'CPU ms/s (unix)':>15} {'ESP32 est. CPU %':>16}"
     )
-    for m in measure():
+    rows = measure()
+    motor = [m for m in rows if "motor_pass_us" in m]
+    for m in rows:
+        if "rate_hz" not in m:
+            continue
         rate = m["rate_hz"]
         fps = rate / n
         payload = fps * frame_bytes
@@ -66,7 +70,18 @@ def run() -> None:
             f"{rate:>5} {fps:>9.1f} {payload:>11.0f} {1000 * i2c_s:>9.1f} {100 * i2c_s:>6.1f}"
             f" {us_frame:>15.1f} {cpu_ms_s:>15.2f} {esp_cpu_pct:>16.1f}"
         )
-    ref = m["reference_loop_us"]
+        if rate == 500:
+            loop_500_ms_s = cpu_ms_s
+    for m in motor:
+        idle, coach = m["motor_pass_us"]["idle"], m["motor_pass_us"]["coach"]
+        extra_ms_s = (coach - idle) * 100 / 1000  # 100 passes a second
+        print(
+            f"button + motor per 10-ms pass (unix): {idle:.2f} us idle, {coach:.2f} us with the "
+            f"coaching metronome playing: {extra_ms_s:+.3f} ms/s "
+            f"({extra_ms_s / loop_500_ms_s:.1%} of the 500-Hz loop; ESP32 estimate "
+            f"{extra_ms_s * ESP32_SLOWDOWN / 10:+.2f} % of a core)"
+        )
+    ref = [m for m in rows if "reference_loop_us" in m][-1]["reference_loop_us"]
     print(
         f"reference loop (200k integer iterations) on this machine: {ref} us; "
         f"ESP32 estimate assumes x{ESP32_SLOWDOWN}. The I2C transfers block the CPU "

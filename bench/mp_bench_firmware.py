@@ -24,7 +24,12 @@ def reference_loop():
     return time.ticks_diff(time.ticks_us(), t0)
 
 
-for rate in protocol.SUPPORTED_RATES_HZ:
+# the busiest alert pattern: the coaching metronome (a 60-ms pulse every 353 ms: two
+# transitions a beat), for the motor's cost per pass
+METRONOME = protocol.encode_pattern([(60, 0)], 255, 353)
+
+
+def measure(rate, pattern=None):
     cfg = config.defaults()
     cfg["rate_hz"] = rate
     hw = FakeHW(gait_samples(rate=rate))
@@ -40,6 +45,8 @@ for rate in protocol.SUPPORTED_RATES_HZ:
     # three measured rounds: keep the fastest (the least disturbed by the host)
     best = None
     for _ in range(3):
+        if pattern is not None:
+            hw.ble.write(1, app.server.h_control, pattern)
         f0 = app.sampler.frames
         tr0 = hw.i2c.transactions
         by0 = hw.i2c.bytes_moved
@@ -81,3 +88,40 @@ for rate in protocol.SUPPORTED_RATES_HZ:
             }
         )
     )
+
+
+def motor_pass_cost(passes=20000):
+    """us per main-loop pass of the button and the motor (``_poll_button`` + ``_haptics``).
+
+    Idle, and with the metronome playing (re-sent when it ends): what a pattern adds to
+    every pass, apart from the sampler, whose cost varies far more from run to run.
+    """
+    out = {}
+    for name, pattern in (("idle", None), ("coach", METRONOME)):
+        hw = FakeHW(gait_samples(rate=500))
+        hw.ble.record = False
+        app = App(hw, config.defaults(), True, "", cfg_path="/nonexistent-dir/cfg.json")
+        hw.ble.connect(1)
+        app.step()
+        best = None
+        for _ in range(3):
+            if pattern is not None:
+                hw.ble.write(1, app.server.h_control, pattern)
+                app.step()
+            busy = 0
+            for _ in range(passes):
+                hw.clock.sleep_ms(10)
+                now = hw.ticks_ms()
+                t0 = time.ticks_us()
+                app._poll_button(now)
+                app._haptics(now)
+                busy += time.ticks_diff(time.ticks_us(), t0)
+            if best is None or busy < best:
+                best = busy
+        out[name] = best / passes
+    print(json.dumps({"motor_pass_us": out, "passes": passes}))
+
+
+for rate in protocol.SUPPORTED_RATES_HZ:
+    measure(rate, None)
+motor_pass_cost()

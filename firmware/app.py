@@ -3,8 +3,16 @@
 Hardware comes in through one ``hw`` object (see ``board.Board``): ``i2c``,
 ``ble``, ``uuid``, ``ticks_us``, ``ticks_ms``, ``ticks_diff``, ``sleep_ms``,
 ``battery_mv()``, ``set_haptic(on)``, ``set_led(on)``, ``button_presses``
-(an int the BOOT-button IRQ increments), ``feed_watchdog()``. The same loop
-runs on the ESP32 and, with fakes, under the MicroPython Unix port.
+(an int the BOOT-button IRQ increments), ``button_down()`` (the button's level),
+``feed_watchdog()``. The same loop runs on the ESP32 and, with fakes, under the
+MicroPython Unix port.
+
+The motor (and the LED, which mirrors it) has three users: an alert pattern
+(``patterns.PatternPlayer``: the host's ``OP_PLAY_PATTERN``, or the board's own
+"link lost" and "long press taken"), the on-board cadence cue and identify. A
+pattern owns the motor while it plays; the cue and identify use it between
+plays. The BOOT button (``button.Button``): a tap is "pain now"; a 2-s hold
+acknowledges the alert pattern playing (or ended less than 30 s ago).
 """
 
 import gc
@@ -13,8 +21,10 @@ import backfill
 import config
 import protocol
 from ble_server import BleServer
+from button import BUTTON_HOLD, BUTTON_TAP, Button
 from micropython import const
 from mpu6050 import MPU6050, MPU6050Error
+from patterns import SOURCE_CONFIRM, SOURCE_LINK_LOST, PatternPlayer
 from sampler import Sampler
 from stride_cue import StrideCue
 
@@ -27,6 +37,13 @@ _SENSOR_RETRY_MS = const(2000)  # retry opening a missing sensor
 _LOW_BATTERY_PCT = const(15)  # FLAG_LOW_BATTERY / STATE_LOW_BATTERY at or below
 _IDENTIFY_BLINK_MS = const(250)  # identify: LED and haptic toggle this often
 _HEAP_RESERVE = const(12288)  # free heap kept after the backfill ring is allocated
+_ACK_HOLD_MS = const(2000)  # a hold this long acknowledges an alert pattern
+_TAP_MAX_MS = const(1000)  # a press shorter than this is "pain now"
+_ACK_WINDOW_MS = const(30000)  # an alert pattern that ended by itself can be acknowledged this long
+_LINK_LOST_MS = const(
+    30000
+)  # no streaming host this long (after one streamed): "link lost" pattern
+_PATTERN_GAP_MS = const(1000)  # "link lost" waits this long after another pattern (not one buzz)
 
 # LiPo open-circuit voltage (mV) -> charge (%), piecewise linear
 _BATTERY_CURVE = (
@@ -102,8 +119,16 @@ class App:
         self._cue_t = now
         self._cue_on = False
         self._identify_left = 0
+        self._identify_on = False
         self._t_identify = now
-        self._buttons = hw.button_presses
+        self._motor = False
+        self.player = PatternPlayer(hw.ticks_diff, _ACK_WINDOW_MS)
+        self.button = Button(hw.ticks_diff, (_ACK_HOLD_MS,), _TAP_MAX_MS)
+        self._flags2_pending = 0  # FLAG2_* bits for the next frame a host receives
+        self._host_armed = False  # a host streamed and did not say goodbye (OP_STOP_STREAM)
+        self._t_host = now
+        self._t_pattern = now  # the last pass a pattern was active
+        self.link_lost_cues = 0
         self._strides = 0
         self._cadence_sent = 0
         self._was_calibrating = False
@@ -171,10 +196,7 @@ class App:
         while w is not None:
             self.handle_control(w[0], w[1])
             w = server.next_write()
-        if hw.button_presses != self._buttons:
-            self._buttons = hw.button_presses
-            if self.sampler is not None:
-                self.sampler.mark(protocol.FLAG_PAIN_MARK)
+        self._poll_button(now)
         sampler = self.sampler
         if sampler is None or not sampler.running:
             if hw.ticks_diff(now, self._t_sensor) >= _SENSOR_RETRY_MS:
@@ -182,6 +204,7 @@ class App:
                 self._open_sensor()
         else:
             self._drain(sampler, now)
+        self._haptics(now)
         self._housekeeping(now)
         hw.feed_watchdog()
 
@@ -198,8 +221,15 @@ class App:
         while frame is not None:
             if frame[1] & protocol.FLAG_CUE:
                 self._cue(now)
-            if streaming and not too_small and self._start_pending:
-                frame[1] |= protocol.FLAG_STREAM_START
+            if streaming and not too_small:
+                if self._start_pending:
+                    frame[1] |= protocol.FLAG_STREAM_START
+                # a long press, a "link lost" played: in the next frame a host gets
+                frame[protocol.FRAME_FLAGS2_OFFSET] |= self._flags2_pending
+                if ring is not None:
+                    # kept in the ring: the host gets it live or by resending it (in one
+                    # frame only: a second copy would acknowledge a second alert)
+                    self._flags2_pending = 0
             if ring is not None:
                 ring.store(frame)  # sent or not: the host may ask for it later
             if streaming:
@@ -207,6 +237,7 @@ class App:
                     sampler.drop(frame[14])
                 elif server.send_frame(frame):
                     self._start_pending = False
+                    self._flags2_pending = 0
                 else:
                     sampler.drop(frame[14])
                     live_ok = False
@@ -228,19 +259,72 @@ class App:
     def _cue(self, now):
         self._cue_t = now
         self._cue_on = True
-        self.hw.set_haptic(True)
+        self._drive()
 
-    def _housekeeping(self, now):
+    # ------------------------------------------------------------ button, motor, LED
+    def _poll_button(self, now):
+        """Tap: "pain now"; a 2-s hold: acknowledge the alert pattern (else ignored)."""
         hw = self.hw
+        ev = self.button.update(hw.button_presses, hw.button_down(), now)
+        if ev == 0:
+            return
+        if ev & BUTTON_TAP and self.sampler is not None:
+            self.sampler.mark(protocol.FLAG_PAIN_MARK)
+        if ev & BUTTON_HOLD and self.button.crossed_ms >= _ACK_HOLD_MS:
+            player = self.player
+            if player.awaiting_ack(now):
+                player.acknowledge(now)
+                player.play_builtin(protocol.PATTERN_CONFIRM_MS, SOURCE_CONFIRM, now)
+                player.update(now)  # its leading pause: the motor goes off now
+                self._flags2_pending |= protocol.FLAG2_ACKNOWLEDGED
+                self._drive()
+                print("pattern ended by=button t_ms=%d" % now)
+
+    def _haptics(self, now):
+        """The "link lost" pattern, the pattern's next step, the cue and identify: the motor.
+
+        No allocation (the "link lost" start prints a console line: once per outage).
+        """
+        hw = self.hw
+        player = self.player
+        if player.active:
+            self._t_pattern = now
+        if self.server.streaming:
+            self._t_host = now
+            self._host_armed = True
+        elif (
+            self._host_armed
+            and hw.ticks_diff(now, self._t_host) >= _LINK_LOST_MS
+            and hw.ticks_diff(now, self._t_pattern) >= _PATTERN_GAP_MS
+        ):
+            # the runner must know the protection is off (once per outage; an alert
+            # pattern still repeating says more, so it goes first, and a pause keeps
+            # the two apart)
+            self._host_armed = False
+            player.play_builtin(protocol.PATTERN_LINK_LOST_MS, SOURCE_LINK_LOST, now)
+            self._flags2_pending |= protocol.FLAG2_LINK_LOST_CUE
+            self.link_lost_cues += 1
+            print("pattern link-lost t_ms=%d" % now)
+        player.update(now)
         if self._cue_on and hw.ticks_diff(now, self._cue_t) >= _CUE_PULSE_MS:
             self._cue_on = False
-            hw.set_haptic(False)
         if self._identify_left > 0 and hw.ticks_diff(now, self._t_identify) >= _IDENTIFY_BLINK_MS:
             self._t_identify = now
             self._identify_left -= 1
-            on = self._identify_left % 2 == 1
-            hw.set_led(on)
-            hw.set_haptic(on)
+            self._identify_on = self._identify_left % 2 == 1
+        self._drive()
+
+    def _drive(self):
+        """Set the motor and the LED (which mirrors it) when what they should show changed."""
+        player = self.player
+        on = player.on if player.playing else (self._cue_on or self._identify_on)
+        if on != self._motor:
+            self._motor = on
+            self.hw.set_haptic(on)
+            self.hw.set_led(on)
+
+    def _housekeeping(self, now):
+        hw = self.hw
         d = hw.ticks_diff(now, self._t_uptime)
         if d >= 1000:
             self._t_uptime = now
@@ -355,7 +439,7 @@ class App:
             return self._resend(conn, data)
         if result == protocol.RESULT_SUCCESS:
             try:
-                result = self._execute(conn, op, value)
+                result = self._execute(conn, op, value, data)
             except Exception:
                 result = protocol.RESULT_OPERATION_FAILED
         self.last_result = result
@@ -378,15 +462,25 @@ class App:
         self.server.respond_raw(conn, resp)
         return resp[2]
 
-    def _execute(self, conn, op, value):
+    def _execute(self, conn, op, value, data):
         P = protocol
-        if op == P.OP_START_STREAM:
+        if op == P.OP_PLAY_PATTERN:
+            self.player.play_write(data, self.hw.ticks_ms())
+            self._drive()  # the first pulse starts now, not at the next pass
+        elif op == P.OP_ACKNOWLEDGE:
+            now = self.hw.ticks_ms()
+            if self.player.acknowledge(now):
+                print("pattern ended by=host t_ms=%d" % now)
+            self._drive()
+        elif op == P.OP_START_STREAM:
             if conn not in self.server.conns:
                 return P.RESULT_OPERATION_FAILED
             self.server.start_stream(conn)
             self._start_pending = True  # flagged in the first frame delivered
         elif op == P.OP_STOP_STREAM:
             self.server.stop_stream(conn)
+            if not self.server.streaming:
+                self._host_armed = False  # the host said goodbye: no "link lost"
         elif op == P.OP_SET_RATE:
             if self.stride.calibrating:
                 return P.RESULT_BUSY

@@ -44,7 +44,7 @@ _ADV_INTERVAL_US = const(250000)  # found within a second or two, a small share 
 
 _MAX_CONNECTIONS = const(3)  # phone/laptop + a watch + one spare; advertise while below
 _WRITE_QUEUE = const(8)  # control writes held between two main-loop passes
-_WRITE_MAX = const(20)  # longest control write kept (the longest valid one has 3 bytes)
+_WRITE_MAX = protocol.CONTROL_WRITE_MAX  # longest control write kept (and the GATT buffer)
 
 
 def uuid128_le(text):

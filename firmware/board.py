@@ -2,7 +2,8 @@
 
 It builds the ``hw`` object :class:`app.App` expects from the configured pins:
 I2C at ``i2c_freq_hz``, the radio, the watchdog, the battery ADC (through a
-divider), the haptic/buzzer and LED outputs and the BOOT button ("pain now").
+divider), the haptic/buzzer and LED outputs and the BOOT button (its IRQ
+counts presses, ``button_down`` reads its level: ``app`` tells taps from holds).
 """
 
 import time
@@ -45,6 +46,10 @@ class Board:
         if time.ticks_diff(now, self._last_press_ms) > 300:
             self.button_presses += 1
         self._last_press_ms = now
+
+    def button_down(self):
+        """True while the BOOT button is held (it pulls the pin low)."""
+        return self._button.value() == 0
 
     def battery_mv(self):
         """Battery voltage in mV (ADC reading times the divider ratio)."""

@@ -26,6 +26,18 @@ Stream frame (one BLE notification, at most MTU - 3 bytes)::
 A frame with ``FLAG2_BACKFILL`` is a resend (``OP_RESEND``) of samples the board
 built earlier, with their original index and board timestamp.
 
+Alert patterns (``OP_PLAY_PATTERN``): the host sends a short list of on/off
+durations for the haptic motor, how often to play it and how far apart; the
+board plays it from its main loop (``firmware/patterns.py``) until done,
+acknowledged (a long press: ``FLAG2_ACKNOWLEDGED`` in the stream; or the host's
+``OP_ACKNOWLEDGE``) or replaced. Layout (big-endian)::
+
+    offset size field
+    0      1    opcode             OP_PLAY_PATTERN
+    1      1    repeats            plays in all, 1..255; 0 = until acknowledged
+    2      2    period_ms          start of one play to the start of the next
+    4      2*n  (on, off) pairs    10-ms units; n = 1..PATTERN_MAX_PULSES
+
 Accelerometer LSB: ACC_LSB_PER_G (±16 g range); gyroscope LSB:
 GYR_LSB_PER_DPS_X10 / 10 (±2000 °/s range).
 """
@@ -41,7 +53,7 @@ except ImportError:  # CPython
 import struct
 
 # ---------------------------------------------------------------- versions
-PROTOCOL_VERSION = const(2)
+PROTOCOL_VERSION = const(3)
 FRAME_VERSION = const(2)  # what the board sends: byte 15 carries FLAG2_* bits
 FRAME_VERSION_1 = const(1)  # older boards: byte 15 reserved (0); the host still reads it
 STATUS_VERSION = const(1)
@@ -68,9 +80,11 @@ SENSOR_LOCATION_UUID16 = const(0x2A5D)
 DEVICE_NAME_PREFIX = "StrideGuard-"
 MANUFACTURER_NAME = "strideguard"
 MODEL_NUMBER = "SG-ESP32-MPU6050"
-FIRMWARE_VERSION = "0.2.0"
+FIRMWARE_VERSION = "0.3.0"
 # a board whose status reports at least this firmware answers OP_RESEND (backfill)
 BACKFILL_FIRMWARE = (0, 2, 0)
+# ... and plays alert patterns (OP_PLAY_PATTERN, OP_ACKNOWLEDGE, the long press)
+PATTERN_FIRMWARE = (0, 3, 0)
 
 # ---------------------------------------------------------------- frame layout
 FRAME_HEADER_FORMAT = ">BBHIIHBB"
@@ -91,11 +105,13 @@ FLAG_CALIBRATING = const(0x20)  # the board is running a standing calibration
 FLAG_LOW_BATTERY = const(0x40)
 FLAG_CUE = const(0x80)  # the on-board cue (haptic/buzzer) fired in this frame
 
-# byte 15 of a version-2 frame; bits 0x02..0x80 are spare (later protocol versions
+# byte 15 of a version-2 frame; bits 0x08..0x80 are spare (later protocol versions
 # may assign them: a reader ignores the bits it does not know)
 FRAME_FLAGS2_OFFSET = const(15)
 FLAG2_BACKFILL = const(0x01)  # resent on request (OP_RESEND): original index and t_us
-FLAG2_KNOWN = const(0x01)  # the FLAG2_* bits this version defines
+FLAG2_ACKNOWLEDGED = const(0x02)  # the runner held the button: the alert pattern is acknowledged
+FLAG2_LINK_LOST_CUE = const(0x04)  # with no host, the board played the "link lost" pattern
+FLAG2_KNOWN = const(0x07)  # the FLAG2_* bits this version defines
 
 ACC_RANGE_G = const(16)
 GYR_RANGE_DPS = const(2000)
@@ -192,6 +208,9 @@ OP_SET_CADENCE_TARGET = const(0x08)  # u8 steps/min, 0 = cue off, else 120..220
 OP_SET_CUE = const(0x09)  # u8 0 = off, 1 = on
 OP_MARK = const(0x0A)  # no parameter: host-side "pain now" (same flag as the button)
 OP_RESEND = const(0x0B)  # u32 first running index, u16 count: resend those samples (backfill)
+OP_PLAY_PATTERN = const(0x0C)  # u8 repeats, u16 period ms, 1..8 x (u8 on, u8 off) in 10 ms
+OP_ACKNOWLEDGE = const(0x0D)  # no parameter: the host acknowledged: stop the pattern's repeats
+# 0x0E..0x0F: reserved (issue 19)
 RESPONSE_CODE = const(0x80)
 
 RESULT_SUCCESS = const(0x01)
@@ -214,6 +233,24 @@ CADENCE_TARGET_MIN_SPM = const(120)
 CADENCE_TARGET_MAX_SPM = const(220)
 RESEND_RESPONSE_SIZE = const(9)  # [0x80, OP_RESEND, result, u32 first, u16 count]
 
+# longest control write the board takes in whole (its GATT buffer): the longest valid
+# one (OP_PLAY_PATTERN, 8 pulses) has 20 bytes; a longer one arrives whole and is refused
+CONTROL_WRITE_MAX = const(24)
+
+# OP_PLAY_PATTERN limits (see the module docstring for the layout)
+PATTERN_HEADER_SIZE = const(4)  # opcode, repeats, u16 period_ms
+PATTERN_MAX_PULSES = const(8)  # (on, off) pairs: the write is at most 20 bytes
+PATTERN_UNIT_MS = const(10)  # on/off durations are sent in these units
+PATTERN_ON_MIN_MS = const(50)  # a shorter pulse does not spin a coin motor up to be felt
+PATTERN_PERIOD_MAX_MS = const(60000)
+PATTERN_SPAN_MAX_MS = const(600000)  # a finite pattern lasts at most 10 min
+PATTERN_UNTIL_ACK = const(0)  # repeats: play until acknowledged (the board stops after the span)
+# built-in patterns (on, off, on, off, ... ms): what the board plays by itself
+PATTERN_LINK_LOST_MS = (800, 200, 100, 150, 100, 150, 100, 0)  # long, then three short
+# one blip, after a pause that sets it apart from a pulse the long press cut short
+# (a pulse of 0 ms: the pause comes first): the long press was taken
+PATTERN_CONFIRM_MS = (0, 250, 100, 0)
+
 # opcode -> parameter length in bytes
 CONTROL_PARAM_LENGTHS = {
     OP_START_STREAM: 0,
@@ -227,12 +264,19 @@ CONTROL_PARAM_LENGTHS = {
     OP_SET_CUE: 1,
     OP_MARK: 0,
     OP_RESEND: 6,
+    OP_PLAY_PATTERN: -1,  # variable: PATTERN_HEADER_SIZE - 1 + 2..2 * PATTERN_MAX_PULSES
+    OP_ACKNOWLEDGE: 0,
 }
 
 
 def encode_control(opcode: int, value: "int | None" = None) -> bytes:
-    """Build a control-point write (host side); ``OP_RESEND``: see :func:`encode_resend`."""
+    """Build a control-point write (host side).
+
+    ``OP_RESEND``: see :func:`encode_resend`; ``OP_PLAY_PATTERN``: :func:`encode_pattern`.
+    """
     n = CONTROL_PARAM_LENGTHS.get(opcode, 0)
+    if n < 0:
+        raise ValueError("use encode_pattern for OP_PLAY_PATTERN")
     if n == 0:
         return bytes((opcode,))
     if value is None:
@@ -269,18 +313,86 @@ def resend_first_index(data: bytes) -> int:
     return (data[1] << 24) | (data[2] << 16) | (data[3] << 8) | data[4]
 
 
+def encode_pattern(pulses_ms: "list | tuple", repeats: int = 1, period_ms: int = 0) -> bytes:
+    """``OP_PLAY_PATTERN`` write (host side).
+
+    ``pulses_ms`` is a sequence of ``(on_ms, off_ms)`` pairs, rounded to
+    ``PATTERN_UNIT_MS``; ``repeats`` the plays in all (``PATTERN_UNTIL_ACK``:
+    until acknowledged), ``period_ms`` from the start of one play to the start
+    of the next. Raises ``ValueError`` for a pattern the board would refuse.
+    """
+    if not 0 <= repeats <= 255 or not 0 <= period_ms <= 0xFFFF:
+        raise ValueError("repeats must be 0..255 and period_ms 0..65535")
+    out = bytearray((OP_PLAY_PATTERN, repeats, period_ms >> 8, period_ms & 0xFF))
+    for on_ms, off_ms in pulses_ms:
+        on = (on_ms + PATTERN_UNIT_MS // 2) // PATTERN_UNIT_MS
+        off = (off_ms + PATTERN_UNIT_MS // 2) // PATTERN_UNIT_MS
+        if not 0 <= on <= 255 or not 0 <= off <= 255:
+            raise ValueError("a pulse or pause is longer than 2550 ms")
+        out.append(on)
+        out.append(off)
+    data = bytes(out)
+    result = pattern_result(data)
+    if result != RESULT_SUCCESS:
+        raise ValueError("the board would refuse this pattern (result " + str(result) + ")")
+    return data
+
+
+def pattern_result(data: bytes) -> int:
+    """Check an ``OP_PLAY_PATTERN`` write; ``RESULT_SUCCESS`` or the error to answer.
+
+    Wrong length (not 1..``PATTERN_MAX_PULSES`` pairs) is ``RESULT_BAD_LENGTH``;
+    a pulse shorter than ``PATTERN_ON_MIN_MS``, a period above
+    ``PATTERN_PERIOD_MAX_MS`` or shorter than one play (when it repeats), or
+    more than ``PATTERN_SPAN_MAX_MS`` of plays is ``RESULT_INVALID_PARAMETER``.
+    No allocation (the board runs it once per write).
+    """
+    n = len(data)
+    body = n - PATTERN_HEADER_SIZE  # bytes of (on, off) pairs
+    if body < 2 or body > 2 * PATTERN_MAX_PULSES or body & 1:
+        return RESULT_BAD_LENGTH
+    repeats = data[1]
+    period = (data[2] << 8) | data[3]
+    units = 0
+    for i in range(PATTERN_HEADER_SIZE, n, 2):
+        if data[i] * PATTERN_UNIT_MS < PATTERN_ON_MIN_MS:
+            return RESULT_INVALID_PARAMETER
+        units += data[i] + data[i + 1]
+    if period > PATTERN_PERIOD_MAX_MS:
+        return RESULT_INVALID_PARAMETER
+    if repeats != 1 and period < units * PATTERN_UNIT_MS:
+        return RESULT_INVALID_PARAMETER  # plays would overlap
+    if repeats > 1 and (repeats - 1) * period + units * PATTERN_UNIT_MS > PATTERN_SPAN_MAX_MS:
+        return RESULT_INVALID_PARAMETER
+    return RESULT_SUCCESS
+
+
+def decode_pattern(data: bytes) -> tuple:
+    """``(repeats, period_ms, [(on_ms, off_ms), ...])`` of a valid ``OP_PLAY_PATTERN`` write."""
+    pulses = []
+    for i in range(PATTERN_HEADER_SIZE, len(data) - 1, 2):
+        pulses.append((data[i] * PATTERN_UNIT_MS, data[i + 1] * PATTERN_UNIT_MS))
+    return data[1], (data[2] << 8) | data[3], pulses
+
+
 def parse_control(data: bytes) -> tuple:
     """Validate a control-point write.
 
     Returns ``(result, opcode, value)``: ``result`` is RESULT_SUCCESS when the
     command is well formed and its parameter in range, otherwise the error code
-    to send back; ``value`` is the decoded parameter (or -1). Never raises.
+    to send back; ``value`` is the decoded parameter (or -1; ``OP_PLAY_PATTERN``:
+    the number of pulses). Never raises.
     """
     if len(data) < 1:
         return RESULT_BAD_LENGTH, 0, -1
     op = data[0]
     if op not in CONTROL_PARAM_LENGTHS:
         return RESULT_OP_NOT_SUPPORTED, op, -1
+    if op == OP_PLAY_PATTERN:
+        result = pattern_result(data)
+        if result == RESULT_BAD_LENGTH:
+            return result, op, -1
+        return result, op, (len(data) - PATTERN_HEADER_SIZE) // 2
     n = CONTROL_PARAM_LENGTHS[op]
     if len(data) != 1 + n:
         return RESULT_BAD_LENGTH, op, -1

@@ -86,6 +86,14 @@ RETRACTION_SD_S = 0.005
 IMPACT_ONSET_SD_S = 0.003
 #: event-timing confidence = probability that IC lies within this of the true contact
 CONFIDENCE_TOLERANCE_S = 0.010
+#: SD of a contact estimated as the midpoint of its neighbours: half the SD of consecutive
+#: stride-time differences. Stride time SD 6.5 ms on the lab data (docs/gait-primer.md) gives
+#: √2 · 6.5 / 2 ≈ 4.6 ms for independent strides (less if they are correlated); the link-loss
+#: bench measured 5.3 ms on the simulator (docs/link-loss.md)
+MIDPOINT_SD_S = 0.005
+#: a midpoint this far outside the zone of the contact it estimates (3 SD) is still consistent
+#: with it; a missed or spurious neighbour puts it half a stride (≥ 200 ms) away
+MIDPOINT_TOLERANCE_S = 3 * MIDPOINT_SD_S
 
 EventsSource = Literal["gyroscope", "gyroscope+impact", "accelerometer"]
 #: names of the foot-strike codes in :attr:`StrideDetector.foot_strike_`
@@ -658,9 +666,9 @@ class StrideDetector:
     an event within ``gap_event_margin_s`` of a missing sample is not a
     measurement. A TO or mid-swing peak there is set to NaN (index −1) and
     the stride is kept. A contact there is estimated from the measured
-    contacts either side when that estimate falls in the same gap (the
-    two strides sharing it are kept, see ``ic_estimated_``); otherwise both
-    are dropped.
+    contacts either side when that estimate is consistent with the gap
+    (within ``midpoint_tolerance_s`` of it; the two strides sharing it are
+    kept, see ``ic_estimated_``); otherwise both are dropped.
 
     Parameters
     ----------
@@ -691,6 +699,12 @@ class StrideDetector:
         A missed contact makes a stride ~2× the local median and a spurious
         contact one ≤ 0.5×; both fall outside 0.6–1.6, while a pace change
         over a few strides stays inside.
+    max_bridge_s, gap_event_margin_s
+        Longest gap a stride may span, and how close to a missing sample an
+        event is not a measurement (:mod:`strideguard.gaps`).
+    midpoint_tolerance_s
+        How far outside its gap's zone a contact estimated from its
+        neighbours may fall (:data:`MIDPOINT_TOLERANCE_S`).
 
     Attributes
     ----------
@@ -750,6 +764,7 @@ class StrideDetector:
         max_share_of_local_median: float = 1.6,
         max_bridge_s: float = MAX_BRIDGE_S,
         gap_event_margin_s: float = EVENT_MARGIN_S,
+        midpoint_tolerance_s: float = MIDPOINT_TOLERANCE_S,
     ) -> None:
         self.retraction_s = retraction_s
         self.impact_min_slope_mps3 = impact_min_slope_mps3
@@ -765,6 +780,7 @@ class StrideDetector:
         self.max_share_of_local_median = max_share_of_local_median
         self.max_bridge_s = max_bridge_s
         self.gap_event_margin_s = gap_event_margin_s
+        self.midpoint_tolerance_s = midpoint_tolerance_s
 
     def detect(
         self,
@@ -974,9 +990,15 @@ class StrideDetector:
         but where is not measured. Consecutive strides of a run differ by
         about 1 % (stride time SD 6.5 ms on the lab data, docs/gait-primer.md),
         so the midpoint of the contacts before and after it (both measured,
-        no long gap between them) estimates it to a few ms. The estimate is
-        used when it falls in that zone too; otherwise the contact is unknown
-        and both strides sharing it are dropped.
+        no long gap between them) estimates it to a few ms
+        (:data:`MIDPOINT_SD_S`). The estimate is used when it is consistent
+        with that zone: inside it or within :data:`MIDPOINT_TOLERANCE_S`
+        (3 SD) of it, and then put at the nearest point of the zone (the most
+        likely contact given both). A midpoint further away means a neighbour
+        is not the adjacent contact (missed or spurious): the contact is
+        unknown and both strides sharing it are dropped. (A hard check at the
+        zone's edge dropped a contact just after a gap whenever the midpoint
+        erred late by more than the margin, one time in two.)
 
         Returns
         -------
@@ -998,13 +1020,12 @@ class StrideDetector:
         mid = 0.5 * (prev + after)
         longer = set(long_gaps(gaps_s, self.max_bridge_s, period_s=period_s))
         short = np.array([(a, b) not in longer for a, b in gaps_s])
-        estimated = (
-            hidden
-            & both
-            & short[zone]
-            & (gap_index(np.where(both, mid, np.nan), gaps_s, m) == zone)
-        )
-        out = np.where(estimated, mid, ic)
+        # the zone of each hidden contact: within the margin of its gap's missing samples
+        g = np.asarray(gaps_s, dtype=np.float64)
+        lo, hi = g[zone, 0] - m, g[zone, 1] + m
+        tol = self.midpoint_tolerance_s
+        estimated = hidden & both & short[zone] & (mid > lo - tol) & (mid < hi + tol)
+        out = np.where(estimated, np.clip(mid, lo, hi), ic)
         return out, estimated, hidden & ~estimated
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,20 @@ ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
 GYR_COLUMNS = ("gyr_x", "gyr_y", "gyr_z")
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class Acknowledgement(NamedTuple):
+    """The runner acknowledged an alert (a long press on a sensor, the phone).
+
+    ``time_s`` in the recording's time; ``kind`` the alert (``AlertKind`` value) or
+    ``None`` (the most urgent one on); ``source`` ``"sensor"``/``"phone"``/...;
+    ``fallback``: when ``kind`` is not on, the most urgent alert instead.
+    """
+
+    time_s: float
+    kind: str | None
+    source: str
+    fallback: bool
 
 
 @dataclass
@@ -43,6 +58,9 @@ class ImuRecording:
         Times at which the runner marked "pain now" on the sensor.
     gaps
         ``(start_s, end_s)`` spans where samples were lost (link or FIFO loss).
+    acknowledgements
+        Alerts the runner acknowledged during the run (a ``.sgrec`` says which:
+        :func:`strideguard.acknowledgements.recorded_acknowledgements`).
     """
 
     time_s: FloatArray
@@ -54,6 +72,7 @@ class ImuRecording:
     gyr_range_dps: float | None = None
     pain_marks_s: FloatArray = field(default_factory=lambda: np.zeros(0))
     gaps: list[tuple[float, float]] = field(default_factory=list)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:

@@ -464,6 +464,7 @@ def from_imu(
     out.acc_range_g = imu.acc_range_g
     out.gyr_range_dps = imu.gyr_range_dps
     out.pain_marks_s = imu.pain_marks_s
+    out.acknowledgements = list(imu.acknowledgements)
     check_units(out)
     return out
 

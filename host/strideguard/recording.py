@@ -722,7 +722,11 @@ def load_imu(path: str | Path, stream: int = 0, warnings: list[str] | None = Non
         )
     names = rec.header.get("sensors") or []
     label = names[stream] if stream < len(names) else f"sensor {stream}"
-    return to_recording(decoded, source=f"{Path(path).name}:{label}")
+    imu = to_recording(decoded, source=f"{Path(path).name}:{label}")
+    from strideguard.acknowledgements import recorded_acknowledgements
+
+    imu.acknowledgements = recorded_acknowledgements(rec, stream, decoded, imu.sampling_rate_hz)
+    return imu
 
 
 def damage_warnings(rec: Recording, decoded: DecodedFrames | None = None) -> list[str]:

@@ -51,11 +51,17 @@ def snapshot():
         s.i2c_errors,
         app.server.leg,
         app._start_pending,
+        app.player.patterns,
+        app.player.acknowledged,
+        app.player.active,
+        app.player.n,
+        app.player.repeats,
+        app.player.period_ms,
         file_text(),
     )
 
 
-VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 for i in range(n):
     kind = random.getrandbits(2)
     if kind == 0:  # anything
@@ -66,6 +72,16 @@ for i in range(n):
         params = [random.getrandbits(8) for _ in range(m)]
         if op == 11 and random.getrandbits(1):  # OP_RESEND: 6 parameter bytes, often well formed
             params = [random.getrandbits(8) for _ in range(6)]
+        if op == 12 and random.getrandbits(1):  # OP_PLAY_PATTERN: often nearly valid
+            k = 1 + random.getrandbits(4) % 9  # 1..9 pulses (9 is one too many)
+            params = [(0, 1, 3, 255)[random.getrandbits(2)], 0, 0]
+            for _ in range(k):
+                params += [3 + random.getrandbits(5), random.getrandbits(5)]
+            play = 10 * sum(params[3:])
+            period = play + (-10, 0, 500, 70000)[random.getrandbits(2)]
+            params[1], params[2] = (period >> 8) & 0xFF, period & 0xFF
+            if random.getrandbits(3) == 0:  # the odd byte: a pair cut short
+                params = params[:-1]
         if op == 3 and m == 2 and random.getrandbits(1):
             r = (100, 200, 250, 500, 1000, 300, 0, 65535)[random.getrandbits(3)]
             params = [r >> 8, r & 0xFF]

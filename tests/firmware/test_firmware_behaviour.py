@@ -55,10 +55,12 @@ def test_config_corruption_falls_back_to_defaults(run_mp: MpRunner, tmp_path: Pa
 
 def expected_result(data: bytes) -> int | None:
     """The host's own reading of the control protocol (None: a valid command)."""
-    lengths = {1: 0, 2: 0, 3: 2, 4: 1, 5: 1, 6: 1, 7: 0, 8: 1, 9: 1, 10: 0, 11: 6}
+    lengths = {1: 0, 2: 0, 3: 2, 4: 1, 5: 1, 6: 1, 7: 0, 8: 1, 9: 1, 10: 0, 11: 6, 13: 0}
     if not data:
         return protocol.RESULT_BAD_LENGTH
     op = data[0]
+    if op == 12:
+        return expected_pattern_result(data)
     if op not in lengths:
         return protocol.RESULT_OP_NOT_SUPPORTED
     if len(data) != 1 + lengths[op]:
@@ -80,12 +82,34 @@ def expected_result(data: bytes) -> int | None:
     return None
 
 
+def expected_pattern_result(data: bytes) -> int | None:
+    """OP_PLAY_PATTERN as docs/protocol.md states it (None: valid)."""
+    pairs = data[4:]
+    if len(data) < 4 or not 1 <= len(pairs) // 2 <= 8 or len(pairs) % 2:
+        return protocol.RESULT_BAD_LENGTH
+    repeats, period_ms = data[1], int.from_bytes(data[2:4], "big")
+    on_ms = [10 * b for b in pairs[0::2]]
+    play_ms = 10 * sum(pairs)
+    if (
+        min(on_ms) < 50
+        or period_ms > 60_000
+        or (repeats != 1 and period_ms < play_ms)
+        or (repeats > 1 and (repeats - 1) * period_ms + play_ms > 600_000)
+    ):
+        return protocol.RESULT_INVALID_PARAMETER
+    return None
+
+
 def test_control_point_fuzzing_never_crashes_or_changes_state(
     run_mp: MpRunner, tmp_path: Path
 ) -> None:
     seed = random.Random(3).randrange(1 << 30)
     out = run_mp("mp_control.py", str(seed), "3000", str(tmp_path / "strideguard.json"))
-    rows = [line.split() for line in out.splitlines() if not line.startswith("strideguard")]
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if not line.startswith(("strideguard", "pattern "))  # console lines
+    ]
     assert len(rows) == 3000
     counts = {"invalid": 0, "valid": 0}
     for hexdata, result_s, changed_s in rows:
@@ -109,3 +133,8 @@ def test_control_point_fuzzing_never_crashes_or_changes_state(
     assert counts["invalid"] > 1000 and counts["valid"] > 150
     resends = [r for r in rows if r[0] != "-" and r[0][:2] == "0b" and len(r[0]) == 14]
     assert len(resends) > 20  # OP_RESEND is among the fuzzed writes, well formed too
+    patterns = [r for r in rows if r[0][:2] == "0c"]
+    played = [r for r in patterns if int(r[1]) == protocol.RESULT_SUCCESS]
+    refused = [r for r in patterns if int(r[1]) == protocol.RESULT_INVALID_PARAMETER]
+    # OP_PLAY_PATTERN: well formed ones play (and change the board), bad ones are refused
+    assert len(played) > 20 and len(refused) > 20 and all(r[2] == "1" for r in played)

@@ -121,8 +121,8 @@ def test_the_web_action_checks_the_request() -> None:
 
     async def serve() -> None:
         events: list[Any] = []
-        live = LiveRun(["StrideGuard-R"], events.append)
-        action = AcknowledgeAction(asyncio.get_running_loop())
+        live = LiveRun(["StrideGuard-R"], events.append, loop=asyncio.get_running_loop())
+        action = AcknowledgeAction()
         with WebSink("127.0.0.1", 0) as web:
             web.offer_acknowledge(action)
             path = f"/action/acknowledge?token={web.token}"
@@ -185,7 +185,7 @@ def test_an_acknowledgement_is_recorded_and_replayed(tmp_path: Path) -> None:
         }
         async with virtual_sensors(spec) as (air, (sensor,)):
             (info,) = await scan(0.1, backend=air.backend)
-            action = AcknowledgeAction(asyncio.get_running_loop())
+            action = AcknowledgeAction()
             stage = {"pressed": False}
 
             def until(live: LiveRun) -> bool:
@@ -241,5 +241,5 @@ def test_an_acknowledgement_is_recorded_and_replayed(tmp_path: Path) -> None:
 def test_acknowledge_without_alerts_in_a_run_does_nothing(body: dict[str, Any]) -> None:
     events: list[Any] = []
     live = LiveRun(["StrideGuard-L", "StrideGuard-R"], events.append)
-    assert live.acknowledge(body.get("sensor"), body.get("kind")) is None
+    assert live.acknowledge(kind=body.get("kind"), sensor=body.get("sensor")) is None
     assert events == []

@@ -154,7 +154,8 @@ def test_att_errors_surface_as_bleak_exceptions() -> None:
                 with pytest.raises(BleakGATTProtocolError) as err:
                     await client.read_gatt_char(proto.DATA_CHAR_UUID)
                 assert err.value.code == BleakGATTProtocolErrorCode.READ_NOT_PERMITTED
-                for malformed in (b"", b"\x03\x01\xf4\x00\x00\x00\x00\x00"):
+                # empty, and longer than any control write (the board's buffer)
+                for malformed in (b"", b"\x03\x01\xf4" + bytes(proto.CONTROL_WRITE_MAX)):
                     with pytest.raises(BleakGATTProtocolError) as err:
                         await client.write_gatt_char(
                             proto.CONTROL_CHAR_UUID, malformed, response=True

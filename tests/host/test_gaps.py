@@ -164,6 +164,33 @@ def test_a_contact_hidden_in_a_gap_is_estimated_and_its_strides_kept(sim_run: tu
     assert np.isnan(res.strides["peak_tibial_accel_g"][j])  # the impact lies in the gap
 
 
+def test_a_contact_just_after_a_gap_is_estimated_when_its_midpoint_is_consistent() -> None:
+    """The midpoint of its neighbours errs by a few ms: one a little past the gap's zone still
+    estimates the contact (put at the zone's edge); one half a stride off does not."""
+    det = StrideDetector()
+    period = 0.002
+    gap = (1.459, 1.499)  # one lost 19-sample frame; the zone reaches 10 ms past it: 1.509
+    found_on_bridge = 1.5031  # the contact's impact right after the gap, found on bridged values
+
+    def across(after_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ic = np.array([0.0, 0.745, found_on_bridge, after_s, after_s + 0.76])
+        return det._contacts_across_gaps(ic, [gap], period)
+
+    # stride times 0.758 and 0.752: midpoint 1.506, inside the zone, used as it is
+    out, est, unk = across(2.255)
+    assert est.tolist() == [False, False, True, False, False] and not unk.any()
+    assert out[2] == pytest.approx(0.5 * (0.745 + 2.255))
+    # stride times 0.76 and 0.78 (the run above: 0.738 and 0.755 s): midpoint 1.5125, 3.5 ms
+    # past the zone, well within the midpoint's own error (SD ~5 ms): estimated at the edge
+    out, est, unk = across(2.28)
+    assert est[2] and not unk.any()
+    assert out[2] == pytest.approx(gap[1] + det.gap_event_margin_s)
+    # a missed contact after the gap puts the midpoint half a stride away: unknown
+    out, est, unk = across(2.255 + 0.76)
+    assert unk.tolist() == [False, False, True, False, False] and not est.any()
+    assert out[2] == found_on_bridge
+
+
 def test_a_contact_that_cannot_be_estimated_drops_its_strides(sim_run: tuple) -> None:
     rec, full = sim_run
     fs = rec.sampling_rate_hz

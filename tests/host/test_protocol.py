@@ -189,6 +189,53 @@ def test_host_commands_parse_in_micropython() -> None:
     assert proto.resend_first_index(resends[0]) == 2**32 - 5
 
 
+def test_pattern_writes_parse_alike_in_micropython() -> None:
+    P = proto
+    h = P.PATTERN_HEADER_SIZE
+    stop = P.encode_pattern([(600, 300)] * 3, P.PATTERN_UNTIL_ACK, 10_000)
+    longest = P.encode_pattern([(2550, 2550)] * P.PATTERN_MAX_PULSES, 1, 0)
+    writes = [
+        stop,
+        P.encode_pattern([(150, 150)] * 2),  # caution: once
+        P.encode_pattern([(60, 0)], 57, 353),  # coach: a 170-steps/min metronome
+        P.encode_pattern([(50, 0)], 255, 60),  # the edges: shortest pulse, most plays
+        longest,
+        stop[:h],  # no pulse
+        stop[: h + 1],  # half a pulse
+        longest + bytes((5, 5)),  # nine pulses
+        bytes((P.OP_PLAY_PATTERN,)),  # no header
+        bytes((P.OP_PLAY_PATTERN, 1, 0, 0, 4, 0)),  # a 40-ms pulse
+        bytes((P.OP_PLAY_PATTERN, 2, 0, 100, 60, 60)),  # plays overlap (100 ms < 1.2 s)
+        bytes((P.OP_PLAY_PATTERN, 0, 0, 0, 60, 30)),  # until acknowledged, period 0
+        bytes((P.OP_PLAY_PATTERN, 0, 0xEA, 0x61, 60, 30)),  # period 60.001 s
+        bytes((P.OP_PLAY_PATTERN, 12, 0xEA, 0x60, 60, 30)),  # 11 min of plays
+        bytes((P.OP_ACKNOWLEDGE,)),
+        bytes((P.OP_ACKNOWLEDGE, 0)),  # with a parameter
+    ]
+    code = (
+        "import protocol\n"
+        f"for w in {[list(w) for w in writes]!r}:\n"
+        "    print(protocol.parse_control(bytes(w)))\n"
+    )
+    lines = run_micropython(code).strip().splitlines()
+    assert lines == [str(P.parse_control(w)) for w in writes]
+    ok, bad, invalid = P.RESULT_SUCCESS, P.RESULT_BAD_LENGTH, P.RESULT_INVALID_PARAMETER
+    assert [P.parse_control(w)[0] for w in writes] == [ok] * 5 + [bad] * 4 + [invalid] * 5 + [
+        ok,
+        bad,
+    ]
+    # the bytes on the wire, as docs/protocol.md lays them out
+    assert stop.hex() == "0c0027103c1e3c1e3c1e"
+    assert P.parse_control(stop)[2] == 3  # the value: pulses
+    assert P.decode_pattern(stop) == (0, 10_000, [(600, 300)] * 3)
+    assert len(longest) == h + 2 * P.PATTERN_MAX_PULSES <= P.CONTROL_WRITE_MAX
+    for pulses, repeats, period in (([(40, 0)], 1, 0), ([(100, 0)] * 9, 1, 0), ([(60, 0)], 0, 0)):
+        with pytest.raises(ValueError):
+            P.encode_pattern(pulses, repeats, period)
+    with pytest.raises(ValueError):
+        P.encode_control(P.OP_PLAY_PATTERN, 1)
+
+
 def test_resend_response_roundtrip_under_micropython() -> None:
     cases = [
         (proto.RESULT_SUCCESS, 0xFFFF, 0xFFFB, 65535),
@@ -341,6 +388,10 @@ def test_protocol_doc_matches_module() -> None:
         "FLAG_FIFO_OVERFLOW",
         "FLAG_PAIN_MARK",
         "FLAG2_BACKFILL",
+        "OP_PLAY_PATTERN",
+        "OP_ACKNOWLEDGE",
+        "FLAG2_ACKNOWLEDGED",
+        "FLAG2_LINK_LOST_CUE",
     ):
         value = getattr(proto, name)
         assert re.search(rf"`{name}`\s*\|\s*`?0x{value:02X}`?", doc), name

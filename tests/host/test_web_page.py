@@ -280,8 +280,8 @@ def test_phone_page_acknowledge_battery_and_run_clock(driver: Any, loop_thread: 
     web.start()
     hub = SinkHub([web])
     try:
-        run = LiveRun([RIGHT], hub.handle)
-        action = AcknowledgeAction(loop_thread)
+        run = LiveRun([RIGHT], hub.handle, loop=loop_thread)
+        action = AcknowledgeAction()
         action.attach(run)
         web.offer_acknowledge(action)
         pipe = run.pipelines[0]

@@ -71,7 +71,7 @@ _R = Characteristic.Properties.READ
 _W = Characteristic.Properties.WRITE
 _N = Characteristic.Properties.NOTIFY
 _PERM = Characteristic.READABLE | Characteristic.WRITEABLE
-_MAX_CONTROL_LEN = 1 + max(proto.CONTROL_PARAM_LENGTHS.values())
+_MAX_CONTROL_LEN = proto.CONTROL_WRITE_MAX  # the firmware's control buffer
 #: board seconds between looks at the MTU while it is too small to carry a sample
 MTU_WAIT_S = 0.05
 HCI_REMOTE_USER_TERMINATED = 0x13

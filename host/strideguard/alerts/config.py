@@ -589,6 +589,58 @@ class NoticeConfig:
 
 
 @dataclass(frozen=True)
+class PatternConfig:
+    """Alert patterns on the sensors' motors (the sensor is the alarm; see ``docs/live.md``).
+
+    Durations go to the sensor in 10-ms steps (``protocol.OP_PLAY_PATTERN``).
+    """
+
+    enabled: int = setting(
+        1,
+        0,
+        1,
+        "",
+        "1: send an alert pattern to the sensor for every raised, escalated and "
+        "reminded alert of severity coach or higher; 0: the sensors stay silent.",
+    )
+    both_legs: int = setting(
+        0,
+        0,
+        1,
+        "",
+        "0: buzz the shin the alert concerns (the other one when that sensor is not "
+        "connected); 1: both shins.",
+    )
+    stop_pulses: int = setting(3, 1, 8, "pulses", "Long pulses of the stop pattern.")
+    stop_pulse_ms: int = setting(600, 100, 2550, "ms", "Length of each stop pulse.")
+    stop_gap_ms: int = setting(300, 50, 2550, "ms", "Pause between stop pulses.")
+    stop_repeat_s: float = setting(
+        10.0,
+        3,
+        60,
+        "s",
+        "The stop pattern starts again this often until the runner acknowledges it "
+        "(long press, phone) or the alert ends.",
+    )
+    caution_pulses: int = setting(2, 1, 8, "pulses", "Short pulses of the caution pattern.")
+    caution_pulse_ms: int = setting(150, 50, 1000, "ms", "Length of each caution pulse.")
+    caution_gap_ms: int = setting(150, 50, 1000, "ms", "Pause between caution pulses.")
+    coach_pulse_ms: int = setting(
+        60, 50, 200, "ms", "Coaching metronome: one pulse per step at the target cadence."
+    )
+    coach_duration_s: float = setting(20.0, 2, 60, "s", "How long the metronome plays.")
+
+    def __post_init__(self) -> None:
+        _check(self)
+        play_ms = self.stop_pulses * (self.stop_pulse_ms + self.stop_gap_ms)
+        if self.stop_repeat_s * 1000.0 < play_ms:
+            raise ConfigError(
+                f"stop_repeat_s ({self.stop_repeat_s:g} s) is shorter than the stop pattern "
+                f"({play_ms / 1000:g} s)"
+            )
+
+
+@dataclass(frozen=True)
 class AlertConfig:
     """All alert settings, one section per detector (immutable)."""
 
@@ -599,6 +651,7 @@ class AlertConfig:
     overstride: OverstrideConfig = field(default_factory=OverstrideConfig)
     late_swing_load: LateSwingLoadConfig = field(default_factory=LateSwingLoadConfig)
     notices: NoticeConfig = field(default_factory=NoticeConfig)
+    patterns: PatternConfig = field(default_factory=PatternConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Settings as nested dicts."""

@@ -48,7 +48,7 @@ class AlertState(StrEnum):
     RAISED = "raised"  # the condition started
     REMINDER = "reminder"  # still active; repeated after the cool-down
     ESCALATED = "escalated"  # severity went up (e.g. a pain mark while a change develops)
-    ACKNOWLEDGED = "acknowledged"  # the runner confirmed it: no more reminders while it stays on
+    ACKNOWLEDGED = "acknowledged"  # the runner confirmed it: no reminders while it stays on
     ENDED = "ended"  # the condition is over
 
 

@@ -2,8 +2,8 @@
 
 The live path calls :class:`~strideguard.alerts.policy.AlertPolicy` as strides
 complete; offline, :func:`alerts_for_strides` replays the same sequence —
-strides, pain marks and data gaps merged by time — so a file gives the alerts
-the live run gave.
+strides, pain marks, acknowledgements and data gaps merged by time — so a file
+gives the alerts the live run gave.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from strideguard.alerts.baseline import PersonalBaseline
 from strideguard.alerts.config import AlertConfig
+from strideguard.alerts.model import AlertKind
 from strideguard.alerts.policy import AlertPolicy
 from strideguard.alerts.symmetry import SymmetryMonitor
+from strideguard.imudata import Acknowledgement
 
 
 def alerts_for_strides(
@@ -26,6 +28,7 @@ def alerts_for_strides(
     leg: str | None = None,
     angle_calibrated: bool = False,
     end_time_s: float | None = None,
+    acknowledgements: Iterable[Acknowledgement] = (),
 ) -> AlertPolicy:
     """Feed strides and events to a fresh :class:`AlertPolicy` in time order.
 
@@ -41,6 +44,9 @@ def alerts_for_strides(
         Passed to :class:`AlertPolicy`.
     end_time_s
         End of the recording: active alerts are reported as ended there.
+    acknowledgements
+        Alerts the runner acknowledged (no reminders after them), as the live
+        run applied them.
 
     Returns
     -------
@@ -53,16 +59,28 @@ def alerts_for_strides(
         leg=leg,
         angle_calibrated=angle_calibrated,
     )
+    acks = list(acknowledgements)
     events: list[tuple[float, str, float, float]] = [
         (float(t), "pain", float(t), float(t)) for t in pain_marks_s
     ]
     events += [(float(a), "gap", float(a), float(b)) for a, b in gaps]
+    events += [
+        (float(ack.time_s), "ack", float(ack.time_s), float(k)) for k, ack in enumerate(acks)
+    ]
     events.sort(key=lambda e: e[0])
 
     def apply(event: tuple[float, str, float, float]) -> None:
         _, what, a, b = event
         if what == "pain":
             policy.mark_pain(a)
+        elif what == "ack":
+            ack = acks[int(b)]
+            kind = _kind(ack.kind)
+            # as LiveRun does: the alert named, if on; else (a long press) the most urgent
+            if kind is not None and (policy.is_active(kind) or not ack.fallback):
+                policy.acknowledge(a, kind, source=ack.source)
+            else:
+                policy.acknowledge(a, None, source=ack.source)
         else:
             policy.notice_gap(a, b)
 
@@ -156,3 +174,11 @@ def alerts_for_pair(
         for leg in legs:
             policies[leg].finish(end_time_s - off[leg])
     return monitor
+
+
+def _kind(value: str | None) -> AlertKind | None:
+    """The alert kind of a recorded acknowledgement (``None``: unknown, the most urgent)."""
+    try:
+        return AlertKind(value) if value is not None else None
+    except ValueError:
+        return None

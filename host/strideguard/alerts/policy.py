@@ -7,11 +7,11 @@ stride to the detectors (:mod:`strideguard.alerts.detectors`: gait change,
 overstride, late-swing load, notices) and turns their decisions into alert
 events through one life cycle: an alert is *raised*, deduplicated while on,
 *reminded* after its cool-down, *escalated* when it becomes more urgent, and
-*ended* when its detector says so or the run ends. The runner can *acknowledge*
-an alert (:meth:`AlertPolicy.acknowledge`: the phone page's button, the sensor's
-long press): it stays on, but is not reminded any more until it escalates.
-``strideguard analyze`` on
-a recording thus raises exactly the alerts the live run raised. Every alert
+*ended* when its detector says so or the run ends. The runner can
+*acknowledge* an alert (:meth:`AlertPolicy.acknowledge`: a long press on the
+sensor, the phone page's button): it stays on but is not reminded until it
+escalates. ``strideguard analyze`` on a recording thus raises exactly the
+alerts the live run raised. Every alert
 event the policy creates is both returned to the caller (for the sinks) and
 kept in :attr:`AlertPolicy.alerts_` (for the summary).
 """
@@ -121,7 +121,7 @@ class AlertPolicy:
         return kind in self._active
 
     def unacknowledged(self) -> dict[AlertKind, Alert]:
-        """The alerts that are on and not acknowledged (their latest event each)."""
+        """The alerts that are on and not acknowledged (the latest event of each)."""
         return {k: a.alert for k, a in self._active.items() if not a.acknowledged}
 
     # ------------------------------------------------------------------ strides
@@ -399,31 +399,29 @@ class AlertPolicy:
     def acknowledge(
         self, time_s: float, kind: AlertKind | None = None, *, source: str = ""
     ) -> list[Alert]:
-        """The runner acknowledged an alert: no more reminders while it stays on.
+        """The runner acknowledged an alert: it stays on, without reminders.
 
         Parameters
         ----------
         time_s
-            Run time of the acknowledgement.
+            When (run time).
         kind
-            The alert acknowledged; ``None``: the most urgent one that is on
-            and not yet acknowledged (the latest raised among equals).
+            The alert; ``None``: the most urgent one on and not yet acknowledged
+            (the latest raised among equals).
         source
-            Where it came from (``"phone"``, ``"sensor"``), in the reason.
+            Where it came from (``"sensor"``, ``"phone"``, ``"host"``): named in the reason.
 
         Returns
         -------
         list of Alert
-            One ``acknowledged`` event (kept in :attr:`alerts_` like every
-            event), or nothing when no such alert is on (or it already was
-            acknowledged). The alert stays on and ends as usual; an
-            escalation clears the acknowledgement (it is news).
+            One ``acknowledged`` event (kept in :attr:`alerts_`), or nothing when
+            no such alert waits for one. An escalation makes it news again.
         """
         if kind is None:
-            waiting = [(k, a) for k, a in self._active.items() if not a.acknowledged]
+            waiting = self.unacknowledged()
             if not waiting:
                 return []
-            kind = max(waiting, key=lambda ka: (ka[1].alert.severity.rank, ka[1].alert.time_s))[0]
+            kind = max(waiting, key=lambda k: (waiting[k].severity.rank, waiting[k].time_s))
         act = self._active.get(kind)
         if act is None or act.acknowledged:
             return []
@@ -505,8 +503,8 @@ class AlertPolicy:
 
     def _escalate(self, act: _Active, reason: str, time_s: float) -> list[Alert]:
         """Repeat an active alert as escalated with a new reason (its cool-down continues)."""
-        a = act.alert
         act.acknowledged = False  # news: the runner must hear it again
+        a = act.alert
         alert = Alert(
             a.kind,
             a.severity,

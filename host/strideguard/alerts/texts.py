@@ -18,12 +18,14 @@ NAMED_CHANGE_MIN_PCT = 4.0
 
 STOP_ADVICE_DOCTOR = "pain for more than a day deserves a doctor"
 RUN_ENDED = "The run ended."
+#: where an acknowledgement came from -> how the reason names it
+ACKNOWLEDGED_BY = {"sensor": "with the sensor's button", "phone": "on the phone", "host": "here"}
 
 
 def acknowledged(source: str) -> str:
     """Reason of an ``acknowledged`` alert event: who confirmed it, what changes."""
-    where = {"phone": "on the phone", "sensor": "on the sensor"}.get(source, "")
-    return f"Acknowledged{' ' + where if where else ''}: no more reminders while it stays on."
+    how = ACKNOWLEDGED_BY.get(source, "")
+    return f"Acknowledged{' ' + how if how else ''}: no reminders while it stays on."
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,9 @@ class LinkStats:
 _FRAME, _STATUS, _EVENT = 0, 1, 2
 #: the consumer looks at pending backfill this often when no notification arrives
 BACKFILL_TICK_S = 0.1
+#: the consumer hands the event loop back after this many queue entries, so a write an
+#: alert started (its pattern to the sensor's motor) goes out while a backlog is analysed
+CONSUME_CHUNK = 32
 SamplesCallback = Callable[[SampleBlock], None]
 EventCallback = Callable[[int, dict[str, Any]], None]
 
@@ -539,12 +542,12 @@ class SensorLink:
             self._dropped.set()
 
     def inject_event(self, event: dict[str, Any]) -> None:
-        """Pass a host-side event (the runner acknowledging an alert on the phone) down the link.
+        """Pass a host-side event (an acknowledgement, an alert pattern written) down the link.
 
-        It goes through the same queue as the link's own events, so the
-        consumer hands it to ``on_event`` and the recording keeps it in arrival
-        order with the frames: a replay applies it at the same place. Call it
-        from the event loop's thread.
+        It goes through the same queue as the link's own events, so the consumer
+        hands it to ``on_event`` and the recording keeps it in arrival order with
+        the frames: a replay applies it at the same place. Call it from the
+        event loop's thread.
         """
         self._queue.put_nowait((_EVENT, {**event, "sensor": self.label}, time.monotonic()))
 
@@ -675,7 +678,10 @@ class SensorLink:
                 batch.append(self._queue.get_nowait())
             done = None in batch
             entries = [e for e in batch if e is not None]
-            self._guarded(functools.partial(self._process, entries))
+            for k in range(0, max(len(entries), 1), CONSUME_CHUNK):
+                if k:
+                    await asyncio.sleep(0)
+                self._guarded(functools.partial(self._process, entries[k : k + CONSUME_CHUNK]))
             if done:
                 if self.recording is not None and self.recording_stopped is None:
                     try:
@@ -932,6 +938,19 @@ class SensorLink:
     async def set_rate(self, rate_hz: int) -> int:
         """Set the sample rate; invalid rates are answered ``RESULT_INVALID_PARAMETER``."""
         return await self.send_control(proto.OP_SET_RATE, rate_hz)
+
+    async def play_pattern(self, write: bytes) -> int:
+        """Play an alert pattern on the sensor's motor.
+
+        ``write`` is an ``OP_PLAY_PATTERN`` write
+        (:func:`strideguard.protocol.encode_pattern`); a bad one is answered
+        ``RESULT_BAD_LENGTH`` or ``RESULT_INVALID_PARAMETER``.
+        """
+        return await self.write_control(write)
+
+    async def acknowledge(self) -> int:
+        """Stop the sensor's alert pattern and its repeats (``OP_ACKNOWLEDGE``)."""
+        return await self.send_control(proto.OP_ACKNOWLEDGE)
 
     async def identify(self, duration_s: int = 3) -> int:
         """Make the sensor buzz/blink for ``duration_s`` seconds."""

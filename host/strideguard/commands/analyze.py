@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     policy = alerts_for_strides(
         result.strides.rows(),
         pain_marks_s=rec.pain_marks_s,
+        acknowledgements=rec.acknowledgements,
         gaps=rec.gaps,
         config=config,
         baseline=baseline,

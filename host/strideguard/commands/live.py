@@ -308,15 +308,13 @@ def ask_on_phone(args: argparse.Namespace, hub: Any) -> None:
 
 def offer_acknowledge(hub: Any) -> Any:
     """Give the phone page its "Acknowledge" button (when there is a page); the action or ``None``."""
-    import asyncio
-
     from strideguard.live.acknowledge import AcknowledgeAction
     from strideguard.live.web_sink import WebSink
 
     web = next((s for s in hub.sinks if isinstance(s, WebSink)), None)
     if web is None:
         return None
-    action = AcknowledgeAction(asyncio.get_running_loop())
+    action = AcknowledgeAction()
     web.offer_acknowledge(action)
     return action
 

@@ -318,6 +318,7 @@ def _analyse_leg(
     policy = alerts_for_strides(
         result.strides.rows(),
         pain_marks_s=imu.pain_marks_s,
+        acknowledgements=getattr(imu, "acknowledgements", ()),
         gaps=imu.gaps,
         config=config,
         baseline=baseline,

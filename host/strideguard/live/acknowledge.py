@@ -1,13 +1,15 @@
-"""The phone page's "Acknowledge" button: ``POST /action/acknowledge`` ends an alert's reminders.
+"""The phone page's "Acknowledge" button: ``POST /action/acknowledge`` acknowledges an alert.
 
-The web server answers actions in a worker thread; the run (its pipelines,
-alert policies and sensor links) lives in the event loop's thread.
-:class:`AcknowledgeAction` carries the request across: it asks
-:meth:`LiveRun.acknowledge <strideguard.live.run.LiveRun.acknowledge>` in the
-loop, which sends an ``acknowledge`` event down the sensor's link (recorded with
-the frames, so ``strideguard replay`` acknowledges at the same place) and the
-alert policy emits an ``acknowledged`` alert event: the alert stays on, its
-reminders stop until it escalates. A headless session attaches each new run.
+The web server answers actions in a worker thread. :class:`AcknowledgeAction`
+checks the request and calls :meth:`LiveRun.acknowledge
+<strideguard.live.run.LiveRun.acknowledge>` — the one host-side acknowledge
+path, safe to call from any thread (it hands the call to the run's event
+loop). That records an ``acknowledge`` event with the sensor link's frames (so
+``strideguard analyze`` and ``strideguard replay`` acknowledge at the same
+place), the alert policy emits an ``acknowledged`` alert event (the alert stays
+on, its reminders stop until it escalates), and every sensor still repeating
+the alert's pattern is told to stop (``OP_ACKNOWLEDGE``), exactly as after a
+long press on the sensor. A headless session attaches each new run.
 
 Request body (JSON, at most 4 KiB, with the token and ``X-Strideguard: 1``
 like every action): ``{"sensor": "StrideGuard-R", "kind": "gait_changed"}``
@@ -19,8 +21,6 @@ alert waits for one.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 #: longest ``sensor``/``kind`` string accepted (names are at most 40 characters)
 MAX_FIELD_CHARS = 64
-#: how long the web worker waits for the event loop
-LOOP_TIMEOUT_S = 5.0
 
 
 def _field(data: dict[str, Any], key: str) -> str | None:
@@ -47,14 +45,11 @@ class AcknowledgeAction:
 
     Parameters
     ----------
-    loop
-        The event loop the runs live in.
     source
         Recorded with each acknowledgement.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, source: str = "phone") -> None:
-        self.loop = loop
+    def __init__(self, *, source: str = "phone") -> None:
         self.source = source
         self._run: LiveRun | None = None
         self._lock = threading.Lock()
@@ -77,19 +72,7 @@ class AcknowledgeAction:
             run = self._run
         if run is None:
             return {"ok": False, "acknowledged": None, "why": "no run is on"}
-        result: concurrent.futures.Future[dict[str, Any] | None] = concurrent.futures.Future()
-
-        def in_loop() -> None:
-            try:
-                result.set_result(run.acknowledge(sensor, kind, source=self.source))
-            except Exception as exc:  # handed to the worker, answered with 500
-                result.set_exception(exc)
-
-        try:
-            self.loop.call_soon_threadsafe(in_loop)
-        except RuntimeError:  # the loop is closed: the run is over
-            return {"ok": False, "acknowledged": None, "why": "no run is on"}
-        done = result.result(timeout=LOOP_TIMEOUT_S)
+        done = run.acknowledge(kind=kind, source=self.source, sensor=sensor)
         if done is None:
             return {"ok": False, "acknowledged": None, "why": "no alert to acknowledge"}
         return {"ok": True, "acknowledged": done}

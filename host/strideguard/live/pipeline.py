@@ -32,10 +32,12 @@ from strideguard.alerts.model import Alert, AlertKind
 from strideguard.assembler import SampleBlock, StreamAssembler
 from strideguard.frames import ACC_SCALE_MPS2, GYR_SCALE_DPS, BoardClock
 from strideguard.live.activity import ActivityMonitor
+from strideguard.live.alarm import shin
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import (
     AlertUpdate,
     BaselineUpdate,
+    HapticUpdate,
     LinkUpdate,
     LiveEvent,
     StrideUpdate,
@@ -46,6 +48,8 @@ Emit = Callable[[LiveEvent], None]
 BASELINE_STATUS_EVERY_S = 10.0
 #: frames over which the host-clock offset is the lowest lag (about 20 s at 200 Hz)
 HOST_OFFSET_FRAMES = 400
+#: ``on_sensor_ack(stream, time_s)``: the runner held the sensor's button (FLAG2_ACKNOWLEDGED)
+SensorAck = Callable[[int, float], None]
 #: raw counts (ax, ay, az, gx, gy, gz) to m/s² and °/s
 _SCALE = np.array([ACC_SCALE_MPS2] * 3 + [GYR_SCALE_DPS] * 3)
 
@@ -71,6 +75,10 @@ class SensorPipeline:
         The assembler that decodes this sensor's notifications: a BLE link's own
         (:attr:`SensorLink.assembler <strideguard.ble.receiver.SensorLink.assembler>`);
         by default a new one, fed by :meth:`push`.
+    on_sensor_ack
+        Called when a frame says the runner acknowledged the sensor's alert
+        pattern with a long press (:class:`~strideguard.live.run.LiveRun` finds
+        whose alert it played); ``None``: this sensor's most urgent alert.
     """
 
     def __init__(
@@ -84,8 +92,11 @@ class SensorPipeline:
         baseline: PersonalBaseline | None = None,
         stream: int = 0,
         assembler: StreamAssembler | None = None,
+        on_sensor_ack: SensorAck | None = None,
     ) -> None:
         self.sensor = sensor
+        self.stream = stream
+        self.on_sensor_ack = on_sensor_ack
         self.leg = leg
         self.analyzer = analyzer
         self.emit = emit
@@ -159,6 +170,8 @@ class SensorPipeline:
         if any(f & proto.FLAG_PAIN_MARK for f in flags):
             for idx in fr["first_index"][(fr["flags"] & proto.FLAG_PAIN_MARK) != 0].tolist():
                 self._emit_alerts(self.policy.mark_pain(float(self.clock.time_s(idx))))
+        if any(fr["flags2"].tolist()):  # rare: a long press, a "link lost" played
+            self._sensor_flags(fr)
         x = block.raw * _SCALE  # counts -> m/s² and °/s in one step (float64)
         acc, gyr = x[:, :3], x[:, 3:]
         self.activity.update(t, gyr)
@@ -205,6 +218,37 @@ class SensorPipeline:
         self.emit(ev)
         return ev
 
+    def _sensor_flags(self, fr: np.ndarray) -> None:
+        """A long press (``FLAG2_ACKNOWLEDGED``), a "link lost" played (``FLAG2_LINK_LOST_CUE``)."""
+        flags2 = fr["flags2"]
+        for idx in fr["first_index"][(flags2 & proto.FLAG2_ACKNOWLEDGED) != 0].tolist():
+            t = float(self.clock.time_s(idx))
+            if self.on_sensor_ack is not None:
+                self.on_sensor_ack(self.stream, t)
+            else:
+                self.acknowledge(source="sensor", time_s=t)
+        if np.any(flags2 & proto.FLAG2_LINK_LOST_CUE):
+            self.emit(
+                HapticUpdate(
+                    sensor=self.sensor,
+                    leg=self.leg,
+                    action="link_lost",
+                    pattern="link_lost",
+                    ok=True,
+                    message=f"While the link was down, the sensor on {shin(self.leg)} buzzed "
+                    "'link lost': the alerts were off",
+                )
+            )
+
+    def acknowledge(
+        self, kind: AlertKind | None = None, *, source: str = "", time_s: float | None = None
+    ) -> list[Alert]:
+        """The runner acknowledged an alert of this sensor (:meth:`AlertPolicy.acknowledge`)."""
+        when = self._last_time_s if time_s is None else time_s
+        alerts = self.policy.acknowledge(when, kind, source=source)
+        self._emit_alerts(alerts)
+        return alerts
+
     def _strides(self, strides: list[dict[str, float | None]]) -> None:
         self.policy.angle_calibrated = self.analyzer.angle_calibrated
         for stride in strides:
@@ -247,12 +291,6 @@ class SensorPipeline:
         if battery_pct is not None:
             self._emit_alerts(self.policy.notice_battery(battery_pct, self._last_time_s))
         return ev
-
-    def acknowledge(self, kind: AlertKind | None = None, *, source: str = "") -> list[Alert]:
-        """The runner acknowledged an alert of this sensor (see :meth:`AlertPolicy.acknowledge`)."""
-        alerts = self.policy.acknowledge(self._last_time_s, kind, source=source)
-        self._emit_alerts(alerts)
-        return alerts
 
     def notice_sensor_lost(self, silent_s: float) -> None:
         """The link has been down too long: raise the sensor-lost notice."""

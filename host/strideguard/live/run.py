@@ -4,11 +4,18 @@ Both drivers, :func:`run_ble` and :func:`replay`, build the same :class:`LiveRun
 one :class:`~strideguard.live.pipeline.SensorPipeline` per sensor, fed with the
 same decoded blocks — so ``strideguard replay`` reproduces what the runner saw
 live.
+
+The run's :class:`~strideguard.live.alarm.SensorAlarm` sends each alert's pattern
+to the sensors' motors (live only; the recorded ``alert_pattern`` events show
+them in a replay). Acknowledging an alert — :meth:`LiveRun.acknowledge` (the
+phone, the host) or a long press on the sensor — ends its reminders and stops
+its pattern on every sensor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -17,15 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bleak.exc import BleakError
+
+from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, PersonalBaseline, texts
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 from strideguard.alerts.symmetry import SymmetryMonitor
 from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
-from strideguard.ble.receiver import Receiver, leg_from_name
+from strideguard.ble.receiver import Receiver, SensorLink, SensorLinkError, leg_from_name
+from strideguard.live.alarm import PATTERN_EVENT, PATTERN_STOP_EVENT, SensorAlarm, pattern_message
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import (
     AlertUpdate,
+    HapticUpdate,
     LiveEvent,
     SessionUpdate,
     SymmetryUpdate,
@@ -43,6 +55,10 @@ from strideguard.symmetry import symmetry_summary
 log = logging.getLogger(__name__)
 
 SENSOR_LOST_AFTER_S = 15.0  # a link down this long (and not back) is reported as "sensor lost"
+#: how long the end of a run waits for the sensors to stop their patterns
+STOP_PATTERNS_TIMEOUT_S = 2.0
+#: how long :meth:`LiveRun.acknowledge` from another thread waits for the run's event loop
+ACKNOWLEDGE_TIMEOUT_S = 5.0
 #: the ``sensor`` of notices about the whole run (the recording, the stored baseline)
 RUN_NOTICE_SENSOR = "run"
 
@@ -63,6 +79,10 @@ class LiveRun:
     assemblers
         The assembler decoding each sensor's frames when someone else feeds them
         (a BLE link's own); ``None``: each pipeline decodes in its own.
+    post_event
+        How a host-side event (an acknowledgement) reaches the run: through the
+        sensor link's queue, so the recording keeps it in order with the frames
+        and a replay applies it at the same place; ``None``: applied at once.
     """
 
     sensors: Sequence[str]
@@ -72,11 +92,13 @@ class LiveRun:
     assemblers: Sequence[StreamAssembler] | None = None
     #: a headless session goes on after this run: the phone page keeps listening
     session_continues: bool = False
-    #: how a host-side event (an acknowledgement) reaches the run: through the
-    #: sensor link's queue (recorded in arrival order, like the link's own events);
-    #: ``None``: applied at once (replay, tests)
     post_event: Callable[[int, dict[str, Any]], None] | None = field(default=None, repr=False)
+    #: the event loop the run lives in (``run_ble``): :meth:`acknowledge` from another
+    #: thread (the phone page's action handlers) is handed to it
+    loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     pipelines: list[SensorPipeline] = field(init=False)
+    #: which sensor plays which alert pattern (sends them when given a ``send``)
+    alarm: SensorAlarm = field(init=False)
     #: notices about the whole run (recording stopped, stored baseline refused), in order
     notices: list[Alert] = field(init=False, default_factory=list)
     #: why the recording stopped (``{"reason", "path", "after_s"}``), else None
@@ -90,11 +112,12 @@ class LiveRun:
                 name,
                 leg_from_name(name),
                 StreamingAnalyzer(name, leg_from_name(name)),
-                self.emit,
+                self._pipeline_emit,
                 config=self.config,
                 baseline=self._baseline_of(leg_from_name(name)),
                 stream=i,
                 assembler=None if self.assemblers is None else self.assemblers[i],
+                on_sensor_ack=self._sensor_ack,
             )
             for i, name in enumerate(self.sensors)
         ]
@@ -107,6 +130,9 @@ class LiveRun:
             )
             for p in self.pipelines:
                 p.on_stride = self._on_stride
+        self._stream_of = {p.sensor: i for i, p in enumerate(self.pipelines)}
+        patterns = (self.config or AlertConfig()).patterns
+        self.alarm = SensorAlarm([p.leg for p in self.pipelines], patterns)
         self._down_since: dict[int, float] = {}
         self._lost_reported: set[int] = set()
         #: what a replay's reader repaired or skipped in the file (damaged records ...)
@@ -120,8 +146,8 @@ class LiveRun:
         step = monitor.add(pipeline.leg, stride, pipeline.host_offset_s)
         by_leg = {p.leg: p for p in self.pipelines}
         for leg, alerts in step.alerts.items():
-            for a in alerts:
-                self.emit(AlertUpdate(sensor=by_leg[leg].sensor, alert=a))
+            for a in alerts:  # to the sinks and the sensor alarm, like the pipelines' own
+                self._pipeline_emit(AlertUpdate(sensor=by_leg[leg].sensor, alert=a))
         if step.pairs:
             self.emit(
                 SymmetryUpdate(
@@ -151,6 +177,111 @@ class LiveRun:
             return self.baseline
         return self.baseline.get(leg or "")
 
+    def _pipeline_emit(self, event: LiveEvent) -> None:
+        """A pipeline's event: to the sinks; an alert event also to the alarm."""
+        self.emit(event)
+        if isinstance(event, AlertUpdate):
+            stream = self._stream_of.get(event.sensor)
+            if stream is not None:
+                self.alarm.on_alert(stream, event.alert)
+
+    def _sensor_ack(self, stream: int, time_s: float) -> None:
+        """The runner held sensor ``stream``'s button: acknowledge the alert it played."""
+        owner = self.alarm.sensor_acknowledged(stream)
+        if owner is not None and 0 <= owner[0] < len(self.pipelines):
+            target, kind = self.pipelines[owner[0]], owner[1]
+            if target.policy.is_active(kind):
+                target.acknowledge(kind, source="sensor", time_s=time_s)
+                return
+        self.pipelines[stream].acknowledge(source="sensor", time_s=time_s)
+
+    def acknowledge(
+        self,
+        leg: str | None = None,
+        kind: str | None = None,
+        *,
+        source: str = "phone",
+        sensor: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The runner acknowledged an alert (the phone page's button, the host): no more reminders.
+
+        The one host-side entry point: the alert's pattern also stops on every
+        sensor still repeating it (``OP_ACKNOWLEDGE``), as after a long press.
+
+        Parameters
+        ----------
+        leg
+            ``"L"``/``"R"``: an alert of that leg's sensor; ``None``: any sensor's.
+        kind
+            The alert (``AlertKind`` value); ``None``: the most urgent alert that
+            is on and not yet acknowledged (the latest raised among equals).
+        source
+            Where it came from (``"phone"``, ``"host"``): recorded, named in the reason.
+        sensor
+            The sensor whose alert it is (its name, as the phone page's banner
+            shows it); ``None``: any sensor's (of ``leg``).
+
+        Returns
+        -------
+        dict or None
+            ``{"sensor", "kind"}`` of the alert acknowledged, or ``None`` when no
+            alert waits for one (or the run is over). The ``acknowledged`` alert
+            event follows through :attr:`post_event` (recorded, so a replay repeats
+            it), or at once.
+
+        Notes
+        -----
+        Safe to call from any thread: from outside the run's event loop (e.g. a
+        phone page action running in an executor) the call is handed to the loop
+        and waits up to ``ACKNOWLEDGE_TIMEOUT_S`` for its answer.
+        """
+        loop = self.loop
+        if loop is not None:
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                done: concurrent.futures.Future[dict[str, Any] | None] = concurrent.futures.Future()
+
+                def call() -> None:
+                    try:
+                        done.set_result(self._acknowledge(leg, kind, source, sensor))
+                    except Exception as exc:
+                        done.set_exception(exc)
+
+                try:
+                    loop.call_soon_threadsafe(call)
+                    return done.result(timeout=ACKNOWLEDGE_TIMEOUT_S)
+                except (RuntimeError, concurrent.futures.TimeoutError):
+                    log.info("acknowledge: the run's event loop is gone or busy")
+                    return None  # the run ended (its loop closed) or does not answer
+        return self._acknowledge(leg, kind, source, sensor)
+
+    def _acknowledge(
+        self, leg: str | None, kind: str | None, source: str, sensor: str | None
+    ) -> dict[str, Any] | None:
+        """:meth:`acknowledge` in the run's own thread."""
+        best: tuple[tuple[int, float], int, AlertKind] | None = None
+        for stream, p in enumerate(self.pipelines):
+            if (leg is not None and p.leg != leg) or (sensor is not None and p.sensor != sensor):
+                continue
+            for k, alert in p.policy.unacknowledged().items():
+                if kind is not None and k.value != kind:
+                    continue
+                rank = (alert.severity.rank, alert.time_s)
+                if best is None or rank > best[0]:
+                    best = (rank, stream, k)
+        if best is None:
+            return None
+        _, stream, which = best
+        event = {"event": "acknowledge", "kind": which.value, "source": source}
+        if self.post_event is not None:
+            self.post_event(stream, event)
+        else:
+            self.on_link_event(stream, event)
+        return {"sensor": self.pipelines[stream].sensor, "kind": which.value}
+
     def on_link_event(self, stream: int, event: dict[str, Any], now_s: float | None = None) -> None:
         """Turn a receiver/recording event into link updates and notices."""
         if not 0 <= stream < len(self.pipelines):
@@ -158,6 +289,29 @@ class LiveRun:
         p = self.pipelines[stream]
         kind = event.get("event")
         now = time.monotonic() if now_s is None else now_s
+        if kind in (PATTERN_EVENT, PATTERN_STOP_EVENT):
+            self.alarm.on_event(stream, event)
+            message, ok = pattern_message(event, p.leg, sensor=p.sensor)
+            self.emit(
+                HapticUpdate(
+                    sensor=p.sensor,
+                    leg=p.leg,
+                    action="play" if kind == PATTERN_EVENT else "stop",
+                    pattern=str(event.get("pattern") or ""),
+                    ok=ok,
+                    message=message,
+                    kind=str(event.get("kind") or "") or None,
+                )
+            )
+            return
+        if kind == "acknowledge":
+            raw = event.get("kind")
+            try:
+                which = AlertKind(raw) if raw else None
+            except ValueError:
+                which = None  # no kind, or a newer host's alert: the most urgent one
+            p.acknowledge(which, source=str(event.get("source") or ""))
+            return
         if kind == "connect":
             self._down_since.pop(stream, None)
             p.link_update("connected")
@@ -177,66 +331,12 @@ class LiveRun:
             pct = int(event.get("pct", 255))
             if 0 <= pct <= 100:
                 p.link_update("connected", battery_pct=pct)
-        elif kind == "acknowledge":
-            raw = event.get("kind")
-            try:
-                which = AlertKind(raw) if raw else None
-            except ValueError:
-                which = None  # an unknown kind (a newer host): the most urgent one
-            p.acknowledge(which, source=str(event.get("source") or ""))
         elif kind == "recording_stopped":
             self.notice_recording_stopped(
                 str(event.get("reason") or "write failed"),
                 path=event.get("path"),
                 after_s=event.get("after_s"),
             )
-
-    def acknowledge(
-        self, sensor: str | None = None, kind: str | None = None, *, source: str = "phone"
-    ) -> dict[str, Any] | None:
-        """The runner acknowledged an alert (the phone page's button): no more reminders.
-
-        Parameters
-        ----------
-        sensor, kind
-            The alert shown to the runner; ``None``: the most urgent alert that
-            is on and not yet acknowledged, over all sensors.
-        source
-            Where the acknowledgement came from (recorded with it).
-
-        Returns
-        -------
-        dict or None
-            ``{"sensor", "kind"}`` of the alert being acknowledged, or ``None`` when
-            no alert waits for one. The ``acknowledged`` alert event follows
-            through :attr:`post_event` (so the recording holds it and a replay
-            repeats it), or at once without one.
-        """
-        target = self._acknowledge_target(sensor, kind)
-        if target is None:
-            return None
-        stream, which = target
-        event = {"event": "acknowledge", "kind": which.value, "source": source}
-        if self.post_event is not None:
-            self.post_event(stream, event)
-        else:
-            self.on_link_event(stream, event)
-        return {"sensor": self.pipelines[stream].sensor, "kind": which.value}
-
-    def _acknowledge_target(
-        self, sensor: str | None, kind: str | None
-    ) -> tuple[int, AlertKind] | None:
-        best: tuple[tuple[int, float], int, AlertKind] | None = None
-        for stream, p in enumerate(self.pipelines):
-            if sensor is not None and p.sensor != sensor:
-                continue
-            for k, alert in p.policy.unacknowledged().items():
-                if kind is not None and k.value != kind:
-                    continue
-                rank = (alert.severity.rank, alert.time_s)
-                if best is None or rank > best[0]:
-                    best = (rank, stream, k)
-        return None if best is None else (best[1], best[2])
 
     def run_time_s(self) -> float:
         """Run time reached so far (the latest sample of any sensor)."""
@@ -461,7 +561,7 @@ async def run_ble(
         (a headless session: the others join when they are switched on).
     on_run
         Called with the :class:`LiveRun` as soon as it exists (e.g. to let the
-        phone page acknowledge alerts during the run).
+        phone page acknowledge alerts during the run: :meth:`LiveRun.acknowledge`).
     session_continues
         A headless session goes on after this run (see :attr:`LiveRun.session_continues`).
 
@@ -488,8 +588,19 @@ async def run_ble(
         baseline=baseline,
         assemblers=[link.assembler for link in receiver.links],
         session_continues=session_continues,
+        # host-side events (acknowledgements) go through the link's queue: recorded in order
         post_event=lambda stream, event: receiver.links[stream].inject_event(event),
+        loop=asyncio.get_running_loop(),
     )
+    writes: set[asyncio.Task[None]] = set()
+
+    def send(stream: int, write: bytes, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(_write_pattern(receiver.links[stream], write, event))
+        writes.add(task)
+        task.add_done_callback(writes.discard)
+
+    run.alarm.send = send
+    run.alarm.connected = lambda stream: receiver.links[stream].connected
     title = f"Live with {len(names)} sensor(s)"
     emit(SessionUpdate("started", title, {"sensors": list(names), "run_time_s": 0.0}))
     if on_run is not None:
@@ -564,5 +675,28 @@ async def run_ble(
         for task in connects:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # a stop pattern still repeating belongs to this run: the sensors stop it
+        run.alarm.stop_all("run_ended")
+        if writes:
+            await asyncio.wait(set(writes), timeout=STOP_PATTERNS_TIMEOUT_S)
+        run.alarm.send = None
         await receiver.close()
     return run
+
+
+async def _write_pattern(link: SensorLink, write: bytes, event: dict[str, Any]) -> None:
+    """Write an alert pattern (or its stop) to a sensor; record ``event`` with the answer.
+
+    The event goes through the link's queue, so the recording holds it among the
+    frames and the run shows it (:meth:`LiveRun.on_link_event`) live and in a replay.
+    """
+    error = None
+    try:
+        result: int | None = await link.write_control(write)
+    except (SensorLinkError, BleakError, OSError, TimeoutError) as exc:
+        result, error = None, str(exc) or type(exc).__name__
+    out = {**event, "result": result, "ok": result == proto.RESULT_SUCCESS}
+    if error is not None:
+        out["error"] = error
+        log.info("%s: %s not written: %s", link.label, event.get("event"), error)
+    link.inject_event(out)

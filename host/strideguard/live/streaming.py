@@ -26,7 +26,10 @@ Lost samples. Samples come with their running index, so the analyzer knows
 exactly which ones are missing. The window is put on its uniform grid and the
 missing samples are bridged exactly as :func:`strideguard.load.make_uniform`
 bridges a file (:mod:`strideguard.gaps`); the analysis then keeps or drops
-strides around the gap by the same rules offline and live. After a gap longer
+strides around the gap by the same rules offline and live. A stride is
+emitted once every contact it depends on is final: its closing contact, and,
+when that contact is hidden in a gap and estimated from its neighbours, the
+contact after it too (:func:`_depends_until`). After a gap longer
 than the window (a long outage) has been analysed once — the strides before it
 get their look-ahead from the bridge — later windows start shortly before its
 end instead of bridging it again.
@@ -50,8 +53,8 @@ from strideguard.align import (
 )
 from strideguard.analysis import check_gait_signature
 from strideguard.errors import InputError
-from strideguard.events import detect_strides
-from strideguard.gaps import fill_on_grid, gaps_of
+from strideguard.events import MIDPOINT_TOLERANCE_S, detect_strides
+from strideguard.gaps import EVENT_MARGIN_S, GapList, fill_on_grid, gap_index, gaps_of
 from strideguard.imudata import FloatArray, ImuRecording
 from strideguard.live.standing import StandingCountdown
 from strideguard.live.updates import CalibrationUpdate
@@ -359,6 +362,26 @@ class StreamingAnalyzer:
             )
         if not new.any():
             return []
+        if rec.gaps:
+            # a stride closing on a contact hidden in a gap depends on the contact after
+            # it too: it is final only once that one is (and so is every later stride)
+            for j in np.flatnonzero(new):
+                following: dict[str, object] = (
+                    {
+                        "initial_contact_s": float(ic[j + 1]),
+                        "next_initial_contact_s": float(nxt[j + 1]),
+                    }
+                    if j + 1 < ic.size
+                    else {}
+                )
+                if (
+                    _depends_until(float(ic[j]), float(nxt[j]), following, rec.gaps)
+                    > t_end - self.lookahead_s
+                ):
+                    new[j:] = False
+                    break
+            if not new.any():
+                return []
         # measure them on the samples they need: from the stride before the first (its contact
         # starts the tibia angle's gravity window; without it, one stride length before) to
         # the last closing contact, with a margin for the smoothing filters
@@ -388,6 +411,47 @@ class StreamingAnalyzer:
             measure=new[first : int(k[-1]) + 1],
         )
         return table.rows(np.flatnonzero(new[first : int(k[-1]) + 1]).tolist())
+
+
+def _depends_until(
+    ic_s: float, next_ic_s: float, following: dict[str, object], gaps: GapList
+) -> float:
+    """Latest contact a stride depends on (recording clock): it is final once that one is.
+
+    That is its closing contact, unless the closing contact is hidden in a
+    gap: then it is estimated from the contacts either side
+    (:meth:`strideguard.events.StrideDetector._contacts_across_gaps`), so
+    whether and where it is estimated depends on the contact *after* it, which
+    must be final (refined, with its own look-ahead) too. On a window that
+    ends just past that contact, its provisional time can keep a stride that
+    the whole recording drops, or the reverse. The contact after is the
+    closing contact of the ``following`` stride when that one starts at the
+    hidden contact; otherwise it is bounded: the estimate is only accepted
+    when the midpoint lies within :data:`~strideguard.events.MIDPOINT_TOLERANCE_S`
+    of the gap's zone, so ``after <= 2 * (zone end + tolerance) - ic``.
+
+    Parameters
+    ----------
+    ic_s, next_ic_s
+        The stride's contacts.
+    following
+        The next stride row of the same analysis (empty if none).
+    gaps
+        The window's gaps.
+
+    Returns
+    -------
+    float
+        Time of that contact (or its bound).
+    """
+    k = int(gap_index(np.array([next_ic_s]), gaps, EVENT_MARGIN_S)[0])
+    if k < 0:
+        return next_ic_s
+    f_ic, f_next = following.get("initial_contact_s"), following.get("next_initial_contact_s")
+    if isinstance(f_ic, float) and isinstance(f_next, float) and abs(f_ic - next_ic_s) < 1e-3:
+        return f_next
+    zone_end_s = gaps[k][1] + EVENT_MARGIN_S
+    return 2.0 * (zone_end_s + MIDPOINT_TOLERANCE_S) - ic_s
 
 
 def _clean(row: dict[str, object]) -> dict[str, float | None]:

@@ -41,6 +41,7 @@ from strideguard.live.updates import (
     AlertUpdate,
     BaselineUpdate,
     CalibrationUpdate,
+    HapticUpdate,
     LinkUpdate,
     LiveEvent,
     SessionUpdate,
@@ -182,6 +183,8 @@ class TerminalSink:
         self._session: SessionUpdate | None = None
         self._symmetry: SymmetryUpdate | None = None
         self._session_logged_s = -math.inf
+        #: what the sensors' motors do, per sensor (the latest)
+        self._haptic: dict[str, HapticUpdate] = {}
         self._live: Live | None = None
         self._closed = False
         #: a line shown at the bottom of the live view (e.g. the phone page's URL)
@@ -257,6 +260,9 @@ class TerminalSink:
             if old_cal is not None and old_cal.state == event.state:
                 return None
             return f"{event.sensor}: calibration {event.state}: {event.message}"
+        if isinstance(event, HapticUpdate):
+            self._haptic[event.sensor] = event
+            return f"{event.sensor}: BUZZ {event.message}"
         if isinstance(event, SessionUpdate):
             old_session, self._session = self._session, event
             now = time.monotonic()
@@ -341,6 +347,10 @@ class TerminalSink:
                 if a.advice:
                     body.append(f"  → {a.advice}", style=f"bold {style}")
                 parts.append(body)
+            for h in self._haptic.values():
+                if h.action == "play" or not h.ok:
+                    style = "bold" if h.ok else "bold red"
+                    parts.append(Text(f"📳 {h.message}", style=style))
             parts.append(self._sensor_table())
             if self._symmetry is not None:
                 parts.append(Text(format_symmetry(self._symmetry)))

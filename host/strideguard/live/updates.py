@@ -213,6 +213,41 @@ class SymmetryUpdate:
         return {"type": "symmetry", **asdict(self)}
 
 
+@dataclass
+class HapticUpdate:
+    """What a sensor's motor does for the runner: an alert pattern, "link lost".
+
+    Attributes
+    ----------
+    sensor, leg
+        The sensor that buzzes (not necessarily the one the alert is about).
+    action
+        ``"play"`` (an alert pattern sent), ``"stop"`` (told to stop:
+        acknowledged, the alert ended), ``"link_lost"`` (the sensor played its
+        "link lost" pattern while no host was there).
+    pattern
+        ``"stop"``, ``"caution"``, ``"coach"``, ``"link_lost"``.
+    ok
+        The sensor took it (``False``: it could not be reached or refused).
+    message
+        What the screen says, e.g. "Buzzing the stop pattern on your right shin".
+    kind
+        The alert the pattern is about (``None`` for "link lost").
+    """
+
+    sensor: str
+    leg: str | None
+    action: str
+    pattern: str
+    ok: bool
+    message: str
+    kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "haptic"``."""
+        return {"type": "haptic", **asdict(self)}
+
+
 LiveEvent = (
     StrideUpdate
     | AlertUpdate
@@ -221,6 +256,7 @@ LiveEvent = (
     | SessionUpdate
     | BaselineUpdate
     | SymmetryUpdate
+    | HapticUpdate
 )
 
 

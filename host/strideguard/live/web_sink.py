@@ -43,6 +43,8 @@ class ReplayState:
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     question: dict[str, Any] | None = None
+    #: what each sensor's motor does (the latest ``haptic`` event per sensor)
+    haptics: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: what the page may offer (``{"type": "capabilities", "acknowledge": true}``)
     capabilities: dict[str, Any] | None = None
 
@@ -50,8 +52,8 @@ class ReplayState:
         """Fold one event dict into the state.
 
         A run that starts (``session`` ``started``) clears the previous run's
-        links, calibrations, strides and alerts (a headless session has many
-        runs); the question and the capabilities stay.
+        links, calibrations, strides, alerts and motor activity (a headless
+        session has many runs); the question and the capabilities stay.
         """
         kind = d.get("type")
         if kind == "session" and d.get("state") == "started":
@@ -59,6 +61,7 @@ class ReplayState:
             self.calibrations.clear()
             self.strides.clear()
             self.alerts.clear()
+            self.haptics.clear()
         if kind == "capabilities":
             self.capabilities = d
         elif kind == "question":
@@ -75,6 +78,8 @@ class ReplayState:
             self.symmetry = d
         elif kind == "session":
             self.session = d
+        elif kind == "haptic":
+            self.haptics[str(d.get("sensor"))] = d
         elif kind == "alert":
             key = (str(d.get("sensor")), str(d.get("kind")))
             if d.get("state") == "ended":
@@ -96,6 +101,7 @@ class ReplayState:
             out.append(self.symmetry)
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
+        out += self.haptics.values()
         if self.question is not None:
             out.append(self.question)
         return [{**d, "replay": True} for d in out]
@@ -110,6 +116,7 @@ class ReplayState:
             "symmetry": self.symmetry,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
+            "haptics": self.haptics,
             "question": self.question,
             "capabilities": self.capabilities,
         }

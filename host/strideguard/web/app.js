@@ -18,6 +18,7 @@
     ended: [], // recently ended alerts: {alert, until}
     session: null,
     question: null, // the day-after question and, once answered, its advice
+    haptics: new Map(), // sensor -> latest "haptic" event: what its motor plays
     enabled: false,
     finished: false,
     conn: "connecting",
@@ -136,6 +137,7 @@
         break;
       }
       case "question": sg.question = d; break;
+      case "haptic": sg.haptics.set(d.sensor, d); break;
       case "alert": {
         const key = d.sensor + "|" + d.kind;
         if (d.state === "ended") {
@@ -145,7 +147,8 @@
         } else {
           sg.alerts.set(key, d);
           if (sg.acknowledging === key && d.state !== "reminder") sg.acknowledging = null;
-          if (!d.replay) announce(d);
+          // an acknowledged alert stays on the screen, silently
+          if (!d.replay && d.state !== "acknowledged") announce(d);
         }
         break;
       }
@@ -156,6 +159,7 @@
   function clearRun() {
     sg.sensors.clear();
     sg.alerts.clear();
+    sg.haptics.clear();
     sg.ended = [];
     sg.acknowledging = null;
     sg.symmetry = null;
@@ -362,6 +366,10 @@
       const leg = top.leg ? legName(top.leg) + " leg · " : "";
       $("banner-meta").textContent = leg + top.state + " at " + clock(top.time_s);
     }
+    // what the sensors' motors play for it ("Buzzing the stop pattern on your right shin")
+    const buzz = [...sg.haptics.values()].filter((h) => top && (h.kind === top.kind || h.action === "link_lost"));
+    $("banner-haptic").hidden = buzz.length === 0;
+    $("banner-haptic").textContent = buzz.map((h) => "📳 " + h.message).join(" · ");
     renderAcknowledge(top);
     const more = $("more-alerts");
     more.textContent = "";

@@ -51,6 +51,7 @@ class FakeHW:
         self.haptic = []  # (t_ms, on) transitions
         self.led = []
         self.button_presses = 0
+        self.button_level_down = False
         self.watchdog_feeds = 0
 
     def battery_mv(self):
@@ -66,4 +67,14 @@ class FakeHW:
         self.watchdog_feeds += 1
 
     def press_button(self):
+        """A tap shorter than a main-loop pass: the IRQ counts it, the level never reads low."""
         self.button_presses += 1
+
+    def set_button(self, down):
+        """The button's level (held or not); going down counts a press, like the IRQ."""
+        if down and not self.button_level_down:
+            self.button_presses += 1
+        self.button_level_down = down
+
+    def button_down(self):
+        return self.button_level_down

@@ -10,6 +10,13 @@ covers stream samples ``play_index .. play_index + duration × rate`` (the
 samples of the standing wait before it are reported apart). ``--pty`` also puts each board's console on a
 pseudo-terminal for ``mpremote`` / ``make flash PORT=...`` and keeps running
 until Ctrl-C.
+
+Each board's report lists the motor's activity as seen on its simulated
+haptic pin (:func:`strideguard_devkit.vboard.motor.motor_activity`: pattern,
+start, end, acknowledged when and by whom, in board seconds since boot).
+``--pattern`` makes the host send an alert pattern (as the live host does for
+an alert of that severity) during the scenario; ``--acknowledge-at`` sends the
+host's ``OP_ACKNOWLEDGE`` and ``--hold-at`` holds the BOOT button 2.5 s.
 """
 
 from __future__ import annotations
@@ -26,6 +33,15 @@ from strideguard.errors import InputError
 
 if TYPE_CHECKING:
     from strideguard.assembler import SampleBlock, StreamAssembler
+    from strideguard.ble.receiver import SensorLink
+    from strideguard_devkit.vboard import VirtualBoard
+
+#: patterns ``--pattern`` can send (the host's, from ``alerts/config.py`` ``PatternConfig``)
+PATTERN_NAMES = ("stop", "caution", "coach")
+#: ``--pattern coach`` plays the metronome at this cadence (steps/min)
+COACH_CADENCE_SPM = 170.0
+#: ``--hold-at`` holds the button this long (2 s or more acknowledges)
+HOLD_S = 2.5
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +87,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--console", action="store_true", help="echo the boards' console lines")
     p.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    p.add_argument(
+        "--pattern",
+        choices=PATTERN_NAMES,
+        help="the host sends this alert pattern (coach: at 170 steps/min) during the scenario",
+    )
+    at = real(0, 3600)
+    p.add_argument(
+        "--pattern-at",
+        type=at,
+        default=1.0,
+        metavar="S",
+        help="board seconds into the scenario to send --pattern (default 1)",
+    )
+    p.add_argument(
+        "--acknowledge-at",
+        type=at,
+        metavar="S",
+        help="the host acknowledges (OP_ACKNOWLEDGE) this many board seconds into the scenario",
+    )
+    p.add_argument(
+        "--hold-at",
+        type=at,
+        metavar="S",
+        help=f"hold the BOOT button {HOLD_S:g} s (acknowledge) this many board seconds in",
+    )
     p.set_defaults(_run=run)
 
 
@@ -87,6 +128,16 @@ def run(args: argparse.Namespace) -> int:
         get_scenario(args.scenario)
     except (KeyError, ValueError) as exc:
         raise InputError(f"unknown scenario {args.scenario!r}") from exc
+    if args.pty and (args.pattern or args.acknowledge_at is not None or args.hold_at is not None):
+        raise InputError(
+            "--pattern, --acknowledge-at and --hold-at need a run with an end (no --pty)"
+        )
+    for name in ("pattern_at", "acknowledge_at", "hold_at"):
+        at = getattr(args, name)
+        if at is not None and (name != "pattern_at" or args.pattern) and at >= args.duration:
+            raise InputError(
+                f"--{name.replace('_', '-')} {at:g} is not inside --duration {args.duration:g}"
+            )
     summary = asyncio.run(_main(args))
     if args.format == "json":
         print(json.dumps(summary))
@@ -99,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{b['frames']} frames; board lost {b['board_samples_lost']}; RSC cadence "
                 f"(median while running) {b['rsc_cadence_spm']} steps/min"
             )
+            for a in b["motor"]:
+                print(f"  motor: {_activity_text(a, b['scenario_start_s'])}")
         print(
             f"{summary['board_s']:g} board seconds of the scenario in {summary['wall_s']:.1f} s wall"
         )
@@ -147,6 +200,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
             first_index.setdefault(block.stream, int(block.sample_index[0]))
 
     out: list[dict[str, Any]] = []
+    results: list[dict[str, int | None]] = []  # per board: the answers to the host's writes
     n_scenario = round(args.duration * args.rate_hz)
     t0 = time.monotonic()
     try:
@@ -162,12 +216,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                 while True:
                     await asyncio.sleep(3600)
             timeout_s = args.duration / args.speed * 3 + 30
+            actions = [
+                asyncio.ensure_future(_act(args, b, link, timeout_s))
+                for b, link in zip(boards, rx.links, strict=True)
+            ]
             await asyncio.gather(
                 *(
                     _wait_index(link.assembler, b.play_index + n_scenario, timeout_s, link.label)
                     for b, link in zip(boards, rx.links, strict=True)
                 )
             )
+            for result in await asyncio.gather(*actions):
+                results.append(result)
             statuses = [await link.read_status() for link in rx.links]
             out = []
             for i, (b, link) in enumerate(zip(boards, rx.links, strict=True)):
@@ -188,12 +248,69 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                         "frames": int(link.stats.notifications),
                         "board_samples_lost": statuses[i]["samples_dropped"],
                         "rsc_cadence_spm": _median_running(rsc[i]),
+                        "scenario_start_s": b.play_board_us / 1e6,
+                        "host_writes": results[i],
+                        "motor": b.motor_activity(),
                     }
                 )
     finally:
         for b in boards:
             await b.stop()
     return {"board_s": args.duration, "wall_s": time.monotonic() - t0, "boards": out}
+
+
+async def _act(
+    args: argparse.Namespace, board: VirtualBoard, link: SensorLink, timeout_s: float
+) -> dict[str, int | None]:
+    """``--pattern``, ``--acknowledge-at``, ``--hold-at`` on one board, in board-time order.
+
+    Returns the board's answer to each host write (``pattern``, ``acknowledge``).
+    """
+    from strideguard.alerts.config import PatternConfig
+    from strideguard.live.alarm import caution_pattern, coach_pattern, stop_pattern
+
+    cfg = PatternConfig()
+    steps: list[tuple[float, str]] = []
+    if args.pattern:
+        steps.append((args.pattern_at, "pattern"))
+    if args.acknowledge_at is not None:
+        steps.append((args.acknowledge_at, "acknowledge"))
+    if args.hold_at is not None:
+        steps.append((args.hold_at, "hold"))
+    answers: dict[str, int | None] = {}
+    deadline = time.monotonic() + timeout_s
+    for at_s, what in sorted(steps):
+        target_us = board.play_board_us + at_s * 1e6
+        while not board.board_us_at(time.monotonic()) >= target_us:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{link.label}: board time never reached {at_s:g} s")
+            await asyncio.sleep(0.002)
+        if what == "hold":
+            board.hold_button(HOLD_S)
+        elif what == "acknowledge":
+            answers["acknowledge"] = await link.acknowledge()
+        else:
+            pattern = {
+                "stop": stop_pattern(cfg),
+                "caution": caution_pattern(cfg),
+                "coach": coach_pattern(cfg, COACH_CADENCE_SPM),
+            }[args.pattern]
+            answers["pattern"] = await link.play_pattern(pattern.encode())
+    return answers
+
+
+def _activity_text(a: dict[str, Any], start_s: float) -> str:
+    """One line about a motor activity, in seconds of the scenario."""
+    text = f"{a['pattern']} from {a['start_s'] - start_s:.2f} s"
+    if a["end_s"] is not None:
+        text += f" to {a['end_s'] - start_s:.2f} s"
+    plays, n = a["plays"], a["pulses"]
+    text += f" ({plays} play{'s' if plays != 1 else ''}, {n} pulse{'s' if n != 1 else ''})"
+    if a["acknowledged_s"] is not None:
+        text += (
+            f", acknowledged by the {a['acknowledged_by']} at {a['acknowledged_s'] - start_s:.2f} s"
+        )
+    return text
 
 
 async def _wait_index(assembler: StreamAssembler, index: int, timeout_s: float, label: str) -> None:

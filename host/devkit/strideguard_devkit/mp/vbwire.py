@@ -22,7 +22,7 @@ layouts (``FORMAT_*`` are ``struct`` formats of the fixed part; ``+ data`` /
     MSG_DISCONNECT    FORMAT_CONN conn
     MSG_EXCHANGE_MTU  FORMAT_CONN conn
     MSG_BUFFER        FORMAT_BUFFER handle, size (``gatts_set_buffer``)
-    MSG_PIN           FORMAT_PIN gpio, level (an output pin changed)
+    MSG_PIN           FORMAT_PIN gpio, level, board us (an output pin changed)
     MSG_FIRST         FORMAT_SAMPLE_AT source index, board us of the sensor's first FIFO sample
     MSG_CLOCK         FORMAT_CLOCK board us (sent every CLOCK_EVERY_US of wall time)
     MSG_PLAYING       FORMAT_SAMPLE_AT FIFO sample count, board us when playback started
@@ -32,7 +32,9 @@ layouts (``FORMAT_*`` are ``struct`` formats of the fixed part; ``+ data`` /
     MSG_DISCONNECTED  FORMAT_PEER conn, address type + 6-byte address
     MSG_WRITTEN       FORMAT_WRITTEN conn, handle + data (a central wrote)
     MSG_MTU           FORMAT_MTU conn, mtu (ATT MTU exchanged)
-    MSG_BUTTON        FORMAT_BUTTON gpio (press the button on it: the pin IRQ runs)
+    MSG_BUTTON        FORMAT_BUTTON gpio (a tap on it: the pin IRQ runs, the level stays up)
+    MSG_BUTTON_HOLD   FORMAT_BUTTON_HOLD gpio, ms (held that long in board time: the level
+                      reads low, the IRQ runs, then it goes up again)
     MSG_PLAY          empty (a paused sensor starts playing its samples)
 """
 
@@ -72,19 +74,21 @@ MSG_WRITTEN = const(0x77)  # "w"
 MSG_MTU = const(0x6D)  # "m"
 MSG_BUTTON = const(0x62)  # "b"
 MSG_PLAY = const(0x67)  # "g"
+MSG_BUTTON_HOLD = const(0x68)  # "h"
 
 # ---------------------------------------------------------------- payloads
 FORMAT_VALUE = ">HB"
 FORMAT_NOTIFY = ">HHB"
 FORMAT_CONN = ">H"
 FORMAT_BUFFER = ">HH"
-FORMAT_PIN = ">BB"
+FORMAT_PIN = ">BBQ"
 FORMAT_SAMPLE_AT = ">IQ"
 FORMAT_CLOCK = ">Q"
 FORMAT_PEER = ">HB"
 FORMAT_WRITTEN = ">HH"
 FORMAT_MTU = ">HH"
 FORMAT_BUTTON = ">B"
+FORMAT_BUTTON_HOLD = ">BI"
 PEER_ADDRESS_SIZE = const(6)
 
 NOTIFY_DATA = const(0)  # gatts_notify(conn, handle, data)

@@ -216,6 +216,42 @@ class VirtualBoard:
         """Output pin changes ``(monotonic_s, gpio, level)`` (LED, haptic) this boot."""
         return list(self.bridge.pins) if self.bridge is not None else []
 
+    @property
+    def pin_log(self) -> list[tuple[int, int, int]]:
+        """The same changes in board time: ``(board_us, gpio, level)``, this boot."""
+        return list(self.bridge.pin_log) if self.bridge is not None else []
+
+    def motor_activity(self, config: Any = None) -> list[dict[str, Any]]:
+        """The motor's activity this boot, read off its pin as patterns (board seconds).
+
+        See :func:`strideguard_devkit.vboard.motor.motor_activity`; ``config`` is the
+        host's :class:`~strideguard.alerts.config.PatternConfig`.
+        """
+        from strideguard_devkit.vboard.motor import motor_activity
+
+        return motor_activity(self.pin_log, config=config, console=self.console)
+
+    def board_us_at(self, monotonic_s: float) -> float:
+        """Board time (us) at host time ``monotonic_s`` (NaN before the first clock reading).
+
+        From the board's clock messages (every ~50 ms of wall time), as
+        :meth:`sample_time_s` maps the other way.
+        """
+        bridge = self.bridge
+        if bridge is None or not bridge.clock:
+            return float("nan")
+        clock = np.array(bridge.clock, dtype=np.float64)
+        j = int(np.clip(np.searchsorted(clock[:, 1], monotonic_s, side="right") - 1, 0, None))
+        return float(clock[j, 0] + (monotonic_s - clock[j, 1]) * 1e6 * self.speed)
+
+    @property
+    def play_board_us(self) -> int:
+        """Board time (us) of the sample the scenario started with (-1 before :meth:`play`)."""
+        bridge = self.bridge
+        if bridge is None or bridge.play_index < 0 or bridge.first_sample_board_us < 0:
+            return -1
+        return bridge.first_sample_board_us + bridge.play_index * (1_000_000 // self.rate_hz)
+
     # ------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> VirtualBoard:
         await self.start()
@@ -437,9 +473,17 @@ class VirtualBoard:
         return await self.bridge.drop_links(reason)
 
     def press_button(self) -> None:
-        """Press the BOOT button ("pain now" mark in the next frame)."""
+        """Tap the BOOT button ("pain now" mark in a frame after it)."""
         if self.bridge is not None:
             self.bridge.press_button(0)
+
+    def hold_button(self, seconds: float) -> None:
+        """Hold the BOOT button for ``seconds`` of board time (2 s or more: acknowledge).
+
+        Returns at once; the board lets go by itself when its clock has run that long.
+        """
+        if self.bridge is not None:
+            self.bridge.hold_button(0, round(seconds * 1000))
 
     def samples_fed(self) -> np.ndarray:
         """The counts the simulated MPU6050 plays (``(n, 6)`` int16)."""

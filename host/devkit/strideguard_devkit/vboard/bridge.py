@@ -132,6 +132,8 @@ class RadioBridge:
         self.loss: NotificationLoss | None = None
         self.notify_lost = 0  # data notifications the loss model took
         self.pins: list[tuple[float, int, int]] = []  # (monotonic, pin, level)
+        #: the same changes in board time: (board us, pin, level)
+        self.pin_log: list[tuple[int, int, int]] = []
         #: index in the samples of the first sample the sensor put into its FIFO
         self.first_sample = -1
         #: board time (us) at which that sample was measured
@@ -239,8 +241,9 @@ class RadioBridge:
         elif kind == W.MSG_FIRST:
             self.first_sample, self.first_sample_board_us = struct.unpack(W.FORMAT_SAMPLE_AT, p)
         elif kind == W.MSG_PIN:
-            gpio, level = struct.unpack(W.FORMAT_PIN, p)
+            gpio, level, board_us = struct.unpack(W.FORMAT_PIN, p)
             self.pins.append((time.monotonic(), gpio, level))
+            self.pin_log.append((board_us, gpio, level))
             if self.on_pin is not None:
                 self.on_pin(gpio, level)
 
@@ -432,5 +435,9 @@ class RadioBridge:
         return len(connections)
 
     def press_button(self, pin: int = 0) -> None:
-        """Press the BOOT button (GPIO ``pin``): the firmware's pin IRQ runs."""
+        """Tap the BOOT button (GPIO ``pin``): the firmware's pin IRQ runs."""
         self.send(W.MSG_BUTTON, struct.pack(W.FORMAT_BUTTON, pin))
+
+    def hold_button(self, pin: int, ms: int) -> None:
+        """Hold the button on GPIO ``pin`` for ``ms`` of board time."""
+        self.send(W.MSG_BUTTON_HOLD, struct.pack(W.FORMAT_BUTTON_HOLD, pin, ms))

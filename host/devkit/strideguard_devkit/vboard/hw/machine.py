@@ -1,10 +1,12 @@
 """``machine`` for the virtual board (overrides the Unix port's built-in one).
 
 What ``board.py`` uses: ``I2C`` (the MPU6050 model of :mod:`mpu6050_model`,
-fed from the samples file), ``Pin`` (outputs reported to the host; the BOOT
-button's IRQ fired by the host), ``ADC`` (the battery), ``WDT`` (enforced in
-board time), and ``reset()``: the interpreter exits with ``RESET_EXIT_CODE``
-and the host boots it again, which runs ``main.py`` like a real board.
+fed from the samples file), ``Pin`` (outputs reported to the host with the
+board time of each change; the BOOT button pressed by the host: a tap fires its
+IRQ, a hold also reads low for that long in board time), ``ADC`` (the battery),
+``WDT`` (enforced in board time), and ``reset()``: the interpreter exits with
+``RESET_EXIT_CODE`` and the host boots it again, which runs ``main.py`` like a
+real board.
 """
 
 import struct
@@ -51,6 +53,21 @@ def _press(payload):
         h(Pin(pin))
 
 
+def _hold(payload):
+    """The button on ``gpio`` held for ``ms`` of board time (the level low, the IRQ fires)."""
+    pin, ms = struct.unpack(W.FORMAT_BUTTON_HOLD, payload)
+    hub = vbhw.hub()
+    Pin._levels[pin] = 0
+    h = _pin_irqs.get(pin)
+    if h is not None:
+        h(Pin(pin))
+
+    def release():
+        Pin._levels[pin] = 1
+
+    hub.at(hub.board_us + ms * 1000, release)
+
+
 class Pin:
     IN = 1
     OUT = 3
@@ -72,7 +89,8 @@ class Pin:
         v = 1 if v else 0
         if Pin._levels.get(self.id) != v:
             Pin._levels[self.id] = v
-            vbhw.hub().send(W.MSG_PIN, struct.pack(W.FORMAT_PIN, self.id & 0xFF, v))
+            hub = vbhw.hub()
+            hub.send(W.MSG_PIN, struct.pack(W.FORMAT_PIN, self.id & 0xFF, v, hub.board_us))
         return None
 
     def on(self):
@@ -88,6 +106,7 @@ class Pin:
         hub = vbhw.hub()
         _pin_irqs[self.id] = handler
         hub.handlers[W.MSG_BUTTON] = _press
+        hub.handlers[W.MSG_BUTTON_HOLD] = _hold
 
 
 def I2C(id=0, scl=None, sda=None, freq=400000):

@@ -53,6 +53,7 @@ class Hub:
         self.pending = []  # messages received while waiting for a reply
         self.wdt_timeout_ms = 0
         self.wdt_fed_us = 0
+        self.timers = []  # [board us, callable()]: run when board time passes them
         self._out = []
         self._out_bytes = 0
         self._clock_sent = self._wall0
@@ -134,6 +135,10 @@ class Hub:
                 h(payload)
 
     # ------------------------------------------------------------ clock
+    def at(self, board_us, fn):
+        """Run ``fn()`` once board time reaches ``board_us`` (checked as the board sleeps)."""
+        self.timers.append([board_us, fn])
+
     def advance_us(self, us):
         """Let ``us`` of board time pass (paced to wall time x speed)."""
         self.flush()
@@ -157,6 +162,11 @@ class Hub:
                 self.poller.poll(int(rem // 1000) - 1)
             else:
                 utime.sleep_us(int(rem))
+        if self.timers:
+            due = [t for t in self.timers if t[0] <= self.board_us]
+            for t in due:
+                self.timers.remove(t)
+                t[1]()
         if utime.ticks_diff(utime.ticks_us(), self._clock_sent) >= W.CLOCK_EVERY_US:
             # board time now: the host maps board times to its wall clock with these
             self._clock_sent = utime.ticks_us()
