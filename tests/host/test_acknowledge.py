@@ -29,13 +29,14 @@ from tests.host.test_alert_policy import step, strides
 
 
 def _guarded(n: int = 1400, onset: int = 700) -> list[dict[str, float]]:
-    """A runner whose gait changes for good at stride ``onset`` (a stop alert that stays on)."""
+    """A runner whose gait changes for good at stride ``onset`` (a stop alert that stays on);
+    the stance shortens, as in an antalgic gait (see test_alert_policy)."""
     return strides(
         n,
         seed=4,
         peak_factor=step(n, onset, 1.0, 0.9),
         decel_factor=step(n, onset, 1.0, 0.88),
-        contact_factor=step(n, onset, 1.0, 1.04),
+        contact_factor=step(n, onset, 1.0, 0.96),
         stride_time_noise=step(n, onset, 0.01, 0.025),
         noise_factor=step(n, onset, 1.0, 2.5),
     )

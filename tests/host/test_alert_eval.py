@@ -50,7 +50,7 @@ def test_table_reports_targets_met_or_not_without_pass_fail() -> None:
     table = format_table(
         [
             ScenarioSummary(
-                "guarded_onset", [outcome(1, gait_changed=20), outcome(2, gait_changed=45)]
+                "guarded_onset", [outcome(1, gait_changed=20), outcome(2, gait_changed=46)]
             ),
             ScenarioSummary(
                 "overstride_episode", [outcome(1, overstride=12), outcome(2, overstride=15)]
@@ -61,7 +61,7 @@ def test_table_reports_targets_met_or_not_without_pass_fail() -> None:
         ]
     )
     lines = {ln.split()[0]: ln for ln in table.splitlines() if ln}
-    assert "max 45 strides (target <= 30: not met)" in lines["guarded_onset"]
+    assert "max 46 strides (target median <= 30, max <= 45: not met)" in lines["guarded_onset"]
     assert "max 15 strides (target <= 20: met)" in lines["overstride_episode"]
     assert lines["strap_slip"].endswith("sensor_moved: delay median 5, max 5 strides, MISSED 1")
     assert "FAIL" not in table
@@ -94,9 +94,45 @@ def test_eval_alerts_cli(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["eval-alerts", "--scenarios", "steady", "--seeds", "1", "--minutes", "4"]) == 0
     out = capsys.readouterr()
+    assert "--- one sensor ---" in out.out and "--- two sensors ---" in out.out
     assert "steady" in out.out and "normal running" in out.out
-    assert "eval-alerts: steady seed 1" in out.err
+    assert "eval-alerts: steady seed 1" in out.err and "two sensors" in out.err
     assert main(["eval-alerts", "--scenarios", "nope"]) == 2
+
+
+# ---------------------------------------------------------------- two sensors (#16)
+
+
+@pytest.mark.slow
+def test_two_sensors_catch_every_guarded_variant_on_the_right_leg_fast() -> None:
+    """Small-scale version of the two-sensor table (full scale: ``make bench``)."""
+    from strideguard_devkit.evaluate_alerts import GUARDED_SCENARIOS, evaluate_pair_run
+    from strideguard_devkit.sim.scenarios import GUARDED_VARIANTS
+
+    for name in GUARDED_SCENARIOS:
+        out = evaluate_pair_run(name, 2, duration_s=600.0)
+        delay = out.delays["gait_changed"]
+        # gradual (e): the guarded gait grows in over 150 s; the others are there at once
+        limit = 120 if GUARDED_VARIANTS[name][4] > 0 else 25
+        assert delay is not None and delay <= limit, (name, out)
+        assert out.wrong_leg_stops == 0, (name, out)
+
+
+@pytest.mark.slow
+def test_two_sensors_never_stop_on_bends_or_a_trail() -> None:
+    from strideguard_devkit.evaluate_alerts import evaluate_pair_run
+
+    for name in ("track_bends", "trail", "hills"):
+        out = evaluate_pair_run(name, 3, duration_s=900.0)
+        assert out.stop_alerts == {"L": 0, "R": 0}, (name, out)
+
+
+def test_a_five_minute_run_with_a_stored_baseline_is_protected_from_minute_two() -> None:
+    from strideguard_devkit.evaluate_alerts import evaluate_stored_baseline_run
+
+    # the classic guarded gait from 2:00 of a 5-minute run: caught as fast as in a long run
+    delay = evaluate_stored_baseline_run("guarded_onset", 2, minutes=5.0, onset_s=120.0)
+    assert delay is not None and delay <= 45, delay
 
 
 def test_eval_alerts_through_a_lossy_link(capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,3 +155,24 @@ def test_eval_alerts_through_a_lossy_link(capsys: pytest.CaptureFixture[str]) ->
     assert "normal running" in capsys.readouterr().out
     assert main([*argv, "--loss", "80"]) == 2
     assert "--loss" in (err := capsys.readouterr().err) and "must be" in err
+
+
+def test_a_pain_mark_catches_what_one_sensor_cannot_tell_from_a_hill() -> None:
+    """(b) slower swing without irregularity: one sensor alone is slow (like a hill), but
+    "pain now" 15 s after the onset turns it into "stop" at once (docs/alerts.md)."""
+    from strideguard_devkit.sim.scenarios import GUARDED_VARIANTS
+
+    leg = GUARDED_VARIANTS["guarded_regular"][2]
+    sim = simulate_run("guarded_regular", 3, duration_s=600.0, rate_hz=200.0, leg=leg)
+    onset = float(sim.must_alert[0]["onset_s"])
+    mark = onset + 15.0
+    policy = alerts_for_strides(
+        sim.rows, pain_marks_s=[mark], gaps=sim.gaps, leg=leg, angle_calibrated=sim.angle_calibrated
+    )
+    stops = [a for a in policy.alerts_ if a.severity == Severity.STOP]
+    assert stops and mark <= stops[0].time_s <= mark + 5.0, [a.one_line() for a in stops]
+    # without the mark, nothing within those 5 s
+    quiet = alerts_for_strides(
+        sim.rows, gaps=sim.gaps, leg=leg, angle_calibrated=sim.angle_calibrated
+    )
+    assert not [a for a in quiet.alerts_ if a.severity == Severity.STOP and a.time_s <= mark + 5.0]

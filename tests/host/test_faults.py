@@ -33,7 +33,12 @@ from strideguard.recording import read_recording
 PAGE = 4096
 #: baseline learned in the first 20 s of running (the default waits 3 minutes)
 FAST_BASELINE = "[baseline]\nskip_s = 0\nduration_s = 20\nmin_strides = 10\n"
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child processes, read at call time: it carries the test's own
+    per-user data folder (``tests/conftest.py``), so no child writes into the real one."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "error"}
 
 
 def _can_mount() -> bool:
@@ -87,7 +92,7 @@ class SmallDisk:
             capture_output=True,
             text=True,
             cwd=cwd,
-            env=ENV,
+            env=child_env(),
             timeout=timeout_s,
             check=False,
         )
@@ -134,7 +139,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = subprocess.run(
         [sys.executable, "-m", "strideguard", "simulate", "steady", "--duration", "30",
          "--frames", str(folder / "run.sgrec"), "--seed", "3"],
-        capture_output=True, text=True, env=ENV, check=False,
+        capture_output=True, text=True, env=child_env(), check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return folder / "run.sgrec"
@@ -179,7 +184,7 @@ def test_the_same_commands_write_when_there_is_room(tmp_path: Path, recording: P
     ):  # fmt: skip
         proc = subprocess.run(
             [sys.executable, "-m", "strideguard", *argv],
-            capture_output=True, text=True, cwd=tmp_path, env=ENV, check=False,
+            capture_output=True, text=True, cwd=tmp_path, env=child_env(), check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["analysis.json", "strides.csv"]
@@ -266,7 +271,7 @@ def test_a_stop_signal_ends_the_run_cleanly(sig: signal.Signals, tmp_path: Path)
     argv[argv.index("--virtual-duration") + 1] = "600"  # the run would go on for 40 s more
     proc = subprocess.Popen(
         [sys.executable, "-m", "strideguard", *argv],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=ENV,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=child_env(),
     )  # fmt: skip
     try:
         seen = _wait_for_line(proc, "stride    45 at", 120)  # the baseline is learned by now
@@ -310,7 +315,7 @@ def test_a_second_signal_aborts_at_once() -> None:
 
 def test_live_without_bluetooth_says_so_before_anything_starts(tmp_path: Path) -> None:
     """One line like `scan`'s; no phone page, no QR code, no recording (issue #14)."""
-    env = {**ENV, "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/dbus-socket"}
+    env = {**child_env(), "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/dbus-socket"}
     proc = subprocess.run(
         [sys.executable, "-m", "strideguard", "live", "--sensor", "StrideGuard-L",
          "--web", "--plain", "--no-sound"],

@@ -76,7 +76,8 @@ class SSE:
                 return name, data
 
     def until_type(self, kind: str) -> dict[str, Any]:
-        for _ in range(50):
+        # a notice that lasts until re-anchored has ~30 strides' events between its raise and end
+        for _ in range(1000):
             _, d = self.next()
             if d["type"] == kind:
                 return d
@@ -193,10 +194,13 @@ def test_sse_delivers_an_event_pushed_through_the_hub(lan_web: WebSink) -> None:
 
 
 def test_phone_gets_every_alert_event_the_summary_lists(local_web: WebSink) -> None:
-    # the sensor slips on its strap: "sensor moved" is raised and ended at once
+    # the sensor slips on its strap: "sensor moved" is raised, and ended once the
+    # numbers are measured again from the new position (#16 §4)
     events, summary = strap_slip_run()
     listed = [(a["kind"], a["state"], a["time_s"]) for a in summary["alerts"]]
-    assert ("sensor_moved", "ended", listed[0][2]) in listed
+    assert listed[0][:2] == ("sensor_moved", "raised")
+    ended = [t for kind, state, t in listed if (kind, state) == ("sensor_moved", "ended")]
+    assert len(ended) == 1 and ended[0] > listed[0][2] + 10
     hub = SinkHub([local_web])
     client = SSE(local_web.port, with_token(local_web, "/events"))
     try:

@@ -28,7 +28,9 @@ import numpy.typing as npt
 
 from strideguard.errors import InputError
 
-SCHEMA = "strideguard.baseline/1"
+SCHEMA = "strideguard.baseline/2"
+#: older profiles that still load (without symmetry, date or leg)
+READABLE_SCHEMAS = ("strideguard.baseline/1", SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("contact_time_s", 0, -0.028, 0.0),
 )
 VARIABILITY_WINDOW = 10
-CADENCE_WINDOW = 7
+CADENCE_WINDOW = 5
 #: features whose stride-to-stride changes make the variability channel
 VARIABILITY_FEATURES = ("peak_midswing_gyr_dps", "late_swing_peak_decel_dps2")
 STEP_CLIP_SD = 3.0
@@ -81,6 +83,139 @@ Z_CLIP_SD = 6.0
 CLIPPED_NORMAL_M2 = 0.9707  # E[min(z², 9)] for a standard normal z
 TWO_SIDED_MEAN = 0.798
 PRIOR_STRENGTH_STRIDES = 200.0  # the prior counts like this many strides spread over ±5 steps/min
+#: per-stride values summarised by their median (load checks, stored-baseline fit check)
+MEDIAN_KEYS = (
+    "cadence_spm",
+    "peak_midswing_gyr_dps",
+    "late_swing_peak_decel_dps2",
+    "contact_time_s",
+    "peak_tibial_accel_g",
+)
+
+
+@dataclass(frozen=True)
+class SymmetryEvidenceSpec:
+    """How one paired feature counts as evidence that *this* leg is the guarded one.
+
+    Attributes
+    ----------
+    name
+        Feature (a column of :data:`strideguard.symmetry.SYMMETRY_FEATURES`).
+    guarded_direction
+        -1: a guarded leg has less of it than the other leg (slower swing, less
+        braking, shorter stance — the antalgic pattern —, more upright tibia,
+        softer landing).
+    weight
+        Weight in the combined score.
+    """
+
+    name: str
+    guarded_direction: int
+    weight: float
+
+
+#: paired features in the symmetry evidence (swing time is left out: with both legs sharing
+#: the stride time it mirrors contact time)
+SYMMETRY_EVIDENCE: tuple[SymmetryEvidenceSpec, ...] = (
+    SymmetryEvidenceSpec("peak_midswing_gyr_dps", -1, 1.0),
+    SymmetryEvidenceSpec("late_swing_peak_decel_dps2", -1, 1.0),
+    SymmetryEvidenceSpec("contact_time_s", -1, 1.0),
+    SymmetryEvidenceSpec("shank_angle_at_ic_deg", -1, 0.5),
+    SymmetryEvidenceSpec("peak_tibial_accel_g", -1, 0.5),
+)
+
+
+@dataclass
+class SymmetryModel:
+    """The runner's own left/right balance, seen from one leg.
+
+    Attributes
+    ----------
+    mean
+        Per paired feature: typical ``log(this / other)`` (degrees ``this − other``
+        for the angle at contact) over the learning pairs.
+    sd
+        Robust SD of the per-pair value around it.
+    score_sd
+        Robust SD of the combined directional score over the learning pairs
+        (features are correlated, so the combination is calibrated, not assumed).
+    n_pairs
+        Pairs it was learned from.
+    """
+
+    mean: dict[str, float]
+    sd: dict[str, float]
+    score_sd: float = 1.0
+    n_pairs: int = 0
+
+    def flipped(self) -> SymmetryModel:
+        """The same balance seen from the other leg."""
+        return SymmetryModel(
+            {k: -v for k, v in self.mean.items()}, dict(self.sd), self.score_sd, self.n_pairs
+        )
+
+    def z(self, values: Mapping[str, float]) -> dict[str, float]:
+        """Per feature: this pair's value (this leg vs the other) in SDs from the normal."""
+        out: dict[str, float] = {}
+        for name, mu in self.mean.items():
+            v = values.get(name, float("nan"))
+            sd = self.sd.get(name, 0.0)
+            if math.isfinite(v) and sd > 0:
+                out[name] = (v - mu) / sd
+        return out
+
+    def raw_score(self, values: Mapping[str, float]) -> float:
+        """Combined evidence that this leg is the guarded one (before ``score_sd``); NaN if none."""
+        z = self.z(values)
+        total = wsum = 0.0
+        for spec in SYMMETRY_EVIDENCE:
+            if spec.name in z:
+                total += (
+                    spec.weight
+                    * spec.guarded_direction
+                    * max(-Z_CLIP_SD, min(Z_CLIP_SD, z[spec.name]))
+                )
+                wsum += spec.weight
+        return total / wsum if wsum > 0 else float("nan")
+
+    def score(self, values: Mapping[str, float]) -> float:
+        """:meth:`raw_score` in units of its normal SD."""
+        return self.raw_score(values) / self.score_sd
+
+    @classmethod
+    def fit(cls, values: Mapping[str, npt.ArrayLike]) -> SymmetryModel | None:
+        """Learn it from per-pair values (this leg vs the other); ``None`` with < 20 pairs.
+
+        Parameters
+        ----------
+        values
+            Per feature: the pair values (NaN where unknown).
+        """
+        mean: dict[str, float] = {}
+        sd: dict[str, float] = {}
+        n = 0
+        for spec in SYMMETRY_EVIDENCE:
+            v = np.asarray(values.get(spec.name, []), dtype=float)
+            v = v[np.isfinite(v)]
+            if v.size < 20:
+                continue
+            med = float(np.median(v))
+            mean[spec.name] = med
+            sd[spec.name] = max(1.4826 * float(np.median(np.abs(v - med))), 1e-3)
+            n = max(n, int(v.size))
+        if not mean:
+            return None
+        model = cls(mean, sd, 1.0, n)
+        k = max(len(np.asarray(values.get(s.name, []))) for s in SYMMETRY_EVIDENCE)
+        rows = [
+            {name: float(np.asarray(values[name], dtype=float)[i]) for name in mean}
+            for i in range(k)
+        ]
+        scores = np.array([model.raw_score(r) for r in rows])
+        scores = scores[np.isfinite(scores)]
+        if scores.size >= 20:
+            model.score_sd = max(1.4826 * float(np.median(np.abs(scores - np.median(scores)))), 0.2)
+        return model
 
 
 @dataclass
@@ -133,6 +268,14 @@ class PersonalBaseline:
         consecutive strides normally are).
     n_strides
         Strides the baseline was learned from.
+    source
+        ``"learned"`` (this run) or ``"profile"`` (loaded from a file).
+    symmetry
+        This leg against the other (two sensors), ``None`` when never learned.
+    leg
+        ``"L"``/``"R"`` when known.
+    created
+        When it was learned (ISO 8601 with the UTC offset), ``None`` when unknown.
     """
 
     cadence_ref_spm: float
@@ -148,6 +291,9 @@ class PersonalBaseline:
     n_strides: int = 0
     source: str = "learned"
     extra: dict[str, Any] = field(default_factory=dict)
+    symmetry: SymmetryModel | None = None
+    leg: str | None = None
+    created: str | None = None
 
     @classmethod
     def fit(
@@ -226,6 +372,10 @@ class PersonalBaseline:
             n_strides=int(ok.sum()),
             contact_ref_s=contact_ref,
         )
+        for key in MEDIAN_KEYS:
+            y = np.asarray(table.get(key, np.full(cad.shape, np.nan)), dtype=float)
+            if key not in base.medians and np.isfinite(y[ok]).sum() >= 10:
+                base.medians[key] = float(np.nanmedian(y[ok]))
         for name in VARIABILITY_FEATURES:
             if name not in table:
                 continue
@@ -305,7 +455,7 @@ class PersonalBaseline:
     # -------------------------------------------------------------- profile files
 
     def to_json(self) -> dict[str, Any]:
-        """Profile as JSON (schema ``strideguard.baseline/1``)."""
+        """Profile as JSON (schema ``strideguard.baseline/2``)."""
         d = asdict(self)
         d["schema"] = SCHEMA
         return d
@@ -332,7 +482,13 @@ class PersonalBaseline:
 
         fields_ = validate_baseline(data, origin)
         models = {k: FeatureModel(**v) for k, v in fields_.pop("models").items()}
-        return cls(models=models, source="profile", **fields_)
+        sym = fields_.pop("symmetry", None)
+        return cls(
+            models=models,
+            source="profile",
+            symmetry=None if sym is None else SymmetryModel(**sym),
+            **fields_,
+        )
 
     def save(self, path: str | Path) -> None:
         """Write the profile JSON to ``path`` (whole or not at all).

@@ -33,7 +33,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strideguard.alerts.baseline import FEATURES, SCHEMA, VARIABILITY_FEATURES
+from strideguard.alerts.baseline import (
+    FEATURES,
+    READABLE_SCHEMAS,
+    SCHEMA,
+    SYMMETRY_EVIDENCE,
+    VARIABILITY_FEATURES,
+)
 from strideguard.cliargs import shown, shown_name
 from strideguard.errors import InputError, StrideguardError
 from strideguard.optionfile import json_kind, parse_json, read_option_text
@@ -60,6 +66,13 @@ FEATURE_VALUE_RANGES: dict[str, tuple[float, float]] = {
     "contact_time_s": (0.05, 1.5),
 }
 
+#: medians kept besides the modelled features (schema 2: the stored-baseline fit check):
+#: running cadence, and the peak shock up to beyond the MPU6050's ±16 g full scale
+MEDIAN_ONLY_RANGES: dict[str, tuple[float, float]] = {
+    "cadence_spm": (60.0, 300.0),
+    "peak_tibial_accel_g": (0.1, 200.0),
+}
+
 #: (lo, hi) of every number in a profile; ``None`` where the field may be null
 FIELD_RANGES: dict[str, tuple[float, float]] = {
     # steps/min: walking-pace jogs (~120) to sprinting (~280), with margin
@@ -84,6 +97,16 @@ FIELD_RANGES: dict[str, tuple[float, float]] = {
     # SD of the second difference of log features over consecutive strides (steady running
     # gives ~0.05)
     "step_sd": (1.0e-6, 0.5),
+    # symmetry (schema 2): typical log(this leg / other leg) — a 2x difference between the
+    # legs is far outside any runner's habit (published asymmetries are a few percent) —,
+    # degrees for the angle at contact; its robust SD (floored at 1e-3 by the fit)
+    "symmetry_mean": (-0.7, 0.7),
+    "symmetry_mean_deg": (-20.0, 20.0),
+    "symmetry_sd": (1.0e-3, 1.0),
+    "symmetry_sd_deg": (1.0e-3, 20.0),
+    # like score_sd: the fit's floor is 0.2, above 2.4 "stop" could never fire
+    "symmetry_score_sd": (0.2, 2.4),
+    "n_pairs": (0.0, 1.0e7),
 }
 
 _MODEL_FIELDS = ("intercept", "slope_per_spm", "sd", "contact_elasticity")
@@ -157,10 +180,10 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
             f"{origin}: not a strideguard baseline profile (a JSON {json_kind(data)}, "
             "not an object)"
         )
-    if data.get("schema") != SCHEMA:
+    if data.get("schema") not in READABLE_SCHEMAS:
         raise BaselineError(
             f"{origin}: not a strideguard baseline profile (schema {shown(data.get('schema'))}, "
-            f"expected {SCHEMA!r})"
+            f"expected {SCHEMA!r} or the older {READABLE_SCHEMAS[0]!r})"
         )
     for key in ("cadence_ref_spm", "models", "medians", "irregularity_log", "irregularity_log_sd"):
         if key not in data:
@@ -228,7 +251,7 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
         }
 
     medians = _table(origin, "medians", data["medians"])
-    _features(origin, "medians", medians, KNOWN_FEATURES)
+    _features(origin, "medians", medians, KNOWN_FEATURES | frozenset(MEDIAN_ONLY_RANGES))
     out["medians"] = {}
     for feature, value in medians.items():
         name = f"medians.{feature}"
@@ -240,7 +263,12 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
             v = math.inf
         if not math.isfinite(v):
             raise BaselineError(f"{origin}: {name} = {shown(value)} is not a finite number")
-        _feature_value(origin, name, feature, v)
+        if feature in MEDIAN_ONLY_RANGES:
+            lo, hi = MEDIAN_ONLY_RANGES[feature]
+            if not lo <= v <= hi:
+                raise BaselineError(f"{origin}: {name} = {v:g} is out of range [{lo:g}, {hi:g}]")
+        else:
+            _feature_value(origin, name, feature, v)
         out["medians"][feature] = v
 
     step_sd = _table(origin, "step_sd", data.get("step_sd", {}))
@@ -249,6 +277,25 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
         feature: _number(origin, f"step_sd.{feature}", value, "step_sd")
         for feature, value in step_sd.items()
     }
+
+    out["symmetry"] = _symmetry(origin, data.get("symmetry"))
+    leg = data.get("leg")
+    if leg not in (None, "L", "R"):
+        raise BaselineError(f'{origin}: leg must be "L", "R" or null, not {shown(leg)}')
+    out["leg"] = leg
+    created = data.get("created")
+    if created is not None:
+        if not isinstance(created, str):
+            raise BaselineError(f"{origin}: created must be a date string, not {shown(created)}")
+        import datetime as _dt
+
+        try:
+            _dt.datetime.fromisoformat(created)
+        except ValueError:
+            raise BaselineError(
+                f"{origin}: created = {shown(created)} is not an ISO 8601 date"
+            ) from None
+    out["created"] = created
 
     for feature in REQUIRED_FEATURES:
         for table in ("models", "medians"):
@@ -262,6 +309,44 @@ def validate_baseline(data: object, origin: str = "baseline profile") -> dict[st
                 f"{origin}: step_sd lacks {feature}, which the gait-change alert needs"
             )
     return out
+
+
+_SYMMETRY_FEATURES = frozenset(s.name for s in SYMMETRY_EVIDENCE)
+
+
+def _symmetry(origin: str, value: object) -> dict[str, Any] | None:
+    """The symmetry block of a schema-2 profile, checked (``None`` when absent)."""
+    if value is None:
+        return None
+    sym = _table(origin, "symmetry", value)
+    for key in ("mean", "sd"):
+        if key not in sym:
+            raise BaselineError(f"{origin}: symmetry.{key} is missing")
+    mean = _table(origin, "symmetry.mean", sym["mean"])
+    sd = _table(origin, "symmetry.sd", sym["sd"])
+    _features(origin, "symmetry.mean", mean, _SYMMETRY_FEATURES)
+    _features(origin, "symmetry.sd", sd, _SYMMETRY_FEATURES)
+    out_mean: dict[str, float] = {}
+    out_sd: dict[str, float] = {}
+    for feature, v in mean.items():
+        deg = "_deg" if feature.endswith("_deg") else ""
+        out_mean[feature] = _number(origin, f"symmetry.mean.{feature}", v, f"symmetry_mean{deg}")
+        if feature not in sd:
+            raise BaselineError(f"{origin}: symmetry.sd lacks {feature}")
+        out_sd[feature] = _number(
+            origin, f"symmetry.sd.{feature}", sd[feature], f"symmetry_sd{deg}"
+        )
+    n = sym.get("n_pairs", 0)
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise BaselineError(f"{origin}: symmetry.n_pairs must be a whole number, not {shown(n)}")
+    return {
+        "mean": out_mean,
+        "sd": out_sd,
+        "score_sd": _number(
+            origin, "symmetry.score_sd", sym.get("score_sd", 1.0), "symmetry_score_sd"
+        ),
+        "n_pairs": int(_number(origin, "symmetry.n_pairs", n, "n_pairs")),
+    }
 
 
 def load_baseline_or_reason(path: str | Path) -> tuple[PersonalBaseline | None, str | None]:

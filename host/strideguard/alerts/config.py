@@ -72,6 +72,38 @@ class BaselineConfig:
     )
     duration_s: float = setting(120.0, 20, 3600, "s", "Running time the baseline is learned from.")
     min_strides: int = setting(60, 10, 5000, "strides", "Fewest running strides a baseline needs.")
+    fit_check_strides: int = setting(
+        30,
+        5,
+        1000,
+        "strides",
+        "A stored baseline is checked against this run's first running strides (detection "
+        "runs meanwhile); one that no longer fits is dropped and learned again.",
+    )
+    fit_max_sd: float = setting(
+        6.0,
+        2,
+        50,
+        "SD",
+        "A stored baseline no longer fits when a feature's median over the check strides is "
+        "this many of its SDs away from what it predicts (a new shoe, a different mounting): "
+        "far beyond a guarded gait's few SDs.",
+    )
+    fit_max_turn_deg: float = setting(
+        20.0,
+        5,
+        90,
+        "°",
+        "… or when the sensor sits turned this much on the shin against when the baseline "
+        "was learned (gravity or swing axis in the sensor frame).",
+    )
+    max_age_days: float = setting(
+        60.0,
+        1,
+        3650,
+        "days",
+        "A stored baseline older than this (a long break) is not used: the run learns afresh.",
+    )
     extend_s: float = setting(
         30.0,
         5,
@@ -140,6 +172,29 @@ class GaitChangeConfig:
         "SD",
         "Cap on one stride's level evidence: one odd stride (a stumble) never fires it alone.",
     )
+    level_window_strides: int = setting(
+        5,
+        1,
+        50,
+        "strides",
+        "The level evidence is the median of this many strides' scores: a lasting shift "
+        "passes, the scatter of rough ground does not.",
+    )
+    stance_slack_sd: float = setting(
+        1.5,
+        0.1,
+        10,
+        "SD",
+        "Per-stride allowance of the antalgic-stance evidence (contact shorter than the pace "
+        "explains, in SDs of contact time) before it accumulates.",
+    )
+    stance_threshold_sd: float = setting(
+        8.0,
+        1,
+        200,
+        "SD",
+        "Accumulated antalgic-stance evidence that, with the level evidence, says stop.",
+    )
     irregularity_ratio: float = setting(
         2.0,
         1.1,
@@ -153,6 +208,31 @@ class GaitChangeConfig:
         200,
         "log LR",
         "Accumulated log-likelihood evidence for that irregularity needed with the level evidence.",
+    )
+    co_onset_strides: int = setting(
+        40,
+        5,
+        10000,
+        "strides",
+        "Irregularity counts only if it began at most this many strides before the level "
+        "evidence: a guarded gait starts at a moment, rough ground (a trail) has been "
+        "irregular all along.",
+    )
+    end_episode_strides: int = setting(
+        10,
+        1,
+        1000,
+        "strides",
+        "Quiet strides in a row that end an episode of irregularity or level evidence "
+        "(for the co-onset rule).",
+    )
+    ground_half_life_strides: float = setting(
+        40.0,
+        5,
+        10000,
+        "strides",
+        "Half-life with which the irregularity reference follows lasting irregularity "
+        "(rough ground).",
     )
     end_after_strides: int = setting(
         40, 5, 1000, "strides", "Quiet strides in a row after which a raised alert ends."
@@ -213,6 +293,36 @@ class GaitChangeConfig:
         "strides",
         "Strides without evidence after a pace transition (the pace covariates lag the swing).",
     )
+    pace_settle_from_ratio: float = setting(
+        1.25,
+        1.0,
+        5,
+        "×",
+        "A transition out of a pace whose mid-swing peak was this many times the runner's "
+        "normal (a hard effort) waits for the pace to settle.",
+    )
+    pace_settle_spm: float = setting(
+        3.0,
+        0.5,
+        50,
+        "steps/min",
+        "After a pace transition, evidence waits until the median cadence of the last "
+        "`pace_window_strides` strides is this close to the rolling pace.",
+    )
+    pace_settle_log_contact: float = setting(
+        0.05,
+        0.005,
+        1,
+        "log",
+        "… and their median contact time this close (log ratio) to the rolling contact time.",
+    )
+    pace_settle_max_strides: int = setting(
+        30,
+        0,
+        1000,
+        "strides",
+        "Longest wait for the pace to settle after a transition.",
+    )
     gap_reset_s: float = setting(
         1.0,
         0.1,
@@ -257,6 +367,66 @@ class GaitChangeConfig:
         "",
         "A pain mark says stop at once when the evidence (with the pain slack) is at least "
         "this share of the threshold.",
+    )
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+@dataclass(frozen=True)
+class SymmetryConfig:
+    """Two sensors: a one-sided change against the runner's own left/right balance."""
+
+    slack_sd: float = setting(
+        1.0,
+        0.1,
+        5,
+        "SD",
+        "Per-pair allowance of the symmetry evidence (SDs of the runner's normal balance) "
+        "before it accumulates.",
+    )
+    threshold_sd: float = setting(
+        8.0,
+        2,
+        200,
+        "SD",
+        "Accumulated one-sided evidence that says stop and names the leg.",
+    )
+    max_pair_score_sd: float = setting(
+        5.0,
+        1,
+        20,
+        "SD",
+        "Cap on one pair's evidence: one odd stride never fires it alone.",
+    )
+    noise_half_life_pairs: float = setting(
+        15.0,
+        5,
+        10000,
+        "pairs",
+        "Half-life with which the pair-to-pair noise of the balance is followed (rough "
+        "ground makes it noisier on both legs; a one-sided change moves it, which this ignores).",
+    )
+    pace_range_ratio: float = setting(
+        1.35,
+        1.05,
+        5,
+        "×",
+        "Pairs count only while both legs' mid-swing speed is within this factor of their "
+        "normal (either way): the balance is known at the runner's usual paces, not at a sprint.",
+    )
+    min_pairs: int = setting(
+        40, 20, 5000, "pairs", "Fewest stride pairs the runner's own balance is learned from."
+    )
+    rolling_pairs: int = setting(
+        15, 3, 500, "pairs", "Pairs in the rolling symmetry shown live and in the summary."
+    )
+    reanchor_pairs: int = setting(
+        30,
+        5,
+        1000,
+        "pairs",
+        "After a sensor moved: pairs the balance is measured again from before it counts.",
     )
 
     def __post_init__(self) -> None:
@@ -405,6 +575,14 @@ class NoticeConfig:
     mounting_persist_strides: int = setting(
         5, 1, 100, "strides", "Strides in a row beyond the turn that report the move."
     )
+    mounting_reanchor_strides: int = setting(
+        30,
+        5,
+        1000,
+        "strides",
+        "After the sensor moved: running strides its numbers are measured again from (the "
+        "notice stays on meanwhile) before gait-change evidence counts again.",
+    )
 
     def __post_init__(self) -> None:
         _check(self)
@@ -469,6 +647,7 @@ class AlertConfig:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     running: RunningConfig = field(default_factory=RunningConfig)
     gait_change: GaitChangeConfig = field(default_factory=GaitChangeConfig)
+    symmetry: SymmetryConfig = field(default_factory=SymmetryConfig)
     overstride: OverstrideConfig = field(default_factory=OverstrideConfig)
     late_swing_load: LateSwingLoadConfig = field(default_factory=LateSwingLoadConfig)
     notices: NoticeConfig = field(default_factory=NoticeConfig)

@@ -43,19 +43,26 @@ class BaselineLearner:
     def __init__(self, config: BaselineConfig) -> None:
         self.config = config
         self.duration_s_ = config.duration_s
+        self._start_s: float | None = config.skip_s  # None: starts with the next stride
         self._table: dict[str, list[float]] = {}
 
     def add(self, stride: Stride, run_s: float) -> None:
         """Collect ``stride`` if ``run_s`` (running time so far) is in the learning window."""
-        cfg = self.config
-        if not cfg.skip_s <= run_s <= cfg.skip_s + self.duration_s_:
+        if self._start_s is None:
+            self._start_s = run_s
+        if not self._start_s <= run_s <= self._start_s + self.duration_s_:
             return
         for key in LEARNED_KEYS:
             self._table.setdefault(key, []).append(value(stride, key))
 
     def due(self, run_s: float) -> bool:
         """Whether the learning window has passed at ``run_s``."""
-        return run_s > self.config.skip_s + self.duration_s_
+        return self._start_s is not None and run_s > self._start_s + self.duration_s_
+
+    def seconds_left(self, run_s: float) -> float:
+        """Running time until the baseline can be fitted (the warm-up included)."""
+        start = run_s if self._start_s is None else self._start_s
+        return max(0.0, start + self.duration_s_ - run_s)
 
     def fit(self, *, angle_calibrated: bool) -> PersonalBaseline | None:
         """Fit the baseline, or extend the window (``None``) when too few strides were collected."""
@@ -67,3 +74,13 @@ class BaselineLearner:
         table = {k: np.asarray(v, float) for k, v in self._table.items()}
         self._table = {}
         return PersonalBaseline.fit(table, angle_calibrated=angle_calibrated)
+
+    def restart(self) -> None:
+        """Drop what was collected and learn afresh from the next running strides.
+
+        Used when the sensor moved on the strap before the baseline was learned:
+        strides from the old and the new position do not belong together.
+        """
+        self._table = {}
+        self._start_s = None
+        self.duration_s_ = self.config.duration_s

@@ -14,6 +14,7 @@ from strideguard.alerts.baseline import PersonalBaseline
 from strideguard.alerts.config import AlertConfig
 from strideguard.alerts.model import AlertKind
 from strideguard.alerts.policy import AlertPolicy
+from strideguard.alerts.symmetry import SymmetryMonitor
 from strideguard.imudata import Acknowledgement
 
 
@@ -95,6 +96,84 @@ def alerts_for_strides(
     if end_time_s is not None:
         policy.finish(end_time_s)
     return policy
+
+
+def alerts_for_pair(
+    strides: Mapping[str, Sequence[Mapping[str, float | None]]],
+    *,
+    pain_marks_s: Mapping[str, Iterable[float]] | None = None,
+    gaps: Mapping[str, Iterable[tuple[float, float]]] | None = None,
+    config: AlertConfig | None = None,
+    baselines: Mapping[str, PersonalBaseline | None] | None = None,
+    angle_calibrated: Mapping[str, bool] | None = None,
+    offsets_s: Mapping[str, float] | None = None,
+    end_time_s: float | None = None,
+    keep_pairs: bool = False,
+) -> SymmetryMonitor:
+    """Both legs of a run through their policies and the symmetry monitor, as live.
+
+    Each leg's strides and events go to its own :class:`AlertPolicy` in time
+    order, and every stride then to the :class:`SymmetryMonitor`, in the order
+    the live path would see them (strides complete at their next contact).
+
+    Parameters
+    ----------
+    strides
+        Per leg (``"L"``, ``"R"``): per-stride metrics in order.
+    pain_marks_s, gaps, baselines, angle_calibrated
+        Per leg, as for :func:`alerts_for_strides`.
+    config
+        Alert settings.
+    offsets_s
+        Per leg: added to its times to put both legs on one clock (0 by default).
+    end_time_s
+        End of the recording (common clock): active alerts are reported as ended there.
+    keep_pairs
+        Keep every stride pair in ``monitor.pairs_`` (for summaries).
+
+    Returns
+    -------
+    SymmetryMonitor
+        After the run; ``monitor.policies[leg].alerts_`` hold each leg's alerts.
+    """
+    legs = ("L", "R")
+    off = {leg: float((offsets_s or {}).get(leg, 0.0)) for leg in legs}
+    policies = {
+        leg: AlertPolicy(
+            config=config,
+            baseline=(baselines or {}).get(leg),
+            leg=leg,
+            angle_calibrated=bool((angle_calibrated or {}).get(leg, False)),
+        )
+        for leg in legs
+    }
+    monitor = SymmetryMonitor(policies, config, keep_pairs=keep_pairs)
+    # (time on the common clock, order, leg, kind, payload)
+    events: list[tuple[float, int, str, str, object]] = []
+    for leg in legs:
+        for s in strides.get(leg, ()):
+            nxt = s.get("next_initial_contact_s")
+            t = float(nxt if nxt is not None else s.get("initial_contact_s") or 0.0)
+            events.append((t + off[leg], 2, leg, "stride", s))
+        for t in (pain_marks_s or {}).get(leg, ()):
+            events.append((float(t) + off[leg], 0, leg, "pain", float(t)))
+        for a, b in (gaps or {}).get(leg, ()):
+            events.append((float(a) + off[leg], 1, leg, "gap", (float(a), float(b))))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    for _, _, leg, kind, payload in events:
+        policy = policies[leg]
+        if kind == "pain":
+            policy.mark_pain(payload)  # type: ignore[arg-type]
+        elif kind == "gap":
+            a, b = payload  # type: ignore[misc]
+            policy.notice_gap(a, b)
+        else:
+            policy.update(payload)  # type: ignore[arg-type]
+            monitor.add(leg, payload, off[leg])  # type: ignore[arg-type]
+    if end_time_s is not None:
+        for leg in legs:
+            policies[leg].finish(end_time_s - off[leg])
+    return monitor
 
 
 def _kind(value: str | None) -> AlertKind | None:

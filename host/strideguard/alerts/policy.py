@@ -22,6 +22,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from strideguard.alerts import texts
 from strideguard.alerts.baseline import PersonalBaseline
 from strideguard.alerts.config import AlertConfig
@@ -32,8 +34,9 @@ from strideguard.alerts.detectors import (
     OverstrideDetector,
 )
 from strideguard.alerts.detectors.common import Decision, End, Raise, Stride, StrideContext, value
+from strideguard.alerts.detectors.notices import orientation_change_deg
 from strideguard.alerts.learning import BaselineLearner
-from strideguard.alerts.model import Alert, AlertKind, AlertState
+from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
 
 
 @dataclass
@@ -89,7 +92,10 @@ class AlertPolicy:
         self.pain_marks_s: list[float] = []
         cfg = self.config
         self._learner = BaselineLearner(cfg.baseline)
-        self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline)
+        self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline, cfg.symmetry)
+        self._gait.leg = leg
+        self._moved_left = 0  # running strides until the moved sensor is measured again
+        self._ctx: StrideContext | None = None
         self._overstride = OverstrideDetector(cfg.overstride)
         self._load = LateSwingLoadDetector(cfg.late_swing_load)
         self._notices = NoticeDetector(cfg.notices)
@@ -97,6 +103,10 @@ class AlertPolicy:
         self._n = -1  # index of the last stride seen
         self._last_ic_s: float | None = None
         self._first_running_s: float | None = None
+        #: strides of the stored-baseline fit check (``None``: no check pending)
+        self._fit_strides: list[Stride] | None = [] if baseline is not None else None
+        #: why a stored baseline was dropped during this run, if it was
+        self.baseline_dropped_: str | None = None
         # long gaps waiting for the first stride after their start (see notice_gap)
         self._pending_gaps: list[tuple[float, float]] = []
 
@@ -137,7 +147,7 @@ class AlertPolicy:
             self._gait.notice_gap(self._pending_gaps.pop(0)[1])
         since_s = t - self._last_ic_s if self._last_ic_s is not None else 0.0
         self._last_ic_s = t
-        running = self._is_running(stride)
+        running = self.is_running(stride)
         self._gait.track_pace(stride, since_s, running)
         if not running:
             return []
@@ -145,24 +155,189 @@ class AlertPolicy:
             self._first_running_s = t
         run_s = t - self._first_running_s
 
+        out: list[Alert] = []
+        if self._moved_left > 0:
+            self._moved_left -= 1
+            if self._moved_left == 0:
+                out += self._end(AlertKind.SENSOR_MOVED, t, self._n, texts.SENSOR_MOVED_REANCHORED)
         notices = self._notices.update(stride)
-        out = self._apply(notices, t, self._n)
+        out += self._apply(notices, t, self._n)
         if any(isinstance(d, Raise) and d.kind is AlertKind.SENSOR_MOVED for d in notices):
-            # angles and swing features are measured in a new sensor position from here on
-            self._overstride.re_reference()
-            self._gait.pause()
+            self._sensor_moved()
+        if self._fit_strides is not None:
+            out += self._check_fit(stride, t)
         if self.baseline_ is None:
             self._learner.add(stride, run_s)
             if self._learner.due(run_s):
                 self.baseline_ = self._learner.fit(angle_calibrated=self.angle_calibrated)
+                if self.baseline_ is not None:
+                    orientation = self._notices.orientation()
+                    if orientation is not None:
+                        self.baseline_.extra["orientation"] = orientation
         ctx = StrideContext(self._n, t, self.baseline_, self.angle_calibrated, self.is_active)
+        self._ctx = ctx
         out += self._apply(self._overstride.update(stride, ctx), t, self._n)
         if self.baseline_ is not None:
             out += self._apply(self._gait.update(stride, ctx), t, self._n)
             out += self._apply(self._load.update(stride, ctx), t, self._n)
         return out
 
-    def _is_running(self, stride: Stride) -> bool:
+    def _check_fit(self, stride: Stride, time_s: float) -> list[Alert]:
+        """Check a stored baseline against this run's first running strides.
+
+        Detection runs on it meanwhile. When the strides are done and the
+        baseline no longer fits (:meth:`misfit`) — unless a "stop" is already
+        on, which a guarded gait from the start would also cause — it is
+        dropped: a notice says why and the run learns the runner's normal afresh.
+        """
+        assert self._fit_strides is not None
+        if self.baseline_ is None or self._moved_left > 0:
+            self._fit_strides = None  # the sensor moved: the re-anchoring takes care of it
+            return []
+        self._fit_strides.append(stride)
+        if len(self._fit_strides) < self.config.baseline.fit_check_strides:
+            return []
+        why = self.misfit(self._fit_strides)
+        self._fit_strides = None
+        if why is None or self.is_active(AlertKind.GAIT_CHANGED):
+            return []
+        created = self.baseline_.created
+        self.baseline_dropped_ = why
+        self.baseline_ = None
+        cfg = self.config
+        self._learner.restart()
+        self._gait = GaitChangeDetector(cfg.gait_change, cfg.baseline, cfg.symmetry)
+        self._gait.leg = self.leg
+        self._load = LateSwingLoadDetector(cfg.late_swing_load)
+        return self._raise(
+            Raise(
+                AlertKind.BASELINE_REFUSED,
+                Severity.INFO,
+                texts.baseline_misfit(why, created),
+                {"reason": why},
+                one_off=True,
+            ),
+            time_s,
+            self._n,
+        )
+
+    def misfit(self, strides: Sequence[Stride]) -> str | None:
+        """Why the stored baseline does not fit ``strides`` (``None``: it fits).
+
+        It does not fit when the sensor sits turned by ``fit_max_turn_deg`` or
+        more against when it was learned (a different mounting), or when a
+        feature's median residual over the strides is ``fit_max_sd`` or more
+        of its SDs away from the baseline's prediction at their cadence (a new
+        shoe, a different sensor position): far beyond what a guarded gait
+        moves (a few SDs), so a guarded gait from the start is not mistaken
+        for a misfit.
+        """
+        base = self.baseline_
+        if base is None:
+            return None
+        cfg = self.config.baseline
+        stored = base.extra.get("orientation")
+        now = self._notices.orientation()
+        if isinstance(stored, list) and now is not None:
+            turn = orientation_change_deg([float(x) for x in stored], now)
+            if math.isfinite(turn) and turn >= cfg.fit_max_turn_deg:
+                return f"the sensor sits turned {turn:.0f}° against when it was learned"
+        cads = [value(s, "cadence_spm") for s in strides]
+        cad = float(np.nanmedian(cads)) if np.isfinite(cads).any() else float("nan")
+        for name, model in base.models.items():
+            resid = [
+                base.residual_z(name, value(s, name), cad, 0.0, value(s, "contact_time_s"))
+                if name != "contact_time_s"
+                else base.residual_z(name, value(s, name), cad)
+                for s in strides
+            ]
+            r = np.asarray(resid, dtype=float)
+            r = r[np.isfinite(r)]
+            if r.size < len(strides) // 2:
+                continue
+            z = float(np.median(r))
+            if abs(z) >= cfg.fit_max_sd:
+                pct = 100.0 * math.expm1(z * model.sd)
+                return f"{texts.feature_words(name)} {pct:+.0f} % against it"
+        return None
+
+    def baseline_status(self) -> dict[str, object]:
+        """What the runner's normal is now: for the screen and the JSON stream.
+
+        Returns
+        -------
+        dict
+            ``state``: ``"stored"`` (a stored baseline in use, still being
+            checked or checked), ``"learned"`` (learned in this run) or
+            ``"learning"``; ``created`` (ISO date of a stored one);
+            ``seconds_left`` (running time until learned, while learning);
+            ``message``: the words shown.
+        """
+        base = self.baseline_
+        if base is not None:
+            state = "stored" if base.source == "profile" else "learned"
+            return {
+                "state": state,
+                "created": base.created,
+                "seconds_left": None,
+                "message": texts.baseline_status(state, base.created, None),
+            }
+        run_s = 0.0
+        if self._first_running_s is not None and self._last_ic_s is not None:
+            run_s = self._last_ic_s - self._first_running_s
+        if self._first_running_s is None:
+            left = self.config.baseline.skip_s + self.config.baseline.duration_s
+        else:
+            left = self._learner.seconds_left(run_s)
+        return {
+            "state": "learning",
+            "created": None,
+            "seconds_left": round(left, 1),
+            "message": texts.baseline_status("learning", None, left),
+        }
+
+    def _sensor_moved(self) -> None:
+        """The sensor turned on the strap: angles and swing features now come from a new position."""
+        n = self.config.notices.mounting_reanchor_strides
+        self._moved_left = n
+        self._overstride.re_reference()
+        if self.baseline_ is not None:
+            self._gait.begin_reanchor(n)
+        else:
+            self._learner.restart()  # what was collected so far is not comparable any more
+
+    @property
+    def reanchoring(self) -> bool:
+        """Whether this leg's numbers are being measured again after the sensor moved."""
+        return self._moved_left > 0
+
+    @property
+    def evidence_paused(self) -> bool:
+        """Whether this leg gives no gait-change evidence now (break, transition, re-anchoring)."""
+        return self._moved_left > 0 or self._gait.paused
+
+    def update_symmetry(self, score: float, deviation: dict[str, float]) -> list[Alert]:
+        """One stride pair's evidence that this leg changed against the other (two sensors).
+
+        Parameters
+        ----------
+        score
+            One-sided score of the pair in SDs of the runner's normal balance
+            (positive: this leg looks guarded next to the other).
+        deviation
+            Per paired feature: this leg against the other, minus the normal balance.
+        """
+        ctx = self._ctx
+        if ctx is None or self.baseline_ is None or self._moved_left > 0:
+            return []
+        return self._apply(self._gait.update_symmetry(score, deviation, ctx), ctx.time_s, ctx.index)
+
+    @property
+    def gait_evidence_share(self) -> float:
+        """The gait-change evidence now, as a share of what says stop (0 … 1)."""
+        return self._gait.evidence_share
+
+    def is_running(self, stride: Stride) -> bool:
         """Running, not walking: cadence high enough and a flight phase (duty factor)."""
         cfg = self.config.running
         cad = value(stride, "cadence_spm")

@@ -7,6 +7,7 @@ words a runner understands) and advice (what to do now).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,6 +73,44 @@ def gait_changed(cadence_spm: float, change_pct: Mapping[str, float]) -> AlertTe
 
 
 GAIT_NORMAL_AGAIN = "Your strides look like your normal again."
+
+LEG_NAMES = {"L": "left", "R": "right"}
+
+
+def _pct(log_change: float) -> float:
+    return 100.0 * (math.exp(log_change) - 1.0)
+
+
+def gait_changed_one_side(leg: str | None, change: Mapping[str, float]) -> AlertText:
+    """The stop alert from a one-sided change.
+
+    ``change`` holds, per paired feature, this leg against the other compared
+    with the runner's normal balance: a log ratio (degrees for the angle).
+    """
+    this = LEG_NAMES.get(leg or "", "one")
+    other = {"left": "right", "right": "left"}.get(this, "other")
+    parts = []
+    named = NAMED_CHANGE_MIN_PCT
+    peak = _pct(change.get("peak_midswing_gyr_dps", 0.0))
+    if peak < -named:
+        parts.append(f"it swings {abs(peak):.0f} % slower")
+    if _pct(change.get("late_swing_peak_decel_dps2", 0.0)) < -named:
+        parts.append("it brakes less before landing")
+    contact = _pct(change.get("contact_time_s", 0.0))
+    if contact < -named:
+        parts.append(f"it leaves the ground {abs(contact):.0f} % sooner")
+    elif contact > named:
+        parts.append(f"it stays {contact:.0f} % longer on the ground")
+    if _pct(change.get("peak_tibial_accel_g", 0.0)) < -3 * named:
+        parts.append("it lands more softly")
+    what = ", ".join(parts) if parts else "its stride pattern has changed"
+    return AlertText(
+        f"Gait changed — your {this} leg — stop and get checked",
+        f"Your {this} leg has changed against your {other} leg, compared with your normal "
+        f"balance: {what}. Hills, pace and tiredness change both legs alike; this is one-sided.",
+        f"Stop running and walk. If your {this} leg hurts or the change stays, get it checked; "
+        f"{STOP_ADVICE_DOCTOR}.",
+    )
 
 
 def pain_and_gait_change() -> AlertText:
@@ -179,16 +218,20 @@ def clipping(clipped: int, strides: int) -> AlertText:
     )
 
 
-def sensor_moved(rotation_deg: float) -> AlertText:
-    """The sensor turned on the strap."""
+def sensor_moved(rotation_deg: float, reanchor_strides: int) -> AlertText:
+    """The sensor turned on the strap: gait-change detection waits until it is re-measured."""
     return AlertText(
         "Sensor moved",
-        f"The sensor turned about {rotation_deg:.0f}° on your shin.",
-        "Tighten the strap when you can; strideguard re-learns your reference angle.",
+        f"The sensor turned about {rotation_deg:.0f}° on your shin. Your numbers are measured "
+        f"again from its new position over the next {reanchor_strides} strides; until then "
+        "this leg cannot say whether your gait changed.",
+        "Tighten the strap when you can and keep running normally for half a minute.",
     )
 
 
-SENSOR_MOVED_REREFERENCED = "Measuring from the sensor's new position now."
+SENSOR_MOVED_REANCHORED = (
+    "Measuring from the sensor's new position now: gait-change detection is back on this leg."
+)
 
 
 def data_lost(lost_s: float) -> AlertText:
@@ -225,6 +268,66 @@ def baseline_refused(why: str) -> AlertText:
         f"Your saved baseline cannot be used ({why}).",
         "Run normally: strideguard learns your normal in the first minutes, then alerts as usual.",
     )
+
+
+#: features in plain words (stored-baseline checks)
+FEATURE_WORDS = {
+    "peak_midswing_gyr_dps": "leg swing speed",
+    "late_swing_peak_decel_dps2": "braking before landing",
+    "contact_time_s": "ground contact time",
+}
+
+
+def feature_words(name: str) -> str:
+    """A stride feature in plain words."""
+    return FEATURE_WORDS.get(name, name.replace("_", " "))
+
+
+def _short_date(created: str | None) -> str | None:
+    """``"3 Dec"`` from an ISO 8601 timestamp (``None`` when unknown or unreadable)."""
+    if not created:
+        return None
+    import datetime as dt
+
+    try:
+        d = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return f"{d.day} {d.strftime('%b')}"
+
+
+def baseline_misfit(why: str, created: str | None) -> AlertText:
+    """A stored baseline no longer fits this run's strides: learned again."""
+    when = _short_date(created)
+    of = f" from {when}" if when else ""
+    return AlertText(
+        "Stored baseline no longer fits — learning your normal again",
+        f"Your saved baseline{of} does not match how you run today ({why}): a new shoe, a "
+        "different mounting or a long break.",
+        "Run normally: strideguard learns your normal again in the next minutes, then alerts "
+        "as usual.",
+    )
+
+
+def baseline_too_old(created: str | None, days: float) -> str:
+    """Why a stored baseline is not used: it is older than the limit."""
+    when = _short_date(created) or "an unknown date"
+    return f"it is from {when}, more than {days:.0f} days ago"
+
+
+def baseline_status(state: str, created: str | None, seconds_left: float | None) -> str:
+    """What the screen says about the runner's normal.
+
+    ``"using your baseline from 3 Dec"``, ``"using the normal learned in this run"``
+    or ``"learning your normal: 2:00 left"``.
+    """
+    if state == "stored":
+        when = _short_date(created)
+        return f"using your baseline from {when}" if when else "using your stored baseline"
+    if state == "learned":
+        return "using the normal learned in this run"
+    left = max(0, round(seconds_left or 0.0))
+    return f"learning your normal: {left // 60}:{left % 60:02d} left"
 
 
 def battery_low(percent: int) -> AlertText:

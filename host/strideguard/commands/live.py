@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strideguard.cliargs import SEED_MAX, real, whole
+from strideguard.profiles import DEFAULT_RUNNER as DEFAULT_RUNNER_NAME
 
 #: longest run `live --duration` accepts (two days)
 MAX_DURATION_S = 172_800.0
@@ -77,6 +78,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="FILE",
         help="save the baseline learned in this run",
+    )
+    g_runner = p.add_argument_group("runner profile (stored baselines)")
+    g_runner.add_argument(
+        "--runner",
+        default=DEFAULT_RUNNER_NAME,
+        metavar="NAME",
+        help="whose stored baselines are loaded at the start and saved at the end of a run "
+        f"without a stop alert (default {DEFAULT_RUNNER_NAME!r})",
+    )
+    g_runner.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="per-user data folder for stored baselines and the run history (default: the "
+        "platform's user data folder, or $STRIDEGUARD_DATA_DIR)",
+    )
+    g_runner.add_argument(
+        "--no-stored-baseline",
+        action="store_true",
+        help="neither load nor save the runner's stored baselines (learn from this run only)",
     )
     p.add_argument(
         "--format",
@@ -200,7 +222,13 @@ def run(args: argparse.Namespace) -> int:
 
     _check_headless_options(args)
     config = load_config(args.alert_config)
-    baseline, baseline_refused = _stored_baseline(args.baseline)
+    use_data_dir(args)
+    if args.baseline is not None:
+        baseline, baseline_refused = _stored_baseline(args.baseline)
+    elif not uses_stored_baselines(args):
+        baseline, baseline_refused = None, None
+    else:
+        baseline, baseline_refused = _runner_baselines(args.runner, config)
     if args.headless:
         from strideguard.live.headless_cli import run_headless
 
@@ -348,6 +376,106 @@ def _stored_baseline(path: Path | None) -> tuple[Any, str | None]:
     if not path.is_file():
         raise InputError(f"--baseline {path}: not a regular file")
     return load_baseline_or_reason(path)
+
+
+def use_data_dir(args: argparse.Namespace) -> None:
+    """``--data-dir``: the data folder for this process (stored baselines, run history).
+
+    Set through ``$STRIDEGUARD_DATA_DIR`` so that every part that stores
+    something for the runner (:mod:`strideguard.userdirs`) uses the same folder.
+    Also checks ``--runner``.
+    """
+    import os
+
+    from strideguard.profiles import check_runner_name
+    from strideguard.userdirs import DATA_DIR_ENV
+
+    check_runner_name(getattr(args, "runner", DEFAULT_RUNNER_NAME))
+    if getattr(args, "data_dir", None) is not None:
+        if args.data_dir.exists() and not args.data_dir.is_dir():
+            from strideguard.errors import InputError
+
+            raise InputError(f"--data-dir {args.data_dir}: not a folder")
+        os.environ[DATA_DIR_ENV] = str(args.data_dir.expanduser().resolve())
+
+
+def uses_stored_baselines(args: argparse.Namespace) -> bool:
+    """Whether this run loads and saves the runner's stored baselines: ``live`` does unless
+    ``--baseline`` or ``--no-stored-baseline`` is given (``demo`` sets the latter: a
+    simulated runner's normal is not the user's)."""
+    return (
+        hasattr(args, "runner")
+        and not getattr(args, "no_stored_baseline", True)
+        and args.baseline is None
+    )
+
+
+def _runner_baselines(runner: str, config: Any) -> tuple[Any, str | None]:
+    """The runner's stored baselines per leg, and why any was not used.
+
+    A stored baseline older than ``baseline.max_age_days`` (a long break) is
+    not used; an invalid one is refused by the validator. Either way that leg
+    learns from scratch and the run says why at its start.
+    """
+    import datetime as dt
+
+    from strideguard.alerts import texts
+    from strideguard.profiles import LEGS, load_baseline
+
+    out: dict[str, Any] = {}
+    reasons: list[str] = []
+    now = dt.datetime.now(dt.UTC)
+    limit = config.baseline.max_age_days
+    for leg in LEGS:
+        base, reason = load_baseline(runner, leg)
+        if base is not None and base.created is not None:
+            created = dt.datetime.fromisoformat(base.created)
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=dt.UTC)
+            if (now - created).total_seconds() > limit * 86400.0:
+                reason = texts.baseline_too_old(base.created, limit)
+                base = None
+        if reason is not None:
+            reasons.append(f"{texts.LEG_NAMES[leg]} leg: {reason}")
+        out[leg] = base
+    if not any(out.values()):
+        return None, "; ".join(reasons) or None
+    return out, "; ".join(reasons) or None
+
+
+def save_runner_baselines(runner: str, live_run: Any, summary: dict[str, Any]) -> None:
+    """At the end of a run without a stop alert: store each leg's baseline learned in it.
+
+    A run that raised "stop" on any leg saves nothing (it may have learned a
+    guarded gait as normal). The summary says what was saved, or why not.
+    """
+    import sys
+
+    from strideguard.alerts.model import Severity
+    from strideguard.errors import StrideguardError
+    from strideguard.profiles import save_baseline
+
+    stopped = any(a.severity is Severity.STOP for p in live_run.pipelines for a in p.alerts)
+    if stopped:
+        summary["stored_baseline"] = {"runner": runner, "saved": [], "why_not": "stop alert"}
+        return
+    saved: list[str] = []
+    errors: list[str] = []
+    monitor = getattr(live_run, "symmetry", None)
+    for p in live_run.pipelines:
+        base = p.policy.baseline_
+        if p.leg not in ("L", "R") or base is None or base.source != "learned":
+            continue
+        if monitor is not None and monitor.model_source_ == "learned":
+            base.symmetry = monitor.balance_for(p.leg)  # the runner's own left/right balance
+        try:
+            saved.append(str(save_baseline(base, runner, p.leg)))
+        except StrideguardError as exc:
+            errors.append(str(exc))
+            print(f"strideguard: the {p.leg} baseline was not stored: {exc}", file=sys.stderr)
+    summary["stored_baseline"] = {"runner": runner, "saved": saved}
+    if errors:
+        summary["stored_baseline"]["errors"] = errors
 
 
 def _check_recording_path(path: Path) -> None:
@@ -567,6 +695,8 @@ def _conclude(args: argparse.Namespace, outcome: LiveOutcome) -> int:
     from strideguard.errors import StrideguardError
 
     summary, live_run = outcome.summary, outcome.live_run
+    if uses_stored_baselines(args):
+        save_runner_baselines(args.runner, live_run, summary)
     failed: str | None = None
     if args.save_baseline:
         learned = [p.policy.baseline_ for p in live_run.pipelines if p.policy.baseline_]

@@ -352,7 +352,13 @@ async def _one_run(
 ) -> dict[str, Any] | None:
     """One run from connecting to the history; its summary for the state file (``None``: no data)."""
     from strideguard.ble.receiver import BluetoothUnavailableError, SensorLinkError
-    from strideguard.commands.live import _print_summary, add_to_history, ask_on_phone
+    from strideguard.commands.live import (
+        _print_summary,
+        add_to_history,
+        ask_on_phone,
+        save_runner_baselines,
+        uses_stored_baselines,
+    )
     from strideguard.live.run import run_ble
     from strideguard.recording import RecordingError, RecordingWriter
 
@@ -464,6 +470,8 @@ async def _one_run(
         return result
     summary["recording"] = str(path)
     summary["ended_by"] = ended_by
+    if uses_stored_baselines(args):
+        save_runner_baselines(args.runner, live_run, summary)
     add_to_history(args, live_run, summary, path, started_utc=started_utc, wall_s=wall_s)
     result["recording"] = str(path)
     if "history" in summary:

@@ -20,6 +20,7 @@ pipelines of one run.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from strideguard.live.alarm import shin
 from strideguard.live.streaming import StreamingAnalyzer
 from strideguard.live.updates import (
     AlertUpdate,
+    BaselineUpdate,
     HapticUpdate,
     LinkUpdate,
     LiveEvent,
@@ -42,6 +44,10 @@ from strideguard.live.updates import (
 )
 
 Emit = Callable[[LiveEvent], None]
+#: while learning, the baseline countdown is sent this often (s of running)
+BASELINE_STATUS_EVERY_S = 10.0
+#: frames over which the host-clock offset is the lowest lag (about 20 s at 200 Hz)
+HOST_OFFSET_FRAMES = 400
 #: ``on_sensor_ack(stream, time_s)``: the runner held the sensor's button (FLAG2_ACKNOWLEDGED)
 SensorAck = Callable[[int, float], None]
 #: raw counts (ax, ay, az, gx, gy, gz) to m/s² and °/s
@@ -97,6 +103,12 @@ class SensorPipeline:
         self.assembler = assembler if assembler is not None else StreamAssembler(stream)
         self.clock = BoardClock()
         self.policy = AlertPolicy(config=config or AlertConfig(), baseline=baseline, leg=leg)
+        self._baseline_key: tuple[object, ...] | None = None
+        #: called with each stride after this leg's policy saw it (the two-leg symmetry)
+        self.on_stride: Callable[[SensorPipeline, dict[str, float | None]], None] | None = None
+        # lower envelope of (arrival − board time of a frame's last sample): the offset that
+        # puts this sensor's times on the host clock, over the last frames (clock drift)
+        self._lags: deque[float] = deque(maxlen=HOST_OFFSET_FRAMES)
         self.strides: list[dict[str, float | None]] = []
         self.samples = 0
         self.samples_lost = 0
@@ -147,6 +159,7 @@ class SensorPipeline:
                 self._emit_alerts(self.policy.notice_gap(start, end))
             return
         self.clock.add_frames(block.frames)
+        self._follow_host_offset(block.frames)
         t = self.clock.time_s(block.sample_index)
         for first_missing, n_missing in block.gaps:
             start = float(self.clock.time_s(first_missing - 1))
@@ -168,6 +181,42 @@ class SensorPipeline:
         self._last_time_s = float(t[-1])
         for ev in self.analyzer.calibration_events():
             self.emit(ev)
+
+    def _follow_host_offset(self, frames: Any) -> None:
+        arr = np.asarray(frames["arrival_s"], dtype=np.float64)
+        ok = np.isfinite(arr)
+        if not ok.any():
+            return
+        last = frames["first_index"][ok] + frames["count"][ok].astype(np.int64) - 1
+        self._lags.extend((arr[ok] - self.clock.time_s(last)).tolist())
+
+    @property
+    def host_offset_s(self) -> float:
+        """Seconds to add to this sensor's times to put them on the host clock (0 when the
+        frames carry no arrival times, e.g. a replay of a file without them)."""
+        return min(self._lags) if self._lags else 0.0
+
+    def baseline_update(self, force: bool = False) -> BaselineUpdate | None:
+        """Emit the baseline state when it changed (while learning: every
+        :data:`BASELINE_STATUS_EVERY_S` of the countdown), or always with ``force``."""
+        st = self.policy.baseline_status()
+        left = st["seconds_left"]
+        step = (
+            None if left is None else int(float(left) // BASELINE_STATUS_EVERY_S)  # type: ignore[arg-type]
+        )
+        key = (st["state"], st["created"], step)
+        if key == self._baseline_key and not force:
+            return None
+        self._baseline_key = key
+        ev = BaselineUpdate(
+            sensor=self.sensor,
+            state=str(st["state"]),
+            message=str(st["message"]),
+            seconds_left=None if left is None else float(left),  # type: ignore[arg-type]
+            created=None if st["created"] is None else str(st["created"]),
+        )
+        self.emit(ev)
+        return ev
 
     def _sensor_flags(self, fr: np.ndarray) -> None:
         """A long press (``FLAG2_ACKNOWLEDGED``), a "link lost" played (``FLAG2_LINK_LOST_CUE``)."""
@@ -214,6 +263,9 @@ class SensorPipeline:
                 )
             )
             self._emit_alerts(self.policy.update(stride))
+            if self.on_stride is not None:
+                self.on_stride(self, stride)
+            self.baseline_update()
 
     def link_update(
         self, state: str, *, mtu: int | None = None, battery_pct: int | None = None

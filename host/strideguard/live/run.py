@@ -19,7 +19,7 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,20 @@ from bleak.exc import BleakError
 from strideguard import protocol as proto
 from strideguard.alerts import AlertConfig, PersonalBaseline, texts
 from strideguard.alerts.model import Alert, AlertKind, AlertState, Severity
+from strideguard.alerts.symmetry import SymmetryMonitor
 from strideguard.assembler import BACKFILL_EVENTS, StreamAssembler
 from strideguard.ble.receiver import Receiver, SensorLink, SensorLinkError, leg_from_name
 from strideguard.live.alarm import PATTERN_EVENT, PATTERN_STOP_EVENT, SensorAlarm, pattern_message
 from strideguard.live.pipeline import SensorPipeline
 from strideguard.live.streaming import StreamingAnalyzer
-from strideguard.live.updates import AlertUpdate, HapticUpdate, LiveEvent, SessionUpdate, run_clock
+from strideguard.live.updates import (
+    AlertUpdate,
+    HapticUpdate,
+    LiveEvent,
+    SessionUpdate,
+    SymmetryUpdate,
+    run_clock,
+)
 from strideguard.recording import (
     KIND_EVENT,
     KIND_FRAME,
@@ -42,6 +50,7 @@ from strideguard.recording import (
     damage_warnings,
     read_recording,
 )
+from strideguard.symmetry import symmetry_summary
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +74,8 @@ class LiveRun:
     emit
         Event sink (usually ``SinkHub.handle``).
     config, baseline
-        Alert settings and an optional stored profile.
+        Alert settings and an optional stored profile: one for every sensor, or
+        one per leg (``{"L": ..., "R": ...}``, :mod:`strideguard.profiles`).
     assemblers
         The assembler decoding each sensor's frames when someone else feeds them
         (a BLE link's own); ``None``: each pipeline decodes in its own.
@@ -78,7 +88,7 @@ class LiveRun:
     sensors: Sequence[str]
     emit: Callable[[LiveEvent], None]
     config: AlertConfig | None = None
-    baseline: PersonalBaseline | None = None
+    baseline: PersonalBaseline | Mapping[str, PersonalBaseline | None] | None = None
     assemblers: Sequence[StreamAssembler] | None = None
     #: a headless session goes on after this run: the phone page keeps listening
     session_continues: bool = False
@@ -104,13 +114,22 @@ class LiveRun:
                 StreamingAnalyzer(name, leg_from_name(name)),
                 self._pipeline_emit,
                 config=self.config,
-                baseline=self.baseline,
+                baseline=self._baseline_of(leg_from_name(name)),
                 stream=i,
                 assembler=None if self.assemblers is None else self.assemblers[i],
                 on_sensor_ack=self._sensor_ack,
             )
             for i, name in enumerate(self.sensors)
         ]
+        #: the two legs' symmetry (two sensors, one per leg), else None
+        self.symmetry: SymmetryMonitor | None = None
+        by_leg = {p.leg: p for p in self.pipelines if p.leg is not None}
+        if set(by_leg) == {"L", "R"} and len(self.pipelines) == 2:
+            self.symmetry = SymmetryMonitor(
+                {leg: p.policy for leg, p in by_leg.items()}, self.config, keep_pairs=True
+            )
+            for p in self.pipelines:
+                p.on_stride = self._on_stride
         self._stream_of = {p.sensor: i for i, p in enumerate(self.pipelines)}
         patterns = (self.config or AlertConfig()).patterns
         self.alarm = SensorAlarm([p.leg for p in self.pipelines], patterns)
@@ -118,6 +137,45 @@ class LiveRun:
         self._lost_reported: set[int] = set()
         #: what a replay's reader repaired or skipped in the file (damaged records ...)
         self.damage: list[str] = []
+
+    def _on_stride(self, pipeline: SensorPipeline, stride: dict[str, float | None]) -> None:
+        """A stride of one leg, after its policy: pair it and feed the symmetry evidence."""
+        monitor = self.symmetry
+        if monitor is None or pipeline.leg is None:
+            return
+        step = monitor.add(pipeline.leg, stride, pipeline.host_offset_s)
+        by_leg = {p.leg: p for p in self.pipelines}
+        for leg, alerts in step.alerts.items():
+            for a in alerts:  # to the sinks and the sensor alarm, like the pipelines' own
+                self._pipeline_emit(AlertUpdate(sensor=by_leg[leg].sensor, alert=a))
+        if step.pairs:
+            self.emit(
+                SymmetryUpdate(
+                    state=monitor.state(),
+                    pairs=monitor.n_pairs_,
+                    indices=monitor.rolling_indices(),
+                    versus_normal=monitor.versus_normal(),
+                )
+            )
+
+    def symmetry_summary(self) -> dict[str, Any] | None:
+        """The run's left/right symmetry for the summary (two sensors), else ``None``."""
+        monitor = self.symmetry
+        if monitor is None:
+            return None
+        return {
+            "pairs": monitor.n_pairs_,
+            "state": monitor.state(),
+            "balance_from": monitor.model_source_,
+            "features": symmetry_summary(monitor.pairs_),
+            "versus_normal": monitor.versus_normal(),
+        }
+
+    def _baseline_of(self, leg: str | None) -> PersonalBaseline | None:
+        """The stored baseline for ``leg`` (one profile for every leg, or one per leg)."""
+        if self.baseline is None or isinstance(self.baseline, PersonalBaseline):
+            return self.baseline
+        return self.baseline.get(leg or "")
 
     def _pipeline_emit(self, event: LiveEvent) -> None:
         """A pipeline's event: to the sinks; an alert event also to the alarm."""
@@ -350,6 +408,9 @@ class LiveRun:
             summary["recording_stopped"] = dict(self.recording_stopped)
         if self.damage:
             summary["file_damage"] = list(self.damage)
+        sym = self.symmetry_summary()
+        if sym is not None:
+            summary["symmetry"] = sym
         strides = sum(len(p.strides) for p in self.pipelines)
         # the phone page shows "run finished" instead of trying to reconnect for ever (and in a
         # headless session keeps listening for the next run)

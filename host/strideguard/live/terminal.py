@@ -39,12 +39,14 @@ from rich.text import Text
 from strideguard.alerts.model import AlertState, Severity
 from strideguard.live.updates import (
     AlertUpdate,
+    BaselineUpdate,
     CalibrationUpdate,
     HapticUpdate,
     LinkUpdate,
     LiveEvent,
     SessionUpdate,
     StrideUpdate,
+    SymmetryUpdate,
 )
 
 #: rich style per alert severity
@@ -102,7 +104,32 @@ class _SensorState:
     strides: int = 0
     link: LinkUpdate | None = None
     calibration: CalibrationUpdate | None = None
+    baseline: BaselineUpdate | None = None
     calibration_at_s: float = 0.0
+
+
+#: short names of the paired features on the terminal and the phone page
+SYMMETRY_LABELS = {
+    "contact_time_s": "contact",
+    "swing_time_s": "swing",
+    "peak_midswing_gyr_dps": "mid-swing",
+    "late_swing_peak_decel_dps2": "braking",
+    "shank_angle_at_ic_deg": "tibia at IC",
+    "peak_tibial_accel_g": "shock",
+}
+
+
+def format_symmetry(u: SymmetryUpdate) -> str:
+    """One line: the rolling symmetry indices (right against left)."""
+    parts = []
+    for name, label in SYMMETRY_LABELS.items():
+        v = u.indices.get(name)
+        if v is None:
+            continue
+        unit = "°" if name == "shank_angle_at_ic_deg" else "%"
+        parts.append(f"{label} {v:+.1f}{unit}")
+    body = ", ".join(parts) if parts else "no stride pairs yet"
+    return f"R vs L ({u.state}, {u.pairs} pairs): {body}"
 
 
 class TerminalSink:
@@ -154,6 +181,7 @@ class TerminalSink:
         self._active: dict[tuple[str, str], AlertUpdate] = {}
         self._recent: deque[AlertUpdate] = deque(maxlen=recent_alerts)
         self._session: SessionUpdate | None = None
+        self._symmetry: SymmetryUpdate | None = None
         self._session_logged_s = -math.inf
         #: what the sensors' motors do, per sensor (the latest)
         self._haptic: dict[str, HapticUpdate] = {}
@@ -212,6 +240,18 @@ class TerminalSink:
             if event.battery_pct is not None:
                 extra += f", battery {event.battery_pct} %"
             return f"{event.sensor}: link {event.state}{extra}, {event.loss_pct:.1f} % samples lost"
+        if isinstance(event, SymmetryUpdate):
+            old_sym, self._symmetry = self._symmetry, event
+            if old_sym is not None and old_sym.state == event.state:
+                return None  # the live view shows the numbers; the log only state changes
+            return f"left/right symmetry: {event.state} ({event.pairs} stride pairs)"
+        if isinstance(event, BaselineUpdate):
+            s = self._sensor(event.sensor)
+            old_base = s.baseline
+            s.baseline = event
+            if old_base is not None and old_base.state == event.state:
+                return None  # the countdown: the live view shows it, the log only changes
+            return f"{event.sensor}: baseline: {event.message}"
         if isinstance(event, CalibrationUpdate):
             s = self._sensor(event.sensor)
             old_cal = s.calibration
@@ -312,6 +352,8 @@ class TerminalSink:
                     style = "bold" if h.ok else "bold red"
                     parts.append(Text(f"📳 {h.message}", style=style))
             parts.append(self._sensor_table())
+            if self._symmetry is not None:
+                parts.append(Text(format_symmetry(self._symmetry)))
             if self._recent:
                 recent = Table(
                     box=box.SIMPLE, show_header=False, title="recent alerts", expand=True
@@ -347,6 +389,7 @@ class TerminalSink:
                 "late swing",
                 "late-swing peak decel",
                 "strides",
+                "normal",
                 "link",
                 "samples lost",
                 "battery",
@@ -361,6 +404,7 @@ class TerminalSink:
             rows["late swing"].append(f["late_swing"])
             rows["late-swing peak decel"].append(f["decel"])
             rows["strides"].append(str(s.strides))
+            rows["normal"].append(s.baseline.message if s.baseline is not None else "—")
             if link is None:
                 rows["link"].append("—")
                 rows["samples lost"].append("—")

@@ -154,6 +154,66 @@ class SessionUpdate:
 
 
 @dataclass
+class BaselineUpdate:
+    """The runner's normal for one sensor: stored, learned in this run, or being learned.
+
+    Sent when the state changes and, while learning, every
+    :data:`~strideguard.live.pipeline.BASELINE_STATUS_EVERY_S` seconds of running.
+
+    Attributes
+    ----------
+    state
+        ``"stored"`` (a saved baseline in use), ``"learned"`` (learned in this run)
+        or ``"learning"``.
+    message
+        What the screen says (``"using your baseline from 3 Dec"``,
+        ``"learning your normal: 2:00 left"``).
+    seconds_left
+        Running time until learned, while learning.
+    created
+        When a stored baseline was learned (ISO 8601), if known.
+    """
+
+    sensor: str
+    state: str
+    message: str
+    seconds_left: float | None = None
+    created: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "baseline"``."""
+        return {"type": "baseline", **asdict(self)}
+
+
+@dataclass
+class SymmetryUpdate:
+    """Left/right symmetry of a two-sensor run, after each stride pair.
+
+    Attributes
+    ----------
+    state
+        ``"learning"`` the runner's own balance, ``"re-measuring"`` it after a
+        sensor moved, or ``"watching"``.
+    pairs
+        Stride pairs so far.
+    indices
+        Per feature: rolling symmetry index, right against left (%; degrees
+        for ``shank_angle_at_ic_deg``), ``None`` without data.
+    versus_normal
+        The same minus the runner's normal balance (empty while learning).
+    """
+
+    state: str
+    pairs: int
+    indices: dict[str, float | None]
+    versus_normal: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with ``"type": "symmetry"``."""
+        return {"type": "symmetry", **asdict(self)}
+
+
+@dataclass
 class HapticUpdate:
     """What a sensor's motor does for the runner: an alert pattern, "link lost".
 
@@ -189,7 +249,14 @@ class HapticUpdate:
 
 
 LiveEvent = (
-    StrideUpdate | AlertUpdate | LinkUpdate | CalibrationUpdate | SessionUpdate | HapticUpdate
+    StrideUpdate
+    | AlertUpdate
+    | LinkUpdate
+    | CalibrationUpdate
+    | SessionUpdate
+    | BaselineUpdate
+    | SymmetryUpdate
+    | HapticUpdate
 )
 
 

@@ -38,6 +38,8 @@ class ReplayState:
     session: dict[str, Any] | None = None
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    symmetry: dict[str, Any] | None = None
     strides: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     question: dict[str, Any] | None = None
@@ -70,6 +72,10 @@ class ReplayState:
             self.links[d["sensor"]] = d
         elif kind == "calibration":
             self.calibrations[d["sensor"]] = d
+        elif kind == "baseline":
+            self.baselines[d["sensor"]] = d
+        elif kind == "symmetry":
+            self.symmetry = d
         elif kind == "session":
             self.session = d
         elif kind == "haptic":
@@ -90,6 +96,9 @@ class ReplayState:
             out.append(self.session)
         out += self.links.values()
         out += self.calibrations.values()
+        out += self.baselines.values()
+        if self.symmetry is not None:
+            out.append(self.symmetry)
         out += self.strides.values()
         out += sorted(self.alerts.values(), key=lambda a: float(a.get("time_s") or 0.0))
         out += self.haptics.values()
@@ -103,6 +112,8 @@ class ReplayState:
             "session": self.session,
             "links": self.links,
             "calibrations": self.calibrations,
+            "baselines": self.baselines,
+            "symmetry": self.symmetry,
             "strides": self.strides,
             "alerts": list(self.alerts.values()),
             "haptics": self.haptics,

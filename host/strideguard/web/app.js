@@ -108,6 +108,8 @@
       }
       case "link": sensor(d.sensor).link = d; break;
       case "calibration": { const s = sensor(d.sensor); s.calibration = d; s.calAt = Date.now(); break; }
+      case "baseline": { const s = sensor(d.sensor); s.baseline = d; break; }
+      case "symmetry": sg.symmetry = d; break;
       case "session": {
         if (d.state === "started" && !d.replay) clearRun(); // a new run of a headless host
         sg.session = d;
@@ -160,6 +162,7 @@
     sg.haptics.clear();
     sg.ended = [];
     sg.acknowledging = null;
+    sg.symmetry = null;
     $("sensors").textContent = "";
   }
 
@@ -326,6 +329,7 @@
     renderSensors();
     renderLinks();
     renderCalibration();
+    renderBaseline();
     renderEnded();
     renderClock();
     renderWake();
@@ -496,6 +500,21 @@
     if (states.some((c) => c.state === "skipped")) note.textContent = "angles relative (not calibrated)";
     else if (states.length && states.every((c) => c.state === "done")) note.textContent = "✓ calibrated";
     else note.textContent = "";
+  }
+
+  function renderBaseline() {
+    // "using your baseline from 3 Dec" / "learning your normal: 2:00 left", per leg
+    const parts = orderedSensors().filter((e) => e[1].baseline)
+      .map((e) => (e[1].leg ? e[1].leg + ": " : "") + e[1].baseline.message);
+    $("normal").textContent = parts.join(" · ");
+    // left/right symmetry (two sensors): rolling symmetry index, right against left
+    const sym = sg.symmetry;
+    const labels = { contact_time_s: "contact", peak_midswing_gyr_dps: "mid-swing",
+      late_swing_peak_decel_dps2: "braking", shank_angle_at_ic_deg: "tibia at IC", peak_tibial_accel_g: "shock" };
+    if (!sym) { $("symmetry").textContent = ""; return; }
+    const items = Object.entries(labels).filter(([k]) => sym.indices[k] != null)
+      .map(([k, l]) => l + " " + (sym.indices[k] > 0 ? "+" : "") + fmt(sym.indices[k], 1) + (k === "shank_angle_at_ic_deg" ? "°" : "%"));
+    $("symmetry").textContent = "R vs L (" + sym.state + "): " + items.join(", ");
   }
 
   connect(false);

@@ -101,4 +101,5 @@ def run(args: argparse.Namespace) -> int:
     ns.alert_config = None
     ns.baseline = None
     ns.save_baseline = None
+    ns.no_stored_baseline = True  # a simulated runner's normal is not the user's
     return live.run(ns)

@@ -64,6 +64,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="mixed",
         help="random frames, Gilbert-Elliott bursts of 5 frames, or mixed (default)",
     )
+    p.add_argument(
+        "--sensors",
+        choices=("one", "two", "both"),
+        default="both",
+        help="one sensor (on the guarded leg), two (left/right symmetry), or both tables "
+        "(default both)",
+    )
     p.add_argument("--alert-config", default=None, help="alert settings file (TOML or JSON)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.set_defaults(_run=run)
@@ -96,19 +103,30 @@ def run(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"eval-alerts: {msg}", file=sys.stderr, flush=True)
 
-    summaries = evaluate(
-        names,
-        list(range(1, seeds + 1)),
-        duration_s=60.0 * minutes,
-        rate_hz=args.rate,
-        loss_every=3 if args.loss is None else 1,
-        loss=0.01 if args.loss is None else args.loss / 100.0,
-        loss_kind=args.loss_kind,
-        config=config,
-        progress=progress,
-    )
+    modes = ("one", "two") if args.sensors == "both" else (args.sensors,)
+    tables = {}
+    for mode in modes:
+        tables[mode] = evaluate(
+            names,
+            list(range(1, seeds + 1)),
+            duration_s=60.0 * minutes,
+            rate_hz=args.rate,
+            config=config,
+            loss_every=3 if args.loss is None else 1,
+            loss=0.01 if args.loss is None else args.loss / 100.0,
+            loss_kind=args.loss_kind,
+            progress=progress,
+            sensors=mode,
+        )
     if args.format == "json":
-        print(json.dumps([s.to_dict() for s in summaries], indent=2))
+        print(
+            json.dumps(
+                {f"{mode}_sensor": [s.to_dict() for s in t] for mode, t in tables.items()},
+                indent=2,
+            )
+        )
     else:
-        print(format_table(summaries))
+        for mode, t in tables.items():
+            print(f"--- {mode} sensor{'s' if mode == 'two' else ''} ---")
+            print(format_table(t))
     return 0

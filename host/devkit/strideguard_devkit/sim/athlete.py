@@ -43,9 +43,15 @@ from strideguard_devkit.sim.kinematics import (
     RETRACTION_WIDTH_S,
     TO_PHASES,
     CycleTable,
+    swing_peak_rate,
     warp_knots,
 )
-from strideguard_devkit.sim.scenarios import Plan
+from strideguard_devkit.sim.scenarios import (
+    BEND_REFERENCE_ACCEL_MPS2,
+    GUARDED_PATTERNS,
+    GuardedPattern,
+    Plan,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,9 +70,17 @@ RETRACTION_GAIN_DPS_PER_S = 11000.0
 SPEED_TAU_S = 4.0
 MODIFIER_TAU_S = 5.0
 GUARDED_TAU_S = 8.0
+CURVE_TAU_S = 1.0  # runners lean into a bend within a step or two
 STAND_CYCLE_S = 1.0
 STRIDE_CV = 0.015
 THIGH_AMP_DEG = 32.0  # thigh swing amplitude at 2.5 m/s (hip flexion-extension)
+
+#: inside-leg changes on a bend at the reference centripetal acceleration
+#: (scenarios.BEND_REFERENCE_ACCEL_MPS2, sprinting on a 37.7 m radius); they scale with
+#: v²/r (docs/simulator.md, "Bends": Churchill et al. 2015, 2016; the linear v²/r scaling is a guess)
+BEND_CONTACT = 0.05  # longer ground contact of the inside leg
+BEND_IMPACT = -0.05  # lower vertical force, softer impact on the inside leg
+BEND_IC_DEG = 2.0  # touchdown further ahead of the body on the inside leg
 
 
 def strike_class(strike_index: npt.ArrayLike) -> list[str]:
@@ -206,6 +220,9 @@ class RunnerProfile:
     strike_alt: float = 0.0
     contact_factor: float = 1.0
     retraction_shift_s: float = 0.0
+    #: per leg, log-scale factors of swing peak, contact time and impact (a habit: nobody
+    #: is perfectly symmetric); ``None`` = symmetric
+    leg_factors: dict[str, dict[str, float]] | None = None
 
     @classmethod
     def draw(
@@ -213,8 +230,14 @@ class RunnerProfile:
         rng: np.random.Generator,
         archetype: str | None = None,
         style_rng: np.random.Generator | None = None,
+        asymmetry_rng: np.random.Generator | None = None,
     ) -> RunnerProfile:
-        """A plausible runner of ``archetype`` (default: a recreational heel striker)."""
+        """A plausible runner of ``archetype`` (default: a recreational heel striker).
+
+        ``asymmetry_rng`` (a stream of its own, so the rest of the run stays as it
+        was) draws the runner's left/right habits: swing peak, contact time and
+        impact differ between the legs by a few percent (SD 2 %, 2 %, 5 %).
+        """
         a = get_archetype(archetype)
         asym = float(rng.normal(0.0, 1.0))
         cad = float(rng.normal(a.cadence_at_2_5_spm, 4.0))
@@ -224,6 +247,13 @@ class RunnerProfile:
         stand = float(rng.uniform(-3.6, -2.4))
         srng = style_rng if style_rng is not None else np.random.default_rng(0)
         shift = float(np.clip(srng.normal(0.0, RETRACTION_RUNNER_SD_S), -0.006, 0.006))
+        factors = None
+        if asymmetry_rng is not None:
+            half = {
+                name: 0.5 * float(asymmetry_rng.normal(0.0, sd))
+                for name, sd in (("swing_peak", 0.02), ("contact", 0.02), ("impact", 0.05))
+            }
+            factors = {"R": half, "L": {k: -v for k, v in half.items()}}
         return cls(
             cadence_at_2_5_spm=cad,
             ic_angle_deg=ic,
@@ -237,7 +267,14 @@ class RunnerProfile:
             strike_alt=a.strike_alt,
             contact_factor=a.contact_factor,
             retraction_shift_s=shift,
+            leg_factors=factors,
         )
+
+    def leg_factor(self, leg: str, name: str) -> float:
+        """Multiplier of ``name`` ("swing_peak", "contact", "impact") on ``leg``."""
+        if self.leg_factors is None:
+            return 1.0
+        return float(np.exp(self.leg_factors[leg][name]))
 
 
 @dataclass
@@ -257,6 +294,10 @@ class RunnerTimeline:
     fatigue: FloatArray
     label: list[str]
     profile: RunnerProfile
+    pattern: list[GuardedPattern]  # the guarded-gait pattern in force (degree in guarded_r/l)
+    bend_r: FloatArray  # bend effect on the right leg when it is inside (v²/r ÷ reference)
+    bend_l: FloatArray
+    roughness: FloatArray  # irregular footing 0..1
     strike_override: FloatArray | None = None  # NaN: the runner's own strike
 
     @property
@@ -274,12 +315,26 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
     """Lay out the runner's cycles over the plan (plus a little beyond its end)."""
     t = 0.0
     end = plan.duration_s + 3.0
-    st = {"v": 0.0, "os": 0.0, "cad": 1.0, "ic": 0.0, "imp": 1.0, "gr": 0.0, "g_r": 0.0, "g_l": 0.0}
+    st = {
+        "v": 0.0,
+        "os": 0.0,
+        "cad": 1.0,
+        "ic": 0.0,
+        "imp": 1.0,
+        "gr": 0.0,
+        "g_r": 0.0,
+        "g_l": 0.0,
+        "b_r": 0.0,
+        "b_l": 0.0,
+        "rough": 0.0,
+    }
     prev_gait = GAIT_STAND
     prev_T = STAND_CYCLE_S
     ar = 0.0
     rows: list[tuple[float, ...]] = []
     labels: list[str] = []
+    patterns: list[GuardedPattern] = []
+    pattern = GUARDED_PATTERNS["classic"]
     strikes: list[float] = []
     starts = [0.0]
     while t < end:
@@ -301,10 +356,20 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
         st["ic"] += a_m * (seg.ic_shift_deg - st["ic"])
         st["imp"] += a_m * (seg.impact_factor - st["imp"])
         st["gr"] += a_m * (seg.grade - st["gr"])
-        g_r = seg.guarded if seg.guarded_leg == "R" else 0.0
-        g_l = seg.guarded if seg.guarded_leg == "L" else 0.0
+        g_target = seg.guarded_at(t)
+        if seg.guarded > 0:
+            pattern = GUARDED_PATTERNS[seg.guarded_pattern]
+        g_r = g_target if seg.guarded_leg == "R" else 0.0
+        g_l = g_target if seg.guarded_leg == "L" else 0.0
         st["g_r"] += a_g * (g_r - st["g_r"])
         st["g_l"] += a_g * (g_l - st["g_l"])
+        a_c = 1.0 - np.exp(-prev_T / CURVE_TAU_S)
+        bend = 0.0
+        if seg.curve_radius_m > 0 and gait == GAIT_RUN:
+            bend = seg.curve_gain * st["v"] ** 2 / seg.curve_radius_m / BEND_REFERENCE_ACCEL_MPS2
+        st["b_r"] += a_c * ((bend if seg.curve_inside_leg == "R" else 0.0) - st["b_r"])
+        st["b_l"] += a_c * ((bend if seg.curve_inside_leg == "L" else 0.0) - st["b_l"])
+        st["rough"] += a_m * (seg.roughness - st["rough"])
         fatigue = seg.fatigue_at(t)
         guarded = max(st["g_r"], st["g_l"])
         if gait == GAIT_STAND:
@@ -318,10 +383,11 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
                 grade = st["gr"]
                 cad = run_cadence_spm(profile, np.asarray(v)).item()
                 cad *= st["cad"] * (1.0 + 0.3 * grade) * (1.0 - 0.03 * fatigue)
-                cad *= (1.0 + 0.04 * guarded) * (1.0 - 0.006 * st["os"])
+                cad *= (1.0 + pattern.cadence * guarded) * (1.0 - 0.006 * st["os"])
             else:
                 cad = 108.0 + 15.0 * (v - 1.4)
-            ar = 0.5 * ar + rng.normal(0.0, STRIDE_CV * (1 + 0.5 * fatigue + guarded))
+            cv = 1 + 0.5 * fatigue + pattern.stride_variability * guarded + st["rough"]
+            ar = 0.5 * ar + rng.normal(0.0, STRIDE_CV * cv)
             T = 120.0 / cad * (1.0 + ar)
             os_level = st["os"] if gait == GAIT_RUN else 0.0
         rows.append(
@@ -336,9 +402,13 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
                 st["g_r"],
                 st["g_l"],
                 fatigue,
+                st["b_r"],
+                st["b_l"],
+                st["rough"],
             )
         )
         labels.append(seg.label)
+        patterns.append(pattern)
         strikes.append(np.nan if seg.strike_index is None else float(seg.strike_index))
         t += T
         starts.append(t)
@@ -358,6 +428,10 @@ def build_timeline(plan: Plan, profile: RunnerProfile, rng: np.random.Generator)
         fatigue=arr[:, 9],
         label=labels,
         profile=profile,
+        pattern=patterns,
+        bend_r=arr[:, 10],
+        bend_l=arr[:, 11],
+        roughness=arr[:, 12],
         strike_override=np.array(strikes, dtype=float),
     )
 
@@ -410,8 +484,15 @@ def leg_cycles(
     is_stand = gait == GAIT_STAND
     dur = np.diff(timeline.start_s)
     guarded = timeline.guarded_r if leg == "R" else timeline.guarded_l
+    guarded_other = timeline.guarded_l if leg == "R" else timeline.guarded_r
+    bend = timeline.bend_r if leg == "R" else timeline.bend_l
+    rough = timeline.roughness
+
+    def pat(name: str) -> FloatArray:
+        return np.array([getattr(p, name) for p in timeline.pattern], dtype=float)
+
     fat = timeline.fatigue
-    var = 1.0 + 1.5 * guarded + 0.5 * fat
+    var = 1.0 + guarded * pat("variability") + 0.5 * fat + rough
     v = np.where(is_stand, 0.0, timeline.speed_mps)
     vr = np.clip(v, 1.0, 10.0)
     grade = timeline.grade
@@ -429,7 +510,9 @@ def leg_cycles(
         offset = np.where(is_stand & (prev_gait != GAIT_STAND), carry, offset)
     else:
         offset = np.zeros(n)
-    jitter_sd = np.where(is_stand, 0.0, dur * (0.003 + 0.01 * guarded))
+    jitter_sd = np.where(
+        is_stand, 0.0, dur * (0.003 + 0.01 * guarded * pat("stride_variability") + 0.003 * rough)
+    )
     jitter = np.clip(rng.normal(0.0, 1.0, n) * jitter_sd, -0.04 * dur, 0.04 * dur)
     start = base + offset + jitter
     start = np.concatenate((start, [timeline.start_s[-1] + (offset[-1] if n else 0.0)]))
@@ -445,7 +528,8 @@ def leg_cycles(
         + 50.0 * down
         + 2.0 * fat
         + timeline.ic_shift_deg
-        - 2.0 * guarded,
+        + guarded * pat("ic_angle_deg")
+        + BEND_IC_DEG * bend,
         4.0,
     )
     strike = _stride_strikes(timeline, is_run, srng)
@@ -458,7 +542,9 @@ def leg_cycles(
 
     # --- contact fraction and warp
     ct_run = 0.30 * (2.5 / vr) ** 0.75
-    ct_run = ct_run * (1.0 + 0.6 * up - 0.3 * down) * (1.0 + 0.05 * fat) * (1.0 - 0.08 * guarded)
+    ct_run = ct_run * (1.0 + 0.6 * up - 0.3 * down) * (1.0 + 0.05 * fat)
+    ct_run = ct_run * (1.0 + guarded * pat("contact") + guarded_other * pat("contact_other"))
+    ct_run = ct_run * (1.0 + BEND_CONTACT * bend) * prof.leg_factor(leg, "contact")
     ct_run = ct_run * (1.0 + 0.03 * os_deg / 8.0) * (1.0 - 0.3 * (timeline.cadence_factor - 1.0))
     ct_run = ct_run * (1.0 + rng.normal(0.0, 0.03, n) * var) * prof.contact_factor
     frac = np.where(is_run, ct_run / leg_dur, np.where(is_walk, 0.62, 0.5))
@@ -473,15 +559,24 @@ def leg_cycles(
     # --- template scale from the target mid-swing peak
     dv = v - 2.5
     peak = (480.0 + 45.0 * dv + 16.0 * dv * dv) * prof.peak_factor
-    peak = peak * (1.0 - 1.0 * up) * (1.0 - 0.04 * fat) * (1.0 - 0.10 * guarded)
+    peak = peak * (1.0 - 1.0 * up) * (1.0 - 0.04 * fat) * (1.0 + guarded * pat("swing_peak"))
+    peak = peak * np.where(is_run, prof.leg_factor(leg, "swing_peak"), 1.0)
     peak = np.where(is_walk, 290.0 * (v / 1.4), peak)
     peak = peak * (1.0 + rng.normal(0.0, 0.02, n) * var)
-    w1_ms = warp_knots(frac, gait, rho)[2][:, 3]  # warp slope at mid-swing
-    scale = np.where(is_stand, 0.0, peak * leg_dur / (PEAK_RATES[gait] * w1_ms))
+    lam = np.where(is_run, 1.0 + guarded * pat("late_swing"), 1.0)
+    peak_rate = PEAK_RATES[gait] * warp_knots(frac, gait, rho)[2][:, 3]  # at the mid-swing knot
+    moved = np.flatnonzero(lam != 1.0)
+    if moved.size:
+        # a moved late-swing knot shifts the swing's rate maximum: find it, so the
+        # mid-swing peak stays what the pattern says
+        peak_rate[moved] = swing_peak_rate(frac[moved], gait[moved], rho[moved], lam[moved])
+    scale = np.where(is_stand, 0.0, peak * leg_dur / peak_rate)
 
     # --- impact (g) and wobble
     impact = (7.5 + 3.5 * (vr - 2.5)) * prof.impact_factor * (1.0 + 0.06 * os_deg)
-    impact = impact * (1.0 - 3.0 * up + 5.0 * down) * (1.0 + 0.1 * fat) * (1.0 - 0.1 * guarded)
+    impact = impact * (1.0 - 3.0 * up + 5.0 * down) * (1.0 + 0.1 * fat)
+    impact = impact * (1.0 + guarded * pat("impact")) * (1.0 + BEND_IMPACT * bend)
+    impact = impact * prof.leg_factor(leg, "impact")
     impact = impact * timeline.impact_factor * (1.0 - STRIKE_IMPACT_DROP * strike)
     impact = np.where(is_walk, 1.2 * v / 1.4, impact)
     impact = np.where(is_stand, 0.0, np.clip(impact, 0.3, None) * np.exp(rng.normal(0, 0.12, n)))
@@ -514,6 +609,7 @@ def leg_cycles(
         thigh_amp_deg=np.where(
             is_run, THIGH_AMP_DEG + 2.0 * np.clip(dv, -1, 5), np.where(is_walk, 18.0, 0.0)
         ),
+        late_swing_ratio=lam,
         strike_index=strike,
         retraction_dps=nodes,
     )

@@ -46,6 +46,7 @@ _STREAM = {
     "noise": 40,
     "style": 50,
     "stride_style": 60,
+    "asymmetry": 70,
 }
 _LEG_NO = {"R": 0, "L": 1}
 
@@ -454,7 +455,12 @@ def _prepare(
     sc = get_scenario(scenario) if isinstance(scenario, str) else scenario
     plan = sc.plan(duration_s)
     rng = _rng(seed, "runner")
-    profile = RunnerProfile.draw(rng, runner or plan.runner, style_rng=_rng(seed, "style"))
+    profile = RunnerProfile.draw(
+        rng,
+        runner or plan.runner,
+        style_rng=_rng(seed, "style"),
+        asymmetry_rng=_rng(seed, "asymmetry"),
+    )
     return plan, build_timeline(plan, profile, rng)
 
 

@@ -192,22 +192,30 @@ def _harmonic(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def warp_knots(
-    contact_fraction: FloatArray, gait: npt.ArrayLike, forward_swing_ratio: FloatArray
+    contact_fraction: FloatArray,
+    gait: npt.ArrayLike,
+    forward_swing_ratio: FloatArray,
+    late_swing_ratio: npt.ArrayLike = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Knots ``x`` (stride phase), values ``y`` (template phase) and slopes ``m``.
 
     Five knots per stride, each array ``(..., 5)``: IC ``(0, 0)``, TO
     ``(contact_fraction, ψ_TO)``, start of the forward swing ``(1 − (1 − ψ_FS)·ρ, ψ_FS)``,
-    mid-swing ``(1 − (1 − ψ_MS)·ρ, ψ_MS)`` and the next IC ``(1, 1)``, with
+    mid-swing ``(1 − (1 − ψ_MS)·ρ·λ, ψ_MS)`` and the next IC ``(1, 1)``, with
     ``ρ = forward_swing_ratio`` (1 keeps the template's timing of the forward
-    swing; < 1 makes it shorter and faster, as in sprinting).
+    swing; < 1 makes it shorter and faster, as in sprinting) and
+    ``λ = late_swing_ratio`` (1 keeps the template's late swing; > 1 starts it
+    earlier, so the shank decelerates over a longer time, with less braking:
+    less knee extension in terminal swing). ``λ`` must stay below
+    ``(1 − ψ_FS) / (1 − ψ_MS)`` (2.3 for running).
     """
     f = np.asarray(contact_fraction, float)
     g = np.broadcast_to(np.asarray(gait), f.shape)
     rho = np.broadcast_to(np.asarray(forward_swing_ratio, float), f.shape)
+    lam = np.broadcast_to(np.asarray(late_swing_ratio, float), f.shape)
     to, fs, ms = TO_PHASES[g], FS_PHASES[g], MS_PHASES[g]
     x_fs = 1.0 - (1.0 - fs) * rho
-    x_ms = 1.0 - (1.0 - ms) * rho
+    x_ms = 1.0 - (1.0 - ms) * rho * lam
     zero, one = np.zeros_like(f), np.ones_like(f)
     x = np.stack([zero, f, x_fs, x_ms, one], axis=-1)
     y = np.stack([zero, to, fs, ms, one], axis=-1)
@@ -271,6 +279,39 @@ def warp(
     return psi.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
+def swing_peak_rate(
+    contact_fraction: FloatArray,
+    gait: npt.ArrayLike,
+    forward_swing_ratio: FloatArray,
+    late_swing_ratio: npt.ArrayLike = 1.0,
+    n_grid: int = 256,
+) -> FloatArray:
+    """Largest swing-phase rate of the warped template, per unit stride phase.
+
+    ``max over the swing of T'(w(φ))·w'(φ)`` for each stride (arrays broadcast):
+    the mid-swing peak of a stride with template scale 1 and duration 1 s. With
+    the template's own timing it is close to ``PEAK_RATES[gait]`` times the warp
+    slope at the mid-swing knot; moving that knot (``late_swing_ratio``) shifts
+    the maximum, which this finds on a grid of ``n_grid`` phases from toe-off
+    to the next contact.
+    """
+    f, g, rho, lam = np.broadcast_arrays(
+        np.asarray(contact_fraction, float),
+        np.asarray(gait),
+        np.asarray(forward_swing_ratio, float),
+        np.asarray(late_swing_ratio, float),
+    )
+    shape = f.shape
+    f, g, rho, lam = (a.ravel() for a in (f, g, rho, lam))
+    x, y, m = warp_knots(f, g.astype(np.intp), rho, lam)
+    u = (np.arange(n_grid) + 0.5) / n_grid
+    phi = (f[:, None] + (1.0 - f)[:, None] * u[None, :]).ravel()
+    row = np.repeat(np.arange(f.size), n_grid)
+    psi, d1, _ = _hermite_flat(phi, x, y, m, row)
+    rate = _table_lookup(RATE_TABLES, g.astype(np.int64)[row], psi) * d1
+    return rate.reshape(f.size, n_grid).max(axis=1).reshape(shape)
+
+
 # ------------------------------------------------------------------ evaluation
 @dataclass
 class CycleTable:
@@ -297,6 +338,8 @@ class CycleTable:
     # foot strike (see the "Foot strike" section of the module docstring)
     strike_index: FloatArray | None = None  # 0 rearfoot, 0.5 midfoot, 1 forefoot
     retraction_dps: FloatArray | None = None  # n + 1 node values: swing retraction term
+    #: > 1: the late swing starts earlier and brakes less (``None``: 1 for every cycle)
+    late_swing_ratio: FloatArray | None = None
 
     @property
     def n_cycles(self) -> int:
@@ -487,7 +530,12 @@ def shank_motion(cycles: CycleTable, time_s: FloatArray) -> ShankMotion:
     dbump = -d / sd2 * bump
     ddbump = (d * d / sd2 - 1.0) / sd2 * bump
 
-    kx, ky, km = warp_knots(cycles.contact_phase, cycles.gait, cycles.forward_swing_ratio)
+    kx, ky, km = warp_knots(
+        cycles.contact_phase,
+        cycles.gait,
+        cycles.forward_swing_ratio,
+        1.0 if cycles.late_swing_ratio is None else cycles.late_swing_ratio,
+    )
     psi, w1, w2 = _hermite_flat(phi, kx, ky, km, k)
     s = cycles.scale[k]
     tpl = _table_lookup(ANGLE_TABLES, gait, psi)

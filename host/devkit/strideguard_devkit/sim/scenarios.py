@@ -25,12 +25,140 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 from strideguard_devkit.sim.kinematics import GAIT_RUN, GAIT_STAND, GAIT_WALK
 
 STANDING_S = 5.0
 MIN_DURATION_S = 30.0
+
+
+@dataclass(frozen=True)
+class GuardedPattern:
+    """How an injury-like guarded gait changes the stride, at full degree.
+
+    Relative changes (``-0.10`` = 10 % less) apply to the guarded leg unless
+    the name says otherwise; the degree (0..1) of a :class:`Segment` scales
+    them. The references behind each variant are in ``docs/simulator.md``.
+
+    Attributes
+    ----------
+    name
+        Short name (the variant letter of issue 16 in the description).
+    description
+        One line for ``simulate --list`` and the docs.
+    swing_peak
+        Change of the mid-swing angular-velocity peak.
+    late_swing
+        Lengthening of the late swing (mid-swing to the next contact): the
+        shank decelerates over a longer time, so late-swing braking falls by
+        about ``1 − 1/(1 + late_swing)²`` (less knee extension in terminal swing).
+    contact
+        Change of ground-contact time on the guarded leg (negative: the
+        painful leg is unloaded sooner, the antalgic pattern).
+    contact_other
+        Change of ground-contact time on the other leg (it bears the load longer).
+    ic_angle_deg
+        Change of the tibia angle at initial contact (negative: more vertical).
+    impact
+        Change of the impact (peak tibial acceleration) on the guarded leg.
+    variability
+        Extra stride-to-stride variability of the guarded leg's swing,
+        contact, angle and impact: the factor is ``1 + variability``.
+    stride_variability
+        Extra stride-time variability of the runner (both legs share the
+        stride time): the stride-time CV is multiplied by ``1 + stride_variability``.
+    cadence
+        Change of the runner's cadence at the same speed (shorter strides).
+    """
+
+    name: str
+    description: str
+    swing_peak: float = 0.0
+    late_swing: float = 0.0
+    contact: float = 0.0
+    contact_other: float = 0.0
+    ic_angle_deg: float = 0.0
+    impact: float = 0.0
+    variability: float = 0.0
+    stride_variability: float = 0.0
+    cadence: float = 0.0
+
+
+#: the guarded-gait variants (issue 16: a–f; e is ``classic`` ramped in over minutes and
+#: f is ``slowdown`` with the runner slowing down, both laid out by their scenarios)
+GUARDED_PATTERNS: dict[str, GuardedPattern] = {
+    p.name: p
+    for p in (
+        GuardedPattern(
+            "classic",
+            "(a) slower, less braked and more irregular swing, shorter contact, upright tibia",
+            swing_peak=-0.10,
+            contact=-0.08,
+            ic_angle_deg=-2.0,
+            impact=-0.10,
+            variability=1.5,
+            stride_variability=1.0,
+            cadence=0.04,
+        ),
+        GuardedPattern(
+            "regular",
+            "(b) slower swing and shorter strides, as regular as ever",
+            swing_peak=-0.10,
+            ic_angle_deg=-1.5,
+            impact=-0.05,
+            cadence=0.04,
+        ),
+        GuardedPattern(
+            "limp",
+            "(c) one-sided limp: shorter stance and longer, slower swing at the same pace",
+            swing_peak=-0.06,
+            contact=-0.12,
+            contact_other=0.06,
+            ic_angle_deg=-1.0,
+            impact=-0.15,
+        ),
+        GuardedPattern(
+            "braking",
+            "(d) less late-swing braking only (less knee extension in terminal swing)",
+            late_swing=0.09,
+            ic_angle_deg=-1.5,
+        ),
+        GuardedPattern(
+            "slowdown",
+            "(f) a milder one-sided change while the runner slows down because it hurts",
+            swing_peak=-0.05,
+            late_swing=0.04,
+            contact=-0.05,
+            ic_angle_deg=-1.0,
+            impact=-0.08,
+            variability=0.5,
+            stride_variability=0.3,
+        ),
+    )
+}
+
+#: centripetal acceleration of the bend-sprinting data the bend effects are scaled from
+#: (Churchill et al. 2015: 9.4 m/s on a 37.72 m radius, lane 2): v²/r
+BEND_REFERENCE_ACCEL_MPS2 = 9.4**2 / 37.72
+#: 400 m track (IAAF/World Athletics): straights, inner kerb radius, lane width; the
+#: running line is 0.30 m outside the kerb in lane 1 and 0.20 m outside the lane line beyond
+TRACK_STRAIGHT_M = 84.39
+TRACK_KERB_RADIUS_M = 36.50
+TRACK_LANE_WIDTH_M = 1.22
+
+
+def track_radius_m(lane: int) -> float:
+    """Radius of the running line in ``lane`` (1–8) of a standard 400 m track."""
+    if not 1 <= lane <= 9:
+        raise ValueError(f"lane must be 1..9, got {lane}")
+    if lane == 1:
+        return TRACK_KERB_RADIUS_M + 0.30
+    return TRACK_KERB_RADIUS_M + (lane - 1) * TRACK_LANE_WIDTH_M + 0.20
+
 
 ALERTS: dict[str, str] = {
     "gait_changed": "injury-like change of the running pattern: stop and get checked",
@@ -70,6 +198,24 @@ class Segment:
         "L" or "R".
     fatigue_start, fatigue_end
         Fatigue level 0..1 at the segment's start and end.
+    guarded_pattern
+        Name in :data:`GUARDED_PATTERNS`: how the guarded gait changes the stride.
+    guarded_ramp_s
+        The guarded degree rises linearly from 0 to ``guarded`` over this long
+        after the segment's start (0: at once, with the usual few-stride lag).
+    curve_radius_m
+        Radius of a bend (0: straight). On a bend the inside leg's contact is
+        longer, its impact softer and its tibia further forward at contact,
+        in proportion to the centripetal acceleration v²/r (see ``docs/simulator.md``).
+    curve_inside_leg
+        The leg on the inside of the bend ("L" when running anticlockwise, as on a track).
+    curve_gain
+        Multiplies the published size of the bend effects (1: as published; tests
+        use more to show the margin).
+    roughness
+        Irregular footing (trail): stride-to-stride variability of both legs'
+        swing, contact, angle and impact ×(1 + roughness), of the stride time
+        ×(1 + roughness).
     strike_index
         Foot strike for this segment (0 rearfoot, 0.5 midfoot, 1 forefoot);
         ``None`` keeps the runner's own (see :mod:`strideguard_devkit.sim.athlete`).
@@ -90,6 +236,12 @@ class Segment:
     guarded_leg: str = "R"
     fatigue_start: float = 0.0
     fatigue_end: float = 0.0
+    guarded_pattern: str = "classic"
+    guarded_ramp_s: float = 0.0
+    curve_radius_m: float = 0.0
+    curve_inside_leg: str = "L"
+    curve_gain: float = 1.0
+    roughness: float = 0.0
     strike_index: float | None = None
 
     def speed_at(self, t: float) -> float:
@@ -97,6 +249,12 @@ class Segment:
         span = max(self.end_s - self.start_s, 1e-9)
         f = min(max((t - self.start_s) / span, 0.0), 1.0)
         return self.speed_start_mps + f * (self.speed_end_mps - self.speed_start_mps)
+
+    def guarded_at(self, t: float) -> float:
+        """Target guarded degree at time ``t`` inside the segment (ramped if asked)."""
+        if self.guarded_ramp_s <= 0.0:
+            return self.guarded
+        return self.guarded * min(max((t - self.start_s) / self.guarded_ramp_s, 0.0), 1.0)
 
     def fatigue_at(self, t: float) -> float:
         """Fatigue level at time ``t`` inside the segment."""
@@ -107,21 +265,33 @@ class Segment:
 
 @dataclass(frozen=True)
 class Expectation:
-    """An alert the host must raise: ``alert`` within ``within_s`` after ``onset_s``."""
+    """An alert the host must raise: ``alert`` within ``within_s`` after ``onset_s``.
+
+    ``ramp_s`` > 0: the change grows in over that long after the onset (the
+    detection delay is then counted from the end of the ramp); ``variant``
+    names the guarded-gait pattern (:data:`GUARDED_PATTERNS`) when there is one.
+    """
 
     alert: str
     onset_s: float
     within_s: float
     leg: str = "both"
+    ramp_s: float = 0.0
+    variant: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
+        d: dict[str, Any] = {
             "alert": self.alert,
             "onset_s": round(self.onset_s, 3),
             "within_s": self.within_s,
             "leg": self.leg,
         }
+        if self.ramp_s:
+            d["ramp_s"] = self.ramp_s
+        if self.variant is not None:
+            d["variant"] = self.variant
+        return d
 
 
 @dataclass(frozen=True)
@@ -332,17 +502,72 @@ def _cadence_plan(d: float) -> Plan:
     )
 
 
-def _guarded_plan(d: float) -> Plan:
-    g = {**_steady(2.85), "label": "guarded", "guarded": 1.0, "guarded_leg": "R"}
-    segs = _lay(d, [(0.15, _warmup()), (0.5, _steady()), (1.0, g)])
-    onset = _at(d, 0.5)
+#: guarded-gait scenarios: variant letter, pattern, leg, speed after the onset, ramp (s),
+#: slow-down (s) — all with the onset at half the run after a steady 3.0 m/s
+GUARDED_VARIANTS: dict[str, tuple[str, str, str, float, float, float]] = {
+    "guarded_onset": ("a", "classic", "R", 2.85, 0.0, 0.0),
+    "guarded_regular": ("b", "regular", "L", 3.0, 0.0, 0.0),
+    "guarded_limp": ("c", "limp", "R", 3.0, 0.0, 0.0),
+    "guarded_braking": ("d", "braking", "L", 3.0, 0.0, 0.0),
+    "guarded_gradual": ("e", "classic", "R", 2.85, 150.0, 0.0),
+    "guarded_slowdown": ("f", "slowdown", "L", 2.5, 0.0, 20.0),
+}
+
+
+def guarded_plan(
+    name: str, d: float, onset_s: float | None = None, *, warmup_frac: float = 0.15
+) -> Plan:
+    """Lay out guarded-gait scenario ``name`` (a key of :data:`GUARDED_VARIANTS`).
+
+    Parameters
+    ----------
+    name
+        The scenario.
+    d
+        Run length (s).
+    onset_s
+        When the guarded gait starts (default: half-way through the run).
+    warmup_frac
+        Share of the run spent warming up (2.3 → 3.0 m/s), at most up to the onset.
+    """
+    _, pattern, leg, speed, ramp_s, slow_s = GUARDED_VARIANTS[name]
+    onset = _at(d, 0.5) if onset_s is None else float(onset_s)
+    if not STANDING_S < onset < d:
+        raise ValueError(f"onset {onset:g} s must lie inside the run (after {STANDING_S:g} s)")
+    g: dict[str, Any] = {
+        **_steady(speed),
+        "label": "guarded",
+        "guarded": 1.0,
+        "guarded_leg": leg,
+        "guarded_pattern": pattern,
+        "guarded_ramp_s": ramp_s,
+    }
+    warm_end = min(_at(d, warmup_frac), onset)
+    segs = _lay(d, [((warm_end - STANDING_S) / (d - STANDING_S), _warmup())])
+    if onset > warm_end + 1e-9:
+        segs.append(Segment(warm_end, onset, **_steady()))
+    start = onset
+    if slow_s > 0:
+        end = min(onset + slow_s, d)
+        segs.append(Segment(onset, end, **{**g, "speed_start_mps": 3.0, "speed_end_mps": speed}))
+        start = end
+    if start < d:
+        segs.append(Segment(start, d, **{**g, "guarded_ramp_s": max(ramp_s - (start - onset), 0)}))
     return Plan(
-        "guarded_onset",
+        name,
         d,
         segs,
-        must_alert=[Expectation("gait_changed", onset, 90.0, leg="R")],
+        must_alert=[
+            Expectation(
+                "gait_changed", onset, 90.0 + ramp_s, leg=leg, ramp_s=ramp_s, variant=pattern
+            )
+        ],
         must_not_alert=["overstride", "sensor_moved", "sensor_lost"],
     )
+
+
+def _guarded_plan(d: float) -> Plan:
+    return guarded_plan("guarded_onset", d)
 
 
 def _walk_breaks_plan(d: float) -> Plan:
@@ -379,6 +604,99 @@ def _sensor_dies_plan(d: float) -> Plan:
         must_not_alert=["gait_changed", "overstride", "sensor_moved"],
         sensor_dies_s=death,
     )
+
+
+def _track_plan(d: float) -> Plan:
+    """Anticlockwise laps of a 400 m track: easy laps, 400 m and 200 m repeats, lanes 1 and 8."""
+    # (metres, speed m/s, lane, label) of one workout block, repeated to fill the run
+    block = [
+        (800.0, 3.2, 1, "easy"),
+        (400.0, 5.0, 1, "rep"),
+        (200.0, 2.8, 1, "jog"),
+        (200.0, 7.0, 1, "fast"),
+        (400.0, 2.8, 1, "jog"),
+        (800.0, 3.2, 8, "easy"),
+        (400.0, 5.0, 8, "rep"),
+        (200.0, 2.8, 8, "jog"),
+        (200.0, 7.0, 8, "fast"),
+        (400.0, 2.8, 8, "jog"),
+    ]
+    head = _lay(d, [(0.10, {**_warmup(3.2), "label": "warmup"})])
+    t = head[-1].end_s
+    segs = list(head)
+    on_bend = True  # the run starts at the beginning of a bend
+    done = 0.0  # share of the current bend or straight already run
+    k = 0
+    while t < d - 1e-9:
+        dist, v, lane, _ = block[k % len(block)]
+        r = track_radius_m(lane)
+        left = dist
+        while left > 1e-6 and t < d - 1e-9:
+            length = np.pi * r if on_bend else TRACK_STRAIGHT_M
+            step = min((1.0 - done) * length, left)
+            end = min(t + step / v, d)
+            if end - t < 1e-6:  # a rounding sliver at the end of a bend or straight
+                on_bend, done = not on_bend, 0.0
+                continue
+            segs.append(
+                Segment(
+                    t,
+                    end,
+                    f"bend_lane{lane}" if on_bend else "straight",
+                    speed_start_mps=v,
+                    speed_end_mps=v,
+                    curve_radius_m=r if on_bend else 0.0,
+                    curve_inside_leg="L",
+                )
+            )
+            left -= step
+            done += step / length
+            if (1.0 - done) * length < 0.5:  # half a metre left: a rounding sliver
+                on_bend, done = not on_bend, 0.0
+            t = end
+        k += 1
+    return Plan("track_bends", d, segs, must_not_alert=_not())
+
+
+#: rolling trail terrain: (grade, duration at 600 s) — a fixed profile, the same for every seed
+TRAIL_PROFILE = (
+    (0.03, 40.0),
+    (0.07, 30.0),
+    (-0.02, 25.0),
+    (-0.08, 35.0),
+    (0.0, 20.0),
+    (0.05, 45.0),
+    (0.08, 25.0),
+    (-0.05, 30.0),
+    (0.02, 20.0),
+    (-0.07, 25.0),
+)
+
+
+#: extra stride-to-stride variability on the trail: ×1.5, about twice the +26 % of step
+#: parameters measured on a 2.5 cm uneven treadmill (Voloshina & Ferris 2015)
+TRAIL_ROUGHNESS = 0.5
+
+
+def _trail_plan(d: float) -> Plan:
+    """A trail: irregular footing (variability ×1.5) on rolling ±8 % terrain."""
+    head = _lay(d, [(0.15, _warmup(2.9))])
+    t0 = head[-1].end_s
+    blocks = [
+        (
+            dur,
+            {
+                "label": "trail",
+                # uphill slower, downhill faster (about 4 % speed per 1 % grade at 3 m/s)
+                "speed_start_mps": 2.9 - 4.0 * g,
+                "speed_end_mps": 2.9 - 4.0 * g,
+                "grade": g,
+                "roughness": TRAIL_ROUGHNESS,
+            },
+        )
+        for g, dur in TRAIL_PROFILE
+    ]
+    return Plan("trail", d, [*head, *_repeat(t0, d, blocks, d / 600.0)], must_not_alert=_not())
 
 
 def _demo_plan(d: float) -> Plan:
@@ -494,6 +812,34 @@ SCENARIOS: dict[str, Scenario] = {
             "tibia angle at IC -2°, 2.5x variability) while the runner slows to 2.85 m/s. "
             "Must alert gait_changed (right leg).",
             _guarded_plan,
+        ),
+        *(
+            Scenario(
+                name,
+                f"Guarded-gait variant ({letter}) on the {'right' if leg == 'R' else 'left'} leg "
+                f"from 50 % of the run: {GUARDED_PATTERNS[pattern].description.split(') ', 1)[1]}"
+                + (f", growing in over {ramp:.0f} s" if ramp else "")
+                + (f", while the runner slows from 3.0 to {v:.1f} m/s" if slow else "")
+                + f". Must alert gait_changed ({'right' if leg == 'R' else 'left'} leg).",
+                partial(guarded_plan, name),
+            )
+            for name, (letter, pattern, leg, v, ramp, slow) in GUARDED_VARIANTS.items()
+            if name != "guarded_onset"
+        ),
+        Scenario(
+            "track_bends",
+            "Anticlockwise laps of a 400 m track: easy 3.2 m/s laps, 400 m at 5.0 m/s and "
+            "200 m at 7.0 m/s with jog recoveries, in lane 1 (bend radius 36.8 m) and lane 8 "
+            "(45.2 m). On the bends the inside (left) leg has longer contact, softer impacts "
+            "and lands further ahead, in proportion to v²/r. No alert.",
+            _track_plan,
+        ),
+        Scenario(
+            "trail",
+            "A trail run: irregular footing (stride-to-stride variability of both legs and of the "
+            "stride time ×1.5) on rolling terrain between -8 % and +8 %, slower uphill. "
+            "Irregularity without injury: no alert.",
+            _trail_plan,
         ),
         Scenario(
             "walk_breaks",

@@ -5,8 +5,9 @@ orientation on the shin seen two ways in the sensor frame — the stance
 gravity direction (mostly along the tibia) and the swing axis (the knee's
 flexion axis at mid-swing). A twist about the tibia barely moves gravity but
 turns the swing axis, so either turning beyond ``mounting_change_deg`` for
-``mounting_persist_strides`` strides means the sensor moved on the strap.
-Per event: lost data, a silent sensor, a low battery. Settings:
+``mounting_persist_strides`` strides means the sensor moved on the strap
+(the notice stays on until the policy has measured the levels again from the
+new position). Per event: lost data, a silent sensor, a low battery. Settings:
 :class:`~strideguard.alerts.config.NoticeConfig`.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from strideguard.alerts import texts
 from strideguard.alerts.config import NoticeConfig
-from strideguard.alerts.detectors.common import Decision, End, Raise, Stride, value
+from strideguard.alerts.detectors.common import Decision, Raise, Stride, value
 from strideguard.alerts.model import AlertKind, Severity
 
 #: per-stride unit vectors in the sensor frame that together give the sensor's orientation
@@ -67,6 +68,21 @@ class NoticeDetector:
             )
         ]
 
+    def orientation(self) -> list[float] | None:
+        """The sensor's orientation reference (gravity and swing-axis unit vectors, six
+        numbers) once ``mounting_reference_strides`` strides have set it, else ``None``."""
+        ref = self._orientation_ref
+        if ref is None or self._orientation_n < self.config.mounting_reference_strides:
+            return None
+        out: list[float] = []
+        for k in (0, 3):
+            part = ref[k : k + 3]
+            norm = float(np.linalg.norm(part))
+            if not norm > 0:
+                return None
+            out += [round(float(x) / norm, 5) for x in part]
+        return out
+
     def _mounting(self, stride: Stride) -> list[Decision]:
         cfg = self.config
         dirs = []
@@ -97,14 +113,17 @@ class NoticeDetector:
         if self._turned_run < cfg.mounting_persist_strides:
             return []
         self._orientation_ref, self._orientation_n, self._turned_run = None, 0, 0
+        # on until the policy has measured the levels again from the new position
         return [
             Raise(
                 AlertKind.SENSOR_MOVED,
                 Severity.INFO,
-                texts.sensor_moved(ang),
-                {"rotation_deg": round(ang, 1)},
-            ),
-            End(AlertKind.SENSOR_MOVED, texts.SENSOR_MOVED_REREFERENCED),
+                texts.sensor_moved(ang, cfg.mounting_reanchor_strides),
+                {
+                    "rotation_deg": round(ang, 1),
+                    "reanchor_strides": cfg.mounting_reanchor_strides,
+                },
+            )
         ]
 
     # ------------------------------------------------------------------ events
@@ -147,3 +166,19 @@ class NoticeDetector:
                 {"silent_s": round(silent_s, 1)},
             )
         ]
+
+
+def orientation_change_deg(a: list[float], b: list[float]) -> float:
+    """Largest angle (°) between two orientation references' gravity and swing axes."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if va.shape != (6,) or vb.shape != (6,):
+        return float("nan")
+    out = 0.0
+    for k in (0, 3):
+        x, y = va[k : k + 3], vb[k : k + 3]
+        nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
+        if not (nx > 0 and ny > 0):
+            return float("nan")
+        c = max(-1.0, min(1.0, float(x @ y) / (nx * ny)))
+        out = max(out, math.degrees(math.acos(c)))
+    return out
