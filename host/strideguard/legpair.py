@@ -22,7 +22,6 @@ import numpy as np
 from strideguard.alerts.symmetry import SymmetryMonitor
 from strideguard.symmetry import SYMMETRY_FEATURE_NAMES, host_clock_offset_s
 
-
 #: the columns of a stride pair (``symmetry.stride_pairs`` rows, ``pairs.csv``)
 PAIR_COLUMNS: tuple[str, ...] = (
     "initial_contact_r_s",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from strideguard.cliargs import whole
 
 if TYPE_CHECKING:
+    from strideguard.alerts.policy import AlertPolicy
     from strideguard.metrics import StrideTable
 
 
@@ -147,7 +148,12 @@ def run(args: argparse.Namespace) -> int:
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
     calibrated = bool(result.alignment.calibrated) if result.alignment else False
-    if legs is None:
+    policy: AlertPolicy | None = None
+    if legs is not None:
+        # two legs: both policies and the symmetry monitor, as the live run has them
+        # (None when the other leg gives nothing to pair with: this leg alone then)
+        policy = _two_legs(args, legs, rec, result, calibrated, config, baseline)
+    if policy is None:
         # the same policy the live path runs, stride by stride
         policy = alerts_for_strides(
             result.strides.rows(),
@@ -160,21 +166,6 @@ def run(args: argparse.Namespace) -> int:
             angle_calibrated=calibrated,
             end_time_s=float(rec.time_s[-1]),
         )
-    else:
-        # two legs: both policies and the symmetry monitor, as the live run has them
-        policy = _two_legs(args, legs, rec, result, calibrated, config, baseline)
-        if policy is None:  # the other leg gave nothing to pair with: this leg alone
-            policy = alerts_for_strides(
-                result.strides.rows(),
-                pain_marks_s=rec.pain_marks_s,
-                acknowledgements=rec.acknowledgements,
-                gaps=rec.gaps,
-                config=config,
-                baseline=baseline,
-                leg=args.leg,
-                angle_calibrated=calibrated,
-                end_time_s=float(rec.time_s[-1]),
-            )
     result.alerts = [a.to_dict() for a in policy.alerts_]
     if args.save_baseline is not None:
         if policy.baseline_ is None:
@@ -208,7 +199,7 @@ def _two_legs(
     calibrated: bool,
     config: Any,
     baseline: Any,
-) -> Any | None:
+) -> AlertPolicy | None:
     """Analyse the other leg too, run both through the live path's symmetry code
     (:func:`~strideguard.alerts.offline.alerts_for_pair`), set ``result.symmetry``;
     return the policy of the leg ``result`` is about (``None``, with a warning,
@@ -248,6 +239,10 @@ def _two_legs(
     for k, r in recs.items():
         monitor.policies[k].finish(float(r.time_s[-1]))
     result.symmetry = symmetry_block(monitor)
+    base = monitor.policies[leg].baseline_
+    if base is not None and base.source == "learned" and monitor.model_source_ == "learned":
+        # --save-baseline keeps the runner's own balance with it, as the live run stores it
+        base.symmetry = monitor.balance_for(leg)
     return monitor.policies[leg]
 
 
