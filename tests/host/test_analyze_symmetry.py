@@ -263,3 +263,15 @@ def test_sensors_switched_on_at_different_times_are_paired_on_the_host_clock(
         assert sym["features"][name]["median"] == pytest.approx(
             whole["symmetry"]["features"][name]["median"], abs=0.5
         )
+
+
+@pytest.mark.slow
+def test_the_history_column_is_the_same_symmetry(runs: Path) -> None:
+    """The run history's L/R column (late-swing braking) comes from the same pairing code."""
+    from strideguard.history.ingest import record_from_file
+
+    for stem in ("steady", "limp"):
+        stored = record_from_file(runs / f"{stem}.sgrec").summary()["symmetry_pct"]
+        shown = _analyze(runs / f"{stem}.sgrec")["symmetry"]["features"]
+        # the history keeps pairs of running strides only: the same number to within a tenth
+        assert stored == pytest.approx(shown["late_swing_peak_decel_dps2"]["median"], abs=0.1)
