@@ -1,4 +1,8 @@
-"""``strideguard analyze FILE``: strides, late swing and overstride from a recording."""
+"""``strideguard analyze FILE``: strides, late swing and overstride from a recording.
+
+A raw recording of two sensors, one per leg, also gives the run's left/right
+symmetry, from the live path's code (:mod:`strideguard.legpair`).
+"""
 
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=whole(0, 255),
         default=0,
         metavar="N",
-        help="sensor number in a raw recording (0-255)",
+        help="sensor number in a raw recording (0-255); with a sensor on each leg, the leg "
+        "reported (the left/right symmetry is added)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
