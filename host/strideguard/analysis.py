@@ -82,6 +82,10 @@ class AnalysisResult:
         alert policy on the strides (``strideguard analyze``); empty otherwise.
     stage_times
         Wall-clock seconds per stage.
+    symmetry
+        Left/right symmetry of a two-sensor recording
+        (:func:`strideguard.legpair.symmetry_block`), set by ``strideguard
+        analyze``; ``None`` (and no ``symmetry`` key in the JSON) for one leg.
     """
 
     source: str
@@ -95,6 +99,7 @@ class AnalysisResult:
     warnings: list[str] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     stage_times: StageTimes = field(default_factory=StageTimes)
+    symmetry: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Run-level summary: counts, metric statistics, overstride."""
@@ -133,7 +138,7 @@ class AnalysisResult:
         """JSON-ready dict in schema ``strideguard.analysis/1``."""
         rows = self.strides.rows()
         strides = [{k: r.get(k) for k in EXPORTED_STRIDE_COLUMNS} for r in rows]
-        return {
+        out: dict[str, Any] = {
             "schema": SCHEMA,
             "source": self.source,
             "sample_rate_hz": round(self.sample_rate_hz, 4),
@@ -145,6 +150,9 @@ class AnalysisResult:
             "summary": self.summary(),
             "warnings": list(self.warnings),
         }
+        if self.symmetry is not None:
+            out["symmetry"] = self.symmetry
+        return out
 
     def to_json(self, indent: int | None = 1) -> str:
         """Serialise :meth:`to_dict` (NaN never appears: unmeasured values are ``null``)."""
@@ -215,9 +223,36 @@ class AnalysisResult:
                 f"  alignment          confidence {a.confidence:.2f}, "
                 f"{'calibrated from ' + str(a.calibration_source) + quality if a.calibrated else 'not calibrated'}"
             )
+        if self.symmetry is not None:
+            lines.extend(symmetry_lines(self.symmetry))
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)
+
+
+def symmetry_lines(block: dict[str, Any]) -> list[str]:
+    """The text output's "L/R" section of a symmetry block (:attr:`AnalysisResult.symmetry`)."""
+    from strideguard.symmetry import SYMMETRY_FEATURES
+
+    balance = {"learned": "learned in this run", "profile": "from your stored baseline"}
+    lines = [
+        f"  L/R                {block['pairs']} stride pairs, right against left "
+        f"(median, IQR); your balance {balance.get(block['balance_from'], 'not learned yet')}"
+    ]
+    versus = block.get("versus_normal") or {}
+    for spec in SYMMETRY_FEATURES:
+        f = block["features"].get(spec.name) or {}
+        if f.get("median") is None:
+            lines.append(f"    {spec.label:<22} n/a")
+            continue
+        unit = " °" if f["unit"] == "°" else " %"
+        who = {"R": "right higher", "L": "left higher"}.get(f["higher"] or "", "equal")
+        vs = versus.get(spec.name)
+        lines.append(
+            f"    {spec.label:<22} {f['median']:+6.1f}{unit} (IQR {f['iqr']:.1f}), {who}"
+            + ("" if vs is None else f"; {vs:+.1f} vs your normal")
+        )
+    return lines
 
 
 def check_gait_signature(alignment: Alignment, source: str, *, check_sign: bool) -> None:

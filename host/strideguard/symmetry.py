@@ -285,23 +285,39 @@ class RollingSymmetry:
         return out
 
 
-def symmetry_summary(pairs: Sequence[StridePair]) -> dict[str, dict[str, float | None]]:
+def higher_leg(median: float | None) -> str | None:
+    """Which leg's value is larger for a right-against-left median: ``"R"``, ``"L"`` or ``None`` (equal, unknown)."""
+    if median is None or not math.isfinite(median) or median == 0:
+        return None
+    return "R" if median > 0 else "L"
+
+
+def symmetry_summary(pairs: Sequence[StridePair]) -> dict[str, dict[str, Any]]:
     """Per feature over a run: median and interquartile range of the pair values, as shown.
 
     Returns
     -------
     dict
-        ``{feature: {"median": SI % or °, "iqr": …, "pairs": n}}``; ``None`` when unknown.
+        ``{feature: {"median": SI % or °, "iqr": …, "pairs": n, "unit": "%" or "°",
+        "higher": "R", "L" or None}}``; ``None`` when unknown. ``median`` is right
+        against left (positive: the right leg's value is larger, ``higher``).
     """
-    out: dict[str, dict[str, float | None]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name in SYMMETRY_FEATURE_NAMES:
+        unit = _BY_NAME[name].unit
         v = np.array([p.values[name] for p in pairs], dtype=float)
         v = v[np.isfinite(v)]
         if v.size == 0:
-            out[name] = {"median": None, "iqr": None, "pairs": 0}
+            out[name] = {"median": None, "iqr": None, "pairs": 0, "unit": unit, "higher": None}
             continue
         q1, med, q3 = (display_value(name, float(x)) for x in np.percentile(v, [25, 50, 75]))
-        out[name] = {"median": round(med, 2), "iqr": round(q3 - q1, 2), "pairs": int(v.size)}
+        out[name] = {
+            "median": round(med, 2),
+            "iqr": round(q3 - q1, 2),
+            "pairs": int(v.size),
+            "unit": unit,
+            "higher": higher_leg(round(med, 2)),
+        }
     return out
 
 

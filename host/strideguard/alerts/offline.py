@@ -74,13 +74,7 @@ def alerts_for_strides(
         if what == "pain":
             policy.mark_pain(a)
         elif what == "ack":
-            ack = acks[int(b)]
-            kind = _kind(ack.kind)
-            # as LiveRun does: the alert named, if on; else (a long press) the most urgent
-            if kind is not None and (policy.is_active(kind) or not ack.fallback):
-                policy.acknowledge(a, kind, source=ack.source)
-            else:
-                policy.acknowledge(a, None, source=ack.source)
+            _acknowledge(policy, acks[int(b)])
         else:
             policy.notice_gap(a, b)
 
@@ -109,6 +103,7 @@ def alerts_for_pair(
     offsets_s: Mapping[str, float] | None = None,
     end_time_s: float | None = None,
     keep_pairs: bool = False,
+    acknowledgements: Mapping[str, Iterable[Acknowledgement]] | None = None,
 ) -> SymmetryMonitor:
     """Both legs of a run through their policies and the symmetry monitor, as live.
 
@@ -130,6 +125,8 @@ def alerts_for_pair(
         End of the recording (common clock): active alerts are reported as ended there.
     keep_pairs
         Keep every stride pair in ``monitor.pairs_`` (for summaries).
+    acknowledgements
+        Per leg: the alerts the runner acknowledged, as for :func:`alerts_for_strides`.
 
     Returns
     -------
@@ -159,6 +156,8 @@ def alerts_for_pair(
             events.append((float(t) + off[leg], 0, leg, "pain", float(t)))
         for a, b in (gaps or {}).get(leg, ()):
             events.append((float(a) + off[leg], 1, leg, "gap", (float(a), float(b))))
+        for ack in (acknowledgements or {}).get(leg, ()):
+            events.append((float(ack.time_s) + off[leg], 1, leg, "ack", ack))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     for _, _, leg, kind, payload in events:
         policy = policies[leg]
@@ -167,6 +166,8 @@ def alerts_for_pair(
         elif kind == "gap":
             a, b = payload  # type: ignore[misc]
             policy.notice_gap(a, b)
+        elif kind == "ack":
+            _acknowledge(policy, payload)  # type: ignore[arg-type]
         else:
             policy.update(payload)  # type: ignore[arg-type]
             monitor.add(leg, payload, off[leg])  # type: ignore[arg-type]
@@ -174,6 +175,16 @@ def alerts_for_pair(
         for leg in legs:
             policies[leg].finish(end_time_s - off[leg])
     return monitor
+
+
+def _acknowledge(policy: AlertPolicy, ack: Acknowledgement) -> None:
+    """A recorded acknowledgement, as LiveRun applies it: the alert named, if on; else
+    (a long press) the most urgent."""
+    kind = _kind(ack.kind)
+    if kind is not None and (policy.is_active(kind) or not ack.fallback):
+        policy.acknowledge(ack.time_s, kind, source=ack.source)
+    else:
+        policy.acknowledge(ack.time_s, None, source=ack.source)
 
 
 def _kind(value: str | None) -> AlertKind | None:

@@ -43,6 +43,7 @@ from strideguard.symmetry import (
     StridePair,
     StridePairer,
     display_value,
+    symmetry_summary,
 )
 
 LEGS = ("L", "R")
@@ -276,6 +277,21 @@ class SymmetryMonitor:
                 continue
             out[spec.name] = round(display_value(spec.name, v) - display_value(spec.name, mu), 2)
         return out
+
+    def summary(self) -> dict[str, object]:
+        """The run's symmetry as the run summary and ``analyze`` report it.
+
+        ``pairs``, ``state``, ``balance_from`` (:attr:`model_source_`),
+        ``features`` (:func:`~strideguard.symmetry.symmetry_summary` of the kept
+        pairs) and ``versus_normal``.
+        """
+        return {
+            "pairs": self.n_pairs_,
+            "state": self.state(),
+            "balance_from": self.model_source_,
+            "features": symmetry_summary(self.pairs_),
+            "versus_normal": self.versus_normal(),
+        }
 
     def state(self) -> str:
         """``"learning"`` the balance, ``"re-measuring"`` it after a move, or ``"watching"``."""

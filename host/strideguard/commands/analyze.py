@@ -1,4 +1,8 @@
-"""``strideguard analyze FILE``: strides, late swing and overstride from a recording."""
+"""``strideguard analyze FILE``: strides, late swing and overstride from a recording.
+
+A raw recording of two sensors, one per leg, also gives the run's left/right
+symmetry, from the live path's code (:mod:`strideguard.legpair`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from strideguard.cliargs import whole
 
 if TYPE_CHECKING:
+    from strideguard.alerts.policy import AlertPolicy
     from strideguard.metrics import StrideTable
 
 
@@ -38,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=whole(0, 255),
         default=0,
         metavar="N",
-        help="sensor number in a raw recording (0-255)",
+        help="sensor number in a raw recording (0-255); with a sensor on each leg, the leg "
+        "reported (the left/right symmetry is added)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
@@ -88,6 +94,17 @@ def _strides_csv(strides: StrideTable) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pairs_csv(rows: list[dict[str, Any]]) -> str:
+    """A two-leg run's stride pairs (``symmetry.stride_pairs``) as CSV (unknown: ``nan``)."""
+    from strideguard.legpair import PAIR_COLUMNS
+
+    lines = [",".join(PAIR_COLUMNS)]
+    lines += [
+        ",".join("nan" if r.get(c) is None else f"{r[c]:.6g}" for c in PAIR_COLUMNS) for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the analysis and print or write the result."""
     from strideguard.analysis import analyze
@@ -114,6 +131,19 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.save_baseline, "--save-baseline")
     if args.out is not None:
         _check_out_dir(args.out)
+    from strideguard.legpair import recording_legs
+
+    legs = recording_legs(args.file)
+    if legs is not None:
+        leg_of = {stream: leg for leg, stream in legs.items()}
+        if args.sensor not in leg_of:
+            raise InputError(f"{args.file}: no sensor {args.sensor} (it has sensors 0 and 1)")
+        if args.leg is not None and args.leg != leg_of[args.sensor]:
+            raise InputError(
+                f"{args.file}: sensor {args.sensor} is the {'left' if leg_of[args.sensor] == 'L' else 'right'} "
+                "leg's (--leg disagrees)"
+            )
+        args.leg = leg_of[args.sensor]
     rec, report = load_recording(args.file, stream=args.sensor)
     standing = None
     warnings = list(report.warnings)
@@ -122,18 +152,25 @@ def run(args: argparse.Namespace) -> int:
         standing, srep = load_recording(args.standing, min_duration_s=0.0)
         warnings.extend(f"standing file: {w}" for w in srep.warnings)
     result = analyze(rec, standing=standing, leg=args.leg, warnings=warnings, alert_config=config)
-    # the same policy the live path runs, stride by stride
-    policy = alerts_for_strides(
-        result.strides.rows(),
-        pain_marks_s=rec.pain_marks_s,
-        acknowledgements=rec.acknowledgements,
-        gaps=rec.gaps,
-        config=config,
-        baseline=baseline,
-        leg=args.leg,
-        angle_calibrated=bool(result.alignment.calibrated) if result.alignment else False,
-        end_time_s=float(rec.time_s[-1]),
-    )
+    calibrated = bool(result.alignment.calibrated) if result.alignment else False
+    policy: AlertPolicy | None = None
+    if legs is not None:
+        # two legs: both policies and the symmetry monitor, as the live run has them
+        # (None when the other leg gives nothing to pair with: this leg alone then)
+        policy = _two_legs(args, legs, rec, result, calibrated, config, baseline)
+    if policy is None:
+        # the same policy the live path runs, stride by stride
+        policy = alerts_for_strides(
+            result.strides.rows(),
+            pain_marks_s=rec.pain_marks_s,
+            acknowledgements=rec.acknowledgements,
+            gaps=rec.gaps,
+            config=config,
+            baseline=baseline,
+            leg=args.leg,
+            angle_calibrated=calibrated,
+            end_time_s=float(rec.time_s[-1]),
+        )
     result.alerts = [a.to_dict() for a in policy.alerts_]
     if args.save_baseline is not None:
         if policy.baseline_ is None:
@@ -152,8 +189,66 @@ def run(args: argparse.Namespace) -> int:
         for a in shown:
             sys.stdout.write(f"    {a.one_line()}\n")
         if args.out is not None:
-            sys.stdout.write(f"wrote {args.out / 'strides.csv'} and {args.out / 'analysis.json'}\n")
+            extra = f", {args.out / 'pairs.csv'}" if result.symmetry is not None else ""
+            sys.stdout.write(
+                f"wrote {args.out / 'strides.csv'}{extra} and {args.out / 'analysis.json'}\n"
+            )
     return 0
+
+
+def _two_legs(
+    args: argparse.Namespace,
+    legs: dict[str, int],
+    rec: Any,
+    result: Any,
+    calibrated: bool,
+    config: Any,
+    baseline: Any,
+) -> AlertPolicy | None:
+    """Analyse the other leg too, run both through the live path's symmetry code
+    (:func:`~strideguard.alerts.offline.alerts_for_pair`), set ``result.symmetry``;
+    return the policy of the leg ``result`` is about (``None``, with a warning,
+    when the other leg cannot be analysed: no symmetry then)."""
+    from strideguard.alerts.offline import alerts_for_pair
+    from strideguard.analysis import analyze
+    from strideguard.errors import InputError
+    from strideguard.legpair import recording_host_offset_s, symmetry_block
+    from strideguard.load import load_recording
+
+    leg = str(args.leg)
+    other = "L" if leg == "R" else "R"
+    try:
+        orec, oreport = load_recording(args.file, stream=legs[other])
+        # the other sensor calibrates from its own standing at the start (no --standing for it)
+        ores = analyze(orec, leg=other, warnings=list(oreport.warnings), alert_config=config)
+    except InputError as exc:
+        side = "left" if other == "L" else "right"
+        result.warnings.append(f"no left/right symmetry: the {side} sensor: {exc}")
+        return None
+    recs = {leg: rec, other: orec}
+    results = {leg: result, other: ores}
+    monitor = alerts_for_pair(
+        {k: r.strides.rows() for k, r in results.items()},
+        pain_marks_s={k: r.pain_marks_s for k, r in recs.items()},
+        gaps={k: r.gaps for k, r in recs.items()},
+        acknowledgements={k: r.acknowledgements for k, r in recs.items()},
+        config=config,
+        baselines={leg: baseline, other: baseline},
+        angle_calibrated={
+            leg: calibrated,
+            other: bool(ores.alignment.calibrated) if ores.alignment else False,
+        },
+        offsets_s={k: recording_host_offset_s(args.file, s) for k, s in legs.items()},
+        keep_pairs=True,
+    )
+    for k, r in recs.items():
+        monitor.policies[k].finish(float(r.time_s[-1]))
+    result.symmetry = symmetry_block(monitor)
+    base = monitor.policies[leg].baseline_
+    if base is not None and base.source == "learned" and monitor.model_source_ == "learned":
+        # --save-baseline keeps the runner's own balance with it, as the live run stores it
+        base.symmetry = monitor.balance_for(leg)
+    return monitor.policies[leg]
 
 
 def _write_out(folder: Path, result: Any) -> None:
@@ -172,6 +267,10 @@ def _write_out(folder: Path, result: Any) -> None:
             out.path(folder / "strides.csv").write_text(
                 _strides_csv(result.strides), encoding="utf-8"
             )
+            if result.symmetry is not None:
+                out.path(folder / "pairs.csv").write_text(
+                    _pairs_csv(result.symmetry["stride_pairs"]), encoding="utf-8"
+                )
     except BaseException:
         if created:
             with contextlib.suppress(OSError):

@@ -17,9 +17,12 @@ Late-swing load
     (per leg, so one- and two-sensor runs compare).
 
 Symmetry
-    :func:`lr_symmetry_pct`: ``100 × (R − L) / ((R + L) / 2)`` of per-minute
-    medians (positive: the right leg's value is larger). Issue 16 adds symmetry
-    indices to the analysis; this one function is where they plug in.
+    A run's left/right symmetry (:func:`paired_symmetry`, the history's ``symmetry_pct``)
+    is the live path's: strides paired in time and summarised by
+    :mod:`strideguard.symmetry` (Robinson's index, median over the pairs of
+    running strides; positive: the right leg's value is larger).
+    :func:`lr_symmetry_pct` (``100 × (R − L) / ((R + L) / 2)``, the same index
+    of two medians) remains for the report's per-minute series.
 """
 
 from __future__ import annotations
@@ -156,6 +159,38 @@ def percentile_band(
     return float(lo), float(hi)
 
 
+def paired_symmetry(left: Strides, right: Strides) -> dict[str, dict[str, Any]]:
+    """Left/right symmetry of a run from its two legs' stride tables, by the live path's code.
+
+    Strides are paired in time (:func:`strideguard.symmetry.pair_stride_tables`;
+    both tables' times count from the start of the same recording) and the pairs
+    whose two strides are running are summarised
+    (:func:`strideguard.symmetry.symmetry_summary`).
+
+    Returns
+    -------
+    dict
+        Per feature: ``median`` (symmetry index % or difference °, right against
+        left), ``iqr``, ``pairs``, ``unit``, ``higher``.
+    """
+    from strideguard.symmetry import SYMMETRY_FEATURE_NAMES, pair_stride_tables, symmetry_summary
+
+    names = ("initial_contact_s", "next_initial_contact_s", *SYMMETRY_FEATURE_NAMES)
+
+    def rows(table: Strides) -> list[dict[str, Any]]:
+        cols = {n: column(table, n).tolist() for n in names}
+        running = running_mask(table).tolist()
+        return [
+            {"running": running[i], **{n: cols[n][i] for n in names}}
+            for i in range(n_strides(table))
+        ]
+
+    pairs = pair_stride_tables(rows(right), rows(left))
+    return symmetry_summary(
+        [p for p in pairs if p.strides["R"]["running"] and p.strides["L"]["running"]]
+    )
+
+
 def run_summary(legs: Sequence[tuple[str | None, Strides]]) -> dict[str, Any]:
     """The run-level numbers the history lists, from each leg's stride table.
 
@@ -171,8 +206,8 @@ def run_summary(legs: Sequence[tuple[str | None, Strides]]) -> dict[str, Any]:
         medians over all running strides of ``cadence_spm``,
         ``shank_angle_at_ic_deg``, ``contact_time_s``, ``peak_midswing_gyr_dps``
         and ``late_swing_peak_decel_dps2``, ``late_swing_load`` (mean over the
-        legs) and ``symmetry_pct`` (late-swing deceleration, right vs left;
-        ``None`` without both legs).
+        legs) and ``symmetry_pct`` (late-swing deceleration, right vs left, by
+        :func:`paired_symmetry`; ``None`` without both legs).
     """
     names = (
         "cadence_spm",
@@ -202,11 +237,8 @@ def run_summary(legs: Sequence[tuple[str | None, Strides]]) -> dict[str, Any]:
     out["late_swing_load"] = float(np.mean(loads)) if loads else None
     out["symmetry_pct"] = None
     if "L" in by_leg and "R" in by_leg:
-        left = running_median(by_leg["L"], "late_swing_peak_decel_dps2")
-        right = running_median(by_leg["R"], "late_swing_peak_decel_dps2")
-        if left is not None and right is not None:
-            si = lr_symmetry_pct(left, right)
-            out["symmetry_pct"] = None if np.isnan(si) else si
+        sym = paired_symmetry(by_leg["L"], by_leg["R"])
+        out["symmetry_pct"] = sym["late_swing_peak_decel_dps2"]["median"]
     return out
 
 

@@ -32,8 +32,8 @@ import numpy as np
 from strideguard.history.intensity import Reference, intensity_times
 from strideguard.history.stats import (
     late_swing_load,
-    lr_symmetry_pct,
     nanmedian,
+    paired_symmetry,
     running_mask,
     running_median,
 )
@@ -42,6 +42,7 @@ from strideguard.history.store import History, RecoveryPeriod
 #: the stride columns trends read
 TREND_COLUMNS: tuple[str, ...] = (
     "initial_contact_s",
+    "next_initial_contact_s",  # the legs' strides are paired in time for symmetry
     "stride_time_s",
     "cadence_spm",
     "contact_time_s",
@@ -151,12 +152,9 @@ def run_loads(
                 load_by_leg[key] = val
             medians[key] = {name: running_median(table, name) for name, _ in COMPARED}
         sym = None
-        if "L" in medians and "R" in medians:
-            left = medians["L"].get("late_swing_peak_decel_dps2")
-            right = medians["R"].get("late_swing_peak_decel_dps2")
-            if left is not None and right is not None:
-                s = lr_symmetry_pct(left, right)
-                sym = None if np.isnan(s) else float(s)
+        by_leg = {leg: table for leg, table in legs if leg in ("L", "R")}
+        if "L" in by_leg and "R" in by_leg and "L" in medians and "R" in medians:
+            sym = paired_symmetry(by_leg["L"], by_leg["R"])["late_swing_peak_decel_dps2"]["median"]
         out.append(
             RunLoad(
                 run_id=int(r["id"]),

@@ -50,7 +50,6 @@ from strideguard.recording import (
     damage_warnings,
     read_recording,
 )
-from strideguard.symmetry import symmetry_summary
 
 log = logging.getLogger(__name__)
 
@@ -163,13 +162,7 @@ class LiveRun:
         monitor = self.symmetry
         if monitor is None:
             return None
-        return {
-            "pairs": monitor.n_pairs_,
-            "state": monitor.state(),
-            "balance_from": monitor.model_source_,
-            "features": symmetry_summary(monitor.pairs_),
-            "versus_normal": monitor.versus_normal(),
-        }
+        return monitor.summary()
 
     def _baseline_of(self, leg: str | None) -> PersonalBaseline | None:
         """The stored baseline for ``leg`` (one profile for every leg, or one per leg)."""
