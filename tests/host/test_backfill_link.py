@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 
 from strideguard import protocol as proto
+from strideguard.analysis import analyze
 from strideguard.ble.receiver import scan
 from strideguard.live.run import LiveRun, replay, run_ble
 from strideguard.live.streaming import as_arrays
 from strideguard.live.updates import LiveEvent
+from strideguard.load import load_recording
 from strideguard.recording import read_recording
 from strideguard_devkit.bumble_backend import VirtualAir
 from strideguard_devkit.linkloss import NotificationLoss
@@ -149,7 +151,7 @@ def test_real_firmware_lossy_link_live_equals_replay(tmp_path: Path) -> None:
             return live, loss.lost
 
     live, lost_on_air = asyncio.run(main())
-    live.finish()
+    summary = live.finish()
     p = live.pipelines[0]
     assert lost_on_air > 8
     assert p.samples_lost == 0 and p.assembler.backfilled > 0
@@ -166,3 +168,11 @@ def test_real_firmware_lossy_link_live_equals_replay(tmp_path: Path) -> None:
         (a.kind, a.state, a.stride_index) for a in p.alerts
     ]
     assert len(p.strides) > 35
+    # and `analyze` of the recording: the same strides, the run's last one included (the end
+    # of the run flushes what waited for its look-ahead), all counted in the run summary
+    rec, _ = load_recording(path)
+    ic_off = analyze(rec, leg="R").strides["initial_contact_s"]
+    assert summary["sensors"][0]["strides"] == len(ic_off)
+    np.testing.assert_allclose(
+        as_arrays(p.strides, "initial_contact_s"), ic_off, atol=1.5 / rec.sampling_rate_hz
+    )

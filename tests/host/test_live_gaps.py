@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,11 @@ from strideguard.alerts import AlertConfig, AlertPolicy
 from strideguard.alerts.config import config_from_dict
 from strideguard.alerts.offline import alerts_for_strides
 from strideguard.analysis import analyze
+from strideguard.frames import decode_frames
 from strideguard.gaps import EVENT_MARGIN_S, times_in_gaps
 from strideguard.live.run import replay
 from strideguard.live.streaming import StreamingAnalyzer, as_arrays
-from strideguard.live.updates import CalibrationUpdate, LiveEvent
+from strideguard.live.updates import CalibrationUpdate, LiveEvent, SessionUpdate, StrideUpdate
 from strideguard.load import load_recording
 from strideguard_devkit.sim import simulate
 from strideguard_devkit.sim.transport import (
@@ -73,13 +75,13 @@ def test_replay_equals_analyze_on_a_lossy_recording(lossy: tuple) -> None:
     # (the countdown's "stand_still … ready" updates come between: issue 18)
     assert cal[0] == "stand_still" and [c for c in cal if c in ("done", "skipped")] == ["done"]
     assert off.alignment is not None and off.alignment.calibrated
-    # the same strides (the live path may still hold the very last one)
+    # the same strides, the last one included (the end of the recording flushes it)
     ic_live = as_arrays(pipe.strides, "initial_contact_s")
     ic_off = off.strides["initial_contact_s"]
-    assert len(ic_off) - len(ic_live) in (0, 1)
-    np.testing.assert_allclose(ic_live, ic_off[: len(ic_live)], atol=1.5 / rec.sampling_rate_hz)
+    assert len(ic_live) == len(ic_off)
+    np.testing.assert_allclose(ic_live, ic_off, atol=1.5 / rec.sampling_rate_hz)
     flags = as_arrays(pipe.strides, "gap_in_stride")
-    np.testing.assert_array_equal(flags, off.strides["gap_in_stride"][: len(ic_live)])
+    np.testing.assert_array_equal(flags, off.strides["gap_in_stride"])
     assert flags.sum() > 20
     # the same alerts, the stop among them
     live_alerts = sorted((a.kind.value, a.state.value, a.time_s) for a in pipe.alerts)
@@ -110,23 +112,106 @@ def test_replay_equals_analyze_stride_for_stride_across_seeds(tmp_path: Path) ->
         rec, _ = load_recording(path)
         off = analyze(rec, leg="R").strides
         ic_off, nxt_off = off["initial_contact_s"], off["next_initial_contact_s"]
-        # the live path cannot finish the strides whose contacts still lack their look-ahead
-        # when the recording ends (a stride closing on a hidden contact: the one after it)
-        settled = nxt_off < float(rec.time_s[-1]) - 1.8
-        assert settled.sum() >= len(ic_off) - 3
-        assert len(ic_live) <= len(ic_off), f"seed {seed}: live has more strides than the file"
-        n = int(settled.sum())
-        assert len(ic_live) >= n, f"seed {seed}: live lost a stride"
-        np.testing.assert_allclose(
-            ic_live[:n], ic_off[:n], atol=1e-3, err_msg=f"seed {seed}: live and offline differ"
+        # every stride, up to the recording's last (the end of the stream flushes the ones
+        # still waiting for a look-ahead, or for the contact after a hidden one)
+        assert len(ic_live) == len(ic_off), (
+            f"seed {seed}: {len(ic_live)} live, {len(ic_off)} offline"
         )
-        # and no stride live that the file does not have, up to the last one
-        near = np.abs(ic_live[:, None] - ic_off[None, :]).min(axis=1)
-        assert near.max() < 1e-3, f"seed {seed}: live has strides offline drops"
+        np.testing.assert_allclose(
+            ic_live, ic_off, atol=1e-3, err_msg=f"seed {seed}: live and offline differ"
+        )
+        np.testing.assert_allclose(
+            as_arrays(live.pipelines[0].strides, "next_initial_contact_s"),
+            nxt_off,
+            atol=1e-3,
+            err_msg=f"seed {seed}: closing contacts differ",
+        )
         gaps = [(a, b) for a, b in rec.gaps]
         hidden_closing += int(times_in_gaps(nxt_off, gaps, EVENT_MARGIN_S).sum())
     # the runs really had strides closing on a contact hidden in a gap
     assert hidden_closing >= 10
+
+
+@pytest.mark.parametrize("loss_rate", [0.0, 0.03], ids=["clean", "lossy-3pct"])
+def test_the_end_of_a_recording_flushes_the_strides_still_held(
+    tmp_path: Path, loss_rate: float
+) -> None:
+    """A recording ending 30-80 ms after a contact: offline has that stride (its contact
+    needs 20 ms of data), the live path holds it for its 85-ms look-ahead until the stream
+    ends, then reports it like any other (sinks, alert policy) before the run summary."""
+    run = simulate("steady", duration_s=60, rate_hz=200, seed=41, leg="R")
+    faults = LinkFaults(loss_rate=loss_rate) if loss_rate else None
+    stream = make_frames(run, mtu=247, faults=faults, seed=41)
+    whole = tmp_path / "whole.sgrec"
+    write_frames_file(whole, [stream], sensors=["StrideGuard-R"], meta={})
+    rec, _ = load_recording(whole)
+    ic_whole = analyze(rec, leg="R").strides["initial_contact_s"]
+    # where each frame's last sample lies; cut after the first frame that ends within 30-80 ms
+    # after a contact past 40 s (a 19-sample frame is 95 ms: some contact has one)
+    fr = decode_frames([p for _, p in stream.frames]).frames
+    ends_s = rec.time_s[fr["first_index"] + fr["count"].astype(np.int64) - 1]
+    after = ends_s[:, None] - ic_whole[None, ic_whole > 40.0]
+    cut = int(np.flatnonzero(((after > 0.03) & (after < 0.08)).any(axis=1))[0])
+    path = tmp_path / "cut.sgrec"
+    short = dataclasses.replace(stream, frames=stream.frames[: cut + 1])
+    write_frames_file(path, [short], sensors=["StrideGuard-R"], meta={})
+
+    events: list[LiveEvent] = []
+    live = replay(path, events.append)
+    pipe = live.pipelines[0]
+    held = len(pipe.strides)
+    summary = live.finish()
+    cut_rec, _ = load_recording(path)
+    off = analyze(cut_rec, leg="R").strides
+    ic_off = off["initial_contact_s"]
+    # offline closes the last stride on that contact; live held it until the end
+    assert float(cut_rec.time_s[-1]) - off["next_initial_contact_s"][-1] < 0.085
+    assert held == len(ic_off) - 1
+    # now the same strides, the last one included, with the same values
+    assert summary["sensors"][0]["strides"] == len(pipe.strides) == len(ic_off)
+    np.testing.assert_allclose(
+        as_arrays(pipe.strides, "initial_contact_s"), ic_off, atol=1.5 / cut_rec.sampling_rate_hz
+    )
+    rows = off.rows()
+    for key in ("next_initial_contact_s", "toe_off_s", "shank_angle_at_ic_deg", "cadence_spm"):
+        np.testing.assert_allclose(
+            as_arrays(pipe.strides[-3:], key),
+            as_arrays(rows[-3:], key),
+            rtol=1e-3,
+            atol=2e-3,
+            err_msg=key,
+        )
+    # it reached the sinks before the run's end ("Run finished: N strides" counts it)
+    kinds = [type(e) for e in events]
+    last_stride = len(kinds) - 1 - kinds[::-1].index(StrideUpdate)
+    ended = [i for i, e in enumerate(events) if isinstance(e, SessionUpdate) and e.state == "ended"]
+    assert ended and last_stride < ended[-1]
+    assert events[ended[-1]].details["strides"] == len(ic_off)
+    assert sum(k is StrideUpdate for k in kinds) == len(ic_off)
+
+
+def test_a_recording_too_short_to_align_live_gives_the_offline_strides(tmp_path: Path) -> None:
+    """Ended before the 15 s of moving the live alignment waits for: the end of the stream
+    finds the shank frame from all of it, as `analyze` does, and releases the strides."""
+    run = simulate("steady", duration_s=40, rate_hz=200, seed=7, leg="R")
+    stream = make_frames(run, mtu=247, faults=LinkFaults(loss_rate=0.03), seed=7)
+    short = dataclasses.replace(stream, frames=stream.frames[: int(14.0 * 200 / 19)])
+    path = tmp_path / "short.sgrec"
+    write_frames_file(path, [short], sensors=["StrideGuard-R"], meta={})
+    events: list[LiveEvent] = []
+    live = replay(path, events.append)
+    assert live.pipelines[0].strides == []  # no shank frame yet: nothing released
+    summary = live.finish()
+    rec, _ = load_recording(path)
+    off = analyze(rec, leg="R").strides
+    strides = live.pipelines[0].strides
+    assert summary["sensors"][0]["strides"] == len(strides) == len(off["initial_contact_s"]) >= 6
+    for key in ("initial_contact_s", "toe_off_s", "shank_angle_at_ic_deg", "gap_in_stride"):
+        np.testing.assert_allclose(
+            as_arrays(strides, key), as_arrays(off.rows(), key), atol=1e-3, err_msg=key
+        )
+    cal = [e.state for e in events if isinstance(e, CalibrationUpdate)]
+    assert cal[-1] == "done" and summary["sensors"][0]["angle_calibrated"]
 
 
 def test_streaming_analyzer_bridges_gaps_from_the_sample_index() -> None:

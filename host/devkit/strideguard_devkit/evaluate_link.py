@@ -125,8 +125,7 @@ class LinkOutcome:
         What each path found.
     same_strides
         Live and offline report the same strides (ICs within 1.5 samples),
-        except the run's last stride, which the live path may still hold for
-        its look-ahead.
+        the run's last one included (the end of the recording flushes it).
     live_alerts, offline_alerts
         ``(kind, state, time_s)`` of every alert event, sorted.
     estimated_ic_error_s
@@ -303,12 +302,10 @@ def evaluate_link(
 
 
 def _same_strides(live: npt.NDArray[np.float64], offline: npt.NDArray[np.float64]) -> bool:
-    """Whether both found the same strides (the offline path may have the run's last one more)."""
-    if offline.size not in (live.size, live.size + 1):
+    """Whether both found the same strides, the last one included."""
+    if offline.size != live.size:
         return False
-    if live.size == 0:
-        return True
-    return bool(np.all(np.abs(np.sort(live) - np.sort(offline)[: live.size]) <= 1.5))
+    return bool(np.all(np.abs(np.sort(live) - np.sort(offline)) <= 1.5))
 
 
 def format_table(outcomes: Sequence[LinkOutcome]) -> str:

@@ -297,10 +297,16 @@ class SensorPipeline:
         self._emit_alerts(self.policy.notice_sensor_lost(self._last_time_s, silent_s))
 
     def finish(self) -> None:
-        """End of the run: release samples held for backfill, report active alerts as ended."""
+        """End of this sensor's stream (recording over, run ended): release the samples held
+        for backfill, then the strides the analyzer still holds for their look-ahead
+        (:meth:`StreamingAnalyzer.flush`; through the alert policy and the sinks like any
+        other), then report the active alerts as ended."""
         block = self.assembler.settle_all()
         if block is not None:
             self.on_samples(block)
+        self._strides(self.analyzer.flush())
+        for ev in self.analyzer.calibration_events():
+            self.emit(ev)
         self._emit_alerts(self.policy.finish(self._last_time_s))
 
     def summary(self) -> Mapping[str, Any]:

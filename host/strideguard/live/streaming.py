@@ -21,6 +21,9 @@ Phases
 3. *Strides*: when the next stride can be complete (at most every
    ``process_every_s``) the window is analysed and strides whose next contact
    lies ``lookahead_s`` before the newest sample are emitted.
+4. *End*: when the stream ends for good, :meth:`StreamingAnalyzer.flush`
+   releases the strides still waiting, with the end of the data as the end of
+   the window, as the offline analysis of the file ends at its last sample.
 
 Lost samples. Samples come with their running index, so the analyzer knows
 exactly which ones are missing. The window is put on its uniform grid and the
@@ -218,6 +221,35 @@ class StreamingAnalyzer:
             self._next_due_s = t_end + 0.25
         return out
 
+    def flush(self) -> list[dict[str, float | None]]:
+        """The stream ended for good: return every stride still held.
+
+        Offline analysis of the same samples ends its window at the last
+        sample and needs nothing after it; so does this: the strides the data
+        completes are released without the ``lookahead_s`` wait, and a stride
+        closing on a contact hidden in a gap no longer waits for the contact
+        after it (no sample will come to change it). Call it once, at the end
+        of a recording or a run — not on a disconnect that may reconnect: the
+        strides then wait for the data after them as usual.
+
+        A stream that ended before ``align_after_s`` of moving gets its shank
+        frame now, from all of it (as offline), unless the gait is too unclear
+        for one (offline refuses such a recording too).
+
+        Returns
+        -------
+        list of dict
+            The strides not released yet, as :meth:`push` returns them (empty
+            when no shank frame could be found).
+        """
+        self._consolidate()
+        if self.alignment is None:
+            # a stream shorter than ``align_after_s`` of moving: the shank frame from all of
+            # it, as offline (a gait too unclear for that gives no strides, as offline)
+            if self._moving_since_s is None or self._t.size < 10 or not self._align(final=True):
+                return []
+        return self._process(final=True)
+
     # ------------------------------------------------------------ internals
 
     def _consolidate(self) -> None:
@@ -253,7 +285,7 @@ class StreamingAnalyzer:
             gaps=gaps,
         )
 
-    def _align(self) -> bool:
+    def _align(self, final: bool = False) -> bool:
         self._consolidate()
         rec = self._window(0)
         try:
@@ -261,7 +293,7 @@ class StreamingAnalyzer:
         except InputError:
             return False
         if al.sign_margin < MIN_SIGN_MARGIN or al.sagittal_share < MIN_SAGITTAL_SHARE:
-            if self._t[-1] - (self._moving_since_s or 0.0) < 4 * self.align_after_s:
+            if final or self._t[-1] - (self._moving_since_s or 0.0) < 4 * self.align_after_s:
                 return False  # not a clear gait yet: keep collecting
         if al.bias_source == "none":
             # no still period: the bias from the strides so far, exactly as analyze() does
@@ -278,7 +310,7 @@ class StreamingAnalyzer:
         self._events.append(CalibrationUpdate(self.sensor, state, msg, details=al.to_dict()))
         return True
 
-    def _process(self) -> list[dict[str, float | None]]:
+    def _process(self, final: bool = False) -> list[dict[str, float | None]]:
         self._consolidate()
         t = self._t
         if t.size < 10 or self.alignment is None:
@@ -296,7 +328,7 @@ class StreamingAnalyzer:
         rec = self._window(first)
         out: list[dict[str, float | None]] = []
         try:
-            rows = self._new_strides(rec, t_end)
+            rows = self._new_strides(rec, t_end, final=final)
         except InputError:
             rows = []
         for row in rows:
@@ -333,8 +365,11 @@ class StreamingAnalyzer:
             return self.window_s
         return min(self.window_s, CONTEXT_STRIDES * self._stride_s + self.lookahead_s)
 
-    def _new_strides(self, rec: ImuRecording, t_end: float) -> list[dict[str, Any]]:
-        """The strides of the window not released yet whose closing contact is old enough.
+    def _new_strides(
+        self, rec: ImuRecording, t_end: float, *, final: bool = False
+    ) -> list[dict[str, Any]]:
+        """The strides of the window not released yet whose closing contact is old enough
+        (``final``: the data ended, every stride it completes).
 
         The stages of :func:`strideguard.analysis.analyze` with the fixed alignment
         — sagittal signals, the stride detector on the whole window (its context),
@@ -353,16 +388,18 @@ class StreamingAnalyzer:
         # decided on the rounded times the rows carry (as the full table's rows were)
         ic = np.round(strides.ic_s_ + t0, 4)
         nxt = np.round(strides.next_ic_s_ + t0, 4)
+        # at the end of the data the window ends where the file does: nothing more to wait for
+        final_s = np.inf if final else t_end - self.lookahead_s
         with np.errstate(invalid="ignore"):
             new = (
                 np.isfinite(ic)
                 & np.isfinite(nxt)
                 & (ic > self._last_ic_s + 0.05)
-                & (nxt <= t_end - self.lookahead_s)
+                & (nxt <= final_s)
             )
         if not new.any():
             return []
-        if rec.gaps:
+        if rec.gaps and not final:
             # a stride closing on a contact hidden in a gap depends on the contact after
             # it too: it is final only once that one is (and so is every later stride)
             for j in np.flatnonzero(new):
@@ -374,10 +411,7 @@ class StreamingAnalyzer:
                     if j + 1 < ic.size
                     else {}
                 )
-                if (
-                    _depends_until(float(ic[j]), float(nxt[j]), following, rec.gaps)
-                    > t_end - self.lookahead_s
-                ):
+                if _depends_until(float(ic[j]), float(nxt[j]), following, rec.gaps) > final_s:
                     new[j:] = False
                     break
             if not new.any():
