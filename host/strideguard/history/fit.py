@@ -29,8 +29,6 @@ initial contact was at most :data:`STALE_AFTER_S` before the record's second
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from strideguard import __version__
+from strideguard.atomic import AtomicOutputs, reason
 from strideguard.errors import InputError
 from strideguard.history.record import RunRecord
 from strideguard.history.stats import FloatArray, column, running_mask
@@ -302,17 +301,8 @@ def write_fit(run: RunRecord, path: str | Path) -> Path:
     data = encode_fit(run)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            mask = os.umask(0o022)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # as a plain open() would have made it
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write {path}: {reason(exc)}") from None
+    with AtomicOutputs(what=str(path)) as out:
+        out.path(path).write_bytes(data)
     return path
