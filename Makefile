@@ -62,7 +62,7 @@ firmware-check: setup
 	done; echo "mpy-cross -march=xtensawin: $(words $(FIRMWARE_PY)) firmware files compiled"
 
 test: setup lint typecheck firmware-check $(CHROMIUM_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: setup
 	$(PY) -m bench
