@@ -375,9 +375,11 @@ def esc_leg(run: RunRecord) -> str:
 def baseline_text(leg: LegRun) -> str:
     """Where the leg's baseline came from."""
     b = leg.baseline_used or leg.baseline_learned
+    how = leg.baseline_text()  # the history's words: stored / relearned / learned in run
+    if leg.baseline_source == "relearned" and leg.baseline_dropped_why:
+        how += f": {leg.baseline_dropped_why}"
     if b is None:
-        return "not learned (run too short)"
-    how = "stored profile" if leg.baseline_used else "learned in this run"
+        return how
     cad = b.get("cadence_ref_spm")
     ang = b.get("shank_angle_ref_deg")
     extra = []
