@@ -239,6 +239,15 @@ def symmetry_lines(block: dict[str, Any]) -> list[str]:
         f"  L/R                {block['pairs']} stride pairs, right against left "
         f"(median, IQR); your balance {balance.get(block['balance_from'], 'not learned yet')}"
     ]
+    pairing = block.get("pairing")
+    if pairing is not None:
+        how = (
+            "given (--pair-offset-s)"
+            if pairing["method"] == "given"
+            else f"from the stride rhythms (match {pairing['match']:.2f} over "
+            f"{pairing['strides_compared']} strides)"
+        )
+        lines.append(f"    the two files' clocks: {pairing['offset_s']:+.3f} s, {how}")
     versus = block.get("versus_normal") or {}
     for spec in SYMMETRY_FEATURES:
         f = block["features"].get(spec.name) or {}

@@ -106,6 +106,42 @@ def test_user_unit_runs_the_headless_host_and_restarts_on_failure(
 
     args = build_parser().parse_args(live)
     assert args.headless and args.end_still == 3.0
+    # each run of the service loads (and stores) this runner's baselines
+    assert live[live.index("--runner") + 1] == "default" and args.runner == "default"
+
+
+@pytest.mark.parametrize(
+    ("extra", "runner"),
+    [(["--runner", "anna"], "anna"), ([], "default")],
+)
+def test_the_service_runs_for_a_named_runner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], runner: str
+) -> None:
+    assert main(["service", "install", "--user", "--print", *extra]) == 0
+    words = _exec_words(
+        next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ExecStart="))
+    )
+    assert words[words.index("--runner") + 1] == runner
+    # one stored baseline for every run instead: no runner's baselines
+    base = tmp_path / "b.json"
+    base.write_text("{}")
+    assert main(["service", "install", "--user", "--print", "--baseline", str(base)]) == 0
+    assert "--runner" not in capsys.readouterr().out
+    assert main(["service", "install", "--print", "--runner", "anna", "--baseline", str(base)]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert main(["service", "install", "--print", "--runner", "../x"]) == 2
+    assert "--runner" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--end-still", "--end-gone"])
+@pytest.mark.parametrize("value", ["0", "100000", "nan", "soon"])
+def test_live_and_service_refuse_the_same_run_ends(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One definition of the headless options (``add_headless_arguments``), one range."""
+    for argv in (["live", "--headless"], ["service", "install", "--print"]):
+        assert main([*argv, option, value]) == 2
+        assert option in capsys.readouterr().err
 
 
 def test_system_unit_runs_as_the_runner_after_bluez(

@@ -442,3 +442,37 @@ def test_run_notices_are_spoken_though_they_are_info() -> None:
     )
     sink.handle(AlertUpdate("StrideGuard-L", battery))
     assert len(spawned) == 1 and "Recording stopped: disk full" in spawned[0][-1]
+
+
+def test_each_run_of_a_session_names_its_own_baseline() -> None:
+    """A headless session: run 2 starts with the same kind of baseline as run 1 ended with;
+    the plain log and the phone page's state still say it for run 2 (#16)."""
+    from strideguard.live.updates import BaselineUpdate
+    from strideguard.live.web_sink import ReplayState
+
+    def stored() -> BaselineUpdate:
+        return BaselineUpdate(
+            sensor=LEFT,
+            state="stored",
+            message="using your baseline from 3 Dec",
+            seconds_left=None,
+            created="2026-12-03T07:00:00+00:00",
+        )
+
+    sink, out = plain_sink(live=None)
+    page = ReplayState()
+    for event in (
+        SessionUpdate("started", "Live with 2 sensor(s)"),
+        stored(),
+        SessionUpdate("ended", "Run finished"),
+        SessionUpdate("started", "Live with 2 sensor(s)"),
+    ):
+        sink.handle(event)
+        page.update(event.to_dict())
+    # between the runs' start and the new baseline event, the page shows nothing stale
+    assert page.baselines == {} and page.symmetry is None
+    sink.handle(stored())
+    page.update(stored().to_dict())
+    lines = [ln for ln in out.getvalue().splitlines() if ": baseline: " in ln]
+    assert lines == ["StrideGuard-L: baseline: using your baseline from 3 Dec"] * 2
+    assert page.baselines[LEFT]["state"] == "stored"

@@ -261,6 +261,21 @@ class AlertPolicy:
                 return f"{texts.feature_words(name)} {pct:+.0f} % against it"
         return None
 
+    @property
+    def baseline_source_(self) -> str | None:
+        """Which normal judged this run, as recorded in the run history.
+
+        ``"stored"``: the stored baseline it started with survived the fit check;
+        ``"relearned"``: the fit check dropped it (:attr:`baseline_dropped_`), the
+        run learned afresh (or ran out before it could); ``"learned"``: no stored
+        baseline, learned in the run; ``None``: none stored and the run too short.
+        """
+        if self.baseline_dropped_ is not None:
+            return "relearned"
+        if self.baseline is not None and self.baseline_ is self.baseline:
+            return "stored"
+        return "learned" if self.baseline_ is not None else None
+
     def baseline_status(self) -> dict[str, object]:
         """What the runner's normal is now: for the screen and the JSON stream.
 

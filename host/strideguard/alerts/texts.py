@@ -330,6 +330,40 @@ def baseline_status(state: str, created: str | None, seconds_left: float | None)
     return f"learning your normal: {left // 60}:{left % 60:02d} left"
 
 
+#: what the run history and the summaries say about each baseline source
+#: (:attr:`strideguard.alerts.policy.AlertPolicy.baseline_source_`)
+BASELINE_SOURCE_WORDS = {
+    "stored": "stored baseline",
+    "relearned": "relearned (stored baseline did not fit)",
+    "learned": "learned in run",
+}
+
+
+def baseline_used(source: str | None, created: str | None = None, learned: bool = True) -> str:
+    """Which normal judged a run, in the words of the history, the report and the summary.
+
+    ``"your baseline from 3 Dec"``, ``"relearned (stored baseline did not fit)"``,
+    ``"learned in run"`` or ``"none (run too short to learn one)"``.
+
+    Parameters
+    ----------
+    source
+        ``"stored"``, ``"relearned"``, ``"learned"`` or ``None``.
+    created
+        When the stored baseline was learned (ISO 8601), for ``"stored"``.
+    learned
+        For ``"relearned"``: whether the run lasted long enough to learn a new one.
+    """
+    if source == "stored":
+        when = _short_date(created)
+        return f"your baseline from {when}" if when else BASELINE_SOURCE_WORDS["stored"]
+    if source == "relearned" and not learned:
+        return "stored baseline did not fit; run too short to relearn"
+    if source in BASELINE_SOURCE_WORDS:
+        return BASELINE_SOURCE_WORDS[source]
+    return "none (run too short to learn one)"
+
+
 def battery_low(percent: int) -> AlertText:
     """The sensor's battery is low."""
     return AlertText(

@@ -1,7 +1,9 @@
 """``strideguard analyze FILE``: strides, late swing and overstride from a recording.
 
 A raw recording of two sensors, one per leg, also gives the run's left/right
-symmetry, from the live path's code (:mod:`strideguard.legpair`).
+symmetry, from the live path's code (:mod:`strideguard.legpair`); so do two
+files, one per leg (``--pair OTHER``), once their clocks are matched
+(``--pair-offset-s``, or by the stride rhythms: :mod:`strideguard.legclock`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strideguard.cliargs import whole
+from strideguard.cliargs import real, whole
 
 if TYPE_CHECKING:
     from strideguard.alerts.policy import AlertPolicy
@@ -45,6 +47,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="sensor number in a raw recording (0-255); with a sensor on each leg, the leg "
         "reported (the left/right symmetry is added)",
+    )
+    p.add_argument(
+        "--pair",
+        type=Path,
+        metavar="OTHER",
+        help="the other leg's recording of the same run (a CSV: one file per shin; FILE's leg "
+        "with --leg): the left/right symmetry is added",
+    )
+    p.add_argument(
+        "--pair-offset-s",
+        type=real(-1e10, 1e10),
+        metavar="S",
+        help="--pair: seconds to add to OTHER's times to put them on FILE's clock (0 when both "
+        "share one clock); default: matched by the two legs' stride rhythms, refused if they "
+        "do not identify it",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
     p.add_argument(
@@ -134,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     from strideguard.legpair import recording_legs
 
     legs = recording_legs(args.file)
+    _check_pair_options(args, legs)
     if legs is not None:
         leg_of = {stream: leg for leg, stream in legs.items()}
         if args.sensor not in leg_of:
@@ -158,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
         # two legs: both policies and the symmetry monitor, as the live run has them
         # (None when the other leg gives nothing to pair with: this leg alone then)
         policy = _two_legs(args, legs, rec, result, calibrated, config, baseline)
+    elif args.pair is not None:
+        # two files, one per leg: the same, once their clocks are matched (or refused)
+        policy = _two_files(args, rec, result, calibrated, config, baseline)
     if policy is None:
         # the same policy the live path runs, stride by stride
         policy = alerts_for_strides(
@@ -209,10 +230,9 @@ def _two_legs(
     (:func:`~strideguard.alerts.offline.alerts_for_pair`), set ``result.symmetry``;
     return the policy of the leg ``result`` is about (``None``, with a warning,
     when the other leg cannot be analysed: no symmetry then)."""
-    from strideguard.alerts.offline import alerts_for_pair
     from strideguard.analysis import analyze
     from strideguard.errors import InputError
-    from strideguard.legpair import recording_host_offset_s, symmetry_block
+    from strideguard.legpair import recording_host_offset_s
     from strideguard.load import load_recording
 
     leg = str(args.leg)
@@ -227,6 +247,118 @@ def _two_legs(
         return None
     recs = {leg: rec, other: orec}
     results = {leg: result, other: ores}
+    offsets = {k: recording_host_offset_s(args.file, s) for k, s in legs.items()}
+    return _pair_policies(leg, recs, results, calibrated, config, baseline, offsets)
+
+
+def _check_pair_options(args: argparse.Namespace, legs: dict[str, int] | None) -> None:
+    """``--pair`` and ``--pair-offset-s``: what they need, checked before the analysis."""
+    from strideguard.errors import InputError
+
+    if args.pair is None:
+        if args.pair_offset_s is not None:
+            raise InputError("--pair-offset-s is for --pair OTHER (two files, one per leg)")
+        return
+    if legs is not None:
+        raise InputError(f"--pair: {args.file} already holds both legs (use --sensor N)")
+    if args.leg is None:
+        raise InputError(
+            f"--pair: say which leg {args.file} is (--leg L or R); {args.pair} is the other one"
+        )
+    if not args.pair.is_file():
+        raise InputError(f"--pair {args.pair}: no such file")
+    if args.pair.resolve() == Path(args.file).resolve():
+        raise InputError("--pair: the other leg's file, not FILE again")
+
+
+def _two_files(
+    args: argparse.Namespace,
+    rec: Any,
+    result: Any,
+    calibrated: bool,
+    config: Any,
+    baseline: Any,
+) -> AlertPolicy:
+    """``--pair OTHER``: analyse the other leg's file, put it on FILE's clock, pair the legs.
+
+    The clock offset is ``--pair-offset-s``, or matched by the stride rhythms
+    (:func:`strideguard.legclock.rhythm_offset_s`); when neither works the
+    pairing is refused with one line (exit 2), never guessed.
+    """
+    from strideguard.analysis import analyze
+    from strideguard.errors import InputError
+    from strideguard.legclock import rhythm_offset_s
+    from strideguard.load import load_recording
+
+    leg = str(args.leg)
+    other = "L" if leg == "R" else "R"
+    try:
+        orec, oreport = load_recording(args.pair)
+        ores = analyze(orec, leg=other, warnings=list(oreport.warnings), alert_config=config)
+    except InputError as exc:
+        raise InputError(f"--pair: {exc}") from None
+    if args.pair_offset_s is not None:
+        offset = float(args.pair_offset_s)
+        pairing: dict[str, Any] = {"method": "given", "offset_s": round(offset, 4)}
+    else:
+        ic = {leg: result.strides["initial_contact_s"], other: ores.strides["initial_contact_s"]}
+        try:
+            m = rhythm_offset_s(ic["R"], ic["L"])  # the left leg's times onto the right's clock
+        except InputError as exc:
+            raise InputError(
+                f"--pair: cannot pair {args.file} and {args.pair}: {exc}; give --pair-offset-s S "
+                f"(seconds to add to {args.pair.name}'s times to put them on "
+                f"{Path(args.file).name}'s clock, 0 if they share one)"
+            ) from None
+        offset = m.offset_s if other == "L" else -m.offset_s
+        pairing = {
+            "method": "stride rhythm",
+            "offset_s": round(offset, 4),
+            "match": round(m.match, 3),
+            "peak_sd": round(m.peak_z, 1),
+            "strides_compared": m.strides,
+            "drift_s": round(m.drift_s, 4),
+        }
+    t_this = (float(rec.time_s[0]), float(rec.time_s[-1]))
+    t_other = (float(orec.time_s[0]) + offset, float(orec.time_s[-1]) + offset)
+    overlap_s = min(t_this[1], t_other[1]) - max(t_this[0], t_other[0])
+    if overlap_s < 10.0:
+        raise InputError(
+            f"--pair: with an offset of {offset:+.3f} s the two files overlap "
+            f"{max(overlap_s, 0.0):.1f} s (at least 10 s needed to pair their strides)"
+        )
+    policy = _pair_policies(
+        leg,
+        {leg: rec, other: orec},
+        {leg: result, other: ores},
+        calibrated,
+        config,
+        baseline,
+        {leg: 0.0, other: offset},
+    )
+    assert result.symmetry is not None
+    if result.symmetry["pairs"] == 0:
+        raise InputError(f"--pair: no stride of {args.pair} pairs with one of {args.file}")
+    result.symmetry["pairing"] = {"file": str(args.pair), **pairing}
+    return policy
+
+
+def _pair_policies(
+    leg: str,
+    recs: dict[str, Any],
+    results: dict[str, Any],
+    calibrated: bool,
+    config: Any,
+    baseline: Any,
+    offsets: dict[str, float],
+) -> AlertPolicy:
+    """Both legs through the live path's symmetry code on one clock (``offsets`` per leg);
+    sets ``results[leg].symmetry`` and returns ``leg``'s policy."""
+    from strideguard.alerts.offline import alerts_for_pair
+    from strideguard.legpair import symmetry_block
+
+    other = "L" if leg == "R" else "R"
+    result, ores = results[leg], results[other]
     monitor = alerts_for_pair(
         {k: r.strides.rows() for k, r in results.items()},
         pain_marks_s={k: r.pain_marks_s for k, r in recs.items()},
@@ -238,7 +370,7 @@ def _two_legs(
             leg: calibrated,
             other: bool(ores.alignment.calibrated) if ores.alignment else False,
         },
-        offsets_s={k: recording_host_offset_s(args.file, s) for k, s in legs.items()},
+        offsets_s=offsets,
         keep_pairs=True,
     )
     for k, r in recs.items():

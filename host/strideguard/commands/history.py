@@ -153,7 +153,35 @@ def json_row(r: dict[str, Any]) -> dict[str, Any]:
     for k in keys:
         v = r.get(k)
         out[k] = round(v, 4) if isinstance(v, float) else v
+    out["baseline"] = baseline_text(r)
+    out["baselines"] = [
+        {
+            "leg": b.get("leg"),
+            "source": b.get("source"),
+            "stored_created": b.get("created"),
+            "dropped_why": b.get("dropped_why"),
+        }
+        for b in r.get("baselines", [])
+    ]
     return out
+
+
+def baseline_text(r: dict[str, Any]) -> str:
+    """Which normal judged the run (per leg when the legs differ), in the report's words."""
+    from strideguard.alerts import texts
+    from strideguard.history.record import baseline_text_of_legs
+
+    return baseline_text_of_legs(
+        [
+            (
+                b.get("leg"),
+                # a relearned leg whose run ended before it could relearn says so in the report;
+                # the listing keeps it short
+                texts.baseline_used(b.get("source"), b.get("created")),
+            )
+            for b in r.get("baselines", [])
+        ]
+    )
 
 
 def format_duration(seconds: float | None) -> str:
@@ -196,7 +224,18 @@ def format_table(runs: list[dict[str, Any]]) -> str:
     """The listing as a fixed-width text table."""
     if not runs:
         return "No runs match.\n"
-    head = ("#", "date", "duration", "distance", "cadence", "tibia@IC", "LS load", "L/R", "alerts")
+    head = (
+        "#",
+        "date",
+        "duration",
+        "distance",
+        "cadence",
+        "tibia@IC",
+        "LS load",
+        "L/R",
+        "alerts",
+        "baseline",
+    )
     rows: list[tuple[str, ...]] = []
     for r in runs:
         angle = r.get("shank_angle_at_ic_deg")
@@ -214,6 +253,7 @@ def format_table(runs: list[dict[str, Any]]) -> str:
                 "—" if r.get("late_swing_load") is None else f"{r['late_swing_load']:.1f}",
                 symmetry_text(r.get("symmetry_pct")),
                 alerts_text(r),
+                baseline_text(r),
             )
         )
     widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(head)]
@@ -228,6 +268,7 @@ def format_table(runs: list[dict[str, Any]]) -> str:
     out = [line(head), *(line(r) for r in rows)]
     out.append(
         "cadence in steps/min; tibia@IC: median tibia angle at foot strike (rel = not calibrated); "
-        "LS load: late-swing load (10⁶ °/s²); L/R: late-swing braking, which leg is higher"
+        "LS load: late-swing load (10⁶ °/s²); L/R: late-swing braking, which leg is higher; "
+        "baseline: which normal judged the run"
     )
     return "\n".join(out) + "\n"

@@ -117,28 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "it when the runner stands still or the sensors go away, record it, add it to the history, "
         "and wait for the next one (what `strideguard service install` runs)",
     )
-    h.add_argument(
-        "--recordings",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="--headless: folder of the runs' recordings (default: recordings/ in the per-user "
-        "data folder)",
-    )
-    h.add_argument(
-        "--end-still",
-        type=real(*END_STILL_MIN),
-        default=None,
-        metavar="MIN",
-        help=f"--headless: end a run after MIN minutes of standing still (default {DEFAULT_END_STILL_MIN:g})",
-    )
-    h.add_argument(
-        "--end-gone",
-        type=real(*END_GONE_S),
-        default=None,
-        metavar="S",
-        help=f"--headless: end a run when no sensor has sent anything for S seconds (default {DEFAULT_END_GONE_S:g})",
-    )
+    add_headless_arguments(h, service=False)
     h.add_argument(
         "--runs",
         type=whole(1, 100_000),
@@ -201,6 +180,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(_run=run)
 
 
+def add_headless_arguments(group: Any, *, service: bool) -> None:
+    """``--recordings``, ``--end-still`` and ``--end-gone``: how a headless session ends runs.
+
+    The same options, ranges and defaults for ``live --headless`` and ``service install``.
+
+    Parameters
+    ----------
+    group
+        The parser or argument group to add them to.
+    service
+        ``service install`` (the defaults are filled in, the unit always names them);
+        else ``live`` (``None`` when not given: only allowed with ``--headless``).
+    """
+    when = "" if service else "--headless: "
+    group.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"{when}folder of the runs' recordings (default: recordings/ in the per-user "
+        "data folder)",
+    )
+    group.add_argument(
+        "--end-still",
+        type=real(*END_STILL_MIN),
+        default=DEFAULT_END_STILL_MIN if service else None,
+        metavar="MIN",
+        help=f"{when}end a run after MIN minutes of standing still (default {DEFAULT_END_STILL_MIN:g})",
+    )
+    group.add_argument(
+        "--end-gone",
+        type=real(*END_GONE_S),
+        default=DEFAULT_END_GONE_S if service else None,
+        metavar="S",
+        help=f"{when}end a run when no sensor has sent anything for S seconds "
+        f"(default {DEFAULT_END_GONE_S:g})",
+    )
+
+
 def default_recording_path() -> Path:
     """``recordings/run-YYYYmmdd-HHMMSS.sgrec``."""
     return Path("recordings") / time.strftime("run-%Y%m%d-%H%M%S.sgrec")
@@ -223,16 +241,14 @@ def run(args: argparse.Namespace) -> int:
     _check_headless_options(args)
     config = load_config(args.alert_config)
     use_data_dir(args)
-    if args.baseline is not None:
-        baseline, baseline_refused = _stored_baseline(args.baseline)
-    elif not uses_stored_baselines(args):
-        baseline, baseline_refused = None, None
-    else:
-        baseline, baseline_refused = _runner_baselines(args.runner, config)
+    # a --baseline FILE that does not exist is refused here, before anything starts
+    baseline, baseline_refused = baselines_for_run(args, config)
     if args.headless:
         from strideguard.live.headless_cli import run_headless
 
-        return run_headless(args, config, baseline, baseline_refused)
+        # every run of the session reads the stored baselines again at its start: a
+        # baseline stored at the end of one run is used from the first minute of the next
+        return run_headless(args, config, lambda: run_start_baselines(args, config))
     if args.save_baseline is not None:
         check_writable(args.save_baseline, "--save-baseline")
     path: Path = args.record or default_recording_path()
@@ -357,6 +373,39 @@ def add_to_history(
         print(f"strideguard: the run was not added to the history: {exc}", file=sys.stderr)
         return
     summary["history"] = {"run_id": result.run_id, "db": str(db), "added": result.added}
+
+
+def baselines_for_run(args: argparse.Namespace, config: Any) -> tuple[Any, str | None]:
+    """The baseline(s) a run starts with, and why a stored one is not used.
+
+    ``--baseline FILE`` (one profile), else the runner's stored baselines per
+    leg (:func:`_runner_baselines`), else none (``--no-stored-baseline``, ``demo``).
+
+    Raises
+    ------
+    InputError
+        ``--baseline FILE`` does not exist or is not a file.
+    """
+    if args.baseline is not None:
+        return _stored_baseline(args.baseline)
+    if not uses_stored_baselines(args):
+        return None, None
+    return _runner_baselines(args.runner, config)
+
+
+def run_start_baselines(args: argparse.Namespace, config: Any) -> tuple[Any, str | None]:
+    """:func:`baselines_for_run` at the start of each run of a headless session.
+
+    Read afresh for every run (the previous run may have stored a new one). A
+    ``--baseline FILE`` removed while the session goes on does not end the
+    session: that run learns from scratch and says why.
+    """
+    from strideguard.errors import InputError
+
+    try:
+        return baselines_for_run(args, config)
+    except InputError as exc:
+        return None, str(exc)
 
 
 def _stored_baseline(path: Path | None) -> tuple[Any, str | None]:
@@ -751,6 +800,7 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
                 if reminders
                 else ""
             )
+            + (f"; normal: {s['baseline']['text']}" if s.get("baseline") else "")
         )
         for a in listed:
             print(

@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
             html, info = episode_report_html(h, run_id, include_simulated=args.include_simulated)
             default = Path(f"episode-run-{run_id}.html")
         else:
-            from strideguard.report.run import run_report_html
+            from strideguard.report.run import run_report_html, summary_for_json
 
             run_id = h.resolve(args.run)
             record = h.load_run(run_id)
             html = run_report_html(record)
-            info = {"run_id": run_id}
+            info = {"run_id": run_id, "summary": summary_for_json(record)}
             default = Path(f"run-{run_id}.html")
     out: Path = args.out or default
     write_text_atomic(out, html)

@@ -14,17 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from strideguard.cliargs import real, whole
+from strideguard.cliargs import whole
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``service`` parser with ``install`` and ``status``."""
-    from strideguard.commands.live import (
-        DEFAULT_END_GONE_S,
-        DEFAULT_END_STILL_MIN,
-        END_GONE_S,
-        END_STILL_MIN,
-    )
+    from strideguard.commands.live import add_headless_arguments
+    from strideguard.profiles import DEFAULT_RUNNER
 
     p = subparsers.add_parser(
         "service",
@@ -75,26 +71,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where the phone page is served (default 0.0.0.0: the phone on the same Wi-Fi or hotspot)",
     )
     web.add_argument("--no-web", action="store_true", help="no phone page")
-    i.add_argument(
-        "--end-still",
-        type=real(*END_STILL_MIN),
-        default=DEFAULT_END_STILL_MIN,
-        metavar="MIN",
-        help=f"end a run after MIN minutes of standing still (default {DEFAULT_END_STILL_MIN:g})",
-    )
-    i.add_argument(
-        "--end-gone",
-        type=real(*END_GONE_S),
-        default=DEFAULT_END_GONE_S,
-        metavar="S",
-        help=f"end a run when the sensors have sent nothing for S seconds (default {DEFAULT_END_GONE_S:g})",
-    )
-    i.add_argument(
-        "--recordings", type=Path, default=None, metavar="DIR", help="the runs' recordings"
-    )
+    add_headless_arguments(i, service=True)
     i.add_argument("--db", type=Path, default=None, metavar="FILE", help="the run history")
     i.add_argument("--alert-config", type=Path, default=None, metavar="FILE", help="alert settings")
-    i.add_argument("--baseline", type=Path, default=None, metavar="FILE", help="stored baseline")
+    who = i.add_mutually_exclusive_group()
+    who.add_argument(
+        "--runner",
+        default=DEFAULT_RUNNER,
+        metavar="NAME",
+        help="whose stored baselines each run loads at its start and stores at its end "
+        f"(default {DEFAULT_RUNNER!r})",
+    )
+    who.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="one stored baseline for every run instead (the runner's are then neither loaded "
+        "nor stored)",
+    )
     i.add_argument("--no-sound", action="store_true", help="no speech (espeak-ng)")
     i.add_argument("--web-port", type=whole(0, 65535), default=None, help=argparse.SUPPRESS)
     i.set_defaults(_run=run_install)
@@ -136,6 +131,10 @@ def live_argv(args: argparse.Namespace) -> list[str]:
         if args.web_port is not None:
             argv += ["--web-port", str(args.web_port)]
     argv += ["--end-still", f"{args.end_still:g}", "--end-gone", f"{args.end_gone:g}"]
+    if args.baseline is None:
+        from strideguard.profiles import check_runner_name
+
+        argv += ["--runner", check_runner_name(args.runner)]
     for option, value in (
         ("--recordings", args.recordings),
         ("--db", args.db),

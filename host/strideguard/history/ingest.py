@@ -22,6 +22,7 @@ from strideguard.errors import InputError
 from strideguard.history.record import (
     LegRun,
     RunRecord,
+    baselines_of_policy,
     parse_utc,
     strides_from_rows,
     strides_from_table,
@@ -109,8 +110,6 @@ def record_from_live(
     duration = 0.0
     for stream, p in enumerate(pipelines):
         s = sensors[stream] if stream < len(sensors) else {}
-        used = p.policy.baseline
-        in_use = p.policy.baseline_
         rate = float(s.get("rate_hz") or 0.0)
         total = int(s.get("samples") or 0) + int(s.get("samples_lost") or 0)
         if rate > 0:
@@ -123,8 +122,7 @@ def record_from_live(
                 strides=strides_from_rows(p.strides),
                 alerts=[a.to_dict() for a in p.alerts],
                 pain_marks_s=[float(t) for t in getattr(p.policy, "pain_marks_s", [])],
-                baseline_used=None if used is None else used.to_json(),
-                baseline_learned=None if in_use is None or in_use is used else in_use.to_json(),
+                **baselines_of_policy(p.policy),
                 samples=s.get("samples"),
                 samples_lost=s.get("samples_lost"),
                 rate_hz=rate or None,
@@ -327,7 +325,6 @@ def _analyse_leg(
         end_time_s=float(imu.time_s[-1]) if imu.time_s.size else None,
     )
     log.debug("import %s: analysed in %.2f s", label, time.perf_counter() - tic)
-    learned = policy.baseline_
     return LegRun(
         stream=stream,
         sensor=label,
@@ -335,8 +332,7 @@ def _analyse_leg(
         strides=strides_from_table(result.strides),
         alerts=[a.to_dict() for a in policy.alerts_],
         pain_marks_s=[float(t) for t in imu.pain_marks_s],
-        baseline_used=None if baseline is None else baseline.to_json(),
-        baseline_learned=None if learned is None or learned is baseline else learned.to_json(),
+        **baselines_of_policy(policy),
         samples=int(imu.n_samples),
         samples_lost=int(sum(round((b - a) * imu.sampling_rate_hz) for a, b in imu.gaps)),
         rate_hz=float(imu.sampling_rate_hz),

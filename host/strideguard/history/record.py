@@ -45,8 +45,12 @@ class LegRun:
     pain_marks_s
         Times the runner pressed "pain now".
     baseline_used, baseline_learned
-        The stored profile the run started with, and the baseline learned in
-        the run (``PersonalBaseline.to_json()``), if any.
+        The stored profile that judged the run (only if it survived the fit
+        check), and the baseline learned in the run (``PersonalBaseline.to_json()``),
+        if any.
+    baseline_dropped, baseline_dropped_why
+        The stored profile the run started with that the fit check dropped
+        (the run then relearned), and why; ``None`` otherwise.
     samples, samples_lost, rate_hz
         Stream counts and the estimated sample rate (``None`` if unknown).
     angle_calibrated
@@ -63,6 +67,8 @@ class LegRun:
     pain_marks_s: list[float] = field(default_factory=list)
     baseline_used: dict[str, Any] | None = None
     baseline_learned: dict[str, Any] | None = None
+    baseline_dropped: dict[str, Any] | None = None
+    baseline_dropped_why: str | None = None
     samples: int | None = None
     samples_lost: int | None = None
     rate_hz: float | None = None
@@ -73,6 +79,31 @@ class LegRun:
     def n_strides(self) -> int:
         """Strides in the table."""
         return n_strides(self.strides)
+
+    @property
+    def baseline_source(self) -> str | None:
+        """Which normal judged this leg: ``"stored"`` (a stored baseline that fitted),
+        ``"relearned"`` (the stored one did not fit), ``"learned"`` (in the run) or
+        ``None`` (none: the run was too short)."""
+        if self.baseline_dropped is not None or self.baseline_dropped_why is not None:
+            return "relearned"
+        if self.baseline_used is not None:
+            return "stored"
+        return "learned" if self.baseline_learned is not None else None
+
+    @property
+    def baseline_created(self) -> str | None:
+        """When the stored baseline that judged the run was learned (ISO 8601), if known."""
+        created = (self.baseline_used or {}).get("created")
+        return created if isinstance(created, str) else None
+
+    def baseline_text(self) -> str:
+        """The history's words for :attr:`baseline_source` ("your baseline from 3 Dec", …)."""
+        from strideguard.alerts import texts
+
+        return texts.baseline_used(
+            self.baseline_source, self.baseline_created, self.baseline_learned is not None
+        )
 
     def raising_alerts(self) -> list[dict[str, Any]]:
         """The alert events that raise or escalate an alert."""
@@ -153,6 +184,11 @@ class RunRecord:
         versions = sorted({lr.firmware_version for lr in self.legs if lr.firmware_version})
         return "/".join(versions) if versions else None
 
+    def baseline_text(self) -> str:
+        """Which normal judged the run: one leg's words, the same for both legs once, or
+        ``"L: …; R: …"`` when the legs differ (see :meth:`LegRun.baseline_text`)."""
+        return baseline_text_of_legs([(lr.leg, lr.baseline_text()) for lr in self.legs])
+
     def summary(self) -> dict[str, Any]:
         """Run-level numbers (:func:`strideguard.history.stats.run_summary`) plus alert counts."""
         out = run_summary([(lr.leg, lr.strides) for lr in self.legs])
@@ -166,6 +202,35 @@ class RunRecord:
         out["max_severity"] = SEVERITY_ORDER[max(sev)] if sev else None
         out["n_pain_marks"] = sum(len(lr.pain_marks_s) for lr in self.legs)
         return out
+
+
+def baseline_text_of_legs(texts: Sequence[tuple[str | None, str]]) -> str:
+    """One text for a run from each sensor's ``(leg, baseline words)``."""
+    if not texts:
+        return "—"
+    if len({t for _, t in texts}) == 1:
+        return texts[0][1]
+    return "; ".join(f"{leg or k}: {t}" for k, (leg, t) in enumerate(texts))
+
+
+def baselines_of_policy(policy: Any) -> dict[str, Any]:
+    """The :class:`LegRun` baseline fields from a finished run's
+    :class:`~strideguard.alerts.policy.AlertPolicy`: what really judged the run.
+
+    A stored baseline the fit check dropped is ``baseline_dropped`` (with the
+    reason), not ``baseline_used``.
+    """
+    stored = policy.baseline
+    in_use = policy.baseline_
+    source = policy.baseline_source_
+    return {
+        "baseline_used": stored.to_json() if source == "stored" and stored is not None else None,
+        "baseline_learned": None if in_use is None or in_use is stored else in_use.to_json(),
+        "baseline_dropped": stored.to_json()
+        if source == "relearned" and stored is not None
+        else None,
+        "baseline_dropped_why": policy.baseline_dropped_ if source == "relearned" else None,
+    }
 
 
 def strides_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, FloatArray]:

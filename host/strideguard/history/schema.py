@@ -23,7 +23,7 @@ from strideguard.metrics import STRIDE_COLUMNS
 #: ``PRAGMA application_id`` of a strideguard history ("SGHD")
 APPLICATION_ID = 0x53474844
 #: the schema version this code writes
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: the per-stride metric columns of the ``strides`` table, in order
 STRIDE_METRICS: tuple[str, ...] = tuple(c.name for c in STRIDE_COLUMNS)
@@ -133,8 +133,70 @@ def _v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+#: why a stored baseline was dropped, for runs added before schema 2 (not recorded then)
+DROPPED_BEFORE_V2 = "did not fit (the reason was not recorded before history schema 2)"
+
+_V2 = """
+ALTER TABLE run_sensors ADD COLUMN baseline TEXT;
+ALTER TABLE run_sensors ADD COLUMN baseline_created TEXT;
+ALTER TABLE run_sensors ADD COLUMN baseline_dropped_why TEXT;
+CREATE TABLE baselines_v2 (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    stream INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('used', 'learned', 'dropped')),
+    profile_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, stream, role)
+);
+INSERT INTO baselines_v2 (run_id, stream, role, profile_json)
+    SELECT run_id, stream, role, profile_json FROM baselines;
+DROP TABLE baselines;
+ALTER TABLE baselines_v2 RENAME TO baselines
+"""
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Which baseline really judged each sensor's run (``run_sensors.baseline``).
+
+    Version 1 kept the stored baseline a run started with as ``used`` even when
+    the fit check dropped it; the run then learned a new one, so a sensor with
+    both a ``used`` and a ``learned`` profile had its stored one dropped: it
+    becomes ``dropped`` and the sensor ``relearned``.
+    """
+    import json
+
+    for statement in _V2.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    roles: dict[tuple[int, int], dict[str, str]] = {}
+    for run_id, stream, role, profile in conn.execute(
+        "SELECT run_id, stream, role, profile_json FROM baselines"
+    ):
+        roles.setdefault((int(run_id), int(stream)), {})[str(role)] = str(profile)
+    for (run_id, stream), have in roles.items():
+        created = None
+        if "used" in have and "learned" in have:
+            conn.execute(
+                "UPDATE baselines SET role = 'dropped' WHERE run_id = ? AND stream = ? AND role = 'used'",
+                (run_id, stream),
+            )
+            source, why = "relearned", DROPPED_BEFORE_V2
+        elif "used" in have:
+            source, why = "stored", None
+            try:
+                created = json.loads(have["used"]).get("created")
+            except (ValueError, AttributeError):
+                created = None
+        else:
+            source, why = "learned", None
+        conn.execute(
+            "UPDATE run_sensors SET baseline = ?, baseline_created = ?, baseline_dropped_why = ? "
+            "WHERE run_id = ? AND stream = ?",
+            (source, created if isinstance(created, str) else None, why, run_id, stream),
+        )
+
+
 #: ``MIGRATIONS[k]`` takes a database from version ``k`` to ``k + 1``
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from strideguard.alerts.config import RunningConfig
 from strideguard.metrics import WALKING_DUTY_FACTOR
+
+if TYPE_CHECKING:
+    from strideguard.symmetry import StridePair
 
 FloatArray = npt.NDArray[np.float64]
 Strides = Mapping[str, FloatArray]
@@ -128,14 +131,36 @@ def per_minute(
     """
     t = column(strides, "initial_contact_s")
     v = column(strides, name)
-    ok = running_mask(strides) & np.isfinite(t) & np.isfinite(v) & (t >= 0)
+    return minute_medians(t, v, running_mask(strides), minutes=minutes)
+
+
+def minute_medians(
+    time_s: FloatArray,
+    values: FloatArray,
+    keep: npt.NDArray[np.bool_] | None = None,
+    *,
+    minutes: int | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Per-minute medians of ``values`` by ``time_s`` (finite, non-negative, where ``keep``).
+
+    Returns
+    -------
+    minute, median
+        Minute index and median (NaN for a minute without values); ``minutes``
+        fixes the number of minutes (default: up to the last value).
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(t) & np.isfinite(v) & (t >= 0)
+    if keep is not None:
+        ok &= keep
     minute = np.floor(t[ok] / SECONDS_PER_MINUTE).astype(np.int64)
     n = minutes if minutes is not None else (int(minute.max()) + 1 if minute.size else 0)
     out = np.full(n, np.nan)
     if n == 0 or minute.size == 0:
         return np.arange(n, dtype=float), out
-    keep = minute < n
-    minute, vals = minute[keep], v[ok][keep]
+    keep_n = minute < n
+    minute, vals = minute[keep_n], v[ok][keep_n]
     order = np.lexsort((vals, minute))
     minute, vals = minute[order], vals[order]
     starts = np.searchsorted(minute, np.arange(n), side="left")
@@ -173,7 +198,18 @@ def paired_symmetry(left: Strides, right: Strides) -> dict[str, dict[str, Any]]:
         Per feature: ``median`` (symmetry index % or difference °, right against
         left), ``iqr``, ``pairs``, ``unit``, ``higher``.
     """
-    from strideguard.symmetry import SYMMETRY_FEATURE_NAMES, pair_stride_tables, symmetry_summary
+    from strideguard.symmetry import symmetry_summary
+
+    return symmetry_summary(running_pairs(left, right))
+
+
+def running_pairs(left: Strides, right: Strides) -> list[StridePair]:
+    """The two legs' strides paired in time (as live and ``analyze`` pair them), only the
+    pairs whose two strides are running.
+
+    Both tables' times count from the start of the same recording.
+    """
+    from strideguard.symmetry import SYMMETRY_FEATURE_NAMES, pair_stride_tables
 
     names = ("initial_contact_s", "next_initial_contact_s", *SYMMETRY_FEATURE_NAMES)
 
@@ -186,9 +222,41 @@ def paired_symmetry(left: Strides, right: Strides) -> dict[str, dict[str, Any]]:
         ]
 
     pairs = pair_stride_tables(rows(right), rows(left))
-    return symmetry_summary(
-        [p for p in pairs if p.strides["R"]["running"] and p.strides["L"]["running"]]
-    )
+    return [p for p in pairs if p.strides["R"]["running"] and p.strides["L"]["running"]]
+
+
+def paired_symmetry_per_minute(
+    left: Strides, right: Strides, names: Sequence[str], *, minutes: int | None = None
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """Per-minute left/right symmetry from the paired strides (:func:`running_pairs`).
+
+    Per minute (by the pair's right-leg contact time) and feature: the median of
+    the pairs' ``log(R / L)`` (or ``R − L``) shown as the symmetry index (%) or
+    the difference (°) — the same measure as :func:`paired_symmetry`, the live
+    view and ``analyze``, not the index of two per-minute medians.
+
+    Returns
+    -------
+    minute, per feature
+        Minute index and, per name in ``names``, the per-minute values (NaN
+        for a minute without pairs).
+    """
+    from strideguard.symmetry import SYMMETRY_FEATURES
+
+    log_scale = {f.name: f.log_scale for f in SYMMETRY_FEATURES}
+    pairs = running_pairs(left, right)
+    t = np.array([p.time_s for p in pairs], dtype=np.float64)
+    n = minutes
+    if n is None:
+        n = int(np.floor(np.nanmax(t) / SECONDS_PER_MINUTE)) + 1 if np.isfinite(t).any() else 0
+    minute = np.arange(n, dtype=float)
+    out: dict[str, FloatArray] = {}
+    for name in names:
+        v = np.array([p.values[name] for p in pairs], dtype=np.float64)
+        _, med = minute_medians(t, v, minutes=n)
+        # as strideguard.symmetry.display_value: Robinson's index of the log ratio, or as is
+        out[name] = 200.0 * np.tanh(0.5 * med) if log_scale[name] else med
+    return minute, out
 
 
 def run_summary(legs: Sequence[tuple[str | None, Strides]]) -> dict[str, Any]:

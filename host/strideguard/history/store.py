@@ -334,7 +334,8 @@ class History:
         conn = self.conn
         conn.execute(
             "INSERT INTO run_sensors (run_id, stream, sensor, leg, samples, samples_lost, "
-            "rate_hz, angle_calibrated, firmware_version, n_strides) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "rate_hz, angle_calibrated, firmware_version, n_strides, baseline, baseline_created, "
+            "baseline_dropped_why) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run_id,
                 leg.stream,
@@ -346,6 +347,9 @@ class History:
                 int(leg.angle_calibrated),
                 leg.firmware_version,
                 leg.n_strides,
+                leg.baseline_source,
+                leg.baseline_created,
+                leg.baseline_dropped_why,
             ),
         )
         n = leg.n_strides
@@ -389,7 +393,11 @@ class History:
             "INSERT INTO pain_marks (run_id, stream, time_s, leg) VALUES (?,?,?,?)",
             ((run_id, leg.stream, float(t), leg.leg) for t in leg.pain_marks_s),
         )
-        for role, profile in (("used", leg.baseline_used), ("learned", leg.baseline_learned)):
+        for role, profile in (
+            ("used", leg.baseline_used),
+            ("learned", leg.baseline_learned),
+            ("dropped", leg.baseline_dropped),
+        ):
             if profile is not None:
                 conn.execute(
                     "INSERT INTO baselines (run_id, stream, role, profile_json) VALUES (?,?,?,?)",
@@ -412,7 +420,10 @@ class History:
         last: int | None = None,
         include_simulated: bool = True,
     ) -> list[dict[str, Any]]:
-        """Runs in time order, as dicts of :data:`LISTED_COLUMNS` (plus ``ended_unix_s``).
+        """Runs in time order, as dicts of :data:`LISTED_COLUMNS` (plus ``ended_unix_s``
+        and ``baselines``: per sensor its ``leg``, ``source`` — ``"stored"``,
+        ``"relearned"``, ``"learned"`` or ``None`` —, the stored baseline's
+        ``created`` and ``dropped_why``).
 
         Parameters
         ----------
@@ -430,10 +441,27 @@ class History:
             params.append(int(last))
         rows = self.conn.execute(sql, params).fetchall()
         out = [dict(zip(LISTED_COLUMNS, r, strict=True)) for r in reversed(rows)]
+        sources = self._baseline_sources([int(d["id"]) for d in out])
         for d in out:
             d["simulated"] = bool(d["simulated"])
             d["angle_calibrated"] = bool(d["angle_calibrated"])
             d["ended_unix_s"] = d["started_unix_s"] + d["duration_s"]
+            d["baselines"] = sources.get(int(d["id"]), [])
+        return out
+
+    def _baseline_sources(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Per run, per sensor: which normal judged it (``run_sensors.baseline`` …)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for chunk in _chunks(run_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for run_id, leg, source, created, why in self.conn.execute(
+                "SELECT run_id, leg, baseline, baseline_created, baseline_dropped_why "
+                f"FROM run_sensors WHERE run_id IN ({marks}) ORDER BY run_id, stream",
+                chunk,
+            ):
+                out.setdefault(int(run_id), []).append(
+                    {"leg": leg, "source": source, "created": created, "dropped_why": why}
+                )
         return out
 
     @_translated
@@ -495,9 +523,10 @@ class History:
         if unknown:
             raise ValueError(f"unknown stride columns {unknown}")
         legs: list[LegRun] = []
-        for stream, sensor, leg, samples, lost, rate, cal, fw in conn.execute(
+        for stream, sensor, leg, samples, lost, rate, cal, fw, dropped_why in conn.execute(
             "SELECT stream, sensor, leg, samples, samples_lost, rate_hz, angle_calibrated, "
-            "firmware_version FROM run_sensors WHERE run_id = ? ORDER BY stream",
+            "firmware_version, baseline_dropped_why FROM run_sensors WHERE run_id = ? "
+            "ORDER BY stream",
             (run_id,),
         ).fetchall():
             legs.append(
@@ -516,6 +545,8 @@ class History:
                     ],
                     baseline_used=self._baseline(run_id, int(stream), "used"),
                     baseline_learned=self._baseline(run_id, int(stream), "learned"),
+                    baseline_dropped=self._baseline(run_id, int(stream), "dropped"),
+                    baseline_dropped_why=dropped_why,
                     samples=samples,
                     samples_lost=lost,
                     rate_hz=rate,

@@ -220,6 +220,26 @@ def recording_path(folder: Path) -> Path:
     return path
 
 
+def describe_baselines(baseline: Any, refused: str | None) -> str:
+    """One journal line on what a run starts with: the stored baselines per leg, or learning."""
+    from strideguard.alerts.baseline import PersonalBaseline
+
+    if isinstance(baseline, PersonalBaseline):
+        parts = [f"stored profile from {baseline.created or 'an unknown date'}"]
+    elif isinstance(baseline, dict):
+        parts = [
+            f"{leg}: stored {b.created or ''}".rstrip()
+            if b is not None
+            else f"{leg}: none stored, learning"
+            for leg, b in sorted(baseline.items())
+        ]
+    else:
+        parts = ["none stored, learning the runner's normal in this run"]
+    if refused is not None:
+        parts.append(f"not used: {refused}")
+    return "; ".join(parts)
+
+
 @dataclass
 class HeadlessOutcome:
     """What a headless session did."""
@@ -235,8 +255,7 @@ async def headless_session(
     state: SessionState,
     *,
     config: Any = None,
-    baseline: Any = None,
-    baseline_refused: str | None = None,
+    baselines: Callable[[], tuple[Any, str | None]] | None = None,
     wanted: list[str] | None = None,
     backend: Any = None,
     mode: str = "live",
@@ -256,8 +275,15 @@ async def headless_session(
         Limits and timings.
     state
         The state file.
-    config, baseline, baseline_refused
-        Alert settings; a refused stored baseline is announced in the first run.
+    config
+        Alert settings.
+    baselines
+        Called at the start of every run: the stored baseline(s) the run starts
+        with (one profile, or one per leg) and why a stored one is not used
+        (announced in that run). Read per run, so that a baseline stored at the
+        end of one run judges the next from its first stride; each run's fit
+        check and screen state ("using your baseline from 3 Dec") are its own.
+        ``None``: every run learns from scratch.
     wanted
         The runner's sensors (names or addresses); empty: any strideguard sensor.
     backend
@@ -271,7 +297,6 @@ async def headless_session(
     t_session = time.monotonic()
     outcome = HeadlessOutcome(runs=[])
     kept = 0
-    refused = baseline_refused
 
     def session_over() -> bool:
         if stop.is_set():
@@ -308,13 +333,11 @@ async def headless_session(
                 state,
                 session_end,
                 config=config,
-                baseline=baseline,
-                baseline_refused=refused,
+                baselines=baselines,
                 backend=backend,
                 mode=mode,
                 acknowledge=acknowledge,
             )
-            refused = None  # announced once
             if result is None:
                 continue
             outcome.runs.append(result)
@@ -344,8 +367,7 @@ async def _one_run(
     session_end: asyncio.Event,
     *,
     config: Any,
-    baseline: Any,
-    baseline_refused: str | None,
+    baselines: Callable[[], tuple[Any, str | None]] | None,
     backend: Any,
     mode: str,
     acknowledge: Any,
@@ -363,6 +385,9 @@ async def _one_run(
     from strideguard.recording import RecordingError, RecordingWriter
 
     names = [t if isinstance(t, str) else (t.name or t.address) for t in targets]
+    # this run's baselines, read now: the last run may have stored new ones
+    baseline, baseline_refused = baselines() if baselines is not None else (None, None)
+    log.info("baseline: %s", describe_baselines(baseline, baseline_refused))
     settings.recordings.mkdir(parents=True, exist_ok=True)
     path = recording_path(settings.recordings)
     rec = RecordingWriter(path, {"sensors": names, "mode": mode, "headless": True})

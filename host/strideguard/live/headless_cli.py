@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,14 @@ def journal_logging() -> None:
 
 
 def run_headless(
-    args: argparse.Namespace, config: Any, baseline: Any, baseline_refused: str | None
+    args: argparse.Namespace, config: Any, baselines: Callable[[], tuple[Any, str | None]]
 ) -> int:
-    """Run a headless session until it ends (``--runs``, ``--duration``, SIGTERM, Ctrl-C)."""
+    """Run a headless session until it ends (``--runs``, ``--duration``, SIGTERM, Ctrl-C).
+
+    ``baselines`` is called at the start of every run: the stored baseline(s)
+    that run starts with, and why a stored one is not used (see
+    :func:`strideguard.live.headless.headless_session`).
+    """
     import asyncio
 
     from strideguard.live.stopping import StopSignals
@@ -74,7 +80,7 @@ def run_headless(
     args.plain = True  # no terminal view: one line per event, for the journal
     journal_logging()
     with StopSignals() as signals:
-        return asyncio.run(_main(args, signals, settings, config, baseline, baseline_refused))
+        return asyncio.run(_main(args, signals, settings, config, baselines))
 
 
 async def _main(
@@ -82,8 +88,7 @@ async def _main(
     signals: Any,
     settings: HeadlessSettings,
     config: Any,
-    baseline: Any,
-    baseline_refused: str | None,
+    baselines: Callable[[], tuple[Any, str | None]],
 ) -> int:
     from strideguard.commands.live import offer_acknowledge
     from strideguard.live.headless import headless_session
@@ -102,8 +107,7 @@ async def _main(
         state.update(web_url=web.url, web_local_url=web.local_url)
     common: dict[str, Any] = {
         "config": config,
-        "baseline": baseline,
-        "baseline_refused": baseline_refused,
+        "baselines": baselines,
         "acknowledge": acknowledge,
     }
     try:

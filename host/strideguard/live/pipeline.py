@@ -325,4 +325,21 @@ class SensorPipeline:
             "samples_backfilled": self.assembler.backfilled,
             "rate_hz": round(self.clock.rate_hz, 3),
             "angle_calibrated": self.analyzer.angle_calibrated,
+            "baseline": self.baseline_summary(),
+        }
+
+    def baseline_summary(self) -> dict[str, Any]:
+        """Which normal judged this run: source (``stored``/``relearned``/``learned``/``None``),
+        the words the history uses, when a stored one was learned, why one was dropped."""
+        from strideguard.alerts import texts
+
+        policy = self.policy
+        source = policy.baseline_source_
+        stored = policy.baseline
+        created = stored.created if stored is not None else None
+        return {
+            "source": source,
+            "text": texts.baseline_used(source, created, learned=policy.baseline_ is not None),
+            "stored_created": created,
+            "dropped": policy.baseline_dropped_,
         }

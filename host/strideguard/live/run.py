@@ -465,6 +465,8 @@ def replay(
     run = LiveRun(names, emit, config=config, baseline=baseline)
     run.damage = damage_warnings(rec)
     emit(SessionUpdate("started", f"Replaying {title}", {"sensors": names}))
+    for p in run.pipelines:  # as live: which normal judges the run, from its start
+        p.baseline_update(force=True)
     event_at = dict(zip(rec.event_records, rec.events, strict=True))
     t_wall0 = time.monotonic()
     t_rec0 = float(rec.arrival_s[0]) if rec.arrival_s.size else 0.0
@@ -596,6 +598,8 @@ async def run_ble(
     run.alarm.connected = lambda stream: receiver.links[stream].connected
     title = f"Live with {len(names)} sensor(s)"
     emit(SessionUpdate("started", title, {"sensors": list(names), "run_time_s": 0.0}))
+    for p in run.pipelines:  # which normal judges this run, from its start
+        p.baseline_update(force=True)
     if on_run is not None:
         on_run(run)
     if baseline_refused is not None:

@@ -265,6 +265,11 @@ class TerminalSink:
             return f"{event.sensor}: BUZZ {event.message}"
         if isinstance(event, SessionUpdate):
             old_session, self._session = self._session, event
+            if event.state == "started" and old_session is not None:
+                # the next run of a headless session: its own sensors, baselines and alerts
+                self._sensors.clear()
+                self._active.clear()
+                self._symmetry = None
             now = time.monotonic()
             if (
                 old_session is not None

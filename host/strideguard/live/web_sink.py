@@ -52,13 +52,16 @@ class ReplayState:
         """Fold one event dict into the state.
 
         A run that starts (``session`` ``started``) clears the previous run's
-        links, calibrations, strides, alerts and motor activity (a headless
-        session has many runs); the question and the capabilities stay.
+        links, calibrations, baseline states, symmetry, strides, alerts and
+        motor activity (a headless session has many runs: each judges with its
+        own baseline); the question and the capabilities stay.
         """
         kind = d.get("type")
         if kind == "session" and d.get("state") == "started":
             self.links.clear()
             self.calibrations.clear()
+            self.baselines.clear()
+            self.symmetry = None
             self.strides.clear()
             self.alerts.clear()
             self.haptics.clear()

@@ -15,6 +15,8 @@ from strideguard.history.stats import (
     FloatArray,
     column,
     lr_symmetry_pct,
+    paired_symmetry,
+    paired_symmetry_per_minute,
     per_minute,
     percentile_band,
     running_mask,
@@ -40,6 +42,34 @@ LR_METRICS: tuple[tuple[str, str, str, float, int], ...] = (
     ("late_swing_peak_decel_dps2", "late-swing braking", "k°/s²", 1e-3, 1),
     ("peak_tibial_accel_g", "shock", "g", 1.0, 1),
 )
+
+
+#: the features of the per-minute left/right plot
+LR_PER_MINUTE = ("contact_time_s", "peak_midswing_gyr_dps", "late_swing_peak_decel_dps2")
+
+
+def lr_symmetry(run: RunRecord) -> dict[str, Any] | None:
+    """The run's left/right symmetry from its paired strides (``None`` without both legs).
+
+    The same pairing as the live view, ``analyze`` and the history's L/R column
+    (:func:`strideguard.history.stats.paired_symmetry`): each right stride with
+    the left stride that began during it.
+
+    Returns
+    -------
+    dict
+        ``run``: per feature the median (symmetry index % or difference °, right
+        against left), IQR, pairs, unit, higher leg; ``minute``: minute indices;
+        ``per_minute``: per feature of :data:`LR_PER_MINUTE`, the per-minute median
+        of the pairs (NaN for a minute without pairs).
+    """
+    by_leg = {leg.leg: leg for leg in run.legs if leg.leg in ("L", "R")}
+    if "L" not in by_leg or "R" not in by_leg:
+        return None
+    left, right = by_leg["L"].strides, by_leg["R"].strides
+    minutes = max(len(per_minute(left, "cadence_spm")[0]), len(per_minute(right, "cadence_spm")[0]))
+    minute, series = paired_symmetry_per_minute(left, right, LR_PER_MINUTE, minutes=minutes)
+    return {"run": paired_symmetry(left, right), "minute": minute, "per_minute": series}
 
 
 def mmss(seconds: float) -> str:
@@ -274,18 +304,28 @@ def run_report_html(run: RunRecord, *, now: datetime | None = None) -> str:
 
     # ---- left vs right
     by_leg = {leg.leg: leg for leg in legs if leg.leg in ("L", "R")}
-    if "L" in by_leg and "R" in by_leg:
+    sym = lr_symmetry(run)
+    if "L" in by_leg and "R" in by_leg and sym is not None:
         parts.append("<h2>Left and right</h2>")
+        parts.append(
+            '<p class="sub">The difference is the median over pairs of strides (each right '
+            "stride with the left stride that began during it), as live and in "
+            "<code>analyze</code>.</p>"
+        )
         rows = []
         for name, label, unit, scale, digits in LR_METRICS:
             lv = running_median(by_leg["L"].strides, name)
             rv = running_median(by_leg["R"].strides, name)
-            si = None if lv is None or rv is None else lr_symmetry_pct(lv, rv)
-            if name == "shank_angle_at_ic_deg":
-                # an angle near 0° has no meaningful percentage: the difference in degrees
-                diff = "—" if lv is None or rv is None else f"right {rv - lv:+.1f}°"
-            else:
-                diff = symmetry_words(si)
+            paired = sym["run"].get(name)
+            if paired is not None:
+                med = paired["median"]
+                if name == "shank_angle_at_ic_deg":
+                    # an angle near 0° has no meaningful percentage: the difference in degrees
+                    diff = "—" if med is None else f"right {med:+.1f}°"
+                else:
+                    diff = symmetry_words(med)
+            else:  # not a per-stride feature of the pairing (cadence: shared by both legs)
+                diff = symmetry_words(None if lv is None or rv is None else lr_symmetry_pct(lv, rv))
             rows.append(
                 [
                     f"{label} ({unit})",
@@ -295,14 +335,11 @@ def run_report_html(run: RunRecord, *, now: datetime | None = None) -> str:
                 ]
             )
         parts.append(pg.table(["", "left", "right", "difference"], rows, numeric=(1, 2)))
-        minutes = len(per_minute(by_leg["L"].strides, "cadence_spm")[0])
-        sym_series: list[tuple[str, FloatArray, FloatArray]] = []
-        for name, label, _unit, _scale, _digits in LR_METRICS:
-            if name in ("late_swing_peak_decel_dps2", "peak_midswing_gyr_dps", "contact_time_s"):
-                m, left = per_minute(by_leg["L"].strides, name, minutes=minutes)
-                _, right = per_minute(by_leg["R"].strides, name, minutes=minutes)
-                per_min: FloatArray = np.asarray(lr_symmetry_pct(left, right), dtype=np.float64)
-                sym_series.append((label, m, per_min))
+        sym_series: list[tuple[str, FloatArray, FloatArray]] = [
+            (label, sym["minute"], sym["per_minute"][name])
+            for name, label, _unit, _scale, _digits in LR_METRICS
+            if name in LR_PER_MINUTE
+        ]
         parts.append(
             pg.figure(
                 plots.symmetry_plot(sym_series),
@@ -375,9 +412,11 @@ def esc_leg(run: RunRecord) -> str:
 def baseline_text(leg: LegRun) -> str:
     """Where the leg's baseline came from."""
     b = leg.baseline_used or leg.baseline_learned
+    how = leg.baseline_text()  # the history's words: stored / relearned / learned in run
+    if leg.baseline_source == "relearned" and leg.baseline_dropped_why:
+        how += f": {leg.baseline_dropped_why}"
     if b is None:
-        return "not learned (run too short)"
-    how = "stored profile" if leg.baseline_used else "learned in this run"
+        return how
     cad = b.get("cadence_ref_spm")
     ang = b.get("shank_angle_ref_deg")
     extra = []
@@ -397,5 +436,20 @@ def _seconds(text: str) -> float:
 
 
 def summary_for_json(run: RunRecord) -> dict[str, Any]:
-    """Run summary numbers (for ``report --format json``)."""
-    return {"run_id": run.run_id, **run.summary()}
+    """Run summary numbers (for ``report --format json``).
+
+    With two legs also ``symmetry`` (:func:`lr_symmetry`: ``run`` per feature,
+    ``per_minute`` per feature with ``null`` for a minute without pairs).
+    """
+    out: dict[str, Any] = {"run_id": run.run_id, **run.summary()}
+    out["baseline"] = run.baseline_text()
+    sym = lr_symmetry(run)
+    if sym is not None:
+        out["symmetry"] = {
+            "run": sym["run"],
+            "per_minute": {
+                name: [None if not np.isfinite(v) else round(float(v), 2) for v in values]
+                for name, values in sym["per_minute"].items()
+            },
+        }
+    return out
