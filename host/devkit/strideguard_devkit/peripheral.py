@@ -319,7 +319,7 @@ class VirtualSensor:
                 major, minor, patch, self.mtu, self.samples_produced() & 0xFFFFFFFF,
                 self.samples_dropped & 0xFFFFFFFF, 0, 0, self.notify_errors & 0xFFFF,
                 self.frames_sent & 0xFFFFFFFF, int((time.monotonic() - self._boot) * self.speed),
-                min(self.cadence_spm, 255), self.last_result,
+                min(self.cadence_spm, 255), self.last_result, 0, 0,
             ),
         )  # fmt: skip
         return bytes(buf)
