@@ -18,7 +18,7 @@ def test_steady_state_frames_allocate_nothing(run_mp: MpRunner, rate: int) -> No
     # heap_lock(): any allocation raises MemoryError; the script also asserts
     # a gc.mem_alloc() delta of exactly zero (64-bit build)
     out = run_mp("mp_alloc.py", str(rate))
-    frames = int(out.split("frames=")[1].split()[0])
+    frames = int(out.strip().splitlines()[-1].split("frames=")[1].split()[0])
     assert frames >= 4 * rate // 19 - 2
 
 
