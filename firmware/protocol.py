@@ -53,7 +53,9 @@ except ImportError:  # CPython
 import struct
 
 # ---------------------------------------------------------------- versions
-PROTOCOL_VERSION = const(4)  # 4: status record version 2, OP_CLEAR_BONDS, OP_OPEN_PAIRING, ADV_* bits
+PROTOCOL_VERSION = const(
+    4
+)  # 4: status record version 2, OP_CLEAR_BONDS, OP_OPEN_PAIRING, ADV_* bits
 FRAME_VERSION = const(2)  # what the board sends: byte 15 carries FLAG2_* bits
 FRAME_VERSION_1 = const(1)  # older boards: byte 15 reserved (0); the host still reads it
 STATUS_VERSION = const(2)  # 2 appends security and access_refused; the host still reads 1

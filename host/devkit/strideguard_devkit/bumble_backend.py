@@ -426,7 +426,8 @@ class BumbleClient(BaseBleakClient):
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         self._peer = Peer(connection)
         if self.address in self.air.bonded:
-            await self._encrypt()
+            async with self.air.connect_lock:  # one encryption start at a time (bumble)
+                await self._encrypt()
         if pair:
             await self.pair()
         async with self._errors():
