@@ -99,12 +99,11 @@ class SensorLinkError(StrideguardError):
 SECURITY_ATT_ERRORS = frozenset({0x05, 0x08, 0x0C, 0x0F})
 
 
-def not_bonded_message(label: str) -> str:
-    """What to tell the runner when ``label`` refuses this computer (one line)."""
-    return (
-        f"{label} refused the connection: this computer is not bonded to it. "
-        "Run `strideguard pair` (it asks you to hold the sensor's button for 3 s)"
-    )
+#: what to tell the runner when a sensor refuses this computer (the link adds its name)
+NOT_BONDED_MESSAGE = (
+    "the sensor refused the connection: this computer is not bonded to it. "
+    "Run `strideguard pair` (it asks you to hold the sensor's button for 3 s)"
+)
 
 
 def is_security_refusal(exc: BaseException) -> bool:
@@ -696,7 +695,7 @@ class SensorLink:
             status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
         except BleakGATTProtocolError as exc:
             if is_security_refusal(exc):
-                raise SensorLinkError(not_bonded_message(self.label), LinkErrorKind.FATAL) from exc
+                raise SensorLinkError(NOT_BONDED_MESSAGE, LinkErrorKind.FATAL) from exc
             raise
         self._queue.put_nowait((_STATUS, status_bytes, time.monotonic()))
         mtu = client.mtu_size
