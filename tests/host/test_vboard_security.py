@@ -22,7 +22,13 @@ from bumble.keys import MemoryKeyStore
 from strideguard import cli
 from strideguard import protocol as proto
 from strideguard.assembler import SampleBlock
-from strideguard.ble.receiver import LinkErrorKind, ReconnectPolicy, SensorLink, scan
+from strideguard.ble.receiver import (
+    LinkErrorKind,
+    ReconnectPolicy,
+    SensorLink,
+    SensorLinkError,
+    scan,
+)
 from strideguard.commands.pair import pair_sensor
 from strideguard.commands.scan import render
 from strideguard_devkit.bumble_backend import VirtualAir
@@ -106,6 +112,18 @@ def test_bond_in_the_window_then_encrypted_reconnects_and_scan_shows_it() -> Non
             ) as link:
                 await link.wait_samples(link.assembler.samples + 500, 10)
                 assert link.stats.connects == 1 and link.failure is None
+            # a computer without the bond (this one, after forgetting it): the scan already
+            # says the sensor is bonded elsewhere with its window closed: one line, no connection
+            await air.forget(board.address)
+            updates = len(board.bridge.encryption_updates)
+            link = SensorLink("StrideGuard-L", backend=air.backend, policy=FAST)
+            with pytest.raises(SensorLinkError) as refused:
+                await link.connect(10)
+            await link.close()
+            assert refused.value.kind is LinkErrorKind.FATAL
+            assert "not bonded" in str(refused.value) and "strideguard pair" in str(refused.value)
+            assert link.stats.connects == 0 and link.stats.failed_attempts == 1
+            assert len(board.bridge.encryption_updates) == updates  # no pairing tried
 
     run(main(), 60)
 

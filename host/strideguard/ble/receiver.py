@@ -51,6 +51,7 @@ from typing import Any
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakCharacteristicNotFoundError,
@@ -436,6 +437,8 @@ class SensorLink:
         on_event: EventCallback | None = None,
     ) -> None:
         self._device: BLEDevice | None = None
+        #: the last scan said: the sensor keeps bonds, its window is closed, the OS has no bond
+        self._refuses_us = False
         if isinstance(target, SensorInfo):
             self.name, self.address, self._device = target.name, target.address, target.device
         elif isinstance(target, BLEDevice):
@@ -663,21 +666,40 @@ class SensorLink:
             self._device = None  # use a scanned handle once, then rescan
             return scanned
         address, name = self.address.upper(), self.name
+        seen: dict[str, AdvertisementData] = {}
+
+        def wanted(d: BLEDevice, ad: AdvertisementData) -> bool:
+            ok = (bool(address) and d.address.upper() == address) or (
+                bool(name) and ad.local_name == name
+            )
+            if ok:
+                seen[d.address] = ad
+            return ok
+
         device = await BleakScanner.find_device_by_filter(
-            lambda d, ad: (
-                (bool(address) and d.address.upper() == address)
-                or (bool(name) and ad.local_name == name)
-            ),
+            wanted,
             timeout=self.scan_timeout_s,
             service_uuids=[proto.SERVICE_UUID],
             **_scanner_args(self.backend),
         )
         if device is None:
             raise BleakDeviceNotFoundError(self.label, f"{self.label} not found")
+        ad = seen.get(device.address)
+        flags = proto.decode_adv_flags(ad.manufacturer_data) if ad is not None else None
+        # a sensor that says it is bonded (to someone), its window closed, and an OS that says
+        # it keeps no bond with it: connecting would only be refused
+        self._refuses_us = (
+            flags is not None
+            and bool(flags & proto.ADV_HAS_BONDS)
+            and not flags & proto.ADV_PAIRING_OPEN
+            and bonded_to_this_computer(device) is False
+        )
         return device
 
     async def _connect_once(self) -> None:
         device = await self._resolve()
+        if self._refuses_us:
+            raise SensorLinkError(NOT_BONDED_MESSAGE, LinkErrorKind.FATAL)
         self._dropped = asyncio.Event()
         client = BleakClient(
             device,
