@@ -17,7 +17,7 @@ opens the pairing window; a 10-s hold forgets every bond (and opens the window).
 
 Pairing window (docs/ble.md): open at power-up while the board has no bond,
 after a 3-s hold, or on ``OP_OPEN_PAIRING`` from the bonded host; it closes after
-``pairing_window_s`` (config) or once a host bonded. While it is open the LED
+``pairing_window_s`` (config) or once a new bond is made. While it is open the LED
 blinks (a short flash every half second) and the advertisement says so.
 """
 

@@ -35,6 +35,7 @@ replaces an older one (one host on the custom service).
 
 import binascii
 
+import bonds
 import protocol
 from micropython import const
 
@@ -126,6 +127,7 @@ class BleServer:
         self._drop = []  # conn handles to disconnect at the next service()
         self.pairing_open = False
         self.paired = False  # a connection bonded while the window was open (the app closes it)
+        self._keys_written = False
         self.access_refused = 0  # unbonded pairings and untrusted control writes
         self.streaming = []  # conn handles that asked for the stream
         self._exchange = []  # conn handles waiting for an MTU request
@@ -243,14 +245,18 @@ class BleServer:
         elif event == _IRQ_GET_SECRET:
             return self.bonds.get(data[0], data[1], data[2])
         elif event == _IRQ_SET_SECRET:
-            return self.bonds.set(data[0], data[1], data[2], self.pairing_open)
+            ok = self.bonds.set(data[0], data[1], data[2], self.pairing_open)
+            if ok and data[2] is not None and data[0] <= bonds.SEC_TYPE_PEER:
+                self._keys_written = True  # a pairing in the window is storing its keys
+            return ok
         return None
 
     def _trust(self, conn):
         if conn in self.trusted:
             return
-        if self.pairing_open:
-            self.paired = True
+        if self.pairing_open and self._keys_written:
+            self.paired = True  # a new bond (not a bonded host coming back): close the window
+        self._keys_written = False
         for old in self.trusted:  # one host: its newer link replaces a stale one
             self._drop.append(old)
         self.trusted = [conn]

@@ -170,6 +170,11 @@ ble.write(7, h_control, bytes((P.OP_OPEN_PAIRING,)))
 run(app, hw, 20)
 assert app.server.pairing_open
 assert ble.sent(h_control, 7)[-1] == bytes((0x80, P.OP_OPEN_PAIRING, P.RESULT_SUCCESS))
+# the bonded host coming back (a stored bond, no new keys) does not close the window
+ble.connect(11, addr=b"\x11\x11\x11\x11\x11\x11")
+assert ble.restore(11)
+run(app, hw, 20)
+assert app.server.pairing_open and app.server.trusted == [11]
 # a second host pairs in it (the window closes); then OP_CLEAR_BONDS forgets both
 ble.connect(8, addr=b"\x22\x22\x22\x22\x22\x22")
 assert ble.pair(8)
