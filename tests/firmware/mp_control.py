@@ -104,6 +104,7 @@ for i in range(n):
     if 1 not in app.server.trusted:  # OP_CLEAR_BONDS dropped the host: it bonds again
         assert data[:1] == b"\x0e" and result == 1, data
         ble.disconnect(1)
+        app.open_pairing(hw.ticks_ms())  # the runner's 3-s press
         ble.connect(1)
         ble.exchange_mtu(1, 247)
         app.step()

@@ -26,8 +26,9 @@ sides bond, then ``_IRQ_ENCRYPTION_UPDATE``) or :meth:`~BLE.restore` a bond
 ``*_ENCRYPTED``/``*_AUTHENTICATED`` characteristic flags are enforced like
 NimBLE: :meth:`~BLE.write`/:meth:`~BLE.read` from a link without them get the
 ATT error (0x0F / 0x05) and the application sees nothing. ``auto_secure``
-(default True) makes every :meth:`~BLE.connect` a central whose bond the stack
-restores at once (the tests that are not about security).
+(default True) makes every :meth:`~BLE.connect` the runner's host: it restores
+its bond at once, or pairs when the store has none (the tests that are not about
+security).
 """
 
 from micropython import const
@@ -224,15 +225,15 @@ class BLE:
     def connect(self, conn, addr_type=0, addr=b"\x01\x02\x03\x04\x05\x06", secure=None):
         """A central connects (MTU 23 until exchanged).
 
-        ``secure`` (default :attr:`auto_secure`): the stack restores a bond at once
-        (``_IRQ_ENCRYPTION_UPDATE`` encrypted and bonded), as for the runner's host.
+        ``secure`` (default :attr:`auto_secure`): the runner's host, which encrypts at
+        once with its bond (:meth:`restore`) or, the first time, pairs (:meth:`pair`).
         """
         self.conns[conn] = DEFAULT_MTU
         self.addrs[conn] = bytes(addr)
         self.security[conn] = [False, False, False]
         self._irq(IRQ_CENTRAL_CONNECT, (conn, addr_type, memoryview(bytes(addr))))
-        if self.auto_secure if secure is None else secure:
-            self.encrypted(conn, bonded=True)
+        if (self.auto_secure if secure is None else secure) and not self.restore(conn):
+            self.pair(conn)
 
     def disconnect(self, conn, addr_type=0, addr=b"\x00" * 6):
         """The link to ``conn`` is gone (either side ended it)."""
