@@ -81,6 +81,14 @@ def run() -> None:
             f"({extra_ms_s / loop_500_ms_s:.1%} of the 500-Hz loop; ESP32 estimate "
             f"{extra_ms_s * ESP32_SLOWDOWN / 10:+.2f} % of a core)"
         )
+        pairing = m["motor_pass_us"].get("pairing")
+        if pairing is not None:
+            extra_pair = (pairing - idle) * 100 / 1000
+            print(
+                f"  with the pairing window open (LED flashing): {pairing:.2f} us per pass: "
+                f"{extra_pair:+.3f} ms/s (ESP32 estimate {extra_pair * ESP32_SLOWDOWN / 10:+.2f} % "
+                "of a core)"
+            )
     ref = [m for m in rows if "reference_loop_us" in m][-1]["reference_loop_us"]
     print(
         f"reference loop (200k integer iterations) on this machine: {ref} us; "

@@ -73,8 +73,38 @@ async def _one(speed: float, board_s: float) -> None:
     )
 
 
+async def _pairing_times(rounds: int = 5) -> tuple[list[float], list[float]]:
+    """Wall ms of ``strideguard pair`` (bond + identify answered) and of an encrypted reconnect."""
+    from bleak import BleakClient
+
+    from strideguard import protocol as proto
+    from strideguard.ble.receiver import scan
+    from strideguard.commands.pair import pair_sensor
+
+    pair_ms: list[float] = []
+    reconnect_ms: list[float] = []
+    for _ in range(rounds):
+        air = VirtualAir()
+        async with VirtualBoard(air, synthetic_gait(4, 500), speed=1.0) as board:
+            [sensor] = await scan(0.3, backend=air.backend)
+            t0 = time.perf_counter()
+            assert (await pair_sensor(sensor, air.backend)).ok
+            pair_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            async with BleakClient(board.address, backend=air.backend.client) as client:
+                await client.read_gatt_char(proto.STATUS_CHAR_UUID)  # needs the encrypted link
+            reconnect_ms.append((time.perf_counter() - t0) * 1000)
+    return pair_ms, reconnect_ms
+
+
 def run() -> None:
-    """Print the full-loop numbers at speed 1, 10 and 25."""
+    """Print the full-loop numbers at speed 1, 10 and 25, and the pairing times."""
+    pair_ms, reconnect_ms = asyncio.run(_pairing_times())
+    print(
+        "pairing (issue 19), wall ms over 5 boards at speed 1: pair + identify answered "
+        f"median {np.median(pair_ms):.0f} (max {max(pair_ms):.0f}); encrypted reconnect + "
+        f"status read median {np.median(reconnect_ms):.0f} (max {max(reconnect_ms):.0f})"
+    )
     print(f"500 Hz, MTU 247 (19 samples/frame); {os.cpu_count()} CPUs")
     for speed, board_s in ((1.0, 8.0), (10.0, 30.0), (25.0, 60.0)):
         c0 = _child_cpu_s()

@@ -93,16 +93,20 @@ def measure(rate, pattern=None):
 def motor_pass_cost(passes=20000):
     """us per main-loop pass of the button and the motor (``_poll_button`` + ``_haptics``).
 
-    Idle, and with the metronome playing (re-sent when it ends): what a pattern adds to
-    every pass, apart from the sampler, whose cost varies far more from run to run.
+    Idle, with the metronome playing (re-sent when it ends), and with the pairing
+    window open (the LED flashing): what each adds to every pass, apart from the
+    sampler, whose cost varies far more from run to run.
     """
     out = {}
-    for name, pattern in (("idle", None), ("coach", METRONOME)):
+    for name, pattern in (("idle", None), ("coach", METRONOME), ("pairing", None)):
         hw = FakeHW(gait_samples(rate=500))
         hw.ble.record = False
         app = App(hw, config.defaults(), True, "", cfg_path="/nonexistent-dir/cfg.json")
         hw.ble.connect(1)
         app.step()
+        if name == "pairing":
+            app.pairing_window_ms = 1 << 29  # open for the whole measurement
+            app.open_pairing(hw.ticks_ms())
         best = None
         for _ in range(3):
             if pattern is not None:

@@ -12,12 +12,19 @@ The motor (and the LED, which mirrors it) has three users: an alert pattern
 "link lost" and "long press taken"), the on-board cadence cue and identify. A
 pattern owns the motor while it plays; the cue and identify use it between
 plays. The BOOT button (``button.Button``): a tap is "pain now"; a 2-s hold
-acknowledges the alert pattern playing (or ended less than 30 s ago).
+acknowledges the alert pattern playing (or ended less than 30 s ago); a 3-s hold
+opens the pairing window; a 10-s hold forgets every bond (and opens the window).
+
+Pairing window (docs/ble.md): open at power-up while the board has no bond,
+after a 3-s hold, or on ``OP_OPEN_PAIRING`` from the bonded host; it closes after
+``pairing_window_s`` (config) or once a new bond is made. While it is open the LED
+blinks (a short flash every half second) and the advertisement says so.
 """
 
 import gc
 
 import backfill
+import bonds
 import config
 import protocol
 from ble_server import BleServer
@@ -44,6 +51,10 @@ _LINK_LOST_MS = const(
     30000
 )  # no streaming host this long (after one streamed): "link lost" pattern
 _PATTERN_GAP_MS = const(1000)  # "link lost" waits this long after another pattern (not one buzz)
+_PAIR_HOLD_MS = const(3000)  # a hold this long opens the pairing window
+_CLEAR_HOLD_MS = const(10000)  # a hold this long forgets every bond
+_PAIR_BLINK_PERIOD_MS = const(500)  # pairing window: the LED flashes once per period ...
+_PAIR_BLINK_ON_MS = const(100)  # ... this long
 
 # LiPo open-circuit voltage (mV) -> charge (%), piecewise linear
 _BATTERY_CURVE = (
@@ -83,9 +94,14 @@ class App:
         cfg_reason="",
         cfg_path=config.CONFIG_PATH,
         ring_bytes=None,
+        bonds_path=None,
     ):
         self.hw = hw
         self.cfg_path = cfg_path
+        if bonds_path is None:  # next to the config file
+            cut = cfg_path.rfind("/")
+            bonds_path = (cfg_path[: cut + 1] if cut >= 0 else "") + bonds.BONDS_PATH
+        self.bonds = bonds.BondStore(bonds_path)
         if cfg is None:
             cfg, cfg_ok, cfg_reason = config.load(cfg_path)
         self.cfg = cfg
@@ -99,7 +115,7 @@ class App:
         b = cfg["gyro_bias"]
         self.stride.set_bias(b[0], b[1], b[2])
         self.calibrated = cfg["calibrated"]
-        self.server = BleServer(hw.ble, hw.uuid, self.leg)
+        self.server = BleServer(hw.ble, hw.uuid, self.leg, self.bonds)
         self.imu = None
         self.sampler = None
         self.last_result = 0
@@ -123,7 +139,13 @@ class App:
         self._t_identify = now
         self._motor = False
         self.player = PatternPlayer(hw.ticks_diff, _ACK_WINDOW_MS)
-        self.button = Button(hw.ticks_diff, (_ACK_HOLD_MS,), _TAP_MAX_MS)
+        self.button = Button(
+            hw.ticks_diff, (_ACK_HOLD_MS, _PAIR_HOLD_MS, _CLEAR_HOLD_MS), _TAP_MAX_MS
+        )
+        self.pairing_window_ms = cfg["pairing_window_s"] * 1000
+        self._t_window = now
+        self._led = False
+        self.bonds_cleared = 0
         self._flags2_pending = 0  # FLAG2_* bits for the next frame a host receives
         self._host_armed = False  # a host streamed and did not say goodbye (OP_STOP_STREAM)
         self._t_host = now
@@ -137,7 +159,10 @@ class App:
         if ring_bytes is None:
             ring_bytes = cfg.get("backfill_bytes", backfill.RING_BYTES)
         self.backfill = self._make_backfill(ring_bytes)
-        self.server.advertise()
+        if self.bonds.peers() == 0:
+            self.open_pairing(now)  # a new sensor (or one whose bonds were cleared)
+        else:
+            self.server.advertise()
 
     def _make_backfill(self, want):
         """The largest ring up to ``want`` bytes that leaves ``_HEAP_RESERVE`` free (else None).
@@ -192,6 +217,12 @@ class App:
         now = hw.ticks_ms()
         server = self.server
         server.service()
+        if server.pairing_open and (
+            server.paired or hw.ticks_diff(now, self._t_window) >= self.pairing_window_ms
+        ):
+            self.close_pairing()
+        if self.bonds.dirty:
+            self.bonds.flush()
         w = server.next_write()
         while w is not None:
             self.handle_control(w[0], w[1])
@@ -262,14 +293,42 @@ class App:
         self._drive()
 
     # ------------------------------------------------------------ button, motor, LED
+    # ------------------------------------------------------------ pairing window
+    def open_pairing(self, now):
+        """Open (or restart) the pairing window."""
+        self._t_window = now
+        if not self.server.pairing_open:
+            print("pairing window open for %d s" % (self.pairing_window_ms // 1000))
+        self.server.set_pairing(True)
+
+    def close_pairing(self):
+        """Close the pairing window (time out, or a host bonded)."""
+        print("pairing window closed (%s)" % ("bonded" if self.server.paired else "timeout"))
+        self.server.set_pairing(False)
+        self._drive()
+
+    def clear_bonds(self):
+        """Forget every bond and drop the links that used one."""
+        self.bonds.clear()
+        self.bonds.flush()
+        self.bonds_cleared += 1
+        for conn in list(self.server.trusted):
+            self.server._drop.append(conn)
+        print("bonds cleared")
+
     def _poll_button(self, now):
-        """Tap: "pain now"; a 2-s hold: acknowledge the alert pattern (else ignored)."""
+        """Tap: "pain now"; 2-s hold: acknowledge; 3 s: pairing window; 10 s: clear bonds."""
         hw = self.hw
         ev = self.button.update(hw.button_presses, hw.button_down(), now)
         if ev == 0:
             return
         if ev & BUTTON_TAP and self.sampler is not None:
             self.sampler.mark(protocol.FLAG_PAIN_MARK)
+        if ev & BUTTON_HOLD and self.button.crossed_ms >= _PAIR_HOLD_MS:
+            if self.button.crossed_ms >= _CLEAR_HOLD_MS:
+                self.clear_bonds()
+            self.open_pairing(now)
+            return
         if ev & BUTTON_HOLD and self.button.crossed_ms >= _ACK_HOLD_MS:
             player = self.player
             if player.awaiting_ack(now):
@@ -315,13 +374,19 @@ class App:
         self._drive()
 
     def _drive(self):
-        """Set the motor and the LED (which mirrors it) when what they should show changed."""
+        """Set the motor and the LED (which mirrors it, or flashes for the pairing window)."""
         player = self.player
         on = player.on if player.playing else (self._cue_on or self._identify_on)
         if on != self._motor:
             self._motor = on
             self.hw.set_haptic(on)
-            self.hw.set_led(on)
+        led = on
+        if not on and self.server.pairing_open:
+            t = self.hw.ticks_diff(self.hw.ticks_ms(), self._t_window)
+            led = t % _PAIR_BLINK_PERIOD_MS < _PAIR_BLINK_ON_MS
+        if led != self._led:
+            self._led = led
+            self.hw.set_led(led)
 
     def _housekeeping(self, now):
         hw = self.hw
@@ -404,9 +469,19 @@ class App:
                 self.uptime_s,
                 min(self.stride.cadence_spm, 255),
                 self.last_result,
+                self.security_bits(),
+                min(self.server.access_refused, 0xFFFF),
             ),
         )
         return self._status
+
+    def security_bits(self):
+        s = 0
+        if self.server.pairing_open:
+            s |= protocol.SECURITY_PAIRING_OPEN
+        if self.bonds.peers() > 0:
+            s |= protocol.SECURITY_HAS_BONDS
+        return s
 
     def status_line(self):
         """One human-readable line for the serial console."""
@@ -525,6 +600,10 @@ class App:
         elif op == P.OP_MARK:
             if self.sampler is not None:
                 self.sampler.mark(P.FLAG_PAIN_MARK)
+        elif op == P.OP_CLEAR_BONDS:
+            self.clear_bonds()  # this host's link goes too, after the answer
+        elif op == P.OP_OPEN_PAIRING:
+            self.open_pairing(self.hw.ticks_ms())
         else:
             return P.RESULT_OP_NOT_SUPPORTED
         return P.RESULT_SUCCESS

@@ -17,10 +17,25 @@ writes START to the control point (a watch that only reads cadence is never
 flooded). Frames are sized for the smallest MTU among streaming centrals;
 with the 23-byte default no sample fits, so none is sent and the status says
 MTU too small.
+
+Security (docs/ble.md, "Threat model"): the control point and the status carry
+``_FLAG_*_ENCRYPTED``, so the stack itself refuses unencrypted writes and reads
+(ATT "Insufficient Encryption"). A connection is *trusted* once the stack
+reports it encrypted with a bonded key (``_IRQ_ENCRYPTION_UPDATE``); only
+trusted connections get stream, status and control-point notifications
+(``gatts_notify`` to a handle is not checked by the stack) and have their
+control writes executed. Pairing creates a bond only while the pairing window
+is open (``config(bond=True)`` and ``_IRQ_SET_SECRET`` accepted); outside it a
+pairing ends unbonded and that connection is dropped and counted, as is a
+control write from an untrusted connection. The standard services stay open.
+One slot is kept for the bonded host: at most ``_MAX_CONNECTIONS - 1``
+untrusted connections stay (the oldest goes), and a newer trusted connection
+replaces an older one (one host on the custom service).
 """
 
 import binascii
 
+import bonds
 import protocol
 from micropython import const
 
@@ -28,17 +43,24 @@ _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
 
 _FLAG_READ = const(0x0002)
 _FLAG_WRITE_NO_RESPONSE = const(0x0004)
 _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
+_FLAG_READ_ENCRYPTED = const(0x0200)
+_FLAG_WRITE_ENCRYPTED = const(0x1000)
+_IO_NO_INPUT_OUTPUT = const(3)  # no display, no keyboard: "just works" pairing
 
 _ADV_TYPE_FLAGS = const(0x01)
 _ADV_TYPE_UUID16_COMPLETE = const(0x03)
 _ADV_TYPE_UUID128_COMPLETE = const(0x07)
 _ADV_TYPE_NAME_COMPLETE = const(0x09)
 _ADV_TYPE_APPEARANCE = const(0x19)
+_ADV_TYPE_MANUFACTURER = const(0xFF)
 _APPEARANCE_RSC = const(0x0440)  # "Generic Running Walking Sensor"
 _ADV_INTERVAL_US = const(250000)  # found within a second or two, a small share of the radio
 
@@ -57,12 +79,14 @@ def adv_field(kind, payload):
     return bytes((len(payload) + 1, kind)) + payload
 
 
-def advertising_payload():
-    """Flags, the stream service UUID and the RSC service (<= 31 bytes)."""
+def advertising_payload(adv_flags=0):
+    """Flags, the stream service UUID, the RSC service and the ``ADV_*`` bits (30 bytes)."""
+    c = protocol.ADV_COMPANY_ID
     return (
         adv_field(_ADV_TYPE_FLAGS, b"\x06")
         + adv_field(_ADV_TYPE_UUID128_COMPLETE, uuid128_le(protocol.SERVICE_UUID))
         + adv_field(_ADV_TYPE_UUID16_COMPLETE, bytes((0x14, 0x18)))
+        + adv_field(_ADV_TYPE_MANUFACTURER, bytes((c & 0xFF, c >> 8, adv_flags)))
     )
 
 
@@ -89,12 +113,22 @@ class BleServer:
         ``bluetooth.UUID``.
     leg
         ``protocol.LEG_LEFT`` or ``LEG_RIGHT`` (goes into the name).
+    bonds
+        The :class:`bonds.BondStore` behind ``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET``.
     """
 
-    def __init__(self, ble, uuid, leg):
+    def __init__(self, ble, uuid, leg, bonds):
         self._ble = ble
         self.leg = leg
+        self.bonds = bonds
         self.conns = {}  # conn_handle -> negotiated MTU
+        self.order = []  # conn handles, oldest connection first
+        self.trusted = []  # encrypted with a bonded key, oldest first (at most one kept)
+        self._drop = []  # conn handles to disconnect at the next service()
+        self.pairing_open = False
+        self.paired = False  # a connection bonded while the window was open (the app closes it)
+        self._keys_written = False
+        self.access_refused = 0  # unbonded pairings and untrusted control writes
         self.streaming = []  # conn handles that asked for the stream
         self._exchange = []  # conn handles waiting for an MTU request
         self._adv_needed = True
@@ -113,6 +147,9 @@ class BleServer:
         ble.active(True)
         ble.config(gap_name=device_name(leg))
         ble.config(mtu=protocol.PREFERRED_MTU)
+        # LE Secure Connections only (no legacy pairing: its just-works key falls to a
+        # passive sniffer); no I/O on the board, so no MITM protection (docs/ble.md)
+        ble.config(bond=False, mitm=False, le_secure=True, io=_IO_NO_INPUT_OUTPUT)
         ble.irq(self._irq)
         stream = (
             uuid(protocol.SERVICE_UUID),
@@ -120,9 +157,12 @@ class BleServer:
                 (uuid(protocol.DATA_CHAR_UUID), _FLAG_NOTIFY),
                 (
                     uuid(protocol.CONTROL_CHAR_UUID),
-                    _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY,
+                    _FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE | _FLAG_NOTIFY | _FLAG_WRITE_ENCRYPTED,
                 ),
-                (uuid(protocol.STATUS_CHAR_UUID), _FLAG_READ | _FLAG_NOTIFY),
+                (
+                    uuid(protocol.STATUS_CHAR_UUID),
+                    _FLAG_READ | _FLAG_NOTIFY | _FLAG_READ_ENCRYPTED,
+                ),
             ),
         )
         dis = (
@@ -164,6 +204,7 @@ class BleServer:
         if event == _IRQ_CENTRAL_CONNECT:
             conn = data[0]  # addr (data[2]) is a view into a stack buffer: not kept
             self.conns[conn] = protocol.DEFAULT_MTU
+            self.order.append(conn)
             self._exchange.append(conn)
             self.connects += 1
             self.advertising = False
@@ -176,16 +217,49 @@ class BleServer:
                 self.streaming.remove(conn)
             if conn in self._exchange:
                 self._exchange.remove(conn)
+            if conn in self.order:
+                self.order.remove(conn)
+            if conn in self.trusted:
+                self.trusted.remove(conn)
             self.advertising = False
             self._adv_needed = True
         elif event == _IRQ_GATTS_WRITE:
             conn, handle = data[0], data[1]
             if handle == self.h_control:
-                self._queue_write(conn, self._ble.gatts_read(handle))
+                if conn in self.trusted:
+                    self._queue_write(conn, self._ble.gatts_read(handle))
+                else:  # an encrypted but unbonded link (the stack refuses unencrypted ones)
+                    self.access_refused += 1
         elif event == _IRQ_MTU_EXCHANGED:
             conn, mtu = data[0], data[1]
             if conn in self.conns:
                 self.conns[conn] = mtu
+        elif event == _IRQ_ENCRYPTION_UPDATE:
+            conn, encrypted, bonded = data[0], data[1], data[3]
+            if conn in self.conns and encrypted:
+                if bonded:
+                    self._trust(conn)
+                else:  # paired outside the window: no bond, no custom service
+                    self.access_refused += 1
+                    self._drop.append(conn)
+        elif event == _IRQ_GET_SECRET:
+            return self.bonds.get(data[0], data[1], data[2])
+        elif event == _IRQ_SET_SECRET:
+            ok = self.bonds.set(data[0], data[1], data[2], self.pairing_open)
+            if ok and data[2] is not None and data[0] <= bonds.SEC_TYPE_PEER:
+                self._keys_written = True  # a pairing in the window is storing its keys
+            return ok
+        return None
+
+    def _trust(self, conn):
+        if conn in self.trusted:
+            return
+        if self.pairing_open and self._keys_written:
+            self.paired = True  # a new bond (not a bonded host coming back): close the window
+        self._keys_written = False
+        for old in self.trusted:  # one host: its newer link replaces a stale one
+            self._drop.append(old)
+        self.trusted = [conn]
 
     def _queue_write(self, conn, value):
         if self._wq_count == _WRITE_QUEUE:
@@ -203,7 +277,17 @@ class BleServer:
 
     # ------------------------------------------------------------ main loop side
     def service(self):
-        """Request MTUs for new connections and keep advertising."""
+        """Drop refused links, keep a slot free, request MTUs, keep advertising."""
+        while self._drop:
+            conn = self._drop.pop()
+            if conn in self.conns:
+                self.disconnect(conn)
+        untrusted = len(self.conns) - len(self.trusted)
+        if untrusted >= _MAX_CONNECTIONS:  # the bonded host must still find a slot
+            for conn in self.order:
+                if conn not in self.trusted:
+                    self.disconnect(conn)
+                    break
         while self._exchange:
             conn = self._exchange.pop()
             try:
@@ -213,11 +297,38 @@ class BleServer:
         if self._adv_needed and len(self.conns) < _MAX_CONNECTIONS:
             self.advertise()
 
+    def disconnect(self, conn):
+        """End a link from the board's side (stream and trust go with the IRQ)."""
+        if conn in self.streaming:
+            self.streaming.remove(conn)
+        if conn in self.trusted:
+            self.trusted.remove(conn)
+        try:
+            self._ble.gap_disconnect(conn)
+        except OSError:
+            pass
+
+    def set_pairing(self, open_):
+        """Open or close the pairing window: the stack bonds, and the advertisement says so."""
+        self.pairing_open = open_
+        self.paired = False
+        self._ble.config(bond=open_)
+        if len(self.conns) < _MAX_CONNECTIONS:
+            self.advertise()
+
+    def adv_flags(self):
+        f = 0
+        if self.pairing_open:
+            f |= protocol.ADV_PAIRING_OPEN
+        if self.bonds.peers() > 0:
+            f |= protocol.ADV_HAS_BONDS
+        return f
+
     def advertise(self):
         """Start (or restart) connectable advertising."""
         self._ble.gap_advertise(
             _ADV_INTERVAL_US,
-            adv_data=advertising_payload(),
+            adv_data=advertising_payload(self.adv_flags()),
             resp_data=scan_response_payload(device_name(self.leg)),
             connectable=True,
         )
@@ -253,7 +364,7 @@ class BleServer:
         self._notify(conn, self.h_control, data)
 
     def start_stream(self, conn):
-        if conn in self.conns and conn not in self.streaming:
+        if conn in self.trusted and conn not in self.streaming:
             self.streaming.append(conn)
 
     def stop_stream(self, conn):
@@ -308,7 +419,7 @@ class BleServer:
         """Update the status value; notify it to every central (or the streaming ones)."""
         self._ble.gatts_write(self.h_status, data)
         if notify:
-            for conn in self.streaming if streaming_only else self.conns:
+            for conn in self.streaming if streaming_only else self.trusted:
                 self._notify(conn, self.h_status, data)
 
     def set_battery(self, pct, notify=False):

@@ -37,7 +37,10 @@ DEFAULTS = {
     "gravity": [0, 0, 0],  # LSB, accelerometer mean while standing still
     "calibrated": False,
     "backfill_bytes": 40960,  # frame ring for OP_RESEND (6.2 s at 500 Hz, MTU 247); 0 = none
+    "pairing_window_s": 60,  # how long the pairing window stays open (docs/ble.md)
 }
+PAIRING_WINDOW_S_MIN = 10  # long enough to start `strideguard pair` after the press
+PAIRING_WINDOW_S_MAX = 600  # short enough not to leave just-works pairing open all run
 BACKFILL_BYTES_MIN = 8192
 BACKFILL_BYTES_MAX = 65536
 
@@ -108,6 +111,9 @@ def validate(cfg):
     b = cfg.get("backfill_bytes", DEFAULTS["backfill_bytes"])
     if not _is_int(b) or not (b == 0 or BACKFILL_BYTES_MIN <= b <= BACKFILL_BYTES_MAX):
         return "backfill_bytes must be 0 or 8192..65536"
+    p = cfg.get("pairing_window_s", DEFAULTS["pairing_window_s"])
+    if not _is_int(p) or not PAIRING_WINDOW_S_MIN <= p <= PAIRING_WINDOW_S_MAX:
+        return "pairing_window_s out of range (10..600)"
     for key in ("gyro_bias", "gravity"):
         if not _int_list(cfg.get(key, [0, 0, 0]), 3, -32768, 32767):
             return "%s must be 3 int16 values" % key

@@ -53,10 +53,12 @@ except ImportError:  # CPython
 import struct
 
 # ---------------------------------------------------------------- versions
-PROTOCOL_VERSION = const(3)
+PROTOCOL_VERSION = const(
+    4
+)  # 4: status record version 2, OP_CLEAR_BONDS, OP_OPEN_PAIRING, ADV_* bits
 FRAME_VERSION = const(2)  # what the board sends: byte 15 carries FLAG2_* bits
 FRAME_VERSION_1 = const(1)  # older boards: byte 15 reserved (0); the host still reads it
-STATUS_VERSION = const(1)
+STATUS_VERSION = const(2)  # 2 appends security and access_refused; the host still reads 1
 
 # ---------------------------------------------------------------- GATT UUIDs
 # Custom 128-bit service: base 7d2eXXXX-5a4b-4c6f-9e21-53545244474e
@@ -80,11 +82,29 @@ SENSOR_LOCATION_UUID16 = const(0x2A5D)
 DEVICE_NAME_PREFIX = "StrideGuard-"
 MANUFACTURER_NAME = "strideguard"
 MODEL_NUMBER = "SG-ESP32-MPU6050"
-FIRMWARE_VERSION = "0.3.0"
+FIRMWARE_VERSION = "0.4.0"
 # a board whose status reports at least this firmware answers OP_RESEND (backfill)
 BACKFILL_FIRMWARE = (0, 2, 0)
 # ... and plays alert patterns (OP_PLAY_PATTERN, OP_ACKNOWLEDGE, the long press)
 PATTERN_FIRMWARE = (0, 3, 0)
+# ... and keeps bonds: its custom service needs an encrypted, bonded link (see docs/ble.md)
+SECURITY_FIRMWARE = (0, 4, 0)
+
+# ---------------------------------------------------------------- advertising
+# Manufacturer-specific data in the advertisement: company 0xFFFF (the SIG's value
+# for tests and devices without a company identifier) + one byte of ADV_* bits.
+ADV_COMPANY_ID = const(0xFFFF)
+ADV_PAIRING_OPEN = const(0x01)  # the pairing window is open: a new host may pair now
+ADV_HAS_BONDS = const(0x02)  # the sensor is bonded to some host
+
+
+def decode_adv_flags(manufacturer_data: dict) -> "int | None":
+    """The ADV_* bits of a scanned sensor's manufacturer data (None: older firmware)."""
+    v = manufacturer_data.get(ADV_COMPANY_ID)
+    if v is None or len(v) < 1:
+        return None
+    return v[0]
+
 
 # ---------------------------------------------------------------- frame layout
 FRAME_HEADER_FORMAT = ">BBHIIHBB"
@@ -210,7 +230,8 @@ OP_MARK = const(0x0A)  # no parameter: host-side "pain now" (same flag as the bu
 OP_RESEND = const(0x0B)  # u32 first running index, u16 count: resend those samples (backfill)
 OP_PLAY_PATTERN = const(0x0C)  # u8 repeats, u16 period ms, 1..8 x (u8 on, u8 off) in 10 ms
 OP_ACKNOWLEDGE = const(0x0D)  # no parameter: the host acknowledged: stop the pattern's repeats
-# 0x0E..0x0F: reserved (issue 19)
+OP_CLEAR_BONDS = const(0x0E)  # no parameter: forget every bond (the host's too: it is disconnected)
+OP_OPEN_PAIRING = const(0x0F)  # no parameter: open the pairing window (as a 3-s button press)
 RESPONSE_CODE = const(0x80)
 
 RESULT_SUCCESS = const(0x01)
@@ -266,6 +287,8 @@ CONTROL_PARAM_LENGTHS = {
     OP_RESEND: 6,
     OP_PLAY_PATTERN: -1,  # variable: PATTERN_HEADER_SIZE - 1 + 2..2 * PATTERN_MAX_PULSES
     OP_ACKNOWLEDGE: 0,
+    OP_CLEAR_BONDS: 0,
+    OP_OPEN_PAIRING: 0,
 }
 
 
@@ -462,8 +485,10 @@ def decode_resend_response(data: bytes) -> "tuple | None":
 
 # ---------------------------------------------------------------- status record
 # Read/notify on STATUS_CHAR_UUID.
-STATUS_FORMAT = ">BBHBBHBBBHIIHHHIIBB"
-STATUS_SIZE = const(37)
+STATUS_FORMAT = ">BBHBBHBBBHIIHHHIIBBBH"
+STATUS_SIZE = const(40)
+STATUS_FORMAT_V1 = ">BBHBBHBBBHIIHHHIIBB"  # firmware before 0.4.0
+STATUS_SIZE_V1 = const(37)
 STATUS_FIELDS = (
     "version",  # B STATUS_VERSION
     "state",  # B STATE_* bits
@@ -484,6 +509,8 @@ STATUS_FIELDS = (
     "uptime_s",  # I
     "cadence_spm",  # B on-board cadence estimate, steps/min (0 = none)
     "last_result",  # B result of the last control write
+    "security",  # B SECURITY_* bits (version 2; None in a version-1 record)
+    "access_refused",  # H refused pairings and control writes from unbonded links (v2)
 )
 
 STATE_STREAMING = const(0x01)
@@ -495,6 +522,9 @@ STATE_SENSOR_FAULT = const(0x20)  # IMU not answering
 STATE_CALIBRATING = const(0x40)
 STATE_CUE_ENABLED = const(0x80)
 
+SECURITY_PAIRING_OPEN = const(0x01)  # the pairing window is open
+SECURITY_HAS_BONDS = const(0x02)  # the board keeps at least one bond
+
 
 def pack_status(buf: bytearray, values: tuple) -> None:
     """Write a status record into ``buf`` from a tuple in STATUS_FIELDS order."""
@@ -502,8 +532,12 @@ def pack_status(buf: bytearray, values: tuple) -> None:
 
 
 def unpack_status(data: bytes) -> dict:
-    """Return a dict of STATUS_FIELDS from a status record."""
-    v = struct.unpack_from(STATUS_FORMAT, data, 0)
+    """Return a dict of STATUS_FIELDS from a status record (version 1: the last two None)."""
+    if len(data) < STATUS_SIZE:
+        # concatenation: MicroPython lacks PEP 448 unpacking in tuple displays
+        v = struct.unpack_from(STATUS_FORMAT_V1, data, 0) + (None, None)  # noqa: RUF005
+    else:
+        v = struct.unpack_from(STATUS_FORMAT, data, 0)
     d = {}
     for i in range(len(STATUS_FIELDS)):
         d[STATUS_FIELDS[i]] = v[i]

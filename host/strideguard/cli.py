@@ -31,6 +31,7 @@ EXIT_INTERNAL = 70
 COMMANDS: tuple[str, ...] = (
     "analyze",
     "scan",
+    "pair",
     "live",
     "service",
     "replay",

@@ -75,6 +75,9 @@ class VirtualSensorProvider(Protocol):
     def for_scan(self, count: int) -> AbstractAsyncContextManager[VirtualSensors]:
         """Start ``count`` idle sensors for ``scan --virtual N``."""
 
+    def for_pairing(self, count: int) -> AbstractAsyncContextManager[VirtualSensors]:
+        """Start ``count`` new boards (the real firmware, window open) for ``pair --virtual N``."""
+
 
 def _group(name: str) -> list[EntryPoint]:
     return sorted(entry_points(group=name), key=lambda e: e.name)

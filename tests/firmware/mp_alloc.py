@@ -92,4 +92,29 @@ for _ in range(600):  # 6 s
 assert app.stride.strides - strides0 >= 6, app.stride.strides
 assert hw.ble.notify_count - sent0 >= 6 * rate // 19 - 2
 assert app.sampler.samples_lost == 0
+
+# ---- 3. the pairing window open: the LED's flashing and the window's clock allocate nothing
+flashes = bytearray(1)
+
+
+def count_led(on):  # the fake's own list would allocate
+    if on:
+        flashes[0] += 1
+
+
+hw.set_led = count_led
+app.open_pairing(hw.ticks_ms())
+app.step()  # its advertisement (allocates once, when the window opens)
+flashes[0] = 0
+for _ in range(100):  # 1 s: two flashes
+    hw.clock.sleep_ms(10)
+    hw.i2c._update()
+    micropython.heap_lock()
+    try:
+        app.server.service()
+        app._drain(app.sampler, hw.ticks_ms())
+        app._haptics(hw.ticks_ms())
+    finally:
+        micropython.heap_unlock()
+assert flashes[0] == 2, flashes[0]
 print("frames=%d strides=%d" % (frames, app.stride.strides - strides0))

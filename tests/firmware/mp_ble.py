@@ -32,7 +32,8 @@ assert (
     ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x08
     and ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x10
 )
-assert ble.flags_of(protocol.STATUS_CHAR_UUID) == 0x12
+assert ble.flags_of(protocol.CONTROL_CHAR_UUID) & 0x1000  # write needs an encrypted link
+assert ble.flags_of(protocol.STATUS_CHAR_UUID) == 0x0212  # read needs an encrypted link
 assert ble.flags_of(protocol.RSC_MEASUREMENT_UUID16) == 0x10
 assert ble.values[ble.handle_of(protocol.MANUFACTURER_NAME_UUID16)] == b"strideguard"
 assert (
@@ -51,7 +52,9 @@ assert bytes(reversed(uuid128_le(protocol.SERVICE_UUID))).hex() == protocol.SERV
 )
 assert b"\x03\x03\x14\x18" in adv  # 16-bit RSC service UUID, little-endian
 assert b"StrideGuard-L" in resp
-assert adv == advertising_payload() and resp == scan_response_payload("StrideGuard-L")
+assert adv == advertising_payload(app.server.adv_flags()) and resp == scan_response_payload(
+    "StrideGuard-L"
+)
 
 # ---- connect with the default 23-byte MTU and ask for the stream
 ble.connect(1)
@@ -78,9 +81,9 @@ assert all(len(f) == protocol.frame_size(13) <= 182 for f in frames), [len(f) fo
 assert not status(app)["state"] & protocol.STATE_MTU_TOO_SMALL
 assert protocol.unpack_frame_header(frames[0])[1] & protocol.FLAG_STREAM_START
 
-# ---- a second central (a watch): no stream frames unless it asks; RSC for both
+# ---- a second central (a watch, not bonded): no stream; RSC for both
 adverts_before = len(ble.adverts)
-ble.connect(2)
+ble.connect(2, secure=False)
 run(app, hw, 20)
 assert len(ble.adverts) > adverts_before, "keep advertising while below the connection limit"
 ble.exchange_mtu(2, 247)
@@ -91,16 +94,13 @@ assert ble.sent(app.server.h_rsc, 2), "the watch gets RSC measurements"
 # status: notified every second to the streaming central, not to the watch
 assert len(ble.sent(app.server.h_status, 1)) >= 2
 assert ble.sent(app.server.h_status, 2) == []
-n1 = len(data_frames(hw, app, 1))
 assert len(data_frames(hw, app, 1)[-1]) == protocol.frame_size(19)
-# both stream: frames sized for the smaller MTU
-ble.exchange_mtu(2, 185)
-ble.write(2, app.server.h_control, bytes((protocol.OP_START_STREAM,)))
+# the watch cannot ask for the stream: the stack refuses the unencrypted write
+assert ble.write(2, app.server.h_control, bytes((protocol.OP_START_STREAM,))) == 0x0F
+assert ble.read(2, app.server.h_status) == (0x0F, None)
+assert ble.read(2, app.server.h_battery)[0] == 0  # the standard services stay open
 run(app, hw, 500)
-assert len(data_frames(hw, app, 1)[-1]) == protocol.frame_size(13)
-assert data_frames(hw, app, 1)[-1] == data_frames(hw, app, 2)[-1]
-ble.write(2, app.server.h_control, bytes((protocol.OP_STOP_STREAM,)))
-run(app, hw, 500)
+assert data_frames(hw, app, 2) == [] and ble.sent(app.server.h_control, 2) == []
 assert len(data_frames(hw, app, 1)[-1]) == protocol.frame_size(19)
 
 # ---- a failing notify: counted, its samples counted as dropped, stream goes on

@@ -61,7 +61,7 @@ def snapshot():
     )
 
 
-VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
+VALID_OPS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 for i in range(n):
     kind = random.getrandbits(2)
     if kind == 0:  # anything
@@ -97,8 +97,15 @@ for i in range(n):
     assert got[0] == 0x80 and got[2] == result
     changed = snapshot() != before
     print("%s %d %d" % (data.hex() or "-", result, 1 if changed else 0))
-    if i % 50 == 0:  # let time pass: frames flow, calibrations finish
+    if i % 50 == 0 or data[:1] == b"\x0e":  # let time pass: frames flow, calibrations finish
         for _ in range(30):
             hw.clock.sleep_ms(10)
             app.step()
+    if 1 not in app.server.trusted:  # OP_CLEAR_BONDS dropped the host: it bonds again
+        assert data[:1] == b"\x0e" and result == 1, data
+        ble.disconnect(1)
+        app.open_pairing(hw.ticks_ms())  # the runner's 3-s press
+        ble.connect(1)
+        ble.exchange_mtu(1, 247)
+        app.step()
 assert app.sensor_ok

@@ -256,7 +256,29 @@ def test_resend_response_roundtrip_under_micropython() -> None:
 
 
 def test_status_roundtrip_under_micropython() -> None:
-    values = (1, 0x05, 500, 1, 87, 3950, 0, 1, 0, 247, 123456, 42, 3, 2, 1, 6789, 3600, 172, 1)
+    values = (
+        2,
+        0x05,
+        500,
+        1,
+        87,
+        3950,
+        0,
+        4,
+        0,
+        247,
+        123456,
+        42,
+        3,
+        2,
+        1,
+        6789,
+        3600,
+        172,
+        1,
+        3,
+        517,
+    )
     code = (
         "import protocol\n"
         "b = bytearray(protocol.STATUS_SIZE)\n"
@@ -266,6 +288,9 @@ def test_status_roundtrip_under_micropython() -> None:
     blob = bytes.fromhex(run_micropython(code).strip())
     status = proto.unpack_status(blob)
     assert [status[f] for f in proto.STATUS_FIELDS] == list(values)
+    # a version-1 record (firmware before 0.4.0) still reads: the new fields are None
+    old = proto.unpack_status(blob[: proto.STATUS_SIZE_V1])
+    assert [old[f] for f in proto.STATUS_FIELDS] == [*values[:-2], None, None]
 
 
 # ------------------------------------------------------------------ decoder
@@ -392,6 +417,12 @@ def test_protocol_doc_matches_module() -> None:
         "OP_ACKNOWLEDGE",
         "FLAG2_ACKNOWLEDGED",
         "FLAG2_LINK_LOST_CUE",
+        "OP_CLEAR_BONDS",
+        "OP_OPEN_PAIRING",
+        "SECURITY_PAIRING_OPEN",
+        "SECURITY_HAS_BONDS",
+        "ADV_PAIRING_OPEN",
+        "ADV_HAS_BONDS",
     ):
         value = getattr(proto, name)
         assert re.search(rf"`{name}`\s*\|\s*`?0x{value:02X}`?", doc), name

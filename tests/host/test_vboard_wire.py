@@ -34,7 +34,7 @@ def test_constants_identical_under_micropython() -> None:
     assert mp == cp
     # every message kind is a distinct byte, in each direction and across both
     kinds = [v for k, v in cp.items() if k.startswith("MSG_")]
-    assert len(kinds) == len(set(kinds)) == 21
+    assert len(kinds) == len(set(kinds)) == 25
     assert all(isinstance(v, int) and 0 <= v <= 0xFF for v in kinds)
 
 

@@ -23,7 +23,18 @@ bumble internals: the host adapter's controller subclass completes LE Create
 Connection Cancel (a no-op in bumble 0.0.236, which left connects hanging), and
 the peripheral clears ``AdvertisingSet.enabled`` when a connection ends advertising.
 
-Limits: one ``VirtualAir`` per event loop, no pairing, no indications-only
+Pairing: the host adapter pairs like an operating system's stack (LE Secure
+Connections, bonding, no I/O: "just works"). ``pair()`` pairs explicitly; a
+read or write the sensor refuses with ATT "Insufficient Encryption" or
+"Insufficient Authentication" makes it encrypt with the stored key or pair,
+then try once more, as BlueZ, Android and iOS do; when the sensor did not bond
+(its pairing window is closed) the original ATT error is raised. A bonded
+sensor's link is encrypted right after connecting. The keys are kept in memory
+or, with ``VirtualAir(key_store_path=...)``, in a JSON file (written to a
+temporary name and renamed). The scanner reports each device's bond the way
+BlueZ does, in ``BLEDevice.details["props"]["Bonded"]``.
+
+Limits: one ``VirtualAir`` per event loop, no indications-only
 characteristics, no RSSI changes (the virtual controller reports -50 dBm),
 advertising data and scan response are not distinguished, and nothing is timed
 like a radio (peers pace themselves).
@@ -35,8 +46,9 @@ import asyncio
 import contextlib
 import itertools
 import uuid as uuidlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any, ClassVar, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar, cast
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -45,12 +57,14 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
-from bumble import att, core, hci
+from bumble import att, core, hci, smp
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.hci import Address
 from bumble.host import Host
+from bumble.keys import JsonKeyStore, KeyStore, MemoryKeyStore
+from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
 from strideguard.ble.backend import BleBackend
@@ -73,6 +87,54 @@ _UUID_LISTS = (
     AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
 )
+
+
+#: ATT errors after which an OS stack encrypts or pairs and tries again
+SECURITY_ERRORS = (att.ErrorCode.INSUFFICIENT_AUTHENTICATION, att.ErrorCode.INSUFFICIENT_ENCRYPTION)
+_T = TypeVar("_T")
+
+
+class _BondingSession(smp.Session):
+    """bumble's SMP session, recording whether the peer agreed to bond."""
+
+    bonded: ClassVar[dict[int, bool]] = {}
+
+    async def on_pairing(self) -> None:
+        _BondingSession.bonded[id(self.connection)] = bool(self.bonding)
+        await super().on_pairing()
+
+
+def key_name(name: str) -> str:
+    """A key-store name without bumble's address-type suffix (``/P``).
+
+    bumble stores keys under the identity address with its type and looks them
+    up by the connection's address, whose type may be written differently.
+    """
+    return name.split("/")[0]
+
+
+class AddressKeyStore(KeyStore):
+    """A bumble key store whose names are addresses without the type suffix."""
+
+    def __init__(self, inner: KeyStore) -> None:
+        self.inner = inner
+
+    async def delete(self, name: str) -> None:
+        """Forget ``name``."""
+        with contextlib.suppress(KeyError):
+            await self.inner.delete(key_name(name))
+
+    async def update(self, name: str, keys: Any) -> None:
+        """Store keys."""
+        await self.inner.update(key_name(name), keys)
+
+    async def get(self, name: str) -> Any:
+        """The keys of ``name`` or None."""
+        return await self.inner.get(key_name(name))
+
+    async def get_all(self) -> list[tuple[str, Any]]:
+        """Every stored peer."""
+        return await self.inner.get_all()
 
 
 def settle(future: asyncio.Future[None]) -> None:
@@ -128,13 +190,18 @@ class VirtualAir:
     central_mtu
         ATT MTU the host adapter asks for on every connection (an OS stack's
         setting; the negotiated MTU is the smaller of this and the sensor's).
+    key_store_path
+        Keep the adapter's bonds in this JSON file (default: in memory).
     """
 
-    def __init__(self, *, central_mtu: int = 247) -> None:
+    def __init__(self, *, central_mtu: int = 247, key_store_path: Path | None = None) -> None:
         from bumble.link import LocalLink
 
         self.link = LocalLink()
         self.central_mtu = central_mtu
+        self.key_store_path = key_store_path
+        #: addresses (as bleak shows them) the adapter has keys for
+        self.bonded: set[str] = set()
         self._central: Device | None = None
         self._central_lock = asyncio.Lock()
         #: bumble allows one pending LE connection per device: connects are serialised
@@ -163,8 +230,28 @@ class VirtualAir:
                 controller = _Controller("host", link=self.link, public_address="C0:00:00:00:00:01")
                 central.host = Host(controller, AsyncPipeSink(controller))
                 await central.power_on()
+                store: KeyStore = (
+                    JsonKeyStore(filename=str(self.key_store_path))
+                    if self.key_store_path is not None
+                    else MemoryKeyStore()
+                )
+                central.keystore = AddressKeyStore(store)
+                central.pairing_config_factory = lambda _c: PairingConfig(
+                    sc=True, mitm=False, bonding=True, delegate=PairingDelegate()
+                )
+                central.smp_session_proxy = _BondingSession
+                for name, _keys in await store.get_all():
+                    self.bonded.add(key_name(name))
                 self._central = central
             return self._central
+
+    async def forget(self, address: str) -> None:
+        """Delete the adapter's keys for ``address`` (the sensor no longer has the bond)."""
+        central = await self.central()
+        store = central.keystore
+        self.bonded.discard(address)
+        if store is not None:
+            await store.delete(address)
 
     @contextlib.asynccontextmanager
     async def scanning(
@@ -241,7 +328,10 @@ class BumbleScanner(BaseBleakScanner):
             platform_data=(adv,),
         )
         addr = address_str(adv.address)
-        device = self.create_or_update_device(addr, addr, ad.local_name, adv.address, ad)
+        # as BlueZ: the device's properties say whether this computer keeps a bond with it
+        bonded = addr in self.air.bonded
+        details = {"props": {"Address": addr, "Paired": bonded, "Bonded": bonded}}
+        device = self.create_or_update_device(addr, addr, ad.local_name, details, ad)
         self.call_detection_callbacks(device, ad)
 
 
@@ -283,6 +373,7 @@ class BumbleClient(BaseBleakClient):
         self._peer: Peer | None = None
         self._closing = False
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        self._auto_secured = False
 
     # -------------------------------------------------------------- connectivity
     @property
@@ -301,9 +392,7 @@ class BumbleClient(BaseBleakClient):
         return self._connection is not None
 
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
-        """Connect, exchange MTU and discover all services."""
-        if pair:
-            raise BleakError("the bumble backend does not pair")
+        """Connect, encrypt if bonded (``pair=True``: pair), exchange MTU, discover services."""
         central = await self.air.central()
 
         started = asyncio.Event()
@@ -333,8 +422,14 @@ class BumbleClient(BaseBleakClient):
                     await central.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
             raise
         self._connection, self._closing = connection, False
+        self._auto_secured = False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         self._peer = Peer(connection)
+        if self.address in self.air.bonded:
+            async with self.air.connect_lock:  # one encryption start at a time (bumble)
+                await self._encrypt()
+        if pair:
+            await self.pair()
         async with self._errors():
             await self._peer.request_mtu(self.air.central_mtu)
             self.services = await self._discover()
@@ -360,13 +455,77 @@ class BumbleClient(BaseBleakClient):
         if not self._closing and self._disconnected_callback is not None:
             asyncio.get_running_loop().call_soon(self._disconnected_callback)
 
+    async def _encrypt(self) -> bool:
+        """Encrypt with the stored key; False (and the key forgotten) when the sensor lost it."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            await asyncio.wait_for(connection.encrypt(), self._timeout)
+        except (core.BaseBumbleError, hci.HCI_Error, TimeoutError):
+            if self._connection is not None:
+                await self.air.forget(self.address)
+            return False
+        return connection.is_encrypted
+
+    async def _pair(self) -> bool:
+        """Pair and bond; False when the sensor paired without a bond."""
+        connection = self._connection
+        if connection is None:
+            raise BleakError("Not connected")
+        try:
+            await asyncio.wait_for(connection.pair(), self._timeout)
+        except (core.BaseBumbleError, hci.HCI_Error, TimeoutError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and self._connection is not None:
+                raise
+            raise BleakError(f"pairing with {self.address} failed: {exc!r}") from None
+        if _BondingSession.bonded.pop(id(connection), False):
+            self.air.bonded.add(self.address)
+            return True
+        await self.air.forget(self.address)
+        return False
+
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported."""
-        raise BleakError("the bumble backend does not pair")
+        """Pair and bond ("just works", LE Secure Connections).
+
+        Raises
+        ------
+        BleakError
+            Pairing failed, or the sensor did not bond (its pairing window is closed).
+        """
+        if not await self._pair():
+            raise BleakError(
+                f"{self.address} paired without bonding (its pairing window is closed)"
+            )
 
     async def unpair(self) -> None:
-        """Not supported."""
-        raise BleakError("the bumble backend does not pair")
+        """Forget the bond on this side and disconnect."""
+        await self.air.forget(self.address)
+        await self.disconnect()
+
+    async def _secured(self, op: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a GATT request; on an ATT security error encrypt or pair and run it once more."""
+        try:
+            return await op()
+        except BleakGATTProtocolError as exc:
+            connection = self._connection
+            if (
+                exc.args[0] not in SECURITY_ERRORS
+                or connection is None
+                or connection.is_encrypted
+                or self._auto_secured
+            ):
+                raise
+            self._auto_secured = True
+            ok = self.address in self.air.bonded and await self._encrypt()
+            if not ok:
+                try:
+                    ok = await self._pair()
+                except BleakError:
+                    ok = False
+            if not ok or self._connection is None:
+                raise exc from None
+            return await op()
 
     # -------------------------------------------------------------- GATT
     @contextlib.asynccontextmanager
@@ -415,8 +574,12 @@ class BumbleClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         """Read a characteristic value (long reads included)."""
-        async with self._errors():
-            return bytearray(await self._require_peer().read_value(characteristic.obj))
+
+        async def op() -> bytearray:
+            async with self._errors():
+                return bytearray(await self._require_peer().read_value(characteristic.obj))
+
+        return await self._secured(op)
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
@@ -429,10 +592,14 @@ class BumbleClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
         """Write with or without response; ATT errors raise ``BleakGATTProtocolError``."""
-        async with self._errors():
-            await self._require_peer().write_value(
-                characteristic.obj, bytes(data), with_response=response
-            )
+
+        async def op() -> None:
+            async with self._errors():
+                await self._require_peer().write_value(
+                    characteristic.obj, bytes(data), with_response=response
+                )
+
+        await self._secured(op)
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         """Write a descriptor (with response)."""

@@ -26,7 +26,20 @@ then resends those samples as ``FLAG2_BACKFILL`` frames sized to the MTU, after
 the live frames. With ``backfill=False`` it is an older board: firmware 0.1.0,
 version-1 frames, ``OP_RESEND`` unknown.
 
-bumble's GATT server does not enforce permissions, so every non-writable
+Security, like firmware 0.4.0 (``secure=True``; off by default, an open
+sensor as before 0.4.0, because bumble's virtual controller stalls when two
+encrypted links drop at once and their hosts reconnect: the first attempts
+time out after 10 s): the control
+point needs an encrypted write and the status an encrypted read (bumble's
+permissions answer ATT "Insufficient Encryption"), and only a bonded link gets
+stream, status and control notifications and has its control writes executed.
+A new sensor's pairing window is open (bonding allowed) until the first host
+bonds; outside it a pairing ends unbonded (its keys are not kept), the link is
+dropped and ``access_refused`` counts it, as a control write from an unbonded
+link. :meth:`open_pairing` and :meth:`clear_bonds` are the button's 3-s and
+10-s presses. One connection at a time (the firmware's slots are not modelled).
+
+bumble's GATT server does not enforce read/write permissions, so every non-writable
 characteristic has a write callback raising ATT "Write Not Permitted", and a
 control write of the wrong size for any command (empty, or longer than 7
 bytes) is rejected with ATT "Invalid Attribute Value Length". Every other
@@ -63,15 +76,37 @@ from bumble.device import (
     Device,
 )
 from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.keys import MemoryKeyStore, PairingKeys
+from bumble.pairing import PairingConfig, PairingDelegate
 
 from strideguard import protocol as proto
-from strideguard_devkit.bumble_backend import VirtualAir, address_str, settle
+from strideguard_devkit.bumble_backend import AddressKeyStore, VirtualAir, address_str, settle
 
 _R = Characteristic.Properties.READ
 _W = Characteristic.Properties.WRITE
 _N = Characteristic.Properties.NOTIFY
 _PERM = Characteristic.READABLE | Characteristic.WRITEABLE
 _MAX_CONTROL_LEN = proto.CONTROL_WRITE_MAX  # the firmware's control buffer
+
+
+async def _quiet_disconnect(connection: Connection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.disconnect(HCI_REMOTE_USER_TERMINATED)
+
+
+class _WindowKeyStore(AddressKeyStore):
+    """The sensor's bonds: new keys are kept only while its pairing window is open."""
+
+    def __init__(self, sensor: VirtualSensor) -> None:
+        super().__init__(MemoryKeyStore())
+        self.sensor = sensor
+
+    async def update(self, name: str, keys: PairingKeys) -> None:
+        """Keep the keys if the window is open (else drop them, as the firmware refuses)."""
+        if self.sensor.pairing_open:
+            await super().update(name, keys)
+
+
 #: board seconds between looks at the MTU while it is too small to carry a sample
 MTU_WAIT_S = 0.05
 HCI_REMOTE_USER_TERMINATED = 0x13
@@ -128,6 +163,9 @@ class VirtualSensor:
         ``False``: an older board (firmware 0.1.0, version-1 frames).
     ring_s
         Seconds of samples the sensor keeps for backfill.
+    secure
+        Firmware 0.4.0's security (pairing window, bonded-only custom service);
+        ``False`` (default): an open sensor (firmware before 0.4.0).
     """
 
     def __init__(
@@ -148,6 +186,7 @@ class VirtualSensor:
         run_starts_with_stream: bool = False,
         backfill: bool = True,
         ring_s: float = 6.0,
+        secure: bool = False,
     ) -> None:
         raw = np.asarray(samples)
         if raw.ndim != 2 or raw.shape[1] != 6 or raw.shape[0] == 0:
@@ -206,6 +245,12 @@ class VirtualSensor:
         self.frame_version = proto.FRAME_VERSION if backfill else proto.FRAME_VERSION_1
         self.frames_resent = 0
         self._resend: list[tuple[int, int]] = []  # ranges [a, b) to resend, oldest first
+        self.secure = secure
+        self.pairing_open = secure  # a new sensor: open until the first bond
+        self.access_refused = 0
+        self._trusted: Connection | None = None
+        self._pairing: dict[int, bool] = {}  # id(connection) -> window open when it started
+        self._keystore: _WindowKeyStore | None = None
 
     # ----------------------------------------------------------------- identity
     @property
@@ -259,15 +304,20 @@ class VirtualSensor:
         ) -> Characteristic:
             read = kw.get("read", _write_only)
             write = kw.get("write", _read_only)
-            return Characteristic(uuid, props, _PERM, CharacteristicValue(read=read, write=write))  # type: ignore[arg-type]
+            perm = kw.get("perm", _PERM)
+            return Characteristic(uuid, props, perm, CharacteristicValue(read=read, write=write))  # type: ignore[arg-type]
 
         def const(value: bytes) -> object:
             return lambda _c: value
 
+        enc_w = Characteristic.WRITE_REQUIRES_ENCRYPTION if self.secure else 0
+        enc_r = Characteristic.READ_REQUIRES_ENCRYPTION if self.secure else 0
         self.data_char = chr_(proto.DATA_CHAR_UUID, _N)
-        self.control_char = chr_(proto.CONTROL_CHAR_UUID, _W | _N, write=self._on_control)
+        self.control_char = chr_(
+            proto.CONTROL_CHAR_UUID, _W | _N, write=self._on_control, perm=_PERM | enc_w
+        )
         self.status_char = chr_(
-            proto.STATUS_CHAR_UUID, _R | _N, read=lambda _c: self.status_bytes()
+            proto.STATUS_CHAR_UUID, _R | _N, read=lambda _c: self.status_bytes(), perm=_PERM | enc_r
         )
         self.battery_char = chr_(
             _u16(proto.BATTERY_LEVEL_UUID16), _R | _N, read=lambda _c: bytes([self.battery_pct])
@@ -319,10 +369,18 @@ class VirtualSensor:
                 major, minor, patch, self.mtu, self.samples_produced() & 0xFFFFFFFF,
                 self.samples_dropped & 0xFFFFFFFF, 0, 0, self.notify_errors & 0xFFFF,
                 self.frames_sent & 0xFFFFFFFF, int((time.monotonic() - self._boot) * self.speed),
-                min(self.cadence_spm, 255), self.last_result,
+                min(self.cadence_spm, 255), self.last_result, self.security_bits(),
+                min(self.access_refused, 0xFFFF),
             ),
         )  # fmt: skip
         return bytes(buf)
+
+    def security_bits(self) -> int:
+        """``SECURITY_*`` bits of the status record."""
+        bits = proto.SECURITY_PAIRING_OPEN if self.pairing_open else 0
+        if self.secure and not self.pairing_open:
+            bits |= proto.SECURITY_HAS_BONDS
+        return bits
 
     def advertising_data(self) -> bytes:
         """Flags, our 128-bit service UUID, the name and Battery service data.
@@ -347,7 +405,60 @@ class VirtualSensor:
                     struct.pack("<HB", proto.BATTERY_SERVICE_UUID16, self.battery_pct),
                 )
             )
+        if self.secure:
+            flags = proto.ADV_PAIRING_OPEN if self.pairing_open else 0
+            if self.security_bits() & proto.SECURITY_HAS_BONDS:
+                flags |= proto.ADV_HAS_BONDS
+            fields.append(
+                (
+                    AdvertisingData.MANUFACTURER_SPECIFIC_DATA,
+                    struct.pack("<HB", proto.ADV_COMPANY_ID, flags),
+                )
+            )
         return bytes(AdvertisingData(fields))
+
+    def open_pairing(self) -> None:
+        """The 3-s press: bonding allowed until the next bond."""
+        self.pairing_open = self.secure
+
+    async def clear_bonds(self) -> None:
+        """The 10-s press: forget every bond (the window opens)."""
+        if self._keystore is not None:
+            await self._keystore.inner.delete_all()
+        if self._trusted is not None:
+            with contextlib.suppress(Exception):
+                await self._trusted.disconnect(HCI_REMOTE_USER_TERMINATED)
+        self.open_pairing()
+
+    def _pairing_config(self, _connection: Connection) -> PairingConfig:
+        return PairingConfig(
+            sc=True,
+            mitm=False,
+            bonding=self.pairing_open,
+            delegate=PairingDelegate(),
+            identity_address_type=PairingConfig.AddressType.RANDOM,
+        )
+
+    def _trust(self, connection: Connection) -> None:
+        self._trusted = connection
+
+    def _on_pairing_start(self, connection: Connection) -> None:
+        self._pairing[id(connection)] = self.pairing_open
+
+    def _on_paired(self, connection: Connection) -> None:
+        if self._pairing.pop(id(connection), False):
+            self._trust(connection)
+            self.pairing_open = False  # one host bonded: the window closes
+        else:  # paired outside the window: no bond, no custom service
+            self.access_refused += 1
+            self._spawn(_quiet_disconnect(connection))
+
+    def _on_encrypted(self, connection: Connection) -> None:
+        if id(connection) not in self._pairing and connection.is_encrypted:
+            self._trust(connection)  # the key came from the sensor's store: a bond
+
+    def _trusted_link(self, connection: Connection) -> bool:
+        return not self.secure or self._trusted is connection
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -357,6 +468,10 @@ class VirtualSensor:
         device.add_services(self._services())
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         await device.power_on()
+        if self.secure:
+            self._keystore = _WindowKeyStore(self)
+            device.keystore = self._keystore
+            device.pairing_config_factory = self._pairing_config
         self._device = device
         self._boot = self._clock_t0 = time.monotonic()
         self._adv = await device.create_advertising_set(
@@ -432,6 +547,14 @@ class VirtualSensor:
         connection.on(
             Connection.EVENT_CONNECTION_ATT_MTU_UPDATE, lambda: self._spawn(self._notify_status())
         )
+        connection.on(Connection.EVENT_PAIRING_START, lambda: self._on_pairing_start(connection))
+        connection.on(Connection.EVENT_PAIRING, lambda _keys: self._on_paired(connection))
+        connection.on(
+            Connection.EVENT_PAIRING_FAILURE, lambda _r: self._pairing.pop(id(connection), None)
+        )
+        connection.on(
+            Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._on_encrypted(connection)
+        )
         task = asyncio.ensure_future(self._status_loop(connection))
         self._status_tasks.add(task)
         task.add_done_callback(self._status_tasks.discard)
@@ -439,6 +562,9 @@ class VirtualSensor:
     def _on_disconnection(self, connection: Connection) -> None:
         if self._connection is connection:
             self._connection = None
+        if self._trusted is connection:
+            self._trusted = None
+        self._pairing.pop(id(connection), None)
         if self.streaming and self._lost_from is None:
             self._lost_from = self._next_send
         self._spawn(self._stop_pacer())
@@ -446,6 +572,14 @@ class VirtualSensor:
 
     # ----------------------------------------------------------------- control point
     async def _on_control(self, connection: Connection, data: bytes) -> None:
+        if id(connection) in self._pairing:  # the firmware learns of the encryption first
+            for _ in range(200):
+                await asyncio.sleep(0.005)
+                if id(connection) not in self._pairing:
+                    break
+        if not self._trusted_link(connection):
+            self.access_refused += 1  # encrypted but not bonded: refused, counted
+            return
         if not 1 <= len(data) <= _MAX_CONTROL_LEN:
             raise att.ATT_Error(att.ErrorCode.INVALID_ATTRIBUTE_LENGTH)
         result, op, value = proto.parse_control(bytes(data))
@@ -530,6 +664,10 @@ class VirtualSensor:
     async def _notify(self, connection: Connection, char: Characteristic, value: bytes) -> None:
         if self._device is None or self._connection is not connection:
             return
+        if char in (self.data_char, self.control_char, self.status_char) and not (
+            self._trusted_link(connection)
+        ):
+            return  # the custom service talks to the bonded host only
         try:
             await self._device.notify_subscriber(connection, char, value)
         except Exception:  # the link dropped under us

@@ -186,6 +186,31 @@ async def for_scan(count: int) -> AsyncIterator[VirtualSensors]:
             await s.stop()
 
 
+@asynccontextmanager
+async def for_pairing(count: int) -> AsyncIterator[VirtualSensors]:
+    """Start ``count`` new virtual boards (the real firmware: no bond, window open)."""
+    from strideguard_devkit.vboard import synthetic_gait
+
+    logging.getLogger("bumble").setLevel(logging.ERROR)
+    air = VirtualAir()
+    boards = [
+        VirtualBoard(air, synthetic_gait(4, RATE_HZ, seed=i), leg="LR"[i % 2], speed=1.0)
+        for i in range(count)
+    ]
+    try:
+        for b in boards:
+            await b.start()
+        yield VirtualSensors(
+            backend=air.backend,
+            names=[f"StrideGuard-{'LR'[i % 2]}" for i in range(count)],
+            sample_counts=None,
+            mode="virtual:pair",
+        )
+    finally:
+        for b in boards:
+            await b.stop()
+
+
 def _simulated_runs(args: argparse.Namespace, seed: int | None = None) -> dict[str, SimRun]:
     """The simulated run of each leg (the right one only with ``--one-leg``)."""
     seed = args.seed if seed is None else seed

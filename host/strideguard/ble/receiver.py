@@ -51,11 +51,13 @@ from typing import Any
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakCharacteristicNotFoundError,
     BleakDeviceNotFoundError,
     BleakError,
+    BleakGATTProtocolError,
 )
 
 from strideguard import protocol as proto
@@ -94,6 +96,22 @@ class SensorLinkError(StrideguardError):
         self.kind = kind
 
 
+#: ATT errors of a sensor that needs an encrypted, bonded link (firmware 0.4.0 and later)
+SECURITY_ATT_ERRORS = frozenset({0x05, 0x08, 0x0C, 0x0F})
+
+
+#: what to tell the runner when a sensor refuses this computer (the link adds its name)
+NOT_BONDED_MESSAGE = (
+    "the sensor refused the connection: this computer is not bonded to it. "
+    "Run `strideguard pair` (it asks you to hold the sensor's button for 3 s)"
+)
+
+
+def is_security_refusal(exc: BaseException) -> bool:
+    """True for the ATT error of a read/write that needs an encrypted, bonded link."""
+    return isinstance(exc, BleakGATTProtocolError) and exc.args[0] in SECURITY_ATT_ERRORS
+
+
 def classify_error(exc: BaseException) -> LinkErrorKind:
     """Map an exception from bleak/the OS stack to a :class:`LinkErrorKind`.
 
@@ -113,6 +131,8 @@ def classify_error(exc: BaseException) -> LinkErrorKind:
         return LinkErrorKind.FATAL
     if isinstance(exc, BleakCharacteristicNotFoundError):
         return LinkErrorKind.FATAL  # not our GATT profile
+    if is_security_refusal(exc):
+        return LinkErrorKind.FATAL  # not bonded: retrying cannot help, pairing can
     if isinstance(exc, BleakDeviceNotFoundError):
         return LinkErrorKind.NOT_FOUND
     if isinstance(exc, TimeoutError):
@@ -189,6 +209,13 @@ class SensorInfo:
         Battery level from the advertisement's Battery service data (or read), else ``None``.
     device
         bleak's device handle, for connecting without another scan.
+    bonded
+        This computer keeps a bond with the sensor (``None``: the OS does not say;
+        BlueZ does, in the device's properties).
+    pairing_open
+        The sensor's pairing window is open (``None``: its firmware does not advertise it).
+    has_bonds
+        The sensor is bonded to some host (``None``: not advertised).
     """
 
     name: str
@@ -197,6 +224,9 @@ class SensorInfo:
     rssi_dbm: int
     battery_pct: int | None = None
     device: BLEDevice | None = field(default=None, repr=False, compare=False)
+    bonded: bool | None = None
+    pairing_open: bool | None = None
+    has_bonds: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -206,7 +236,22 @@ class SensorInfo:
             "leg": self.leg,
             "rssi_dbm": self.rssi_dbm,
             "battery_pct": self.battery_pct,
+            "bonded": self.bonded,
+            "pairing_open": self.pairing_open,
+            "has_bonds": self.has_bonds,
         }
+
+
+def bonded_to_this_computer(device: BLEDevice) -> bool | None:
+    """Whether the OS keeps a bond with ``device`` (BlueZ's ``Bonded``/``Paired``), else None."""
+    details = device.details
+    props = details.get("props") if isinstance(details, dict) else None
+    if not isinstance(props, dict):
+        return None
+    for key in ("Bonded", "Paired"):
+        if isinstance(props.get(key), bool):
+            return bool(props[key])
+    return None
 
 
 #: longest sensor name kept (a BLE advertisement carries at most 29 bytes of it)
@@ -276,6 +321,7 @@ async def scan(
             continue
         name = printable_name(adv.local_name or device.name or device.address)
         battery = adv.service_data.get(BATTERY_SERVICE_UUID)
+        flags = proto.decode_adv_flags(adv.manufacturer_data)
         sensors.append(
             SensorInfo(
                 name=name,
@@ -284,6 +330,9 @@ async def scan(
                 rssi_dbm=adv.rssi,
                 battery_pct=battery[0] if battery else None,
                 device=device,
+                bonded=bonded_to_this_computer(device),
+                pairing_open=None if flags is None else bool(flags & proto.ADV_PAIRING_OPEN),
+                has_bonds=None if flags is None else bool(flags & proto.ADV_HAS_BONDS),
             )
         )
     if read_battery:
@@ -388,6 +437,8 @@ class SensorLink:
         on_event: EventCallback | None = None,
     ) -> None:
         self._device: BLEDevice | None = None
+        #: the last scan said: the sensor keeps bonds, its window is closed, the OS has no bond
+        self._refuses_us = False
         if isinstance(target, SensorInfo):
             self.name, self.address, self._device = target.name, target.address, target.device
         elif isinstance(target, BLEDevice):
@@ -615,21 +666,40 @@ class SensorLink:
             self._device = None  # use a scanned handle once, then rescan
             return scanned
         address, name = self.address.upper(), self.name
+        seen: dict[str, AdvertisementData] = {}
+
+        def wanted(d: BLEDevice, ad: AdvertisementData) -> bool:
+            ok = (bool(address) and d.address.upper() == address) or (
+                bool(name) and ad.local_name == name
+            )
+            if ok:
+                seen[d.address] = ad
+            return ok
+
         device = await BleakScanner.find_device_by_filter(
-            lambda d, ad: (
-                (bool(address) and d.address.upper() == address)
-                or (bool(name) and ad.local_name == name)
-            ),
+            wanted,
             timeout=self.scan_timeout_s,
             service_uuids=[proto.SERVICE_UUID],
             **_scanner_args(self.backend),
         )
         if device is None:
             raise BleakDeviceNotFoundError(self.label, f"{self.label} not found")
+        ad = seen.get(device.address)
+        flags = proto.decode_adv_flags(ad.manufacturer_data) if ad is not None else None
+        # a sensor that says it is bonded (to someone), its window closed, and an OS that says
+        # it keeps no bond with it: connecting would only be refused
+        self._refuses_us = (
+            flags is not None
+            and bool(flags & proto.ADV_HAS_BONDS)
+            and not flags & proto.ADV_PAIRING_OPEN
+            and bonded_to_this_computer(device) is False
+        )
         return device
 
     async def _connect_once(self) -> None:
         device = await self._resolve()
+        if self._refuses_us:
+            raise SensorLinkError(NOT_BONDED_MESSAGE, LinkErrorKind.FATAL)
         self._dropped = asyncio.Event()
         client = BleakClient(
             device,
@@ -643,12 +713,17 @@ class SensorLink:
         self.name = self.name or printable_name(device.name or "")
         await client.start_notify(proto.CONTROL_CHAR_UUID, self._on_control)
         await client.start_notify(proto.STATUS_CHAR_UUID, self._on_status)
-        status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
+        try:  # the first access that needs an encrypted, bonded link
+            status_bytes = bytes(await client.read_gatt_char(proto.STATUS_CHAR_UUID))
+        except BleakGATTProtocolError as exc:
+            if is_security_refusal(exc):
+                raise SensorLinkError(NOT_BONDED_MESSAGE, LinkErrorKind.FATAL) from exc
+            raise
         self._queue.put_nowait((_STATUS, status_bytes, time.monotonic()))
         mtu = client.mtu_size
         board_mtu = (
             proto.unpack_status(status_bytes)["mtu"]
-            if len(status_bytes) == proto.STATUS_SIZE
+            if len(status_bytes) in (proto.STATUS_SIZE, proto.STATUS_SIZE_V1)
             else 0
         )
         if mtu <= proto.DEFAULT_MTU < board_mtu:
@@ -723,7 +798,7 @@ class SensorLink:
                     self.planner.link_up()  # frames arrive: the link is up, whatever the supervisor knows
                     payloads.append(payload)
                     arrivals.append(t - self._t_offset)
-                elif kind == _STATUS and len(payload) == proto.STATUS_SIZE:
+                elif kind == _STATUS and len(payload) in (proto.STATUS_SIZE, proto.STATUS_SIZE_V1):
                     self.stats.status = proto.unpack_status(payload)
                 elif kind == _EVENT:
                     self._dispatch(payload)

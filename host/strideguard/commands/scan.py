@@ -1,4 +1,9 @@
-"""``strideguard scan`` — list strideguard sensors in range (name, leg, RSSI, battery)."""
+"""``strideguard scan`` — list strideguard sensors in range.
+
+Name, leg, address, RSSI, battery, whether this computer is bonded to the
+sensor (as far as the OS says: BlueZ does, others "?") and whether the sensor's
+pairing window is open (firmware 0.4.0 and later advertise it).
+"""
 
 from __future__ import annotations
 
@@ -41,13 +46,29 @@ def run(args: argparse.Namespace) -> int:
     elif not sensors:
         print(f"no strideguard sensors found ({args.timeout:g} s scan)")
     else:
-        print(f"{'NAME':<16} {'LEG':<3} {'ADDRESS':<20} {'RSSI':>8} {'BATTERY':>8}")
-        for s in sensors:
-            battery = "?" if s.battery_pct is None else f"{s.battery_pct} %"
-            print(
-                f"{s.name:<16} {s.leg or '?':<3} {s.address:<20} {s.rssi_dbm:>4} dBm {battery:>8}"
-            )
+        print(render(sensors))
     return 0 if sensors else 1
+
+
+def render(sensors: list[SensorInfo]) -> str:
+    """The text table of ``scan``.
+
+    BONDED: "yes" when this computer keeps a bond with the sensor, "no", or "?" when
+    the OS does not say. PAIRING: "open" while its pairing window is open, "closed",
+    or "-" for firmware that does not advertise it (before 0.4.0, no pairing).
+    """
+    lines = [
+        f"{'NAME':<16} {'LEG':<3} {'ADDRESS':<20} {'RSSI':>8} {'BATTERY':>8} {'BONDED':<7} PAIRING"
+    ]
+    for s in sensors:
+        battery = "?" if s.battery_pct is None else f"{s.battery_pct} %"
+        bonded = "?" if s.bonded is None else ("yes" if s.bonded else "no")
+        window = "-" if s.pairing_open is None else ("open" if s.pairing_open else "closed")
+        lines.append(
+            f"{s.name:<16} {s.leg or '?':<3} {s.address:<20} {s.rssi_dbm:>4} dBm {battery:>8} "
+            f"{bonded:<7} {window}"
+        )
+    return "\n".join(lines)
 
 
 async def _scan(args: argparse.Namespace) -> list[SensorInfo]:

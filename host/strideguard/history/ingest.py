@@ -51,7 +51,7 @@ def firmware_versions(rec: Recording) -> dict[int, str]:
     out: dict[int, str] = {}
     for i in (rec.kind == KIND_STATUS).nonzero()[0].tolist():
         payload = rec.payload(i)
-        if len(payload) < proto.STATUS_SIZE:
+        if len(payload) < proto.STATUS_SIZE_V1:
             continue
         try:
             st = proto.unpack_status(payload)

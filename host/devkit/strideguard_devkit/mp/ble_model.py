@@ -14,6 +14,21 @@ out to the air passes through its ``tx_*`` methods, the transport:
   as NimBLE does when its buffers are full;
 * the virtual board's ``bluetooth`` stand-in (``vboard/hw/bluetooth.py``)
   overrides them to forward every call to the host's bumble peripheral.
+
+Pairing and bonding (MicroPython's API: ``config(bond=, mitm=, le_secure=,
+io=)``, ``gap_pair``, ``_IRQ_ENCRYPTION_UPDATE`` 28, ``_IRQ_GET_SECRET`` 29,
+``_IRQ_SET_SECRET`` 30; ``_IRQ_PASSKEY_ACTION`` 31 is never raised: the board
+has no I/O, so pairing is "just works"). As in NimBLE, the stack keeps no
+secrets itself: it asks the application through the two secret IRQs. A
+central can :meth:`~BLE.pair` (keys stored through ``_IRQ_SET_SECRET`` when both
+sides bond, then ``_IRQ_ENCRYPTION_UPDATE``) or :meth:`~BLE.restore` a bond
+(the key read back through ``_IRQ_GET_SECRET``; no key, no encryption). The
+``*_ENCRYPTED``/``*_AUTHENTICATED`` characteristic flags are enforced like
+NimBLE: :meth:`~BLE.write`/:meth:`~BLE.read` from a link without them get the
+ATT error (0x0F / 0x05) and the application sees nothing. ``auto_secure``
+(default True) makes every :meth:`~BLE.connect` the runner's host: it restores
+its bond at once, or pairs when the store has none (the tests that are not about
+security).
 """
 
 from micropython import const
@@ -23,6 +38,10 @@ IRQ_CENTRAL_CONNECT = const(1)
 IRQ_CENTRAL_DISCONNECT = const(2)
 IRQ_GATTS_WRITE = const(3)
 IRQ_MTU_EXCHANGED = const(21)
+IRQ_ENCRYPTION_UPDATE = const(28)
+IRQ_GET_SECRET = const(29)
+IRQ_SET_SECRET = const(30)
+IRQ_PASSKEY_ACTION = const(31)
 
 FLAG_BROADCAST = const(0x0001)
 FLAG_READ = const(0x0002)
@@ -30,6 +49,16 @@ FLAG_WRITE_NO_RESPONSE = const(0x0004)
 FLAG_WRITE = const(0x0008)
 FLAG_NOTIFY = const(0x0010)
 FLAG_INDICATE = const(0x0020)
+FLAG_READ_ENCRYPTED = const(0x0200)
+FLAG_READ_AUTHENTICATED = const(0x0400)
+FLAG_WRITE_ENCRYPTED = const(0x1000)
+FLAG_WRITE_AUTHENTICATED = const(0x2000)
+
+ATT_OK = const(0)
+ATT_INSUFFICIENT_AUTHENTICATION = const(0x05)
+ATT_INSUFFICIENT_ENCRYPTION = const(0x0F)
+SEC_TYPE_OUR = const(1)  # NimBLE's store record types (BLE_STORE_OBJ_TYPE_*)
+SEC_TYPE_PEER = const(2)
 
 DEFAULT_MTU = const(23)
 ENOMEM = const(12)
@@ -66,12 +95,24 @@ class BLE:
 
     def __init__(self):
         self.is_active = False
-        self.cfg = {"gap_name": "MPY NIMBLE", "mtu": DEFAULT_MTU}
+        self.cfg = {
+            "gap_name": "MPY NIMBLE",
+            "mtu": DEFAULT_MTU,
+            "bond": True,
+            "mitm": False,
+            "le_secure": False,
+            "io": 3,
+        }
         self.handler = None
         self.services = []  # [(service UUID, [(char UUID, flags, value handle)])]
         self.values = {}  # value handle -> bytes
         self.buffers = {}  # value handle -> write buffer size
         self.conns = {}  # conn handle -> ATT MTU
+        self.addrs = {}  # conn handle -> peer address bytes
+        self.security = {}  # conn handle -> [encrypted, authenticated, bonded]
+        self.handle_flags = {}  # value handle -> characteristic flags
+        self.auto_secure = True
+        self.pair_requests = []  # conn handles the peripheral asked to pair (gap_pair)
         # recording transport
         self.record = True  # False: count only (no allocation); "last": last value per handle
         self.adverts = []  # (interval_us, adv_data, resp_data, connectable)
@@ -82,6 +123,7 @@ class BLE:
         self.notify_bytes = 0
         self.fail_notify = 0
         self.mtu_requests = []
+        self.disconnect_requests = []  # conn handles the application disconnected
         self._next_handle = 1
 
     # ------------------------------------------------------------ the BLE API
@@ -112,6 +154,7 @@ class BLE:
             for ch, h in zip(svc[1], hs):
                 rec.append((ch[0], ch[1], h))
                 self.values[h] = b""
+                self.handle_flags[h] = ch[1]
             self.services.append((svc[0], rec))
             out.append(tuple(hs))
         return tuple(out)
@@ -159,6 +202,14 @@ class BLE:
             raise OSError(ENOTCONN)
         self.tx_exchange_mtu(conn)
 
+    def gap_pair(self, conn):
+        if conn not in self.conns:
+            raise OSError(ENOTCONN)
+        self.pair_requests.append(conn)
+
+    def gap_passkey(self, conn, action, passkey):
+        raise OSError(EINVAL)  # no passkey actions: the io capability is "no input, no output"
+
     def gap_scan(self, *args, **kwargs):
         raise OSError(EINVAL)  # peripheral role only
 
@@ -168,17 +219,86 @@ class BLE:
     # ------------------------------------------------------------ a central (IRQs)
     def _irq(self, event, data):
         if self.handler is not None:
-            self.handler(event, data)
+            return self.handler(event, data)
+        return None
 
-    def connect(self, conn, addr_type=0, addr=b"\x01\x02\x03\x04\x05\x06"):
-        """A central connects (MTU 23 until exchanged)."""
+    def connect(self, conn, addr_type=0, addr=b"\x01\x02\x03\x04\x05\x06", secure=None):
+        """A central connects (MTU 23 until exchanged).
+
+        ``secure`` (default :attr:`auto_secure`): the runner's host, which encrypts at
+        once with its bond (:meth:`restore`) or, the first time, pairs (:meth:`pair`).
+        """
         self.conns[conn] = DEFAULT_MTU
+        self.addrs[conn] = bytes(addr)
+        self.security[conn] = [False, False, False]
         self._irq(IRQ_CENTRAL_CONNECT, (conn, addr_type, memoryview(bytes(addr))))
+        if (self.auto_secure if secure is None else secure) and not self.restore(conn):
+            self.pair(conn)
 
     def disconnect(self, conn, addr_type=0, addr=b"\x00" * 6):
         """The link to ``conn`` is gone (either side ended it)."""
         self.conns.pop(conn, None)
+        self.security.pop(conn, None)
+        self.addrs.pop(conn, None)
         self._irq(IRQ_CENTRAL_DISCONNECT, (conn, addr_type, memoryview(bytes(addr))))
+
+    def encrypted(self, conn, authenticated=False, bonded=False, key_size=16):
+        """The link to ``conn`` is now encrypted (``_IRQ_ENCRYPTION_UPDATE``)."""
+        if conn not in self.conns:
+            return
+        self.security[conn] = [True, bool(authenticated), bool(bonded)]
+        self._irq(IRQ_ENCRYPTION_UPDATE, (conn, True, bool(authenticated), bool(bonded), key_size))
+
+    def pair(self, conn, central_bond=True, key=b""):
+        """``conn`` pairs ("just works", LE Secure Connections); True when a bond resulted.
+
+        Both sides must bond (the peripheral's ``config(bond=...)``) for the keys to
+        be stored: our and the peer's record through ``_IRQ_SET_SECRET``, keyed by
+        the peer address. ``key`` is the long-term key (random when empty).
+        Returns whether both records were stored (the application may refuse).
+        """
+        if conn not in self.conns:
+            raise OSError(ENOTCONN)
+        bonded = bool(self.cfg.get("bond")) and central_bond
+        stored = False
+        if bonded:
+            import os
+
+            ltk = bytes(key) or os.urandom(16)
+            addr = self.addrs.get(conn, b"")
+            ok1 = self._irq(IRQ_SET_SECRET, (SEC_TYPE_OUR, memoryview(addr), memoryview(ltk)))
+            ok2 = self._irq(IRQ_SET_SECRET, (SEC_TYPE_PEER, memoryview(addr), memoryview(ltk)))
+            stored = bool(ok1) and bool(ok2)
+        mitm = bool(self.cfg.get("mitm")) and self.cfg.get("io", 3) != 3
+        self.encrypted(conn, authenticated=mitm, bonded=bonded)
+        return stored
+
+    def restore(self, conn):
+        """The central encrypts with the key of an earlier bond; False when the store has none."""
+        if conn not in self.conns:
+            raise OSError(ENOTCONN)
+        addr = self.addrs.get(conn, b"")
+        ltk = self._irq(IRQ_GET_SECRET, (SEC_TYPE_PEER, 0, memoryview(addr)))
+        if ltk is None:
+            return False  # the central's LTK request is refused: the link stays plain
+        self.encrypted(conn, bonded=True)
+        return True
+
+    def _refusal(self, conn, handle, enc_flag, auth_flag):
+        flags = self.handle_flags.get(handle, 0)
+        sec = self.security.get(conn, (False, False, False))
+        if flags & auth_flag and not sec[1]:
+            return ATT_INSUFFICIENT_AUTHENTICATION
+        if flags & enc_flag and not sec[0]:
+            return ATT_INSUFFICIENT_ENCRYPTION
+        return ATT_OK
+
+    def read(self, conn, handle):
+        """``conn`` reads ``handle``: ``(ATT error or 0, value or None)``."""
+        err = self._refusal(conn, handle, FLAG_READ_ENCRYPTED, FLAG_READ_AUTHENTICATED)
+        if err:
+            return err, None
+        return ATT_OK, self.values.get(handle, b"")
 
     def exchange_mtu(self, conn, mtu):
         """The ATT MTU of ``conn`` was exchanged."""
@@ -187,10 +307,17 @@ class BLE:
         self._irq(IRQ_MTU_EXCHANGED, (conn, mtu))
 
     def write(self, conn, handle, data):
-        """``conn`` writes ``data`` (cut to the write buffer, as the stack does)."""
+        """``conn`` writes ``data`` (cut to the write buffer, as the stack does).
+
+        Returns the ATT error the stack answers (0: written, the IRQ ran).
+        """
+        err = self._refusal(conn, handle, FLAG_WRITE_ENCRYPTED, FLAG_WRITE_AUTHENTICATED)
+        if err:
+            return err
         n = self.buffers.get(handle, DEFAULT_BUFFER)
         self.values[handle] = bytes(data[:n])
         self._irq(IRQ_GATTS_WRITE, (conn, handle))
+        return ATT_OK
 
     # ------------------------------------------------------------ transport: recording
     def tx_register(self, desc):
@@ -232,7 +359,7 @@ class BLE:
         self.adverts.append((interval_us, adv_data, resp_data, connectable))
 
     def tx_disconnect(self, conn):
-        pass
+        self.disconnect_requests.append(conn)
 
     def tx_exchange_mtu(self, conn):
         self.mtu_requests.append(conn)

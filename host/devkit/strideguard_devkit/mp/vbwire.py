@@ -26,6 +26,8 @@ layouts (``FORMAT_*`` are ``struct`` formats of the fixed part; ``+ data`` /
     MSG_FIRST         FORMAT_SAMPLE_AT source index, board us of the sensor's first FIFO sample
     MSG_CLOCK         FORMAT_CLOCK board us (sent every CLOCK_EVERY_US of wall time)
     MSG_PLAYING       FORMAT_SAMPLE_AT FIFO sample count, board us when playback started
+    MSG_SECRET_REPLY  JSON {"r": what the firmware's _IRQ_GET_SECRET (hex or null) or
+                      _IRQ_SET_SECRET (true/false) returned}, in the order asked
     host -> board
     MSG_HANDLES       JSON [[value handle, ...], ...] per service (reply to MSG_REGISTER)
     MSG_CONNECTED     FORMAT_PEER conn, address type + 6-byte address
@@ -36,6 +38,11 @@ layouts (``FORMAT_*`` are ``struct`` formats of the fixed part; ``+ data`` /
     MSG_BUTTON_HOLD   FORMAT_BUTTON_HOLD gpio, ms (held that long in board time: the level
                       reads low, the IRQ runs, then it goes up again)
     MSG_PLAY          empty (a paused sensor starts playing its samples)
+    MSG_ENCRYPTED     FORMAT_ENCRYPTED conn, encrypted, authenticated, bonded, key size
+                      (``_IRQ_ENCRYPTION_UPDATE``)
+    MSG_GET_SECRET    JSON {"t": sec_type, "i": index, "k": key hex or null} -> MSG_SECRET_REPLY
+    MSG_SET_SECRET    JSON {"t": sec_type, "k": key hex, "v": value hex or null (delete)}
+                      -> MSG_SECRET_REPLY
 """
 
 try:
@@ -66,6 +73,7 @@ MSG_PIN = const(0x50)  # "P"
 MSG_FIRST = const(0x46)  # "F"
 MSG_CLOCK = const(0x4B)  # "K"
 MSG_PLAYING = const(0x47)  # "G"
+MSG_SECRET_REPLY = const(0x53)  # "S"
 # ---------------------------------------------------------------- host -> board
 MSG_HANDLES = const(0x48)  # "H"
 MSG_CONNECTED = const(0x63)  # "c"
@@ -75,6 +83,9 @@ MSG_MTU = const(0x6D)  # "m"
 MSG_BUTTON = const(0x62)  # "b"
 MSG_PLAY = const(0x67)  # "g"
 MSG_BUTTON_HOLD = const(0x68)  # "h"
+MSG_ENCRYPTED = const(0x65)  # "e"
+MSG_GET_SECRET = const(0x73)  # "s"
+MSG_SET_SECRET = const(0x75)  # "u"
 
 # ---------------------------------------------------------------- payloads
 FORMAT_VALUE = ">HB"
@@ -89,6 +100,7 @@ FORMAT_WRITTEN = ">HH"
 FORMAT_MTU = ">HH"
 FORMAT_BUTTON = ">B"
 FORMAT_BUTTON_HOLD = ">BI"
+FORMAT_ENCRYPTED = ">HBBBB"
 PEER_ADDRESS_SIZE = const(6)
 
 NOTIFY_DATA = const(0)  # gatts_notify(conn, handle, data)

@@ -96,6 +96,10 @@ class VirtualBoard:
     loss
         Lose stream-data notifications on the air (a
         :class:`~strideguard_devkit.linkloss.NotificationLoss`, kept across boots).
+    pairing_window_s
+        The board's ``pairing_window_s`` (board seconds; default the maximum, 600: board
+        time runs up to 200 times faster than the host connects, and a new board's window
+        must still be open when the host pairs at its first connection).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class VirtualBoard:
         paused: bool = False,
         play_on_stream: bool = False,
         loss: NotificationLoss | None = None,
+        pairing_window_s: int = 600,
     ) -> None:
         if leg not in proto.LEG_NAMES:
             raise ValueError("leg must be 'L' or 'R'")
@@ -136,6 +141,7 @@ class VirtualBoard:
         self.paused = paused
         self.play_on_stream = paused and play_on_stream
         self.loss = loss
+        self.pairing_window_s = pairing_window_s
         n = next(_addresses)
         self.address = f"D0:5E:B0:00:{n >> 8:02X}:{n & 0xFF:02X}"
         self._work = Path(tempfile.gettempdir())  # a private folder from start() on
@@ -271,7 +277,11 @@ class VirtualBoard:
         if self.install_firmware and not (self.flash_dir / "main.py").exists():
             for src in sorted(firmware_source().glob("*.py")):
                 shutil.copyfile(src, self.flash_dir / src.name)
-            cfg = {"leg": self.leg, "rate_hz": self.rate_hz}
+            cfg = {
+                "leg": self.leg,
+                "rate_hz": self.rate_hz,
+                "pairing_window_s": self.pairing_window_s,
+            }
             (self.flash_dir / "strideguard.json").write_text(json.dumps(cfg))
         samples_path = self._work / "samples.bin"
         samples_path.write_bytes(self.samples.astype(">i2").tobytes())

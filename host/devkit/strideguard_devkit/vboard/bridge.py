@@ -17,10 +17,22 @@ firmware call                    bumble side
                                  controller sends no scan responses)
 ``gap_disconnect(conn)``         ``connection.disconnect()``
 ``gattc_exchange_mtu(conn)``     an ATT MTU request, unless the central did it
+``config(bond=, mitm=,           the peripheral's SMP ``PairingConfig`` (bonding,
+le_secure=, io=)``               MITM, secure connections, I/O capability)
+``_FLAG_*_ENCRYPTED`` flags      bumble's ``READ/WRITE_REQUIRES_ENCRYPTION``
+                                 permissions (ATT "Insufficient Encryption")
 ===============================  ==============================================
 
 and back, as the firmware's IRQs: connection, disconnection, ATT MTU updates
-and writes from a central (the value stored for ``gatts_read``).
+and writes from a central (the value stored for ``gatts_read``), and the
+security ones: bumble's key store is :class:`FirmwareKeyStore`, which asks the
+firmware for every key (``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET``), so the bonds live
+in the board's flash like on the real board; when a pairing ends (or a bonded
+central encrypts with a stored key) the firmware gets ``_IRQ_ENCRYPTION_UPDATE``
+with ``bonded`` true only if the peripheral bonded and the firmware stored the
+keys. A write that arrives while its link is still pairing waits for the end of
+the pairing (NimBLE reports the encryption before the next ATT request).
+Resolvable private addresses are not resolved (no resolving list).
 
 Loss: with :attr:`RadioBridge.loss` set (a
 :class:`~strideguard_devkit.linkloss.NotificationLoss`), stream-data
@@ -52,10 +64,12 @@ from bumble.device import (
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.hci import Address
 from bumble.host import Host
+from bumble.keys import KeyStore, PairingKeys
+from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport.common import AsyncPipeSink
 
 from strideguard import protocol as proto
-from strideguard_devkit.bumble_backend import VirtualAir
+from strideguard_devkit.bumble_backend import VirtualAir, key_name
 from strideguard_devkit.linkloss import NotificationLoss
 from strideguard_devkit.mp import vbwire as W
 
@@ -64,6 +78,13 @@ FLAG_WRITE_NO_RESPONSE = 0x0004
 FLAG_WRITE = 0x0008
 FLAG_NOTIFY = 0x0010
 FLAG_INDICATE = 0x0020
+FLAG_READ_ENCRYPTED = 0x0200
+FLAG_READ_AUTHENTICATED = 0x0400
+FLAG_WRITE_ENCRYPTED = 0x1000
+FLAG_WRITE_AUTHENTICATED = 0x2000
+SEC_TYPE_PEER = 2  # the record type the keys are stored under (NimBLE's peer security record)
+SECRET_TIMEOUT_S = 5.0  # the firmware answers a key request at its next pass (10 ms board time)
+PAIRING_WAIT_S = 10.0  # a write waits this long for its link's pairing to end
 HCI_REMOTE_USER_TERMINATED = 0x13
 HCI_CONNECTION_TIMEOUT = 0x08
 EXCHANGE_MTU_DELAY_S = 0.3  # let the central exchange first (it usually does)
@@ -81,6 +102,49 @@ def bumble_uuid(text: str) -> UUID:
     if text.startswith("0x"):
         return UUID.from_16_bits(int(text, 16))
     return UUID(text)
+
+
+class FirmwareKeyStore(KeyStore):
+    """bumble's key store, kept by the firmware (``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET``).
+
+    One secret per peer: type :data:`SEC_TYPE_PEER`, the key is the peer's address
+    text, the value bumble's ``PairingKeys`` as JSON (with the name, for ``get_all``).
+    """
+
+    def __init__(self, bridge: RadioBridge) -> None:
+        self.bridge = bridge
+
+    async def update(self, name: str, keys: PairingKeys) -> None:
+        """Store (the firmware may refuse: the pairing window is closed)."""
+        name = key_name(name)
+        value = json.dumps({"name": name, "keys": keys.to_dict()}).encode()
+        ok = await self.bridge.secret_set(SEC_TYPE_PEER, name.encode(), value)
+        if ok:
+            self.bridge.stored_names.add(name)
+
+    async def get(self, name: str) -> PairingKeys | None:
+        """The keys of ``name``, if the firmware keeps them."""
+        value = await self.bridge.secret_get(SEC_TYPE_PEER, 0, key_name(name).encode())
+        return None if value is None else PairingKeys.from_dict(json.loads(value)["keys"])
+
+    async def delete(self, name: str) -> None:
+        """Forget ``name``."""
+        await self.bridge.secret_set(SEC_TYPE_PEER, key_name(name).encode(), None)
+
+    async def get_all(self) -> list[tuple[str, PairingKeys]]:
+        """Every stored peer (``_IRQ_GET_SECRET`` by index)."""
+        out: list[tuple[str, PairingKeys]] = []
+        for i in range(64):
+            value = await self.bridge.secret_get(SEC_TYPE_PEER, i, None)
+            if value is None:
+                break
+            d = json.loads(value)
+            out.append((str(d["name"]), PairingKeys.from_dict(d["keys"])))
+        return out
+
+    async def get_resolving_keys(self) -> list[tuple[bytes, Address]]:
+        """None: the virtual board does not resolve private addresses."""
+        return []
 
 
 def _forbid_write(_connection: Connection, _value: bytes) -> None:
@@ -146,6 +210,22 @@ class RadioBridge:
         #: send MSG_PLAY when a central first asks for the stream (paused boards)
         self.play_on_stream = False
         self.on_pin: Callable[[int, int], None] | None = None
+        #: the firmware's ``config(bond=, mitm=, le_secure=, io=)``
+        self.security_cfg: dict[str, Any] = {
+            "bond": False,
+            "mitm": False,
+            "le_secure": False,
+            "io": 3,
+        }
+        #: peer names whose keys the firmware stored during a pairing in progress
+        self.stored_names: set[str] = set()
+        #: conn handle -> set when its pairing ended (while pairing)
+        self._pairing: dict[int, asyncio.Event] = {}
+        #: conn handle -> whether the peripheral bonded in its pairing
+        self._bond_at_start: dict[int, bool] = {}
+        self._secret_replies: list[asyncio.Future[Any]] = []
+        #: _IRQ_ENCRYPTION_UPDATE sent: (conn, bonded)
+        self.encryption_updates: list[tuple[int, bool]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
 
@@ -169,9 +249,47 @@ class RadioBridge:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
 
+    async def _secret(self, kind: int, payload: dict[str, Any]) -> Any:
+        if self.closed:
+            return None
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._secret_replies.append(future)
+        self.send(kind, json.dumps(payload).encode())
+        try:
+            return await asyncio.wait_for(future, SECRET_TIMEOUT_S)
+        except TimeoutError:
+            return None
+
+    async def secret_get(self, sec_type: int, index: int, key: bytes | None) -> bytes | None:
+        """``_IRQ_GET_SECRET`` in the firmware: the value it returned (None: none)."""
+        r = await self._secret(
+            W.MSG_GET_SECRET, {"t": sec_type, "i": index, "k": key.hex() if key else None}
+        )
+        return bytes.fromhex(r) if isinstance(r, str) else None
+
+    async def secret_set(self, sec_type: int, key: bytes, value: bytes | None) -> bool:
+        """``_IRQ_SET_SECRET`` in the firmware (``value`` None: delete); what it returned."""
+        r = await self._secret(
+            W.MSG_SET_SECRET,
+            {"t": sec_type, "k": key.hex(), "v": value.hex() if value is not None else None},
+        )
+        return r is True
+
+    def _pairing_config(self, _connection: Connection) -> PairingConfig:
+        cfg = self.security_cfg
+        return PairingConfig(
+            sc=bool(cfg["le_secure"]),
+            mitm=bool(cfg["mitm"]),
+            bonding=bool(cfg["bond"]),
+            delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability(int(cfg["io"]))),
+        )
+
     async def close(self) -> None:
         """The board went away (reset, power off): drop links, leave the air."""
         self.closed = True
+        for future in self._secret_replies:
+            if not future.done():
+                future.set_result(None)
         for task in list(self._tasks):
             task.cancel()
         device = self.device
@@ -218,6 +336,9 @@ class RadioBridge:
                 self.max_mtu = int(cfg["mtu"])
                 if self.device is not None:
                     self.device.gatt_server.max_mtu = self.max_mtu
+            for key in ("bond", "mitm", "le_secure", "io"):
+                if key in cfg:
+                    self.security_cfg[key] = cfg[key]
         elif kind == W.MSG_ADVERTISE:
             await self._advertise(json.loads(p))
         elif kind == W.MSG_DISCONNECT:
@@ -235,6 +356,11 @@ class RadioBridge:
             self.clock.append((struct.unpack(W.FORMAT_CLOCK, p)[0], time.monotonic()))
             if len(self.clock) > CLOCK_HISTORY_MAX:
                 del self.clock[: CLOCK_HISTORY_MAX // 2]
+        elif kind == W.MSG_SECRET_REPLY:
+            if self._secret_replies:
+                future = self._secret_replies.pop(0)
+                if not future.done():
+                    future.set_result(json.loads(p)["r"])
         elif kind == W.MSG_PLAYING:
             self.play_index = struct.unpack(W.FORMAT_SAMPLE_AT, p)[0]
             self.playing.set()
@@ -296,6 +422,7 @@ class RadioBridge:
             host=Host(controller, AsyncPipeSink(controller)),
         )
         device.gatt_server.max_mtu = self.max_mtu
+        device.pairing_config_factory = self._pairing_config
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         return device
 
@@ -321,6 +448,7 @@ class RadioBridge:
             handles.append(hs)
         if self.device is None:
             await device.power_on()
+            device.keystore = FirmwareKeyStore(self)  # after power-on: it asks the firmware
             self.device = device
         self.send(W.MSG_HANDLES, json.dumps(handles).encode())
 
@@ -332,7 +460,11 @@ class RadioBridge:
         def read(_connection: Connection) -> bytes:
             return self.values.get(holder[0].handle, b"")
 
-        def write(connection: Connection, value: bytes) -> None:
+        async def write(connection: Connection, value: bytes) -> None:
+            pairing = self._pairing.get(connection.handle)
+            if pairing is not None:  # the firmware learns of the encryption first
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(pairing.wait(), PAIRING_WAIT_S)
             handle = holder[0].handle
             value = bytes(value)[: self.buffers.get(handle, W.DEFAULT_BUFFER)]
             self.values[handle] = value
@@ -350,6 +482,14 @@ class RadioBridge:
         perms = (Characteristic.READABLE if readable else 0) | (
             Characteristic.WRITEABLE if writable else 0
         )
+        if flags & FLAG_READ_ENCRYPTED:
+            perms |= Characteristic.READ_REQUIRES_ENCRYPTION
+        if flags & FLAG_WRITE_ENCRYPTED:
+            perms |= Characteristic.WRITE_REQUIRES_ENCRYPTION
+        if flags & FLAG_READ_AUTHENTICATED:
+            perms |= Characteristic.READ_REQUIRES_AUTHENTICATION
+        if flags & FLAG_WRITE_AUTHENTICATED:
+            perms |= Characteristic.WRITE_REQUIRES_AUTHENTICATION
         value = CharacteristicValue(
             read=read if readable else _forbid_read, write=write if writable else _forbid_write
         )
@@ -412,10 +552,45 @@ class RadioBridge:
             Connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
             lambda: self.send(W.MSG_MTU, struct.pack(W.FORMAT_MTU, conn, connection.att_mtu)),
         )
+        connection.on(Connection.EVENT_PAIRING_START, lambda: self._pairing_start(conn))
+        connection.on(Connection.EVENT_PAIRING, lambda _keys: self._pairing_end(conn, connection))
+        connection.on(Connection.EVENT_PAIRING_FAILURE, lambda _r: self._pairing_end(conn, None))
+        connection.on(
+            Connection.EVENT_CONNECTION_ENCRYPTION_CHANGE,
+            lambda: self._encryption_change(conn, connection),
+        )
+
+    def _pairing_start(self, conn: int) -> None:
+        self._pairing[conn] = asyncio.Event()
+        self._bond_at_start[conn] = bool(self.security_cfg["bond"])
+        self.stored_names.clear()
+
+    def _pairing_end(self, conn: int, connection: Connection | None) -> None:
+        event = self._pairing.pop(conn, None)
+        bond = self._bond_at_start.pop(conn, False)
+        if connection is not None and connection.is_encrypted:
+            bonded = bond and key_name(str(connection.peer_address)) in self.stored_names
+            self._send_encrypted(conn, bonded)
+        self.stored_names.clear()
+        if event is not None:
+            event.set()
+
+    def _encryption_change(self, conn: int, connection: Connection) -> None:
+        if conn in self._pairing or not connection.is_encrypted:
+            return  # reported when the pairing ends
+        # encrypted with a key from the firmware's store: a bond it keeps
+        self._send_encrypted(conn, True)
+
+    def _send_encrypted(self, conn: int, bonded: bool) -> None:
+        self.encryption_updates.append((conn, bonded))
+        self.send(W.MSG_ENCRYPTED, struct.pack(W.FORMAT_ENCRYPTED, conn, 1, 0, int(bonded), 16))
 
     def _on_disconnection(self, conn: int, connection: Connection) -> None:
         if self.conns.get(conn) is connection:
             del self.conns[conn]
+        event = self._pairing.pop(conn, None)
+        if event is not None:
+            event.set()
         peer = connection.peer_address
         addr = bytes(reversed(bytes(peer)))
         self.send(W.MSG_DISCONNECTED, struct.pack(W.FORMAT_PEER, conn, peer.address_type) + addr)

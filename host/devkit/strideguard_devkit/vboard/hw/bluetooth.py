@@ -8,6 +8,9 @@ socket of :mod:`vbhw` to a bumble peripheral on the host
 connects, disconnects, MTU exchanges and writes come back as the firmware's
 IRQs, delivered while the board sleeps (as MicroPython schedules them between
 the main loop's statements). Handles are assigned by the host's GATT server.
+Pairing runs in bumble's SMP on the host; its key store asks the firmware
+(``_IRQ_GET_SECRET``/``_IRQ_SET_SECRET``, answered with what the IRQ returned),
+and a link that encrypted comes back as ``_IRQ_ENCRYPTION_UPDATE``.
 Messages: :mod:`vbwire`.
 """
 
@@ -23,7 +26,11 @@ from ble_model import (  # noqa: F401  (the bluetooth module's names)
     FLAG_INDICATE,
     FLAG_NOTIFY,
     FLAG_READ,
+    FLAG_READ_AUTHENTICATED,
+    FLAG_READ_ENCRYPTED,
     FLAG_WRITE,
+    FLAG_WRITE_AUTHENTICATED,
+    FLAG_WRITE_ENCRYPTED,
     FLAG_WRITE_NO_RESPONSE,
     UUID,
 )
@@ -43,12 +50,16 @@ class _BridgedBLE(ble_model.BLE):
     def __init__(self):
         super().__init__()
         self.record = False
+        self.auto_secure = False  # bumble's SMP on the host decides
         self._hub = vbhw.hub()
         h = self._hub.handlers
         h[W.MSG_CONNECTED] = self._rx_connected
         h[W.MSG_DISCONNECTED] = self._rx_disconnected
         h[W.MSG_WRITTEN] = self._rx_written
         h[W.MSG_MTU] = self._rx_mtu
+        h[W.MSG_ENCRYPTED] = self._rx_encrypted
+        h[W.MSG_GET_SECRET] = self._rx_get_secret
+        h[W.MSG_SET_SECRET] = self._rx_set_secret
 
     # ------------------------------------------------------------ host -> IRQs
     def _rx_connected(self, p):
@@ -66,6 +77,23 @@ class _BridgedBLE(ble_model.BLE):
     def _rx_mtu(self, p):
         conn, mtu = struct.unpack(W.FORMAT_MTU, p)
         self.exchange_mtu(conn, mtu)
+
+    def _rx_encrypted(self, p):
+        conn, _enc, auth, bonded, key_size = struct.unpack(W.FORMAT_ENCRYPTED, p)
+        self.encrypted(conn, authenticated=auth, bonded=bonded, key_size=key_size)
+
+    def _rx_get_secret(self, p):
+        q = json.loads(p)
+        key = binascii.unhexlify(q["k"]) if q["k"] is not None else None
+        v = self._irq(ble_model.IRQ_GET_SECRET, (q["t"], q["i"], key))
+        r = binascii.hexlify(bytes(v)).decode() if v is not None else None
+        self._hub.send(W.MSG_SECRET_REPLY, json.dumps({"r": r}).encode())
+
+    def _rx_set_secret(self, p):
+        q = json.loads(p)
+        value = binascii.unhexlify(q["v"]) if q["v"] is not None else None
+        ok = self._irq(ble_model.IRQ_SET_SECRET, (q["t"], binascii.unhexlify(q["k"]), value))
+        self._hub.send(W.MSG_SECRET_REPLY, json.dumps({"r": bool(ok)}).encode())
 
     # ------------------------------------------------------------ transport: to the host
     def tx_register(self, desc):
