@@ -124,12 +124,12 @@ def test_guarded_gait_raises_stop_within_30_strides() -> None:
     assert a.leg == "R"
 
 
-def test_a_limp_whose_level_evidence_comes_first_is_not_absorbed_by_drift() -> None:
+def test_a_limp_at_the_same_pace_is_caught_by_level_and_stance() -> None:
     """A limp at the same pace: a slower swing for the contact time (level evidence at once)
     and a shorter stance, as regular as ever. The stance evidence is modest against the
-    contact time's spread; while the level evidence waits for it, the baseline must not
-    follow the change as slow drift (it used to, and the stop then came hundreds of strides
-    late or never)."""
+    contact time's spread, so its slack decides (docs/alerts.md, "Follow-up"): with the old
+    1.5 SD one of these runs was missed; with 1.0 and the drift frozen while the stance
+    evidence builds, each is caught within 45 strides."""
     n, onset = 1500, 700
     delays = []
     for seed in (31, 32, 33, 34):  # (before: 32 missed)

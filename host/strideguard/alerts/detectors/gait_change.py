@@ -404,10 +404,11 @@ class GaitChangeDetector:
             self._cusum = h_level * min(self._level_cusum / h_level, max(var_mem, stance_mem))
         self.scores_.append((ctx.index, level, self._cusum, self._level_cusum, self._var_cusum))
         share = max(self._cusum / threshold, self._symmetry_share(pain))
-        # the baseline follows slow drift, but not while a change is building up in either
-        # channel: a level shift waiting for its second kind of evidence must not be absorbed
-        # (nor the shorter stance that would be that evidence)
-        building = max(share, self._level_cusum / h_level, stance_share)
+        # the baseline follows slow drift, but not while a change is building up -- nor while
+        # the stance evidence builds: following then absorbs the very shortening of stance
+        # that would confirm a limp (level evidence alone does not freeze it: a long uphill or
+        # a cadence change would then keep its level evidence until chance irregularity)
+        building = max(share, stance_share)
         if building < cfg.quiet_share and not ctx.is_active(KIND):
             self._follow_drift(zs, jerks, base)
         if self._cusum >= threshold:
