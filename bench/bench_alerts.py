@@ -5,7 +5,8 @@ sensors, every guarded-gait variant, and short runs with a stored baseline (issu
 seeds 1..15, 15-min runs at 200 Hz, one-sensor runs through lossy BLE framing every third seed;
 8 normal scenarios x 15 seeds x 15 min = 30 h each. Then, per variant and seeds 1..5, a 5-minute
 run whose guarded gait starts at 2:00, judged against a baseline stored from an earlier run.
-The defaults were tuned on other seeds (100-119). Long: about an hour on one core.
+The defaults were tuned on other seeds (100-119; 100-139 for the follow-up of issue 16). A
+change that ramps in is scored from the end of its ramp. Long: 10-20 min on a shared machine.
 """
 
 from __future__ import annotations

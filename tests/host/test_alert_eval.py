@@ -112,9 +112,11 @@ def test_two_sensors_catch_every_guarded_variant_on_the_right_leg_fast() -> None
     for name in GUARDED_SCENARIOS:
         out = evaluate_pair_run(name, 2, duration_s=600.0)
         delay = out.delays["gait_changed"]
-        # gradual (e): the guarded gait grows in over 150 s; the others are there at once
-        limit = 120 if GUARDED_VARIANTS[name][4] > 0 else 25
-        assert delay is not None and delay <= limit, (name, out)
+        # gradual (e): counted from the end of its 150-s ramp (caught during it = 0)
+        assert delay is not None and delay <= 25, (name, out)
+        if GUARDED_VARIANTS[name][4] > 0:
+            from_start = out.delays_from_start["gait_changed"]
+            assert from_start is not None and from_start <= 190, (name, out)
         assert out.wrong_leg_stops == 0, (name, out)
 
 
@@ -176,3 +178,67 @@ def test_a_pain_mark_catches_what_one_sensor_cannot_tell_from_a_hill() -> None:
         sim.rows, gaps=sim.gaps, leg=leg, angle_calibrated=sim.angle_calibrated
     )
     assert not [a for a in quiet.alerts_ if a.severity == Severity.STOP and a.time_s <= mark + 5.0]
+
+
+# ---------------------------------------------------------------- scoring (#16 follow-up)
+
+
+def test_a_change_that_ramps_in_is_scored_from_the_ramps_end() -> None:
+    from strideguard_devkit.evaluate_alerts import detection_delay
+
+    ic = np.arange(0.0, 600.0, 0.75)  # one leg's contacts
+    # no ramp: strides from the onset to the alert
+    assert detection_delay(ic, 300.0, 0.0, 315.0) == (21, 21)
+    # a 150-s ramp: caught during it counts 0 strides late; the start is still reported
+    assert detection_delay(ic, 300.0, 150.0, 390.0) == (0, 121)
+    # caught after it: strides from its end
+    assert detection_delay(ic, 300.0, 150.0, 465.0) == (21, 221)
+    assert detection_delay(ic, 300.0, 150.0, None) == (None, None)
+
+
+def test_the_gradual_variant_reports_both_delays() -> None:
+    out = score_run(simulate_run("guarded_gradual", 1, duration_s=600.0, rate_hz=200.0))
+    after, start = out.delays["gait_changed"], out.delays_from_start["gait_changed"]
+    assert after is not None and start is not None and start >= after
+    table = format_table([ScenarioSummary("guarded_gradual", [out])])
+    assert "after the ramp (during it = 0)" in table and "from the ramp's start" in table
+
+
+@pytest.mark.slow
+def test_two_sensor_strap_slip_is_scored_per_leg_and_never_stops() -> None:
+    """Both sensors slip at once: each leg's sensor_moved is scored like one sensor's, and the
+    must-not alerts (a stop, an overstride cue) are counted per leg."""
+    from strideguard_devkit.evaluate_alerts import evaluate_pair_run
+
+    out = evaluate_pair_run("strap_slip", 2, duration_s=600.0)
+    for leg in ("L", "R"):
+        d = out.delays[f"sensor_moved {leg}"]
+        assert d is not None and d <= 10, out
+        assert out.false_alerts[f"gait_changed {leg}"] == 0, out
+        assert f"overstride {leg}" in out.false_alerts
+    assert out.stop_alerts == {"L": 0, "R": 0}
+
+
+@pytest.mark.slow
+def test_two_sensor_overstride_episode_is_scored_per_leg() -> None:
+    from strideguard_devkit.evaluate_alerts import evaluate_pair_run
+
+    out = evaluate_pair_run("overstride_episode", 1, duration_s=600.0)
+    for leg in ("L", "R"):
+        d = out.delays[f"overstride {leg}"]
+        assert d is not None and d <= 20, out
+    assert out.false_alerts["sensor_moved L"] == 0 and out.false_alerts["sensor_moved R"] == 0
+
+
+@pytest.mark.slow
+def test_one_sensor_catches_the_limp_within_its_target() -> None:
+    """(c) limp, one sensor on the guarded leg: within 45 strides (small scale of the
+    one-sensor table; seeds 1-2 are among the reported seeds, the defaults were tuned on
+    100-119)."""
+    for seed in (1, 2):
+        out = score_run(
+            simulate_run("guarded_limp", seed, duration_s=600.0, rate_hz=200.0, leg="R")
+        )
+        d = out.delays["gait_changed"]
+        assert d is not None and d <= 45, (seed, out)
+        assert out.false_alerts["overstride"] == 0, out

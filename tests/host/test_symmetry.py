@@ -151,6 +151,31 @@ def test_a_one_sided_change_stops_and_names_the_leg_a_habit_does_not() -> None:
     assert all(a.severity is not Severity.STOP for leg in "LR" for a in calm.policies[leg].alerts_)
 
 
+def test_a_guarded_leg_with_longer_contact_is_caught_too() -> None:
+    """Contact time counts either way in the symmetry evidence: a guarded leg may leave the
+    ground sooner (antalgic) or land softer and stay longer (docs/alerts.md). An 8 % slower
+    swing with 8 % longer contact on the right leg still stops and names it (counting only a
+    shorter stance, the longer contact cancelled the slower swing)."""
+    n, onset = 600, 250
+    for seed in (3, 4, 5):
+        s = legs(n, right_peak=np.where(np.arange(n) < onset, 1.04, 1.04 * 0.92), seed=seed)
+        for k, row in enumerate(s["R"]):
+            if k >= onset:
+                row["contact_time_s"] *= 1.08
+        monitor = alerts_for_pair(s, config=config_from_dict(FAST))
+        stops = {
+            leg: [
+                a
+                for a in monitor.policies[leg].alerts_
+                if a.severity is Severity.STOP and a.state is AlertState.RAISED
+            ]
+            for leg in "LR"
+        }
+        assert stops["L"] == [], seed
+        assert stops["R"] and onset <= stops["R"][0].stride_index <= onset + 25, seed
+        assert "longer on the ground" in stops["R"][0].reason
+
+
 @pytest.mark.slow
 def test_two_leg_replay_shows_symmetry_and_names_the_limping_leg(tmp_path: Path) -> None:
     (tmp_path / "fast.toml").write_text("[baseline]\nskip_s = 0\nduration_s = 60\n")

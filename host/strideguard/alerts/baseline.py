@@ -103,8 +103,9 @@ class SymmetryEvidenceSpec:
         Feature (a column of :data:`strideguard.symmetry.SYMMETRY_FEATURES`).
     guarded_direction
         -1: a guarded leg has less of it than the other leg (slower swing, less
-        braking, shorter stance — the antalgic pattern —, more upright tibia,
-        softer landing).
+        braking, more upright tibia, softer landing); 0: either way counts
+        (contact time: the antalgic pattern shortens the painful leg's stance,
+        a softer, more flexed landing on it lengthens it — see docs/alerts.md).
     weight
         Weight in the combined score.
     """
@@ -119,7 +120,7 @@ class SymmetryEvidenceSpec:
 SYMMETRY_EVIDENCE: tuple[SymmetryEvidenceSpec, ...] = (
     SymmetryEvidenceSpec("peak_midswing_gyr_dps", -1, 1.0),
     SymmetryEvidenceSpec("late_swing_peak_decel_dps2", -1, 1.0),
-    SymmetryEvidenceSpec("contact_time_s", -1, 1.0),
+    SymmetryEvidenceSpec("contact_time_s", 0, 1.0),
     SymmetryEvidenceSpec("shank_angle_at_ic_deg", -1, 0.5),
     SymmetryEvidenceSpec("peak_tibial_accel_g", -1, 0.5),
 )
@@ -170,10 +171,10 @@ class SymmetryModel:
         total = wsum = 0.0
         for spec in SYMMETRY_EVIDENCE:
             if spec.name in z:
-                total += (
-                    spec.weight
-                    * spec.guarded_direction
-                    * max(-Z_CLIP_SD, min(Z_CLIP_SD, z[spec.name]))
+                total += spec.weight * float(
+                    directional(
+                        max(-Z_CLIP_SD, min(Z_CLIP_SD, z[spec.name])), spec.guarded_direction
+                    )
                 )
                 wsum += spec.weight
         return total / wsum if wsum > 0 else float("nan")

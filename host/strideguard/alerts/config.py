@@ -181,7 +181,7 @@ class GaitChangeConfig:
         "passes, the scatter of rough ground does not.",
     )
     stance_slack_sd: float = setting(
-        1.5,
+        1.0,
         0.1,
         10,
         "SD",
@@ -218,6 +218,15 @@ class GaitChangeConfig:
         "evidence: a guarded gait starts at a moment, rough ground (a trail) has been "
         "irregular all along.",
     )
+    evidence_memory_strides: int = setting(
+        1,
+        1,
+        1000,
+        "strides",
+        "The second kind of evidence (irregularity or a shorter stance) counts at its strongest "
+        "over this many recent strides: the two kinds of evidence of one change must come "
+        "together, not on the very same stride (1: the same stride only).",
+    )
     end_episode_strides: int = setting(
         10,
         1,
@@ -247,6 +256,16 @@ class GaitChangeConfig:
     )
     reminder_s: float = setting(
         60.0, 5, 3600, "s", "Least time between two reminders while the alert stays on."
+    )
+    known_pace_ratio: float = setting(
+        1.35,
+        1.05,
+        5,
+        "×",
+        "Strides whose mid-swing peak is beyond this factor of the runner's normal (either "
+        "way, e.g. a sprint) are outside the pace the baseline's pace model knows: they give no "
+        "evidence, evidence waits for the pace to settle after them, and they neither move the "
+        "slow drift nor measure a moved sensor's new position.",
     )
     resume_skip_strides: int = setting(
         8,
@@ -466,6 +485,22 @@ class OverstrideConfig:
     )
     persist_strides: int = setting(
         3, 1, 50, "strides", "Rolling medians in a row above the limit that raise the cue."
+    )
+    scatter_strides: int = setting(
+        21,
+        5,
+        501,
+        "strides",
+        "Recent strides the angle's stride-to-stride scatter is measured over (robust SD of "
+        "consecutive differences: rough ground raises it, a lasting shift does not).",
+    )
+    margin_se: float = setting(
+        1.0,
+        0,
+        5,
+        "SE",
+        "The rolling median must clear the limit by this many of its standard errors (from "
+        "that scatter): a sustained forward shift, not the scatter of irregular footing.",
     )
     max_cadence_rise_pct: float = setting(
         3.0,

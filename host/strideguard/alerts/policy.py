@@ -158,6 +158,9 @@ class AlertPolicy:
         out: list[Alert] = []
         if self._moved_left > 0:
             self._moved_left -= 1
+            if self._moved_left == 0 and self.baseline_ is not None and self._gait.reanchoring:
+                # the levels are measured at the runner's usual pace only: not done yet
+                self._moved_left = 1
             if self._moved_left == 0:
                 out += self._end(AlertKind.SENSOR_MOVED, t, self._n, texts.SENSOR_MOVED_REANCHORED)
         notices = self._notices.update(stride)

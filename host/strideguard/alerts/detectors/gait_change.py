@@ -100,6 +100,9 @@ class GaitChangeDetector:
         self._recent_level: deque[tuple[int, float]] = deque(maxlen=config.level_window_strides)
         self._recent_stance: deque[tuple[int, float]] = deque(maxlen=config.level_window_strides)
         self._stance_cusum = 0.0
+        self._recent_second: deque[tuple[float, float]] = deque(
+            maxlen=config.evidence_memory_strides
+        )
         self._pain_boost_until = -1
         w = config.pace_window_strides
         self._recent_pace: deque[tuple[float, float]] = deque(maxlen=2 * w)
@@ -142,7 +145,18 @@ class GaitChangeDetector:
         self._reanchor_logs = {}
         self._level_cusum = self._var_cusum = self._cusum = self._level_watch = 0.0
         self._stance_cusum = self._sym_cusum = self._sym_watch = 0.0
+        self._recent_second.clear()
         self._restart_steps()
+
+    def _at_known_pace(self, stride: Stride) -> bool:
+        """Whether the stride's swing is within ``known_pace_ratio`` of the runner's normal
+        (either way; True while the normal is unknown or the peak unmeasured): the pace
+        model's prediction holds there, not at a sprint, where it is itself off."""
+        normal = self._normal_peak
+        peak = value(stride, "peak_midswing_gyr_dps")
+        if normal is None or normal <= 0 or not (math.isfinite(peak) and peak > 0):
+            return True
+        return abs(math.log(peak / normal)) <= math.log(self.config.known_pace_ratio)
 
     def _reanchor(self, stride: Stride, base: PersonalBaseline) -> bool:
         """Collect one stride for the re-anchoring; True when it has just finished."""
@@ -197,6 +211,12 @@ class GaitChangeDetector:
         self._pace_cadences.append(cad)
         self._pace_cadence_spm = float(np.median(np.fromiter(self._pace_cadences, float)))
         self._recent_pace.append((cad, value(stride, "peak_midswing_gyr_dps")))
+        if not self._at_known_pace(stride):
+            # a hard effort (or a crawl) beyond the paces the baseline knows: no evidence now,
+            # and afterwards evidence waits for the pace to settle (a runner slows down from a
+            # sprint over many strides, and the rolling pace covariates lag behind)
+            self._skip = max(self._skip, 1)
+            self._settling = cfg.pace_settle_max_strides
         if self._pace_transition():
             # speeding up or slowing down fast (e.g. out of a sprint): the pace covariates lag the
             # swing for a few strides, so these strides give no gait-change evidence
@@ -290,7 +310,10 @@ class GaitChangeDetector:
         cfg = self.config
         self._normal_peak = base.medians.get("peak_midswing_gyr_dps")
         if self._reanchor_left > 0:
-            self._reanchor(stride, base)
+            if self._skip > 0:  # a pace transition: the covariates lag the swing
+                self._skip -= 1
+            elif self._at_known_pace(stride):
+                self._reanchor(stride, base)
             return []
         cur = {name: value(stride, name) for name in VARIABILITY_FEATURES}
         jerks: dict[str, float] = {}
@@ -361,6 +384,12 @@ class GaitChangeDetector:
             max(0.0, self._stance_cusum + st - cfg.stance_slack_sd),
         )
         stance_share = self._stance_cusum / cfg.stance_threshold_sd
+        # the second kind of evidence at its strongest over the last few strides: a modest
+        # extra irregularity fills its CUSUM now and then rather than all the time, and the
+        # level evidence of the same change may fill a few strides later
+        self._recent_second.append((var_share, stance_share))
+        var_mem = max(v for v, _ in self._recent_second)
+        stance_mem = max(x for _, x in self._recent_second)
         # a guarded gait needs two kinds of evidence: the swing slower than the pace
         # explains AND either strides more irregular than normal from about the same
         # moment, or a shorter stance (an uphill or a deliberate cadence change gives the
@@ -372,11 +401,15 @@ class GaitChangeDetector:
             self._cusum = self._level_watch
         else:
             threshold = h_level
-            self._cusum = h_level * min(self._level_cusum / h_level, max(var_share, stance_share))
+            self._cusum = h_level * min(self._level_cusum / h_level, max(var_mem, stance_mem))
         self.scores_.append((ctx.index, level, self._cusum, self._level_cusum, self._var_cusum))
         share = max(self._cusum / threshold, self._symmetry_share(pain))
-        # the baseline follows slow drift, but not while a change is building up
-        if share < cfg.quiet_share and not ctx.is_active(KIND):
+        # the baseline follows slow drift, but not while a change is building up -- nor while
+        # the stance evidence builds: following then absorbs the very shortening of stance
+        # that would confirm a limp (level evidence alone does not freeze it: a long uphill or
+        # a cadence change would then keep its level evidence until chance irregularity)
+        building = max(share, stance_share)
+        if building < cfg.quiet_share and not ctx.is_active(KIND):
             self._follow_drift(zs, jerks, base)
         if self._cusum >= threshold:
             # bounded: ends promptly once strides are normal again

@@ -33,6 +33,38 @@ def cadence_targets_spm(cadence_spm: float, config: OverstrideConfig) -> tuple[i
     )
 
 
+#: standard error of the median of n normal values, in SDs times sqrt(n): sqrt(pi / 2)
+MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2.0)
+#: robust SD from the median absolute value of a zero-centred normal sample: 1 / Phi^-1(0.75)
+MAD_TO_SD = 1.4826
+
+
+def median_standard_error_deg(steps_deg: np.ndarray, n: int) -> float:
+    """Standard error of a median of ``n`` angles, from their consecutive differences.
+
+    The stride-to-stride scatter is the robust SD of the differences of
+    consecutive angles divided by sqrt(2) (each difference carries two strides'
+    noise); a lasting shift adds one difference, which the median absolute
+    value ignores, so the scatter measures irregular footing, not the change.
+
+    Parameters
+    ----------
+    steps_deg
+        Recent consecutive differences of the tibia angle at IC (°).
+    n
+        Strides in the median.
+
+    Returns
+    -------
+    float
+        Standard error (°); 0 with fewer than two differences.
+    """
+    if steps_deg.size < 2:
+        return 0.0
+    sd = MAD_TO_SD * float(np.median(np.abs(steps_deg))) / math.sqrt(2.0)
+    return MEDIAN_SE_FACTOR * sd / math.sqrt(n)
+
+
 class OverstrideDetector:
     """Rolling tibia angle at IC against the personal reference (see the module docstring).
 
@@ -46,6 +78,9 @@ class OverstrideDetector:
         self.config = config
         self._angles: deque[float] = deque(maxlen=config.rolling_strides)
         self._cadences: deque[float] = deque(maxlen=config.rolling_strides)
+        # consecutive angle differences, for the stride-to-stride scatter
+        self._steps: deque[float] = deque(maxlen=config.scatter_strides)
+        self._last_angle: float | None = None
         self._run = 0
         self._calm = 0
         self._reference_learning: list[float] | None = None
@@ -54,6 +89,8 @@ class OverstrideDetector:
     def re_reference(self) -> None:
         """The sensor moved: drop the rolling angles and learn the reference angle again."""
         self._angles.clear()
+        self._steps.clear()
+        self._last_angle = None
         self._reference_learning = []
 
     def update(self, stride: Stride, ctx: StrideContext) -> list[Decision]:
@@ -70,9 +107,15 @@ class OverstrideDetector:
             self._reference_learning = None
         self._angles.append(ang)
         self._cadences.append(value(stride, "cadence_spm"))
+        if self._last_angle is not None:
+            self._steps.append(ang - self._last_angle)
+        self._last_angle = ang
         if len(self._angles) < cfg.rolling_strides:
             return []
         roll_angle = float(np.median(np.fromiter(self._angles, float)))
+        margin = cfg.margin_se * median_standard_error_deg(
+            np.fromiter(self._steps, float), len(self._angles)
+        )
         roll_cad = float(np.median(np.fromiter(self._cadences, float)))
         base = ctx.baseline
         ref = (
@@ -89,7 +132,9 @@ class OverstrideDetector:
             ref = None
         else:
             return []
-        over = roll_angle > limit and roll_cad <= cad_ref * (1.0 + cfg.max_cadence_rise_pct / 100.0)
+        over = roll_angle - margin > limit and roll_cad <= cad_ref * (
+            1.0 + cfg.max_cadence_rise_pct / 100.0
+        )
         self._run = self._run + 1 if over else 0
         if self._run >= cfg.persist_strides:
             self._calm = 0
