@@ -484,7 +484,7 @@ def _overstride_plan(d: float) -> Plan:
         d,
         segs,
         must_alert=[Expectation("overstride", onset, 45.0)],
-        must_not_alert=["sensor_moved", "sensor_lost"],
+        must_not_alert=["gait_changed", "sensor_moved", "sensor_lost"],
     )
 
 
@@ -498,7 +498,10 @@ def _cadence_plan(d: float) -> Plan:
     }
     segs = _lay(d, [(0.15, _warmup()), (0.45, _steady()), (1.0, cad)])
     return Plan(
-        "cadence_retraining", d, segs, must_not_alert=["overstride", "sensor_moved", "sensor_lost"]
+        "cadence_retraining",
+        d,
+        segs,
+        must_not_alert=["gait_changed", "overstride", "sensor_moved", "sensor_lost"],
     )
 
 
