@@ -175,7 +175,9 @@ def test_headless_session_end_to_end(
     phone.join(timeout=10)
     sessions = [e for e in page if e.get("type") == "session" and not e.get("replay")]
     states = [e["state"] for e in sessions]
-    assert states.count("started") == 2 and "waiting" in states
+    # (on a loaded machine a run whose connection fails before its first stride starts
+    # again: its "started" is followed by "waiting", and it is not counted as a run)
+    assert states.count("started") >= 2 and "waiting" in states, states
     ended = [e for e in sessions if e["state"] == "ended"]
     assert len(ended) >= 2 and all(e["details"]["session_continues"] for e in ended)
     assert any(e.get("type") == "stride" for e in page)
@@ -184,7 +186,8 @@ def test_headless_session_end_to_end(
     # stores it; run 2 starts with it (screen, phone page) and runs its own fit check
     today = datetime.now().astimezone()
     using = f"using your baseline from {today.day} {today.strftime('%b')}"
-    run1, run2 = out.split("session started:")[1:3]  # the plain log (stdout)
+    starts = out.split("session started:")  # the plain log (stdout)
+    run1, run2 = starts[1], starts[-1]  # the first and the last (kept) run
     assert "baseline: learning your normal: 0:20 left" in run1 and using not in run1
     assert (
         f"StrideGuard-L: baseline: {using}" in run2 and f"StrideGuard-R: baseline: {using}" in run2
