@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,12 +128,9 @@ def test_the_runners_own_balance_is_learned_and_flips_between_legs() -> None:
 FAST = {"baseline": {"skip_s": 0, "duration_s": 60, "min_strides": 30}}
 
 
-def test_a_one_sided_change_stops_and_names_the_leg_a_habit_does_not() -> None:
-    n, onset = 600, 250
-    right = np.where(np.arange(n) < onset, 1.04, 1.04 * 0.92)  # habit, then 8 % slower
-    s = legs(n, right_peak=right, seed=3)
-    monitor = alerts_for_pair(s, config=config_from_dict(FAST))
-    stops = {
+def raised_stops(monitor: Any) -> dict[str, list[Any]]:
+    """Per leg, the "stop" alerts the pair's policies raised."""
+    return {
         leg: [
             a
             for a in monitor.policies[leg].alerts_
@@ -140,6 +138,14 @@ def test_a_one_sided_change_stops_and_names_the_leg_a_habit_does_not() -> None:
         ]
         for leg in "LR"
     }
+
+
+def test_a_one_sided_change_stops_and_names_the_leg_a_habit_does_not() -> None:
+    n, onset = 600, 250
+    right = np.where(np.arange(n) < onset, 1.04, 1.04 * 0.92)  # habit, then 8 % slower
+    s = legs(n, right_peak=right, seed=3)
+    monitor = alerts_for_pair(s, config=config_from_dict(FAST))
+    stops = raised_stops(monitor)
     assert stops["L"] == []
     assert len(stops["R"]) >= 1
     a = stops["R"][0]
@@ -163,14 +169,7 @@ def test_a_guarded_leg_with_longer_contact_is_caught_too() -> None:
             if k >= onset:
                 row["contact_time_s"] *= 1.08
         monitor = alerts_for_pair(s, config=config_from_dict(FAST))
-        stops = {
-            leg: [
-                a
-                for a in monitor.policies[leg].alerts_
-                if a.severity is Severity.STOP and a.state is AlertState.RAISED
-            ]
-            for leg in "LR"
-        }
+        stops = raised_stops(monitor)
         assert stops["L"] == [], seed
         assert stops["R"] and onset <= stops["R"][0].stride_index <= onset + 25, seed
         assert "longer on the ground" in stops["R"][0].reason
