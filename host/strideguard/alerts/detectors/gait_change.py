@@ -160,16 +160,8 @@ class GaitChangeDetector:
 
     def _reanchor(self, stride: Stride, base: PersonalBaseline) -> bool:
         """Collect one stride for the re-anchoring; True when it has just finished."""
-        for spec in FEATURES:
-            z = base.residual_z(
-                spec.name,
-                value(stride, spec.name),
-                self._pace_cadence_spm,
-                self._drift.get(spec.name, 0.0),
-                self._pace_contact_s if spec.name != "contact_time_s" else float("nan"),
-            )
-            if math.isfinite(z):
-                self._reanchor_logs.setdefault(spec.name, []).append(z * base.models[spec.name].sd)
+        for name, z in self._residuals(stride, base).items():
+            self._reanchor_logs.setdefault(name, []).append(z * base.models[name].sd)
         self._reanchor_left -= 1
         if self._reanchor_left > 0:
             return False
@@ -499,13 +491,10 @@ class GaitChangeDetector:
             reminder_s=self.config.reminder_s,
         )
 
-    def _level(
-        self, stride: Stride, base: PersonalBaseline
-    ) -> tuple[float | None, dict[str, float]]:
-        """Combined level score in SDs (positive = slower swing) and each feature's residual."""
-        total = 0.0
-        wsum = 0.0
-        zs: dict[str, float] = {}
+    def _residuals(self, stride: Stride, base: PersonalBaseline) -> dict[str, float]:
+        """Each feature's residual (SDs) from what the baseline predicts at today's pace,
+        after the drift; features this stride did not measure are left out."""
+        out: dict[str, float] = {}
         for spec in FEATURES:
             z = base.residual_z(
                 spec.name,
@@ -514,10 +503,20 @@ class GaitChangeDetector:
                 self._drift.get(spec.name, 0.0),
                 self._pace_contact_s if spec.name != "contact_time_s" else float("nan"),
             )
-            if not math.isfinite(z):
-                continue
-            zs[spec.name] = z
-            if spec.weight > 0:
+            if math.isfinite(z):
+                out[spec.name] = z
+        return out
+
+    def _level(
+        self, stride: Stride, base: PersonalBaseline
+    ) -> tuple[float | None, dict[str, float]]:
+        """Combined level score in SDs (positive = slower swing) and each feature's residual."""
+        total = 0.0
+        wsum = 0.0
+        zs = self._residuals(stride, base)
+        for spec in FEATURES:
+            z = zs.get(spec.name)
+            if z is not None and spec.weight > 0:
                 total += spec.weight * float(
                     directional(max(-Z_CLIP_SD, min(Z_CLIP_SD, z)), spec.guarded_direction)
                 )
