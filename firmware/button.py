@@ -10,8 +10,8 @@ missed); the main loop reads the level once per pass (10 ms) and hands both to
   and thresholds crossed in the same pass together, ``crossed_ms`` the highest);
 * ``BUTTON_RELEASE``: released, after any time (:attr:`Button.held_ms`).
 
-It decides nothing itself: the app maps a threshold to an action (today a
-2-s hold acknowledges an alert pattern; a later version adds more thresholds).
+It decides nothing itself: the app maps a threshold to an action (a 2-s hold
+acknowledges an alert pattern, 3 s opens the pairing window, 10 s clears the bonds).
 Integers only, no allocation.
 """
 
