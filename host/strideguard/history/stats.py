@@ -241,9 +241,8 @@ def paired_symmetry_per_minute(
         Minute index and, per name in ``names``, the per-minute values (NaN
         for a minute without pairs).
     """
-    from strideguard.symmetry import SYMMETRY_FEATURES
+    from strideguard.symmetry import display_value
 
-    log_scale = {f.name: f.log_scale for f in SYMMETRY_FEATURES}
     pairs = running_pairs(left, right)
     t = np.array([p.time_s for p in pairs], dtype=np.float64)
     n = minutes
@@ -254,8 +253,8 @@ def paired_symmetry_per_minute(
     for name in names:
         v = np.array([p.values[name] for p in pairs], dtype=np.float64)
         _, med = minute_medians(t, v, minutes=n)
-        # as strideguard.symmetry.display_value: Robinson's index of the log ratio, or as is
-        out[name] = 200.0 * np.tanh(0.5 * med) if log_scale[name] else med
+        # one value per minute: shown as the live view and analyze show it
+        out[name] = np.array([display_value(name, float(m)) for m in med], dtype=np.float64)
     return minute, out
 
 
