@@ -172,18 +172,8 @@ async def for_scan(count: int) -> AsyncIterator[VirtualSensors]:
         VirtualSensor(air, np.zeros((100, 6), np.int16), leg="LR"[i % 2], battery_pct=90 - 7 * i)
         for i in range(count)
     ]
-    try:
-        for s in sensors:
-            await s.start()
-        yield VirtualSensors(
-            backend=air.backend,
-            names=[f"StrideGuard-{'LR'[i % 2]}" for i in range(count)],
-            sample_counts=None,
-            mode="virtual:scan",
-        )
-    finally:
-        for s in sensors:
-            await s.stop()
+    async with _running(sensors, air, "virtual:scan") as found:
+        yield found
 
 
 @asynccontextmanager
@@ -197,18 +187,27 @@ async def for_pairing(count: int) -> AsyncIterator[VirtualSensors]:
         VirtualBoard(air, synthetic_gait(4, RATE_HZ, seed=i), leg="LR"[i % 2], speed=1.0)
         for i in range(count)
     ]
+    async with _running(boards, air, "virtual:pair") as found:
+        yield found
+
+
+@asynccontextmanager
+async def _running(
+    sensors: list[VirtualSensor] | list[VirtualBoard], air: VirtualAir, mode: str
+) -> AsyncIterator[VirtualSensors]:
+    """Start idle sensors (alternating legs, left first) and stop them on exit."""
     try:
-        for b in boards:
-            await b.start()
+        for s in sensors:
+            await s.start()
         yield VirtualSensors(
             backend=air.backend,
-            names=[f"StrideGuard-{'LR'[i % 2]}" for i in range(count)],
+            names=[f"StrideGuard-{'LR'[i % 2]}" for i in range(len(sensors))],
             sample_counts=None,
-            mode="virtual:pair",
+            mode=mode,
         )
     finally:
-        for b in boards:
-            await b.stop()
+        for s in sensors:
+            await s.stop()
 
 
 def _simulated_runs(args: argparse.Namespace, seed: int | None = None) -> dict[str, SimRun]:
