@@ -40,3 +40,11 @@ def test_the_readme_live_command_called_what_make_demo_does_is_what_it_does() ->
     assert live.virtual == "demo"
     assert live.one_leg == (not demo.two_legs)
     assert live.board == demo.board
+
+
+def test_no_command_help_shows_a_doubled_percent_sign() -> None:
+    # argparse %-formats option help but prints a description as written, so "%%" there
+    # would reach the runner literally (it did in `recovery` and `eval-alerts`)
+    for name, sub in _subparsers(build_parser()).items():
+        text = sub.format_help()
+        assert "%%" not in text, f"`strideguard {name} --help` shows '%%'"

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="return-to-run mode after an injury: start (--leg L|R), end, status",
         description="Return-to-run mode: from `recovery start --leg R` until `recovery end`, "
         "`strideguard report --trend` compares each run with your pre-injury runs and warns "
-        "when weekly load or intensity rises faster than the return-to-run rule (10 %% a week).",
+        "when weekly load or intensity rises faster than the return-to-run rule (10 % a week).",
     )
     p.add_argument("action", choices=("start", "end", "status"))
     p.add_argument("--leg", choices=("L", "R"), help="start: the injured leg")

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "be analysed (every third seed through lossy BLE framing), run the alert policy, and "
             "print per scenario the detection delay in strides for alerts that must come and "
             "false alerts per hour for those that must not. Seeds are 1..N (the defaults were "
-            "tuned on other seeds). --loss PCT sends every run through a link that loses PCT %% "
+            "tuned on other seeds). --loss PCT sends every run through a link that loses PCT % "
             "of its frames."
         ),
     )
