@@ -254,3 +254,21 @@ def test_raw_recording_errors(tmp_path: Path) -> None:
         load_recording(bad)
     with pytest.raises(InputError, match="unsupported"):
         load_recording(tmp_path / "x.parquet")
+
+
+@pytest.mark.parametrize(
+    ("rate", "decimals"),
+    [(403.55, 3), (500.0, 3), (203.5, 5), (198.7, 5), (100.0, 3)],
+)
+def test_rounded_time_stamps_keep_the_true_rate_and_clock(rate: float, decimals: int) -> None:
+    # loggers write time stamps rounded to ms or 10 µs: the steps then take two neighbouring
+    # values, and the median of those (the old rule) read a 403.55 Hz file as 500 Hz and let a
+    # 203.5 Hz file written with 5 decimals drift against its own time stamps
+    t, acc, gyr = _synthetic(n=int(300 * rate), rate=rate)
+    rec = make_uniform(np.round(t, decimals), acc.copy(), gyr.copy(), source="rounded")
+    assert rec.sampling_rate_hz == pytest.approx(rate, rel=2e-4)
+    # the grid ends where the file's time stamps end (no drift over the 300 s)
+    assert rec.time_s[-1] == pytest.approx(t[-1], abs=1.5 / rate)
+    # and a sample lands at its own time: the 8 rad/s wave's phase at the end is kept
+    i = rec.time_s.size - 1
+    assert rec.gyr_dps[i, 1] == pytest.approx(300 * np.sin(8 * rec.time_s[i]), abs=300 * 8 / rate)
