@@ -308,6 +308,33 @@ def test_irregular_footing_just_below_the_limit_rarely_cues_overstriding() -> No
     assert cues["no margin"] >= 10 and cues["default"] <= cues["no margin"] / 4, cues
 
 
+def test_a_median_hovering_at_the_limit_does_not_cue_again_and_again() -> None:
+    """A runner whose usual angle sits at the absolute limit (calibrated angles, no baseline
+    yet): the rolling median crosses it now and then, and each crossing used to raise a new
+    cue moments after the last one ended (six in three minutes on a simulated runner). At
+    most one cue per `reminder_s` now, ended or not."""
+    from strideguard.alerts.config import config_from_dict
+
+    n = 260  # about 3 minutes: the baseline is still being learned, the 12° default applies
+    s = strides(n, seed=5, angle_deg=12.4)
+    raised = {}
+    for name, cfg in (
+        ("default", None),
+        ("5-s spacing", config_from_dict({"overstride": {"reminder_s": 5}})),
+    ):
+        alerts = AlertPolicy(config=cfg, angle_calibrated=True).run(s)
+        cues = [
+            a.time_s
+            for a in alerts
+            if a.kind == AlertKind.OVERSTRIDE and a.state == AlertState.RAISED
+        ]
+        raised[name] = cues
+    assert len(raised["5-s spacing"]) >= 4, raised  # the hovering does cross the limit often
+    cues = raised["default"]
+    assert 1 <= len(cues) <= 1 + (s[-1]["initial_contact_s"] - cues[0]) // 90, raised
+    assert all(b - a >= 90 for a, b in zip(cues, cues[1:], strict=False)), raised
+
+
 def test_median_standard_error_ignores_a_lasting_shift() -> None:
     from strideguard.alerts.detectors.overstride import median_standard_error_deg
 

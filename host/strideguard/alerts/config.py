@@ -527,7 +527,12 @@ class OverstrideConfig:
         "without it, counted since the last one: the rolling median is clean of it by then.",
     )
     reminder_s: float = setting(
-        90.0, 5, 3600, "s", "Least time between two cues while overstriding continues."
+        90.0,
+        5,
+        3600,
+        "s",
+        "Least time between two cues, while overstriding continues or after a cue that ended "
+        "(a median hovering at the limit does not cue again and again).",
     )
     summary_share: float = setting(
         0.25,

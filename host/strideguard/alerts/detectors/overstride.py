@@ -85,6 +85,7 @@ class OverstrideDetector:
         self._calm = 0
         self._reference_learning: list[float] | None = None
         self._reference_override_deg: float | None = None
+        self._last_cue_s = -math.inf  # when the cue was last raised (not reminded)
 
     def re_reference(self) -> None:
         """The sensor moved: drop the rolling angles and learn the reference angle again."""
@@ -136,6 +137,14 @@ class OverstrideDetector:
             1.0 + cfg.max_cadence_rise_pct / 100.0
         )
         self._run = self._run + 1 if over else 0
+        active = ctx.is_active(KIND)
+        if self._run >= cfg.persist_strides and not active:
+            # a cue that ended moments ago and would come back is the same habit, not news:
+            # at most one cue per `reminder_s`, ended or not (a runner whose angle hovers at
+            # the limit heard "shorten your stride" six times in three minutes)
+            if ctx.time_s - self._last_cue_s < cfg.reminder_s:
+                return []
+            self._last_cue_s = ctx.time_s
         if self._run >= cfg.persist_strides:
             self._calm = 0
             target, lo, hi = cadence_targets_spm(roll_cad, cfg)
@@ -156,7 +165,7 @@ class OverstrideDetector:
                 "angle_calibrated": "yes" if ctx.angle_calibrated else "relative",
             }
             return [Raise(KIND, Severity.COACH, text, numbers, reminder_s=cfg.reminder_s)]
-        if ctx.is_active(KIND):
+        if active:
             self._calm += 1
             if self._calm >= cfg.end_after_windows * cfg.rolling_strides:
                 return [End(KIND, texts.overstride_ended(roll_angle))]
