@@ -293,12 +293,14 @@ def test_irregular_footing_just_below_the_limit_rarely_cues_overstriding() -> No
     from strideguard.alerts.config import config_from_dict
 
     n, onset = 1400, 600
-    no_margin = config_from_dict({"overstride": {"margin_se": 0}})
+    # cues 5 s apart at most, so the margin's effect is measured, not the cue spacing's
+    margin = config_from_dict({"overstride": {"reminder_s": 5}})
+    no_margin = config_from_dict({"overstride": {"margin_se": 0, "reminder_s": 5}})
     cues = {"default": 0, "no margin": 0}
     for seed in (21, 22, 23):
         rough = step(n, onset, 0.0, 1.0) * np.random.default_rng(seed).normal(0, 2.5, n)
         below = strides(n, seed=seed, angle_deg=step(n, onset, 8.0, 11.5) + rough)
-        for name, cfg in (("default", None), ("no margin", no_margin)):
+        for name, cfg in (("default", margin), ("no margin", no_margin)):
             alerts = AlertPolicy(config=cfg).run(below)
             cues[name] += len(kinds([a for a in alerts if a.kind == AlertKind.OVERSTRIDE]))
         # the very same scatter with the shift 2.5° beyond the limit: cued
