@@ -581,25 +581,49 @@ def rolling_irregularity(
 
 def jerk_z(
     current: Mapping[str, float],
-    previous: Mapping[str, float],
-    before: Mapping[str, float],
+    previous: Mapping[str, tuple[float, int]],
+    before: Mapping[str, tuple[float, int]],
     step_sd: Mapping[str, float],
+    index: int,
 ) -> dict[str, float]:
     """Per variability feature: this stride's irregularity in baseline SDs.
 
     How far the feature's log departs from the straight line through the two
-    strides before it (the second difference), divided by its normal SD
-    (``step_sd``). A smooth change of pace or terrain moves three consecutive
-    strides along a line and adds little; an irregular, guarded gait makes
-    consecutive strides differ more. Features missing in any of the three
-    strides are left out.
+    measured strides before it (for consecutive strides, the second
+    difference), divided by what that departure's SD is normally (``step_sd``
+    is the second difference's). A smooth change of pace or terrain moves
+    the strides along a line and adds little; an irregular, guarded gait
+    makes consecutive strides differ more.
+
+    Parameters
+    ----------
+    current
+        This stride's feature values (stride ``index``).
+    previous, before
+        Per feature, the last two measured ``(value, stride index)`` before it.
+        A data gap may have left strides between them unmeasured: the line is
+        then extrapolated over the real spacing — as a plain second difference
+        over non-adjacent strides would read a smooth pace change (the end of
+        an interval repetition, 10 % of frames lost) as irregularity — and the
+        departure's normal SD grows with the extrapolation.
+    step_sd
+        The normal SD of the second difference, per feature.
+    index
+        This stride's index.
     """
     out: dict[str, float] = {}
     for name, sd in step_sd.items():
         a = current.get(name, float("nan"))
-        b = previous.get(name, float("nan"))
-        c = before.get(name, float("nan"))
-        if a is None or b is None or c is None or not (a > 0 and b > 0 and c > 0):
+        prev = previous.get(name)
+        bef = before.get(name)
+        if a is None or prev is None or bef is None or not a > 0:
             continue  # (comparisons are also False for NaN)
-        out[name] = (math.log(a) - 2.0 * math.log(b) + math.log(c)) / sd
+        (b, i1), (c, i0) = prev, bef
+        if not (b > 0 and c > 0 and i0 < i1 < index):
+            continue
+        r = (index - i1) / (i1 - i0)
+        lb = math.log(b)
+        d = math.log(a) - lb - r * (lb - math.log(c))
+        # iid noise: var(d) = (1 + (1 + r)^2 + r^2) sigma^2, which is 6 sigma^2 at r = 1
+        out[name] = d / (sd * math.sqrt((1.0 + (1.0 + r) ** 2 + r * r) / 6.0))
     return out

@@ -90,8 +90,8 @@ class GaitChangeDetector:
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
         # per variability feature, its last two measured values (a stride whose feature a data
         # gap left unmeasured is skipped: the second difference runs over the measured ones)
-        self._prev_var: dict[str, float] = {}
-        self._prev2_var: dict[str, float] = {}
+        self._prev_var: dict[str, tuple[float, int]] = {}
+        self._prev2_var: dict[str, tuple[float, int]] = {}
         # first stride of the current episode of irregularity / level evidence (None: none)
         self._irregular_since: int | None = None
         self._level_since: int | None = None
@@ -310,12 +310,12 @@ class GaitChangeDetector:
         cur = {name: value(stride, name) for name in VARIABILITY_FEATURES}
         jerks: dict[str, float] = {}
         if base.step_sd:
-            jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd)
+            jerks = jerk_z(cur, self._prev_var, self._prev2_var, base.step_sd, ctx.index)
         for name, v in cur.items():
             if v > 0:  # measured (NaN compares False)
                 if name in self._prev_var:
                     self._prev2_var[name] = self._prev_var[name]
-                self._prev_var[name] = v
+                self._prev_var[name] = (v, ctx.index)
         if self._skip > 0:
             self._skip -= 1
             return []
