@@ -3,6 +3,7 @@ evaluation lives in test_alert_eval.py)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -334,7 +335,7 @@ def test_a_median_hovering_at_the_limit_does_not_cue_again_and_again() -> None:
     assert len(raised["5-s spacing"]) >= 4, raised  # the hovering does cross the limit often
     cues = raised["default"]
     assert 1 <= len(cues) <= 1 + (s[-1]["initial_contact_s"] - cues[0]) // 90, raised
-    assert all(b - a >= 90 for a, b in zip(cues, cues[1:], strict=False)), raised
+    assert all(b - a >= 90 for a, b in itertools.pairwise(cues)), raised
 
 
 def test_median_standard_error_ignores_a_lasting_shift() -> None:
