@@ -88,8 +88,9 @@ class GaitChangeDetector:
         self._level_watch = 0.0
         self._drift: dict[str, float] = {}
         self._var_scale2 = 1.0  # slow drift of stride-to-stride irregularity (variance factor)
-        # per variability feature, its last two measured values (a stride whose feature a data
-        # gap left unmeasured is skipped: the second difference runs over the measured ones)
+        # per variability feature, its last two measured values and their stride indices (a
+        # stride whose feature a data gap left unmeasured is skipped: the irregularity compares
+        # with the line through the measured ones, over their real spacing)
         self._prev_var: dict[str, tuple[float, int]] = {}
         self._prev2_var: dict[str, tuple[float, int]] = {}
         # first stride of the current episode of irregularity / level evidence (None: none)
