@@ -163,7 +163,7 @@ class AlertPolicy:
                 self._moved_left = 1
             if self._moved_left == 0:
                 out += self._end(AlertKind.SENSOR_MOVED, t, self._n, texts.SENSOR_MOVED_REANCHORED)
-        notices = self._notices.update(stride)
+        notices = self._notices.update(stride, sprint=self._gait.faster_than_known(stride))
         out += self._apply(notices, t, self._n)
         if any(isinstance(d, Raise) and d.kind is AlertKind.SENSOR_MOVED for d in notices):
             self._sensor_moved()

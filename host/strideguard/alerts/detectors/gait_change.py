@@ -159,6 +159,16 @@ class GaitChangeDetector:
             return True
         return abs(math.log(peak / normal)) <= math.log(self.config.known_pace_ratio)
 
+    def faster_than_known(self, stride: Stride) -> bool:
+        """Whether the stride swings faster than ``known_pace_ratio`` × the runner's normal
+        (a sprint; False while the normal is unknown or the peak unmeasured). Only the fast
+        side: a sensor turned on the strap sees a *smaller* share of the swing."""
+        normal = self._normal_peak
+        peak = value(stride, "peak_midswing_gyr_dps")
+        if normal is None or normal <= 0 or not (math.isfinite(peak) and peak > 0):
+            return False
+        return peak > self.config.known_pace_ratio * normal
+
     def _reanchor(self, stride: Stride, base: PersonalBaseline) -> bool:
         """Collect one stride for the re-anchoring; True when it has just finished."""
         for name, z in self._residuals(stride, base).items():

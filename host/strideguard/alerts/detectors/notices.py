@@ -43,9 +43,17 @@ class NoticeDetector:
         self._orientation_n = 0
         self._turned_run = 0
 
-    def update(self, stride: Stride) -> list[Decision]:
-        """Check a running stride for clipping and a moved sensor."""
-        return self._clipping(stride) + self._mounting(stride)
+    def update(self, stride: Stride, *, sprint: bool = False) -> list[Decision]:
+        """Check a running stride for clipping and a moved sensor.
+
+        ``sprint``: the stride swings much faster than the runner's normal. A
+        sprint's per-stride gravity and swing-axis directions are not the
+        sensor's mounting: the swing twice as fast, a lean into a bend, and
+        they turn by more than the mounting limit (a 7 m/s sprint round a
+        track bend raised "sensor moved"). Such strides neither count towards
+        nor against the mounting check.
+        """
+        return self._clipping(stride) + ([] if sprint else self._mounting(stride))
 
     def _clipping(self, stride: Stride) -> list[Decision]:
         cfg = self.config
