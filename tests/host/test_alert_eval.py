@@ -256,3 +256,13 @@ def test_a_sprint_round_a_bend_is_not_a_moved_sensor() -> None:
     out = score_run(sim)
     assert out.false_alerts["sensor_moved"] == 0
     assert out.stop_alerts == 0
+
+
+def test_a_gradual_onset_whose_level_evidence_flickers_is_not_taken_for_rough_ground() -> None:
+    """Gradual variant (e), one sensor (seed 237, a validation seed): its irregularity shows
+    early in the 150-s ramp, its level evidence a little later and then dips for a few
+    strides. Judged by the restarted level episode, the irregularity had begun "long before"
+    and was taken for a trail's rough ground — stop 210 strides after the ramp's end. Judged
+    by the first level evidence of the irregular episode, it is caught during the ramp."""
+    out = score_run(simulate_run("guarded_gradual", 237, duration_s=900.0, rate_hz=200.0, leg="R"))
+    assert out.delays["gait_changed"] is not None and out.delays["gait_changed"] <= 45

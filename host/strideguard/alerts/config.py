@@ -214,9 +214,9 @@ class GaitChangeConfig:
         5,
         10000,
         "strides",
-        "Irregularity counts only if it began at most this many strides before the level "
-        "evidence: a guarded gait starts at a moment, rough ground (a trail) has been "
-        "irregular all along.",
+        "Irregularity counts only if it began at most this many strides before the first level "
+        "evidence of its episode: a guarded gait starts at a moment, rough ground (a trail) has "
+        "been irregular all along.",
     )
     evidence_memory_strides: int = setting(
         1,

@@ -96,6 +96,8 @@ class GaitChangeDetector:
         # first stride of the current episode of irregularity / level evidence (None: none)
         self._irregular_since: int | None = None
         self._level_since: int | None = None
+        # the first level evidence seen in the current episode of irregularity (None: none yet)
+        self._level_in_irregular: int | None = None
         self._quiet_run = {"var": 0, "level": 0}
         self._recent_z: dict[str, deque[float]] = {}
         self._recent_level: deque[tuple[int, float]] = deque(maxlen=config.level_window_strides)
@@ -366,10 +368,21 @@ class GaitChangeDetector:
         # irregularity that began long before any level change is the ground the runner
         # is on (a trail), not the start of a guarded gait: it does not count, and the
         # irregularity reference follows it, faster than slow drift
-        ground = self._irregular_since is not None and (
-            (self._level_since if self._level_since is not None else ctx.index)
-            - self._irregular_since
-            > cfg.co_onset_strides
+        # (judged by the first level evidence of the irregular episode: a change growing in
+        # over minutes shows its irregularity first and its level evidence flickering near the
+        # slack; a level episode that paused and came back is still the one that began with it)
+        if self._irregular_since is None:
+            self._level_in_irregular = None
+        elif self._level_in_irregular is None and self._level_since is not None:
+            self._level_in_irregular = self._level_since
+        level_start = (
+            self._level_in_irregular
+            if self._level_in_irregular is not None
+            else (self._level_since if self._level_since is not None else ctx.index)
+        )
+        ground = (
+            self._irregular_since is not None
+            and level_start - self._irregular_since > cfg.co_onset_strides
         )
         if ground and jerks and self._level_since is None:
             alpha = 1.0 - 0.5 ** (1.0 / cfg.ground_half_life_strides)
