@@ -98,6 +98,11 @@ def test_eval_alerts_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "steady" in out.out and "normal running" in out.out
     assert "eval-alerts: steady seed 1" in out.err and "two sensors" in out.err
     assert main(["eval-alerts", "--scenarios", "nope"]) == 2
+    # seeds nobody tuned on: from --first-seed
+    args = ["--scenarios", "steady", "--seeds", "2", "--minutes", "2", "--sensors", "one"]
+    assert main(["eval-alerts", *args, "--first-seed", "200"]) == 0
+    err = capsys.readouterr().err
+    assert "steady seed 200 " in err and "steady seed 201 " in err and "seed 1 " not in err
 
 
 # ---------------------------------------------------------------- two sensors (#16)
