@@ -99,20 +99,26 @@ def test_steady_running_raises_nothing() -> None:
         assert policy.baseline_.cadence_ref_spm == pytest.approx(165, abs=1)
 
 
+def guarded_strides(n: int, onset: int, *, contact_after: float) -> list[dict[str, float]]:
+    """Seed 4's runner turning guarded at ``onset``: swing 10 % slower, braking 12 % less,
+    strides 2.5× as irregular, and contact times ``contact_after`` × what they were."""
+    return strides(
+        n,
+        seed=4,
+        peak_factor=step(n, onset, 1.0, 0.9),
+        decel_factor=step(n, onset, 1.0, 0.88),
+        contact_factor=step(n, onset, 1.0, contact_after),
+        stride_time_noise=step(n, onset, 0.01, 0.025),
+        noise_factor=step(n, onset, 1.0, 2.5),
+    )
+
+
 def test_guarded_gait_raises_stop_within_30_strides() -> None:
     # the antalgic stance is shorter on the guarded leg (docs/simulator.md); a slower swing
     # with a *longer* contact at the same cadence is what a hill does, which one sensor
     # cannot tell from a guarded gait (docs/alerts.md, "What one sensor can separate")
     n, onset = 1200, 700
-    s = strides(
-        n,
-        seed=4,
-        peak_factor=step(n, onset, 1.0, 0.9),
-        decel_factor=step(n, onset, 1.0, 0.88),
-        contact_factor=step(n, onset, 1.0, 0.96),
-        stride_time_noise=step(n, onset, 0.01, 0.025),
-        noise_factor=step(n, onset, 1.0, 2.5),
-    )
+    s = guarded_strides(n, onset, contact_after=0.96)
     policy = AlertPolicy(leg="R")
     alerts = policy.run(s)
     stops = [a for a in alerts if a.kind == AlertKind.GAIT_CHANGED and a.state == AlertState.RAISED]
@@ -156,15 +162,7 @@ def test_a_guarded_gait_with_longer_contact_is_not_caught_by_one_sensor_alone() 
     (test_symmetry: the other leg did not change), a pain mark makes the level evidence
     count. This test pins the limit so a change to it is seen."""
     n, onset = 1200, 700
-    s = strides(
-        n,
-        seed=4,
-        peak_factor=step(n, onset, 1.0, 0.9),
-        decel_factor=step(n, onset, 1.0, 0.88),
-        contact_factor=step(n, onset, 1.0, 1.06),
-        stride_time_noise=step(n, onset, 0.01, 0.025),
-        noise_factor=step(n, onset, 1.0, 2.5),
-    )
+    s = guarded_strides(n, onset, contact_after=1.06)
     policy = AlertPolicy(leg="R")
     alerts = policy.run(s[: onset + 40])
     assert AlertKind.GAIT_CHANGED not in kinds(alerts)

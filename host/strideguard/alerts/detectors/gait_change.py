@@ -151,25 +151,28 @@ class GaitChangeDetector:
         self._recent_second.clear()
         self._restart_steps()
 
+    def _swing_ratio(self, stride: Stride) -> float | None:
+        """The stride's mid-swing peak over the runner's normal (None while the normal is
+        unknown or the peak unmeasured)."""
+        normal = self._normal_peak
+        peak = value(stride, "peak_midswing_gyr_dps")
+        if normal is None or normal <= 0 or not (math.isfinite(peak) and peak > 0):
+            return None
+        return peak / normal
+
     def _at_known_pace(self, stride: Stride) -> bool:
         """Whether the stride's swing is within ``known_pace_ratio`` of the runner's normal
         (either way; True while the normal is unknown or the peak unmeasured): the pace
         model's prediction holds there, not at a sprint, where it is itself off."""
-        normal = self._normal_peak
-        peak = value(stride, "peak_midswing_gyr_dps")
-        if normal is None or normal <= 0 or not (math.isfinite(peak) and peak > 0):
-            return True
-        return abs(math.log(peak / normal)) <= math.log(self.config.known_pace_ratio)
+        ratio = self._swing_ratio(stride)
+        return ratio is None or abs(math.log(ratio)) <= math.log(self.config.known_pace_ratio)
 
     def faster_than_known(self, stride: Stride) -> bool:
         """Whether the stride swings faster than ``known_pace_ratio`` × the runner's normal
         (a sprint; False while the normal is unknown or the peak unmeasured). Only the fast
         side: a sensor turned on the strap sees a *smaller* share of the swing."""
-        normal = self._normal_peak
-        peak = value(stride, "peak_midswing_gyr_dps")
-        if normal is None or normal <= 0 or not (math.isfinite(peak) and peak > 0):
-            return False
-        return peak > self.config.known_pace_ratio * normal
+        ratio = self._swing_ratio(stride)
+        return ratio is not None and ratio > self.config.known_pace_ratio
 
     def _reanchor(self, stride: Stride, base: PersonalBaseline) -> bool:
         """Collect one stride for the re-anchoring; True when it has just finished."""
